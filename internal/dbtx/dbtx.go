@@ -1,0 +1,99 @@
+// Package dbtx runs database work as an acting user.
+//
+// Every library call that reads or writes a protected table goes through
+// [Run] (a transaction of its own) or [RunTx] (inside the caller's
+// transaction). Both switch to the `authenticated` role and set the JWT
+// claims so that auth.uid() returns the acting user, with set_config(...,
+// true): the settings end with the transaction (or, for RunTx, are restored
+// before it returns), so nothing set for one user survives on a pooled
+// connection.
+package dbtx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+)
+
+// Beginner starts a transaction: *pgxpool.Pool, *pgx.Conn and pgx.Tx all
+// satisfy it.
+type Beginner interface {
+	Begin(ctx context.Context) (pgx.Tx, error)
+}
+
+// ErrNoActingUser is returned by every call that is given no acting user.
+var ErrNoActingUser = errors.New("platform: an acting user is required: pass the uuid of the user on whose behalf the call is made")
+
+// Role is the database role every acting-user transaction runs as.
+const Role = "authenticated"
+
+// Run begins a transaction on db, becomes actor, runs fn and commits if fn
+// returns nil (rolls back otherwise). ctx governs the whole transaction.
+func Run(ctx context.Context, db Beginner, actor uuid.UUID, fn func(pgx.Tx) error) error {
+	if actor == uuid.Nil {
+		return ErrNoActingUser
+	}
+	tx, err := db.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+	if err := become(ctx, tx, actor); err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+// RunTx runs fn inside the caller's transaction tx as actor, in a savepoint.
+// If fn fails, the savepoint is rolled back and tx stays usable. If fn
+// succeeds, the role and claims tx had before are restored, so the host's
+// own statements after RunTx run as they did before it.
+func RunTx(ctx context.Context, tx pgx.Tx, actor uuid.UUID, fn func(pgx.Tx) error) error {
+	if actor == uuid.Nil {
+		return ErrNoActingUser
+	}
+	if tx == nil {
+		return errors.New("platform: a nil pgx.Tx was passed to a ...Tx method")
+	}
+	sp, err := tx.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer sp.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+
+	var role, sub, claims string
+	if err := sp.QueryRow(ctx, `SELECT pg_catalog.current_setting('role'),
+		pg_catalog.coalesce(pg_catalog.current_setting('request.jwt.claim.sub', true), ''),
+		pg_catalog.coalesce(pg_catalog.current_setting('request.jwt.claims', true), '')`).Scan(&role, &sub, &claims); err != nil {
+		return err
+	}
+	if err := become(ctx, sp, actor); err != nil {
+		return err
+	}
+	if err := fn(sp); err != nil {
+		return err
+	}
+	if _, err := sp.Exec(ctx, `SELECT pg_catalog.set_config('request.jwt.claim.sub', $1, true),
+		pg_catalog.set_config('request.jwt.claims', $2, true),
+		pg_catalog.set_config('role', $3, true)`, sub, claims, role); err != nil {
+		return fmt.Errorf("platform: restoring the caller's role: %w", err)
+	}
+	return sp.Commit(ctx)
+}
+
+func become(ctx context.Context, tx pgx.Tx, actor uuid.UUID) error {
+	claims := `{"sub":"` + actor.String() + `","role":"` + Role + `"}`
+	_, err := tx.Exec(ctx, `SELECT pg_catalog.set_config('role', $1, true),
+		pg_catalog.set_config('request.jwt.claim.sub', $2, true),
+		pg_catalog.set_config('request.jwt.claims', $3, true)`, Role, actor.String(), claims)
+	if err != nil {
+		return fmt.Errorf("platform: becoming the acting user (is the connecting role a member of %q?): %w", Role, err)
+	}
+	return nil
+}

@@ -1,0 +1,54 @@
+// Package validate holds the validation error every public package returns
+// (re-exported there as ValidationError) and small checks they share.
+package validate
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/google/uuid"
+)
+
+// ErrInvalid matches every validation error with errors.Is.
+var ErrInvalid = errors.New("invalid input")
+
+// Error says which field of a call's input is wrong and why. Its message
+// names the field and the rule, never the value (which may be PHI).
+type Error struct {
+	Field  string // the Go field name, e.g. "ChartID"
+	Reason string // what is wrong, e.g. "is required"
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("invalid input: %s %s", e.Field, e.Reason) }
+
+// Is makes errors.Is(err, ErrInvalid) true.
+func (e *Error) Is(target error) bool { return target == ErrInvalid }
+
+// Errorf builds an *Error.
+func Errorf(field, format string, args ...any) *Error {
+	return &Error{Field: field, Reason: fmt.Sprintf(format, args...)}
+}
+
+// Required returns an *Error when id is the zero UUID.
+func Required(field string, id uuid.UUID) error {
+	if id == uuid.Nil {
+		return &Error{Field: field, Reason: "is required (got the zero UUID)"}
+	}
+	return nil
+}
+
+// Text returns an *Error when s, trimmed, is shorter than min or longer
+// than max characters.
+func Text(field, s string, min, max int) error {
+	n := len([]rune(strings.TrimSpace(s)))
+	switch {
+	case n < min && min == 1:
+		return &Error{Field: field, Reason: "is required"}
+	case n < min:
+		return &Error{Field: field, Reason: fmt.Sprintf("needs at least %d characters", min)}
+	case n > max:
+		return &Error{Field: field, Reason: fmt.Sprintf("may have at most %d characters", max)}
+	}
+	return nil
+}

@@ -1,0 +1,26 @@
+// Package schema holds the library's SQL migrations and applies them.
+//
+// # Files
+//
+// The migrations live in [Migrations] (the directory schema/migrations in
+// the module): forward-only files named NNNN_name.up.sql, each beginning with
+// goose's "-- +goose Up" line, with function bodies wrapped in goose's
+// StatementBegin/StatementEnd comments. The same files therefore serve
+// golang-migrate, goose, tern and psql (applied in file order), as well as
+// [Migrate]. Files whose name contains "host_" create the minimal tables that
+// a host application with its own PF-01/PF-02/PF-30, CL-01, CL-04, CL-14,
+// PM-03 and PM-13 tables provides itself.
+//
+// # Privileges
+//
+// Apply the migrations as a superuser or a role with BYPASSRLS (on Supabase:
+// postgres). Every table forces row-level security, and the SECURITY DEFINER
+// helpers run as the migrating role. The first migration checks this and
+// stops with a clear error otherwise.
+//
+// Applications then connect as a login role that is a member of the
+// `authenticated` role the migrations create (like Supabase's authenticator):
+//
+//	CREATE ROLE app LOGIN PASSWORD '...' NOINHERIT;
+//	GRANT authenticated TO app;
+package schema

@@ -1,0 +1,51 @@
+-- +goose Up
+-- Prerequisites: the role every library call acts as, and auth.uid().
+--
+-- Both are created only where they are missing, so these files run unchanged
+-- on plain PostgreSQL and on Supabase (which already has both).
+--
+-- The migrating role must be a superuser or have BYPASSRLS: every table is
+-- created with FORCE ROW LEVEL SECURITY, and the SECURITY DEFINER helpers run
+-- as the migrating role and must read those tables.
+
+-- +goose StatementBegin
+DO $$
+BEGIN
+  IF NOT EXISTS (
+    SELECT 1 FROM pg_catalog.pg_roles r
+    WHERE r.rolname = current_user AND (r.rolsuper OR r.rolbypassrls)
+  ) THEN
+    RAISE EXCEPTION 'platform-go migrations must run as a superuser or a role with BYPASSRLS; % has neither', current_user
+      USING HINT = 'SECURITY DEFINER helpers run as the migrating role and read tables with FORCE ROW LEVEL SECURITY.';
+  END IF;
+
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = 'authenticated') THEN
+    CREATE ROLE authenticated NOLOGIN NOINHERIT;
+  END IF;
+END
+$$;
+-- +goose StatementEnd
+
+CREATE SCHEMA IF NOT EXISTS auth;
+
+-- auth.uid(): the acting user, from the JWT claims that the library sets with
+-- set_config(..., true) at the start of every transaction. Plain SQL, STABLE
+-- and without SET options, so the planner can inline it.
+-- +goose StatementBegin
+DO $$
+BEGIN
+  IF pg_catalog.to_regprocedure('auth.uid()') IS NULL THEN
+    CREATE FUNCTION auth.uid() RETURNS uuid
+      LANGUAGE sql STABLE
+      AS $fn$
+        SELECT coalesce(
+          nullif(pg_catalog.current_setting('request.jwt.claim.sub', true), ''),
+          (nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb OPERATOR(pg_catalog.->>) 'sub')
+        )::uuid
+      $fn$;
+    GRANT USAGE ON SCHEMA auth TO authenticated;
+    GRANT EXECUTE ON FUNCTION auth.uid() TO authenticated;
+  END IF;
+END
+$$;
+-- +goose StatementEnd

@@ -1,0 +1,119 @@
+-- +goose Up
+-- pf_audit_logs: append-only for everyone, UUIDs and codes only.
+--
+-- who:   actor_user_id (auth.uid() of the caller; NULL for the system)
+-- where: organization_id, site_id
+-- what:  action, target_type, target_id
+-- when:  occurred_at
+-- why:   purpose (HL7 PurposeOfUse code: TREAT, ETREAT, HPAYMT, HOPERAT, ...)
+-- plus details: a flat JSON object whose values are numbers, booleans, nulls
+-- or short code-like strings (UUIDs, codes, ISO timestamps). No spaces are
+-- possible in a string value, so free text cannot be stored by accident.
+--
+-- Rows are written only by SECURITY DEFINER functions; `authenticated` can
+-- read its organization's rows with pf.audit.view and nobody can change or
+-- delete a row (no grant, no policy, and a trigger that refuses even the
+-- owner).
+
+-- +goose StatementBegin
+CREATE FUNCTION public.pf_audit_details_ok(p_details jsonb) RETURNS boolean
+  LANGUAGE sql IMMUTABLE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+    SELECT pg_catalog.jsonb_typeof(p_details) = 'object'
+       AND NOT EXISTS (
+         SELECT 1 FROM pg_catalog.jsonb_each(p_details) AS e(key, value)
+         WHERE e.key !~ '^[a-z][a-z0-9_]{0,62}$'
+            OR NOT (
+              pg_catalog.jsonb_typeof(e.value) IN ('number', 'boolean', 'null')
+              OR (pg_catalog.jsonb_typeof(e.value) = 'string'
+                  AND (e.value OPERATOR(pg_catalog.#>>) '{}'::text[]) ~ '^[A-Za-z0-9_.:+-]{0,64}$')
+            )
+       )
+  $$;
+-- +goose StatementEnd
+
+CREATE TABLE public.pf_audit_logs (
+  id              uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+  occurred_at     timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+  actor_user_id   uuid,
+  organization_id uuid NOT NULL,
+  site_id         uuid,
+  action          text NOT NULL CHECK (action ~ '^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$' AND pg_catalog.length(action) <= 64),
+  target_type     text NOT NULL CHECK (target_type ~ '^[a-z][a-z0-9_]{1,62}$'),
+  target_id       uuid,
+  purpose         text CHECK (purpose ~ '^[A-Z][A-Z0-9]{1,15}$'),
+  details         jsonb NOT NULL DEFAULT '{}'::jsonb CHECK (public.pf_audit_details_ok(details))
+);
+CREATE INDEX pf_audit_logs_org_time_idx ON public.pf_audit_logs (organization_id, occurred_at);
+CREATE INDEX pf_audit_logs_target_idx ON public.pf_audit_logs (organization_id, target_type, target_id, occurred_at);
+
+-- +goose StatementBegin
+CREATE FUNCTION public.pf_audit_logs_refuse_change() RETURNS trigger
+  LANGUAGE plpgsql
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    RAISE EXCEPTION 'pf_audit_logs is append-only: % is not allowed', TG_OP
+      USING ERRCODE = 'insufficient_privilege';
+  END
+  $$;
+-- +goose StatementEnd
+
+CREATE TRIGGER pf_audit_logs_no_update_delete BEFORE UPDATE OR DELETE ON public.pf_audit_logs
+  FOR EACH ROW EXECUTE FUNCTION public.pf_audit_logs_refuse_change();
+CREATE TRIGGER pf_audit_logs_no_truncate BEFORE TRUNCATE ON public.pf_audit_logs
+  FOR EACH STATEMENT EXECUTE FUNCTION public.pf_audit_logs_refuse_change();
+
+ALTER TABLE public.pf_audit_logs ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.pf_audit_logs FORCE ROW LEVEL SECURITY;
+REVOKE ALL ON public.pf_audit_logs FROM PUBLIC;
+GRANT SELECT ON public.pf_audit_logs TO authenticated;
+CREATE POLICY pf_audit_logs_select ON public.pf_audit_logs FOR SELECT TO authenticated
+  USING (public.cl_has_permission(organization_id, 'pf.audit.view'));
+
+-- pf_audit_write: the one writer, for other SECURITY DEFINER functions and
+-- triggers. Not executable by `authenticated`: the actor is whatever the
+-- calling definer function says it is.
+CREATE FUNCTION public.pf_audit_write(
+  p_actor_user_id uuid, p_organization_id uuid, p_site_id uuid,
+  p_action text, p_target_type text, p_target_id uuid, p_purpose text, p_details jsonb
+) RETURNS uuid
+  LANGUAGE sql VOLATILE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+    INSERT INTO public.pf_audit_logs
+      (actor_user_id, organization_id, site_id, action, target_type, target_id, purpose, details)
+    VALUES
+      (p_actor_user_id, p_organization_id, p_site_id, p_action, p_target_type, p_target_id, p_purpose,
+       coalesce(p_details, '{}'::jsonb))
+    RETURNING id
+  $$;
+REVOKE ALL ON FUNCTION public.pf_audit_write(uuid, uuid, uuid, text, text, uuid, text, jsonb) FROM PUBLIC;
+
+-- pf_audit_record: for the library's Go layer and for hosts (exports, AI
+-- use, ...). The actor is always auth.uid(), and the caller must belong to
+-- the organization, so nobody can write into another organization's log or
+-- in another user's name.
+-- +goose StatementBegin
+CREATE FUNCTION public.pf_audit_record(
+  p_organization_id uuid, p_site_id uuid,
+  p_action text, p_target_type text, p_target_id uuid, p_purpose text, p_details jsonb
+) RETURNS uuid
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    IF auth.uid() IS NULL OR NOT public.cl_has_org_access(p_organization_id) THEN
+      RAISE EXCEPTION 'permission denied: not a member of the organization'
+        USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN public.pf_audit_write(auth.uid(), p_organization_id, p_site_id, p_action, p_target_type,
+                                 p_target_id, p_purpose, p_details);
+  END
+  $$;
+-- +goose StatementEnd
+REVOKE ALL ON FUNCTION public.pf_audit_record(uuid, uuid, text, text, uuid, text, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.pf_audit_record(uuid, uuid, text, text, uuid, text, jsonb) TO authenticated;
+REVOKE ALL ON FUNCTION public.pf_audit_details_ok(jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.pf_audit_logs_refuse_change() FROM PUBLIC;

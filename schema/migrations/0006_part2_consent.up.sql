@@ -1,0 +1,339 @@
+-- +goose Up
+-- CL-11: 42 CFR Part 2 consent, the consent check used by every policy over
+-- Part 2 records, medical-emergency ("break glass") access, and the audit
+-- trail from which an accounting of disclosures is produced.
+
+-- The record types a consent can name. '*' means every record type except
+-- SUD counseling notes, which need a consent of their own. Later migrations
+-- that add a record type replace this function; the Go constants in package
+-- consent mirror it (a test compares them).
+CREATE FUNCTION public.cl_part2_record_types() RETURNS text[]
+  LANGUAGE sql IMMUTABLE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+    SELECT ARRAY['*', 'peer_encounter', 'progress_note', 'group_session', 'virtual_group_participation',
+                 'multi_party_encounter', 'sud_counseling_note']::text[]
+  $$;
+
+-- Purposes, as HL7 PurposeOfUse codes: treatment, payment, health care
+-- operations, research, at the patient's request.
+CREATE FUNCTION public.cl_part2_purposes() RETURNS text[]
+  LANGUAGE sql IMMUTABLE
+  SET search_path = pg_catalog, pg_temp
+  AS $$ SELECT ARRAY['TREAT', 'HPAYMT', 'HOPERAT', 'HRESCH', 'PATRQT']::text[] $$;
+
+-- A written consent (42 CFR 2.31): who may disclose, to whom (a person or an
+-- organization), what (record types), why (purposes), until when (a date or
+-- an event), signed when and by whom, and its revocation.
+CREATE TABLE public.cl_part2_consents (
+  organization_id            uuid NOT NULL,
+  id                         uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
+  chart_id                   uuid NOT NULL,
+  disclosing_organization_id uuid NOT NULL,
+  recipient_user_id          uuid,
+  recipient_organization_id  uuid,
+  record_types               text[] NOT NULL,
+  purposes                   text[] NOT NULL,
+  effective_at               timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  expires_at                 timestamptz,
+  expiration_event           text CHECK (expiration_event ~ '^[a-z][a-z0-9_]{1,62}$'),
+  signed_at                  timestamptz NOT NULL,
+  signer                     text NOT NULL CHECK (signer IN ('patient', 'personal_representative')),
+  recorded_by                uuid NOT NULL,
+  recorded_at                timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  revoked_at                 timestamptz,
+  revoked_by                 uuid,
+  PRIMARY KEY (organization_id, id),
+  FOREIGN KEY (organization_id, chart_id) REFERENCES public.cl_charts (organization_id, id),
+  FOREIGN KEY (disclosing_organization_id) REFERENCES public.pf_organizations (id),
+  FOREIGN KEY (recipient_organization_id) REFERENCES public.pf_organizations (id),
+  CONSTRAINT cl_part2_consents_one_recipient
+    CHECK ((recipient_user_id IS NULL) <> (recipient_organization_id IS NULL)),
+  CONSTRAINT cl_part2_consents_record_types
+    CHECK (pg_catalog.cardinality(record_types) > 0 AND record_types <@ public.cl_part2_record_types()),
+  -- SUD counseling notes never fall under a general consent.
+  CONSTRAINT cl_part2_consents_counseling_notes_alone
+    CHECK (NOT ('sud_counseling_note' = ANY (record_types)) OR record_types = ARRAY['sud_counseling_note']::text[]),
+  CONSTRAINT cl_part2_consents_purposes
+    CHECK (pg_catalog.cardinality(purposes) > 0 AND purposes <@ public.cl_part2_purposes()),
+  CONSTRAINT cl_part2_consents_expiry
+    CHECK (expires_at IS NOT NULL OR expiration_event IS NOT NULL),
+  CONSTRAINT cl_part2_consents_expiry_after_start
+    CHECK (expires_at IS NULL OR expires_at > effective_at),
+  CONSTRAINT cl_part2_consents_revocation
+    CHECK ((revoked_at IS NULL) = (revoked_by IS NULL))
+);
+CREATE INDEX cl_part2_consents_chart_idx ON public.cl_part2_consents (chart_id) WHERE revoked_at IS NULL;
+
+-- Medical-emergency access (42 CFR 2.51): who, to which chart, why (the
+-- nature of the emergency), from when to when. Opened only through
+-- cl_part2_break_glass(), which audits it.
+CREATE TABLE public.cl_part2_emergency_access (
+  organization_id uuid NOT NULL,
+  id              uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
+  chart_id        uuid NOT NULL,
+  user_id         uuid NOT NULL,
+  reason          text NOT NULL CHECK (pg_catalog.length(pg_catalog.btrim(reason)) BETWEEN 10 AND 2000),
+  started_at      timestamptz NOT NULL DEFAULT pg_catalog.statement_timestamp(),
+  expires_at      timestamptz NOT NULL,
+  PRIMARY KEY (organization_id, id),
+  FOREIGN KEY (organization_id, chart_id) REFERENCES public.cl_charts (organization_id, id),
+  FOREIGN KEY (organization_id, user_id) REFERENCES public.pf_members (organization_id, user_id),
+  CONSTRAINT cl_part2_emergency_access_window
+    CHECK (expires_at > started_at AND expires_at <= started_at + interval '24 hours')
+);
+CREATE INDEX cl_part2_emergency_access_chart_user_idx ON public.cl_part2_emergency_access (chart_id, user_id, expires_at);
+
+-- The two ways a Part 2 record is opened to a user, as inlinable SQL
+-- functions shared by cl_check_sud_consent and cl_part2_decide. Not callable
+-- by `authenticated`.
+CREATE FUNCTION public.cl_part2_consent_covers(
+  p_chart_id uuid, p_organization_id uuid, p_record_type text, p_user uuid, p_at timestamptz
+) RETURNS boolean
+  LANGUAGE sql STABLE
+  AS $$
+    SELECT EXISTS (
+      SELECT 1 FROM public.cl_part2_consents k
+      WHERE k.chart_id = p_chart_id
+        AND k.organization_id = p_organization_id
+        AND k.revoked_at IS NULL
+        AND k.effective_at <= p_at
+        AND (k.expires_at IS NULL OR k.expires_at > p_at)
+        AND (p_record_type = ANY (k.record_types)
+             OR (p_record_type <> 'sud_counseling_note' AND '*' = ANY (k.record_types)))
+        AND (k.recipient_user_id = p_user
+             OR EXISTS (SELECT 1 FROM public.pf_members m
+                        WHERE m.organization_id = k.recipient_organization_id
+                          AND m.user_id = p_user
+                          AND m.status = 'active'))
+    )
+  $$;
+
+-- Emergency access never opens SUD counseling notes.
+CREATE FUNCTION public.cl_part2_emergency_covers(
+  p_chart_id uuid, p_record_type text, p_user uuid, p_at timestamptz
+) RETURNS boolean
+  LANGUAGE sql STABLE
+  AS $$
+    SELECT p_record_type <> 'sud_counseling_note' AND EXISTS (
+      SELECT 1 FROM public.cl_part2_emergency_access e
+      WHERE e.chart_id = p_chart_id
+        AND e.user_id = p_user
+        AND e.started_at <= p_at
+        AND e.expires_at > p_at
+    )
+  $$;
+
+-- cl_check_sud_consent: may p_requesting_user see p_chart_id's records of
+-- type p_record_type? True for a chart that is not Part 2; for a Part 2
+-- chart, true only under a current consent whose recipient covers the user
+-- (the user, or an organization the user is an active member of) and whose
+-- record types cover p_record_type, or under a current emergency access.
+-- A caller may ask only about itself and only about charts of organizations
+-- it belongs to; every other question gets false, whether or not the chart
+-- or a consent exists (no probing).
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_check_sud_consent(p_chart_id uuid, p_record_type text, p_requesting_user uuid)
+  RETURNS boolean
+  LANGUAGE plpgsql STABLE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  DECLARE
+    v_org   uuid;
+    v_part2 boolean;
+    v_now   timestamptz := pg_catalog.statement_timestamp();
+  BEGIN
+    IF p_chart_id IS NULL OR p_record_type IS NULL OR p_requesting_user IS NULL
+       OR p_requesting_user IS DISTINCT FROM auth.uid() THEN
+      RETURN false;
+    END IF;
+
+    SELECT c.organization_id, c.is_part2 INTO v_org, v_part2
+    FROM public.cl_charts c WHERE c.id = p_chart_id;
+    IF NOT FOUND OR NOT public.cl_has_org_access(v_org) THEN
+      RETURN false;
+    END IF;
+    IF NOT v_part2 THEN
+      RETURN true;
+    END IF;
+    RETURN public.cl_part2_consent_covers(p_chart_id, v_org, p_record_type, p_requesting_user, v_now)
+        OR public.cl_part2_emergency_covers(p_chart_id, p_record_type, p_requesting_user, v_now);
+  END
+  $$;
+-- +goose StatementEnd
+
+-- cl_part2_decide: the audited form of the check, for the Go consent.Checker
+-- (display, save, export, AI use). Returns the basis of an allow
+-- ('not_part2', 'consent', 'emergency') or 'denied'. Every decision about a
+-- Part 2 chart writes one audit row: part2.access.allowed or
+-- part2.access.denied, target the chart, purpose as given (ETREAT for an
+-- emergency access).
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_part2_decide(p_chart_id uuid, p_record_type text, p_purpose text, p_use text)
+  RETURNS text
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  DECLARE
+    v_user  uuid := auth.uid();
+    v_org   uuid;
+    v_site  uuid;
+    v_part2 boolean;
+    v_basis text;
+    v_now   timestamptz := pg_catalog.statement_timestamp();
+  BEGIN
+    IF p_record_type IS NULL OR p_record_type = '*' OR NOT (p_record_type = ANY (public.cl_part2_record_types())) THEN
+      RAISE EXCEPTION 'unknown Part 2 record type' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF p_purpose IS NULL OR p_purpose !~ '^[A-Z][A-Z0-9]{1,15}$' THEN
+      RAISE EXCEPTION 'invalid purpose of use' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF p_use IS NULL OR p_use !~ '^[a-z][a-z0-9_]{1,30}$' THEN
+      RAISE EXCEPTION 'invalid use' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    SELECT c.organization_id, c.site_id, c.is_part2 INTO v_org, v_site, v_part2
+    FROM public.cl_charts c WHERE c.id = p_chart_id;
+    IF v_user IS NULL OR NOT FOUND OR NOT public.cl_has_org_access(v_org) THEN
+      RETURN 'denied';
+    END IF;
+    IF NOT v_part2 THEN
+      RETURN 'not_part2';
+    END IF;
+
+    v_basis := CASE
+      WHEN public.cl_part2_consent_covers(p_chart_id, v_org, p_record_type, v_user, v_now) THEN 'consent'
+      WHEN public.cl_part2_emergency_covers(p_chart_id, p_record_type, v_user, v_now) THEN 'emergency'
+      ELSE 'denied'
+    END;
+    PERFORM public.pf_audit_write(
+      v_user, v_org, v_site,
+      CASE WHEN v_basis = 'denied' THEN 'part2.access.denied' ELSE 'part2.access.allowed' END,
+      'chart', p_chart_id,
+      CASE WHEN v_basis = 'emergency' THEN 'ETREAT' ELSE p_purpose END,
+      pg_catalog.jsonb_build_object('record_type', p_record_type, 'use', p_use, 'basis', v_basis));
+    RETURN v_basis;
+  END
+  $$;
+-- +goose StatementEnd
+
+-- cl_part2_break_glass: open a time-boxed emergency access for the caller.
+-- Needs cl.part2.break_glass in the chart's organization, a reason of at
+-- least 10 characters, and a duration between 1 minute and 24 hours. Always
+-- audited (part2.emergency_access.opened, purpose ETREAT); the reason stays
+-- in cl_part2_emergency_access, never in the audit log.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_part2_break_glass(p_chart_id uuid, p_reason text, p_duration interval)
+  RETURNS uuid
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  DECLARE
+    v_user uuid := auth.uid();
+    v_org  uuid;
+    v_site uuid;
+    v_id   uuid;
+    v_exp  timestamptz;
+  BEGIN
+    IF p_reason IS NULL OR pg_catalog.length(pg_catalog.btrim(p_reason)) < 10 THEN
+      RAISE EXCEPTION 'an emergency access needs a reason of at least 10 characters'
+        USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF p_duration IS NULL OR p_duration < interval '1 minute' OR p_duration > interval '24 hours' THEN
+      RAISE EXCEPTION 'an emergency access lasts between 1 minute and 24 hours'
+        USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    SELECT c.organization_id, c.site_id INTO v_org, v_site FROM public.cl_charts c WHERE c.id = p_chart_id;
+    IF v_user IS NULL OR NOT FOUND OR NOT public.cl_has_permission(v_org, 'cl.part2.break_glass') THEN
+      RAISE EXCEPTION 'permission denied: emergency access needs cl.part2.break_glass'
+        USING ERRCODE = 'insufficient_privilege';
+    END IF;
+
+    INSERT INTO public.cl_part2_emergency_access (organization_id, chart_id, user_id, reason, expires_at)
+    VALUES (v_org, p_chart_id, v_user, pg_catalog.btrim(p_reason), pg_catalog.statement_timestamp() + p_duration)
+    RETURNING id, expires_at INTO v_id, v_exp;
+
+    PERFORM public.pf_audit_write(
+      v_user, v_org, v_site, 'part2.emergency_access.opened', 'chart', p_chart_id, 'ETREAT',
+      pg_catalog.jsonb_build_object('emergency_access_id', v_id,
+                                    'expires_at', pg_catalog.to_char(v_exp AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')));
+    RETURN v_id;
+  END
+  $$;
+-- +goose StatementEnd
+
+-- Consents change only by revocation, once; every grant and revocation is
+-- audited in the same transaction.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_part2_consents_guard() RETURNS trigger
+  LANGUAGE plpgsql SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    IF TG_OP = 'INSERT' THEN
+      PERFORM public.pf_audit_write(
+        NEW.recorded_by, NEW.organization_id, NULL, 'part2.consent.granted', 'chart', NEW.chart_id, NULL,
+        pg_catalog.jsonb_build_object('consent_id', NEW.id));
+      RETURN NEW;
+    END IF;
+    IF OLD.revoked_at IS NOT NULL THEN
+      RAISE EXCEPTION 'consent is already revoked' USING ERRCODE = 'check_violation';
+    END IF;
+    IF (NEW.organization_id, NEW.id, NEW.chart_id, NEW.disclosing_organization_id, NEW.recipient_user_id,
+        NEW.recipient_organization_id, NEW.record_types, NEW.purposes, NEW.effective_at, NEW.expires_at,
+        NEW.expiration_event, NEW.signed_at, NEW.signer, NEW.recorded_by, NEW.recorded_at)
+       IS DISTINCT FROM
+       (OLD.organization_id, OLD.id, OLD.chart_id, OLD.disclosing_organization_id, OLD.recipient_user_id,
+        OLD.recipient_organization_id, OLD.record_types, OLD.purposes, OLD.effective_at, OLD.expires_at,
+        OLD.expiration_event, OLD.signed_at, OLD.signer, OLD.recorded_by, OLD.recorded_at) THEN
+      RAISE EXCEPTION 'a consent can only be revoked, not changed' USING ERRCODE = 'check_violation';
+    END IF;
+    IF NEW.revoked_at IS NOT NULL THEN
+      PERFORM public.pf_audit_write(
+        NEW.revoked_by, NEW.organization_id, NULL, 'part2.consent.revoked', 'chart', NEW.chart_id, NULL,
+        pg_catalog.jsonb_build_object('consent_id', NEW.id));
+    END IF;
+    RETURN NEW;
+  END
+  $$;
+-- +goose StatementEnd
+CREATE TRIGGER cl_part2_consents_guard BEFORE INSERT OR UPDATE ON public.cl_part2_consents
+  FOR EACH ROW EXECUTE FUNCTION public.cl_part2_consents_guard();
+
+ALTER TABLE public.cl_part2_consents ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.cl_part2_consents FORCE ROW LEVEL SECURITY;
+ALTER TABLE public.cl_part2_emergency_access ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.cl_part2_emergency_access FORCE ROW LEVEL SECURITY;
+REVOKE ALL ON public.cl_part2_consents, public.cl_part2_emergency_access FROM PUBLIC;
+GRANT SELECT, INSERT ON public.cl_part2_consents TO authenticated;
+GRANT UPDATE (revoked_at, revoked_by) ON public.cl_part2_consents TO authenticated;
+GRANT SELECT ON public.cl_part2_emergency_access TO authenticated;
+
+-- Whether a consent exists reveals that a chart is Part 2: only consent
+-- viewers and managers see consents.
+CREATE POLICY cl_part2_consents_select ON public.cl_part2_consents FOR SELECT TO authenticated
+  USING (public.cl_has_permission(organization_id, 'cl.consent.view')
+         OR public.cl_has_permission(organization_id, 'cl.consent.manage'));
+CREATE POLICY cl_part2_consents_insert ON public.cl_part2_consents FOR INSERT TO authenticated
+  WITH CHECK (public.cl_has_permission(organization_id, 'cl.consent.manage')
+              AND recorded_by = auth.uid() AND revoked_at IS NULL);
+CREATE POLICY cl_part2_consents_update ON public.cl_part2_consents FOR UPDATE TO authenticated
+  USING (public.cl_has_permission(organization_id, 'cl.consent.manage'))
+  WITH CHECK (public.cl_has_permission(organization_id, 'cl.consent.manage') AND revoked_by = auth.uid());
+CREATE POLICY cl_part2_emergency_access_select ON public.cl_part2_emergency_access FOR SELECT TO authenticated
+  USING (user_id = auth.uid() OR public.cl_has_permission(organization_id, 'cl.consent.view'));
+
+REVOKE ALL ON FUNCTION public.cl_part2_record_types() FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_part2_purposes() FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_part2_consent_covers(uuid, uuid, text, uuid, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_part2_emergency_covers(uuid, text, uuid, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_check_sud_consent(uuid, text, uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_part2_decide(uuid, text, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_part2_break_glass(uuid, text, interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_part2_consents_guard() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.cl_part2_record_types() TO authenticated;
+GRANT EXECUTE ON FUNCTION public.cl_part2_purposes() TO authenticated;
+GRANT EXECUTE ON FUNCTION public.cl_check_sud_consent(uuid, text, uuid) TO authenticated;
+GRANT EXECUTE ON FUNCTION public.cl_part2_decide(uuid, text, text, text) TO authenticated;
+GRANT EXECUTE ON FUNCTION public.cl_part2_break_glass(uuid, text, interval) TO authenticated;
