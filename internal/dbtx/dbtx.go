@@ -59,7 +59,7 @@ func RunTx(ctx context.Context, tx pgx.Tx, actor uuid.UUID, fn func(pgx.Tx) erro
 		return ErrNoActingUser
 	}
 	if tx == nil {
-		return errors.New("platform: a nil pgx.Tx was passed to a ...Tx method")
+		return ErrNilTx
 	}
 	sp, err := tx.Begin(ctx)
 	if err != nil {
@@ -96,4 +96,17 @@ func become(ctx context.Context, tx pgx.Tx, actor uuid.UUID) error {
 		return fmt.Errorf("platform: becoming the acting user (is the connecting role a member of %q?): %w", Role, err)
 	}
 	return nil
+}
+
+// ErrNilTx is returned by a ...Tx method given a nil transaction.
+var ErrNilTx = errors.New("platform: a nil pgx.Tx was passed to a ...Tx method; call the method without Tx to use a transaction of its own")
+
+// In runs fn as actor inside tx when tx is not nil (see [RunTx]), else in a
+// new transaction on db (see [Run]). It is what every pair of a method and
+// its Tx twin shares.
+func In(ctx context.Context, db Beginner, tx pgx.Tx, actor uuid.UUID, fn func(pgx.Tx) error) error {
+	if tx != nil {
+		return RunTx(ctx, tx, actor, fn)
+	}
+	return Run(ctx, db, actor, fn)
 }

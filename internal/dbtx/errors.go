@@ -2,7 +2,9 @@ package dbtx
 
 import (
 	"errors"
+	"fmt"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
@@ -39,3 +41,26 @@ func IsCheckViolation(err error) bool { return Code(err) == codeCheckViolation }
 
 // IsInvalidParameter reports whether a function refused a parameter.
 func IsInvalidParameter(err error) bool { return Code(err) == codeInvalidParameterValue }
+
+// ErrPermissionDenied is returned (wrapped) when the acting user may not do
+// what was asked: no permission, or a row-level security policy refused it.
+var ErrPermissionDenied = errors.New("permission denied")
+
+// ErrNotFound is returned when a record does not exist or the acting user
+// may not see it; the two are indistinguishable on purpose.
+var ErrNotFound = errors.New("not found")
+
+// MapError turns PostgreSQL errors the library expects into its own
+// sentinels (keeping the original in the chain for logs) and passes
+// everything else through. pgx.ErrNoRows becomes ErrNotFound.
+func MapError(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, pgx.ErrNoRows):
+		return ErrNotFound
+	case IsPermissionDenied(err):
+		return fmt.Errorf("%w: %w", ErrPermissionDenied, err)
+	}
+	return err
+}

@@ -52,3 +52,14 @@ func Text(field, s string, min, max int) error {
 	}
 	return nil
 }
+
+// First returns the first non-nil error, so that a call checks its inputs in
+// order and reports the first problem.
+func First(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -217,14 +217,15 @@ CREATE FUNCTION public.cl_part2_decide(p_chart_id uuid, p_record_type text, p_pu
   $$;
 -- +goose StatementEnd
 
--- cl_part2_break_glass: open a time-boxed emergency access for the caller.
+-- cl_part2_break_glass: open a time-boxed emergency access for the caller
+-- and return it.
 -- Needs cl.part2.break_glass in the chart's organization, a reason of at
 -- least 10 characters, and a duration between 1 minute and 24 hours. Always
 -- audited (part2.emergency_access.opened, purpose ETREAT); the reason stays
 -- in cl_part2_emergency_access, never in the audit log.
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_part2_break_glass(p_chart_id uuid, p_reason text, p_duration interval)
-  RETURNS uuid
+  RETURNS public.cl_part2_emergency_access
   LANGUAGE plpgsql VOLATILE SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
   AS $$
@@ -232,8 +233,7 @@ CREATE FUNCTION public.cl_part2_break_glass(p_chart_id uuid, p_reason text, p_du
     v_user uuid := auth.uid();
     v_org  uuid;
     v_site uuid;
-    v_id   uuid;
-    v_exp  timestamptz;
+    v_row  public.cl_part2_emergency_access;
   BEGIN
     IF p_reason IS NULL OR pg_catalog.length(pg_catalog.btrim(p_reason)) < 10 THEN
       RAISE EXCEPTION 'an emergency access needs a reason of at least 10 characters'
@@ -252,13 +252,13 @@ CREATE FUNCTION public.cl_part2_break_glass(p_chart_id uuid, p_reason text, p_du
 
     INSERT INTO public.cl_part2_emergency_access (organization_id, chart_id, user_id, reason, expires_at)
     VALUES (v_org, p_chart_id, v_user, pg_catalog.btrim(p_reason), pg_catalog.statement_timestamp() + p_duration)
-    RETURNING id, expires_at INTO v_id, v_exp;
+    RETURNING * INTO v_row;
 
     PERFORM public.pf_audit_write(
       v_user, v_org, v_site, 'part2.emergency_access.opened', 'chart', p_chart_id, 'ETREAT',
-      pg_catalog.jsonb_build_object('emergency_access_id', v_id,
-                                    'expires_at', pg_catalog.to_char(v_exp AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')));
-    RETURN v_id;
+      pg_catalog.jsonb_build_object('emergency_access_id', v_row.id,
+                                    'expires_at', pg_catalog.to_char(v_row.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')));
+    RETURN v_row;
   END
   $$;
 -- +goose StatementEnd

@@ -1,0 +1,1 @@
+SELECT * FROM public.cl_part2_consents WHERE organization_id = @organization_id AND id = @id

@@ -1,0 +1,258 @@
+package consent
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/encoreos/platform-go/internal/dbtx"
+	"github.com/encoreos/platform-go/internal/validate"
+)
+
+// DB starts transactions: a *pgxpool.Pool or a *pgx.Conn connected as a
+// role that is a member of `authenticated`.
+type DB = dbtx.Beginner
+
+// Store records consents and answers consent questions in PostgreSQL. It
+// implements [Checker]. Every method acts as the acting user it is given;
+// the methods ending in Tx run inside the caller's transaction instead of
+// their own.
+type Store struct {
+	db  DB
+	now func() time.Time
+}
+
+// NewStore returns a Store over db.
+func NewStore(db DB) *Store { return &Store{db: db, now: time.Now} }
+
+var _ Checker = (*Store)(nil)
+
+var (
+	//go:embed sql/grant.sql
+	grantSQL string
+	//go:embed sql/revoke.sql
+	revokeSQL string
+	//go:embed sql/get.sql
+	getSQL string
+	//go:embed sql/list.sql
+	listSQL string
+	//go:embed sql/break_glass.sql
+	breakGlassSQL string
+	//go:embed sql/disclosures.sql
+	disclosuresSQL string
+)
+
+// Grant records a signed consent. The acting user needs cl.consent.manage
+// in the organization.
+func (s *Store) Grant(ctx context.Context, actingUser uuid.UUID, p GrantParams) (*Consent, error) {
+	return s.grant(ctx, nil, actingUser, p)
+}
+
+// GrantTx is [Store.Grant] inside the caller's transaction.
+func (s *Store) GrantTx(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p GrantParams) (*Consent, error) {
+	if tx == nil {
+		return nil, dbtx.ErrNilTx
+	}
+	return s.grant(ctx, tx, actingUser, p)
+}
+
+func (s *Store) grant(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p GrantParams) (*Consent, error) {
+	if err := p.validate(s.now()); err != nil {
+		return nil, err
+	}
+	disclosing := p.DisclosingOrganizationID
+	if disclosing == uuid.Nil {
+		disclosing = p.OrganizationID
+	}
+	args := pgx.NamedArgs{
+		"organization_id":            p.OrganizationID,
+		"chart_id":                   p.ChartID,
+		"disclosing_organization_id": disclosing,
+		"recipient_user_id":          nilIfZero(p.Recipient.UserID),
+		"recipient_organization_id":  nilIfZero(p.Recipient.OrganizationID),
+		"record_types":               p.RecordTypes,
+		"purposes":                   p.Purposes,
+		"effective_at":               timeOrNil(p.EffectiveAt),
+		"expires_at":                 timeOrNil(p.ExpiresAt),
+		"expiration_event":           stringOrNil(p.ExpirationEvent),
+		"signed_at":                  p.SignedAt,
+		"signer":                     p.Signer,
+	}
+	var c *Consent
+	err := dbtx.In(ctx, s.db, tx, actingUser, func(tx pgx.Tx) (err error) {
+		c, err = collectOne(tx.Query(ctx, grantSQL, args))
+		return err
+	})
+	if dbtx.IsForeignKeyViolation(err) {
+		// The chart or an organization does not exist: say no more than that.
+		return nil, validate.Errorf("ChartID", "does not name a chart of the organization")
+	}
+	return c, err
+}
+
+// Revoke revokes a consent at once. The acting user needs
+// cl.consent.manage. A consent can be revoked only once.
+func (s *Store) Revoke(ctx context.Context, actingUser, organizationID, consentID uuid.UUID) (*Consent, error) {
+	return s.revoke(ctx, nil, actingUser, organizationID, consentID)
+}
+
+// RevokeTx is [Store.Revoke] inside the caller's transaction.
+func (s *Store) RevokeTx(ctx context.Context, tx pgx.Tx, actingUser, organizationID, consentID uuid.UUID) (*Consent, error) {
+	if tx == nil {
+		return nil, dbtx.ErrNilTx
+	}
+	return s.revoke(ctx, tx, actingUser, organizationID, consentID)
+}
+
+func (s *Store) revoke(ctx context.Context, tx pgx.Tx, actingUser, organizationID, consentID uuid.UUID) (*Consent, error) {
+	if err := validate.First(validate.Required("OrganizationID", organizationID), validate.Required("ConsentID", consentID)); err != nil {
+		return nil, err
+	}
+	var c *Consent
+	err := dbtx.In(ctx, s.db, tx, actingUser, func(tx pgx.Tx) error {
+		args := pgx.NamedArgs{"organization_id": organizationID, "id": consentID}
+		current, err := collectOne(tx.Query(ctx, getSQL, args))
+		if err != nil {
+			return err
+		}
+		if current.RevokedAt != nil {
+			return ErrAlreadyRevoked
+		}
+		c, err = collectOne(tx.Query(ctx, revokeSQL, args))
+		if errors.Is(err, ErrNotFound) {
+			// Visible but not updatable: the user may view, not manage.
+			return ErrPermissionDenied
+		}
+		return err
+	})
+	return c, err
+}
+
+// List returns a chart's consents, newest first. Users without
+// cl.consent.view or cl.consent.manage get an empty list, as for a chart
+// with no consents.
+func (s *Store) List(ctx context.Context, actingUser, organizationID, chartID uuid.UUID) ([]Consent, error) {
+	if err := validate.First(validate.Required("OrganizationID", organizationID), validate.Required("ChartID", chartID)); err != nil {
+		return nil, err
+	}
+	var out []Consent
+	err := dbtx.Run(ctx, s.db, actingUser, func(tx pgx.Tx) error {
+		rows, _ := tx.Query(ctx, listSQL, pgx.NamedArgs{"organization_id": organizationID, "chart_id": chartID})
+		var err error
+		out, err = pgx.CollectRows(rows, pgx.RowToStructByName[Consent])
+		return dbtx.MapError(err)
+	})
+	return out, err
+}
+
+// BreakGlass opens a medical-emergency access (42 CFR 2.51) to one chart for
+// the acting user, who needs cl.part2.break_glass in the chart's
+// organization. It is audited as part2.emergency_access.opened.
+func (s *Store) BreakGlass(ctx context.Context, actingUser uuid.UUID, p BreakGlassParams) (*EmergencyAccess, error) {
+	return s.breakGlass(ctx, nil, actingUser, p)
+}
+
+// BreakGlassTx is [Store.BreakGlass] inside the caller's transaction.
+func (s *Store) BreakGlassTx(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p BreakGlassParams) (*EmergencyAccess, error) {
+	if tx == nil {
+		return nil, dbtx.ErrNilTx
+	}
+	return s.breakGlass(ctx, tx, actingUser, p)
+}
+
+func (s *Store) breakGlass(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p BreakGlassParams) (*EmergencyAccess, error) {
+	if err := p.validate(); err != nil {
+		return nil, err
+	}
+	if p.Duration == 0 {
+		p.Duration = DefaultBreakGlassDuration
+	}
+	var e *EmergencyAccess
+	err := dbtx.In(ctx, s.db, tx, actingUser, func(tx pgx.Tx) error {
+		rows, _ := tx.Query(ctx, breakGlassSQL, pgx.NamedArgs{"chart_id": p.ChartID, "reason": p.Reason, "duration": p.Duration})
+		var err error
+		e, err = pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[EmergencyAccess])
+		return dbtx.MapError(err)
+	})
+	return e, err
+}
+
+// Check answers req and, for a Part 2 chart, writes the decision to the
+// audit log in the same transaction.
+func (s *Store) Check(ctx context.Context, req Request) (Decision, error) {
+	return s.check(ctx, nil, req)
+}
+
+// CheckTx is [Store.Check] inside the caller's transaction, so that the
+// audit row commits or rolls back with the host's work.
+func (s *Store) CheckTx(ctx context.Context, tx pgx.Tx, req Request) (Decision, error) {
+	if tx == nil {
+		return Decision{}, dbtx.ErrNilTx
+	}
+	return s.check(ctx, tx, req)
+}
+
+func (s *Store) check(ctx context.Context, tx pgx.Tx, req Request) (Decision, error) {
+	if err := req.Validate(); err != nil {
+		return Decision{}, err
+	}
+	var basis Basis
+	err := dbtx.In(ctx, s.db, tx, req.ActingUser, func(tx pgx.Tx) error {
+		return dbtx.MapError(tx.QueryRow(ctx, `SELECT public.cl_part2_decide($1, $2, $3, $4)`,
+			req.ChartID, req.RecordType, req.Purpose, req.Use).Scan(&basis))
+	})
+	if err != nil {
+		return Decision{}, err
+	}
+	return decision(basis), nil
+}
+
+// Disclosures returns the accounting of disclosures for a chart since a
+// time (patients may ask for three years). The acting user needs
+// pf.audit.view; others get an empty list.
+func (s *Store) Disclosures(ctx context.Context, actingUser, organizationID, chartID uuid.UUID, since time.Time) ([]Disclosure, error) {
+	if err := validate.First(validate.Required("OrganizationID", organizationID), validate.Required("ChartID", chartID)); err != nil {
+		return nil, err
+	}
+	var out []Disclosure
+	err := dbtx.Run(ctx, s.db, actingUser, func(tx pgx.Tx) error {
+		rows, _ := tx.Query(ctx, disclosuresSQL, pgx.NamedArgs{"organization_id": organizationID, "chart_id": chartID, "since": since})
+		var err error
+		out, err = pgx.CollectRows(rows, pgx.RowToStructByName[Disclosure])
+		return dbtx.MapError(err)
+	})
+	return out, err
+}
+
+func collectOne(rows pgx.Rows, err error) (*Consent, error) {
+	if err != nil {
+		return nil, dbtx.MapError(err)
+	}
+	c, err := pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[Consent])
+	return c, dbtx.MapError(err)
+}
+
+func nilIfZero(id uuid.UUID) *uuid.UUID {
+	if id == uuid.Nil {
+		return nil
+	}
+	return &id
+}
+
+func timeOrNil(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func stringOrNil(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}

@@ -1,0 +1,73 @@
+package testdb
+
+import (
+	"context"
+	"testing"
+
+	"github.com/google/uuid"
+)
+
+// The fixture helpers below provision what a host provides (organizations,
+// sites, members, roles, charts) as the superuser, the way a host's own
+// provisioning would. They fail t on error.
+
+// NewOrg creates an organization and returns its id.
+func (db *DB) NewOrg(t testing.TB) uuid.UUID {
+	t.Helper()
+	return db.insertID(t, `INSERT INTO public.pf_organizations (name) VALUES ('Org ' || pg_catalog.gen_random_uuid()) RETURNING id`)
+}
+
+// NewSite creates a site of org and returns its id.
+func (db *DB) NewSite(t testing.TB, org uuid.UUID) uuid.UUID {
+	t.Helper()
+	return db.insertID(t, `INSERT INTO public.pf_sites (organization_id, name) VALUES ($1, 'Site') RETURNING id`, org)
+}
+
+// NewMember creates a user who is an active member of org with the given
+// organization-wide roles, and returns the user's id.
+func (db *DB) NewMember(t testing.TB, org uuid.UUID, roles ...string) uuid.UUID {
+	t.Helper()
+	user := uuid.New()
+	db.AddMember(t, org, user, roles...)
+	return user
+}
+
+// AddMember makes an existing user an active member of org with the given
+// organization-wide roles.
+func (db *DB) AddMember(t testing.TB, org, user uuid.UUID, roles ...string) {
+	t.Helper()
+	db.Exec(t, `INSERT INTO public.pf_members (organization_id, user_id) VALUES ($1, $2)`, org, user)
+	for _, role := range roles {
+		db.Exec(t, `INSERT INTO public.pf_member_roles (organization_id, user_id, role) VALUES ($1, $2, $3)`, org, user, role)
+	}
+}
+
+// AddSiteRole gives a member a role at one site only.
+func (db *DB) AddSiteRole(t testing.TB, org, user, site uuid.UUID, role string) {
+	t.Helper()
+	db.Exec(t, `INSERT INTO public.pf_member_roles (organization_id, user_id, role, site_id) VALUES ($1, $2, $3, $4)`, org, user, role, site)
+}
+
+// NewChart creates a chart in org (a Part 2 chart when part2) and returns
+// its id.
+func (db *DB) NewChart(t testing.TB, org uuid.UUID, part2 bool) uuid.UUID {
+	t.Helper()
+	return db.insertID(t, `INSERT INTO public.cl_charts (organization_id, is_part2) VALUES ($1, $2) RETURNING id`, org, part2)
+}
+
+// Exec runs a statement as the superuser and fails t on error.
+func (db *DB) Exec(t testing.TB, sql string, args ...any) {
+	t.Helper()
+	if _, err := db.Admin.Exec(context.Background(), sql, args...); err != nil {
+		t.Fatalf("testdb: %s: %v", sql, err)
+	}
+}
+
+func (db *DB) insertID(t testing.TB, sql string, args ...any) uuid.UUID {
+	t.Helper()
+	var id uuid.UUID
+	if err := db.Admin.QueryRow(context.Background(), sql, args...).Scan(&id); err != nil {
+		t.Fatalf("testdb: %s: %v", sql, err)
+	}
+	return id
+}
