@@ -348,22 +348,22 @@ func TestBadInputIsRefusedAndNothingIsWritten(t *testing.T) {
 		mutate func(*consent.GrantParams)
 		field  string
 	}{
-		"zero organization":      {func(p *consent.GrantParams) { p.OrganizationID = uuid.Nil }, "OrganizationID"},
-		"zero chart":             {func(p *consent.GrantParams) { p.ChartID = uuid.Nil }, "ChartID"},
-		"no recipient":           {func(p *consent.GrantParams) { p.Recipient = consent.Recipient{} }, "Recipient"},
-		"two recipients":         {func(p *consent.GrantParams) { p.Recipient.OrganizationID = b.org }, "Recipient"},
-		"no record types":        {func(p *consent.GrantParams) { p.RecordTypes = nil }, "RecordTypes"},
-		"unknown record type":    {func(p *consent.GrantParams) { p.RecordTypes = []consent.RecordType{"psychotherapy"} }, "RecordTypes"},
-		"duplicate record type":  {func(p *consent.GrantParams) { p.RecordTypes = append(p.RecordTypes, p.RecordTypes[0]) }, "RecordTypes"},
-		"no purposes":            {func(p *consent.GrantParams) { p.Purposes = nil }, "Purposes"},
-		"emergency purpose":      {func(p *consent.GrantParams) { p.Purposes = []consent.Purpose{consent.PurposeEmergencyTreatment} }, "Purposes"},
-		"no expiry":              {func(p *consent.GrantParams) { p.ExpiresAt = time.Time{} }, "ExpiresAt"},
-		"expiry before start":    {func(p *consent.GrantParams) { p.EffectiveAt = time.Now().Add(time.Hour); p.ExpiresAt = time.Now() }, "ExpiresAt"},
-		"expiry in the past":     {func(p *consent.GrantParams) { p.ExpiresAt = time.Now().Add(-time.Hour) }, "ExpiresAt"},
-		"bad expiration event":   {func(p *consent.GrantParams) { p.ExpiresAt = time.Time{}; p.ExpirationEvent = "End of treatment" }, "ExpirationEvent"},
-		"unsigned":               {func(p *consent.GrantParams) { p.SignedAt = time.Time{} }, "SignedAt"},
-		"signed in the future":   {func(p *consent.GrantParams) { p.SignedAt = time.Now().Add(time.Hour) }, "SignedAt"},
-		"unknown signer":         {func(p *consent.GrantParams) { p.Signer = "neighbour" }, "Signer"},
+		"zero organization":     {func(p *consent.GrantParams) { p.OrganizationID = uuid.Nil }, "OrganizationID"},
+		"zero chart":            {func(p *consent.GrantParams) { p.ChartID = uuid.Nil }, "ChartID"},
+		"no recipient":          {func(p *consent.GrantParams) { p.Recipient = consent.Recipient{} }, "Recipient"},
+		"two recipients":        {func(p *consent.GrantParams) { p.Recipient.OrganizationID = b.org }, "Recipient"},
+		"no record types":       {func(p *consent.GrantParams) { p.RecordTypes = nil }, "RecordTypes"},
+		"unknown record type":   {func(p *consent.GrantParams) { p.RecordTypes = []consent.RecordType{"psychotherapy"} }, "RecordTypes"},
+		"duplicate record type": {func(p *consent.GrantParams) { p.RecordTypes = append(p.RecordTypes, p.RecordTypes[0]) }, "RecordTypes"},
+		"no purposes":           {func(p *consent.GrantParams) { p.Purposes = nil }, "Purposes"},
+		"emergency purpose":     {func(p *consent.GrantParams) { p.Purposes = []consent.Purpose{consent.PurposeEmergencyTreatment} }, "Purposes"},
+		"no expiry":             {func(p *consent.GrantParams) { p.ExpiresAt = time.Time{} }, "ExpiresAt"},
+		"expiry before start":   {func(p *consent.GrantParams) { p.EffectiveAt = time.Now().Add(time.Hour); p.ExpiresAt = time.Now() }, "ExpiresAt"},
+		"expiry in the past":    {func(p *consent.GrantParams) { p.ExpiresAt = time.Now().Add(-time.Hour) }, "ExpiresAt"},
+		"bad expiration event":  {func(p *consent.GrantParams) { p.ExpiresAt = time.Time{}; p.ExpirationEvent = "End of treatment" }, "ExpirationEvent"},
+		"unsigned":              {func(p *consent.GrantParams) { p.SignedAt = time.Time{} }, "SignedAt"},
+		"signed in the future":  {func(p *consent.GrantParams) { p.SignedAt = time.Now().Add(time.Hour) }, "SignedAt"},
+		"unknown signer":        {func(p *consent.GrantParams) { p.Signer = "neighbour" }, "Signer"},
 	}
 	for name, tc := range cases {
 		p := valid

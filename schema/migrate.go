@@ -74,6 +74,9 @@ func Migrate(ctx context.Context, db Beginner) (*MigrateResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkPrivileges(ctx, db); err != nil {
+		return nil, err
+	}
 	res := &MigrateResult{}
 	newest := migrations[len(migrations)-1].Version
 	for _, m := range migrations {
@@ -86,6 +89,26 @@ func Migrate(ctx context.Context, db Beginner) (*MigrateResult, error) {
 		}
 	}
 	return res, nil
+}
+
+// ErrInsufficientPrivilege is returned when the migrating role is neither a
+// superuser nor BYPASSRLS (see the package documentation).
+var ErrInsufficientPrivilege = errors.New("schema: migrations must run as a superuser or a role with BYPASSRLS: SECURITY DEFINER helpers run as the migrating role and read tables with FORCE ROW LEVEL SECURITY")
+
+func checkPrivileges(ctx context.Context, db Beginner) error {
+	tx, err := db.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // read-only
+	var ok bool
+	if err := tx.QueryRow(ctx, `SELECT r.rolsuper OR r.rolbypassrls FROM pg_catalog.pg_roles r WHERE r.rolname = current_user`).Scan(&ok); err != nil {
+		return err
+	}
+	if !ok {
+		return ErrInsufficientPrivilege
+	}
+	return nil
 }
 
 // Beginner starts a transaction: *pgx.Conn, *pgxpool.Pool and pgx.Tx all do.

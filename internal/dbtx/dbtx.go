@@ -69,8 +69,8 @@ func RunTx(ctx context.Context, tx pgx.Tx, actor uuid.UUID, fn func(pgx.Tx) erro
 
 	var role, sub, claims string
 	if err := sp.QueryRow(ctx, `SELECT pg_catalog.current_setting('role'),
-		pg_catalog.coalesce(pg_catalog.current_setting('request.jwt.claim.sub', true), ''),
-		pg_catalog.coalesce(pg_catalog.current_setting('request.jwt.claims', true), '')`).Scan(&role, &sub, &claims); err != nil {
+		coalesce(pg_catalog.current_setting('request.jwt.claim.sub', true), ''),
+		coalesce(pg_catalog.current_setting('request.jwt.claims', true), '')`).Scan(&role, &sub, &claims); err != nil {
 		return err
 	}
 	if err := become(ctx, sp, actor); err != nil {

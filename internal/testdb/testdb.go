@@ -270,3 +270,56 @@ func randomHex(n int) string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// NewEmpty creates an empty database (not migrated), dropped when t ends,
+// and returns a superuser connection configuration for it: for tests that
+// apply the migrations some other way.
+func NewEmpty(t testing.TB) *pgx.ConnConfig {
+	t.Helper()
+	srv := Server(t)
+	ctx := context.Background()
+	name := "platform_test_" + randomHex(8)
+	admin, err := pgx.Connect(ctx, srv.URL)
+	if err != nil {
+		t.Fatalf("testdb: %v", err)
+	}
+	defer admin.Close(ctx)
+	if _, err := admin.Exec(ctx, `CREATE DATABASE `+pgx.Identifier{name}.Sanitize()); err != nil {
+		t.Fatalf("testdb: %v", err)
+	}
+	t.Cleanup(func() {
+		conn, err := pgx.Connect(ctx, srv.URL)
+		if err != nil {
+			t.Errorf("testdb: dropping %s: %v", name, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, `DROP DATABASE `+pgx.Identifier{name}.Sanitize()+` WITH (FORCE)`); err != nil {
+			t.Errorf("testdb: dropping %s: %v", name, err)
+		}
+	})
+	cfg, err := pgx.ParseConfig(srv.URL)
+	if err != nil {
+		t.Fatalf("testdb: %v", err)
+	}
+	cfg.Database = name
+	return cfg
+}
+
+// NewEmptyMigrated creates a database migrated by [schema.Migrate] from
+// scratch (not cloned from the template) and returns a superuser
+// connection configuration for it.
+func NewEmptyMigrated(t testing.TB) *pgx.ConnConfig {
+	t.Helper()
+	cfg := NewEmpty(t)
+	ctx := context.Background()
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatalf("testdb: %v", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := schema.Migrate(ctx, conn); err != nil {
+		t.Fatalf("testdb: %v", err)
+	}
+	return cfg
+}

@@ -1,0 +1,177 @@
+package dbtx_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/encoreos/platform-go/internal/dbtx"
+	"github.com/encoreos/platform-go/internal/testdb"
+)
+
+func TestMain(m *testing.M) { testdb.Main(m) }
+
+type identity struct {
+	User        *uuid.UUID // request.jwt.claim.sub, which auth.uid() reads first
+	Claims      *string    // request.jwt.claims, which auth.uid() reads next
+	CurrentUser string
+}
+
+func whoAmI(ctx context.Context, q interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}) (identity, error) {
+	var id identity
+	// Read the settings, not auth.uid(): outside an acting-user transaction
+	// the connecting role may not even use the auth schema.
+	err := q.QueryRow(ctx, `SELECT nullif(pg_catalog.current_setting('request.jwt.claim.sub', true), '')::uuid,
+		nullif(pg_catalog.current_setting('request.jwt.claims', true), ''), current_user::text`).Scan(&id.User, &id.Claims, &id.CurrentUser)
+	return id, err
+}
+
+func TestTheConnectingRoleIsSubjectToRLS(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	ctx := context.Background()
+
+	var super, bypass bool
+	var owned int
+	require.NoError(t, db.App.QueryRow(ctx, `
+		SELECT r.rolsuper, r.rolbypassrls,
+		       (SELECT count(*) FROM pg_catalog.pg_class c WHERE c.relowner = r.oid)
+		FROM pg_catalog.pg_roles r WHERE r.rolname = current_user`).Scan(&super, &bypass, &owned))
+	require.False(t, super, "the test role must not be a superuser")
+	require.False(t, bypass, "the test role must not have BYPASSRLS")
+	require.Zero(t, owned, "the test role must own no table")
+
+	// Without becoming a user the role can read nothing at all.
+	_, err := db.App.Exec(ctx, `SELECT count(*) FROM public.cl_charts`)
+	require.True(t, dbtx.IsPermissionDenied(err), "got %v", err)
+
+	// As a user, RLS filters rows the superuser sees.
+	org := db.NewOrg(t)
+	db.NewChart(t, org, false)
+	var n int
+	require.NoError(t, db.Admin.QueryRow(ctx, `SELECT count(*) FROM public.cl_charts`).Scan(&n))
+	require.Equal(t, 1, n)
+	require.NoError(t, dbtx.Run(ctx, db.App, uuid.New(), func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT count(*) FROM public.cl_charts`).Scan(&n)
+	}))
+	require.Zero(t, n, "RLS must hide the chart from a stranger")
+}
+
+func TestRunBecomesTheActingUserAndLeavesNothingBehind(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	ctx := context.Background()
+	user := uuid.New()
+	require.NoError(t, dbtx.Run(ctx, db.App, user, func(tx pgx.Tx) error {
+		id, err := whoAmI(ctx, tx)
+		require.NoError(t, err)
+		require.Equal(t, &user, id.User)
+		require.Equal(t, dbtx.Role, id.CurrentUser)
+		var uid uuid.UUID
+		require.NoError(t, tx.QueryRow(ctx, `SELECT auth.uid()`).Scan(&uid))
+		require.Equal(t, user, uid)
+		return nil
+	}))
+	// A failing fn rolls back and leaves nothing behind either.
+	require.Error(t, dbtx.Run(ctx, db.App, user, func(tx pgx.Tx) error { return fmt.Errorf("boom") }))
+
+	conn, err := db.App.Acquire(ctx)
+	require.NoError(t, err)
+	defer conn.Release()
+	id, err := whoAmI(ctx, conn)
+	require.NoError(t, err)
+	require.Nil(t, id.User)
+	require.Nil(t, id.Claims)
+	require.Equal(t, testdb.AppRole, id.CurrentUser)
+
+	require.ErrorIs(t, dbtx.Run(ctx, db.App, uuid.Nil, func(pgx.Tx) error { return nil }), dbtx.ErrNoActingUser)
+}
+
+func TestRunTxRestoresTheCallersIdentity(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	ctx := context.Background()
+	host := uuid.New()
+	user := uuid.New()
+
+	tx, err := db.App.Begin(ctx)
+	require.NoError(t, err)
+	defer tx.Rollback(ctx) //nolint:errcheck
+	// The host's own transaction already acts as someone.
+	require.NoError(t, dbtx.RunTx(ctx, tx, host, func(pgx.Tx) error { return nil }))
+	before, err := whoAmI(ctx, tx)
+	require.NoError(t, err)
+	require.Nil(t, before.User, "RunTx must restore the host's (absent) claims")
+	require.Nil(t, before.Claims)
+	require.Equal(t, testdb.AppRole, before.CurrentUser)
+
+	require.NoError(t, dbtx.RunTx(ctx, tx, user, func(sp pgx.Tx) error {
+		id, err := whoAmI(ctx, sp)
+		require.NoError(t, err)
+		require.Equal(t, &user, id.User)
+		return nil
+	}))
+	after, err := whoAmI(ctx, tx)
+	require.NoError(t, err)
+	require.Equal(t, before, after)
+
+	// A failure rolls the savepoint back; the transaction stays usable.
+	require.Error(t, dbtx.RunTx(ctx, tx, user, func(sp pgx.Tx) error {
+		_, err := sp.Exec(ctx, `SELECT 1/0`)
+		return err
+	}))
+	after, err = whoAmI(ctx, tx)
+	require.NoError(t, err)
+	require.Equal(t, before, after)
+
+	require.ErrorIs(t, dbtx.RunTx(ctx, nil, user, func(pgx.Tx) error { return nil }), dbtx.ErrNilTx)
+}
+
+func TestConcurrentUsersOnOnePoolNeverSeeEachOther(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	ctx := context.Background()
+	cfg := db.AppConfig(t)
+	cfg.MaxConns = 2 // force connection reuse between the two users
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	require.NoError(t, err)
+	defer pool.Close()
+
+	users := []uuid.UUID{uuid.New(), uuid.New()}
+	var g errgroup.Group
+	for i := range 200 {
+		user := users[i%2]
+		g.Go(func() error {
+			if err := dbtx.Run(ctx, pool, user, func(tx pgx.Tx) error {
+				id, err := whoAmI(ctx, tx)
+				if err != nil {
+					return err
+				}
+				if id.User == nil || *id.User != user || id.CurrentUser != dbtx.Role {
+					return fmt.Errorf("acting as %s, the database saw %+v", user, id)
+				}
+				return nil
+			}); err != nil {
+				return err
+			}
+			// Between transactions the connection carries no identity.
+			id, err := whoAmI(ctx, pool)
+			if err != nil {
+				return err
+			}
+			if id.User != nil || id.Claims != nil || id.CurrentUser != testdb.AppRole {
+				return fmt.Errorf("an identity survived on a pooled connection: %+v", id)
+			}
+			return nil
+		})
+	}
+	require.NoError(t, g.Wait())
+}

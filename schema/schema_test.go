@@ -1,0 +1,140 @@
+package schema_test
+
+import (
+	"context"
+	_ "embed"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/stretchr/testify/require"
+
+	"github.com/encoreos/platform-go/internal/testdb"
+	"github.com/encoreos/platform-go/schema"
+)
+
+func TestMain(m *testing.M) { testdb.Main(m) }
+
+//go:embed testdata/catalog.sql
+var catalogSQL string
+
+func catalog(t *testing.T, cfg *pgx.ConnConfig) []string {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	rows, _ := conn.Query(ctx, catalogSQL)
+	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	require.NotEmpty(t, lines)
+	return lines
+}
+
+func TestFilesFollowTheConventions(t *testing.T) {
+	t.Parallel()
+	migrations, err := schema.List()
+	require.NoError(t, err)
+	require.NotEmpty(t, migrations)
+	for i, m := range migrations {
+		require.Equal(t, i+1, m.Version, "versions are consecutive from 1")
+		require.True(t, strings.HasPrefix(m.SQL, "-- +goose Up\n"), "%s starts with -- +goose Up", m.Name)
+		require.NotContains(t, m.SQL, "+goose Down", m.Name)
+		for _, forbidden := range []string{"CONCURRENTLY", "\n\\", "COMMIT;", "BEGIN;"} {
+			require.NotContains(t, m.SQL, forbidden, "%s must run inside a transaction with any tool", m.Name)
+		}
+		require.Equal(t, strings.Count(m.SQL, "+goose StatementBegin"), strings.Count(m.SQL, "+goose StatementEnd"), m.Name)
+	}
+	entries, err := fs.ReadDir(schema.Migrations, schema.MigrationsDir)
+	require.NoError(t, err)
+	require.Len(t, entries, len(migrations), "no down files or strays")
+}
+
+// The same files, applied by the library, by goose and by psql in file
+// order, give the same catalogue.
+func TestOtherToolsBuildTheSameSchema(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	want := catalog(t, testdb.NewEmptyMigrated(t))
+
+	t.Run("goose", func(t *testing.T) {
+		t.Parallel()
+		cfg := testdb.NewEmpty(t)
+		db := stdlib.OpenDB(*cfg)
+		defer db.Close()
+		sub, err := fs.Sub(schema.Migrations, schema.MigrationsDir)
+		require.NoError(t, err)
+		provider, err := goose.NewProvider(goose.DialectPostgres, db, sub)
+		require.NoError(t, err)
+		results, err := provider.Up(ctx)
+		require.NoError(t, err)
+		migrations, _ := schema.List()
+		require.Len(t, results, len(migrations))
+		require.Equal(t, want, catalog(t, cfg))
+	})
+
+	t.Run("psql", func(t *testing.T) {
+		t.Parallel()
+		psql, err := exec.LookPath("psql")
+		require.NoError(t, err, "psql is needed to prove the files run with it (Debian: apt-get install postgresql-client)")
+		cfg := testdb.NewEmpty(t)
+		migrations, err := schema.List()
+		require.NoError(t, err)
+		for _, m := range migrations {
+			cmd := exec.Command(psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-f", "-")
+			cmd.Env = append(os.Environ(), "PGHOST="+cfg.Host, fmt.Sprintf("PGPORT=%d", cfg.Port),
+				"PGUSER="+cfg.User, "PGPASSWORD="+cfg.Password, "PGDATABASE="+cfg.Database)
+			cmd.Stdin = strings.NewReader(m.SQL)
+			out, err := cmd.CombinedOutput()
+			require.NoError(t, err, "%s: %s", m.Name, out)
+		}
+		require.Equal(t, want, catalog(t, cfg))
+	})
+}
+
+func TestMigrateIsIdempotent(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	cfg := testdb.NewEmptyMigrated(t)
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	res, err := schema.Migrate(ctx, conn)
+	require.NoError(t, err)
+	require.Empty(t, res.Applied)
+
+	_, err = conn.Exec(ctx, `INSERT INTO public.platform_schema_migrations (version, name) VALUES (9999, 'from_the_future')`)
+	require.NoError(t, err)
+	_, err = schema.Migrate(ctx, conn)
+	require.ErrorIs(t, err, schema.ErrUnknownVersion)
+}
+
+func TestMigrateRefusesARoleThatCannotBypassRLS(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	cfg := testdb.NewEmpty(t)
+	admin, err := pgx.ConnectConfig(ctx, cfg)
+	require.NoError(t, err)
+	defer admin.Close(ctx)
+	// A role that may create objects in the database but is neither a
+	// superuser nor BYPASSRLS.
+	tx, err := admin.Begin(ctx)
+	require.NoError(t, err)
+	defer tx.Rollback(ctx) //nolint:errcheck
+	_, err = tx.Exec(ctx, `GRANT CREATE ON SCHEMA public TO `+testdb.AppRole+`; SET LOCAL ROLE `+testdb.AppRole)
+	require.NoError(t, err)
+	_, err = schema.Migrate(ctx, tx)
+	require.ErrorIs(t, err, schema.ErrInsufficientPrivilege)
+
+	// Another tool applying the first file hits the same check in SQL.
+	migrations, err := schema.List()
+	require.NoError(t, err)
+	_, err = tx.Exec(ctx, migrations[0].SQL)
+	require.ErrorContains(t, err, "superuser or a role with BYPASSRLS")
+}
