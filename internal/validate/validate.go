@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 )
@@ -38,10 +39,14 @@ func Required(field string, id uuid.UUID) error {
 	return nil
 }
 
-// Text returns an *Error when s, trimmed, is shorter than min or longer
-// than max characters.
+// Text returns an *Error when s is not valid UTF-8 without NUL characters
+// (PostgreSQL text cannot hold them), or when s, trimmed, is shorter than
+// min or longer than max characters.
 func Text(field, s string, min, max int) error {
-	n := len([]rune(strings.TrimSpace(s)))
+	if !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
+		return &Error{Field: field, Reason: "must be valid UTF-8 text without NUL characters"}
+	}
+	n := utf8.RuneCountInString(strings.TrimSpace(s))
 	switch {
 	case n < min && min == 1:
 		return &Error{Field: field, Reason: "is required"}
