@@ -248,13 +248,10 @@ func ensureTemplate(ctx context.Context, url string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if err := pgserver.EnsureAppRole(ctx, admin, AppRole, AppRole); err != nil {
+		return "", err
+	}
 	for _, stmt := range []string{
-		`DO $$ BEGIN
-		   IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = '` + AppRole + `') THEN
-		     CREATE ROLE ` + AppRole + ` LOGIN PASSWORD '` + AppRole + `' NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOINHERIT;
-		   END IF;
-		 END $$`,
-		`GRANT authenticated TO ` + AppRole,
 		`COMMENT ON DATABASE ` + ident + ` IS 'complete'`,
 		`ALTER DATABASE ` + ident + ` WITH IS_TEMPLATE true ALLOW_CONNECTIONS false`,
 	} {

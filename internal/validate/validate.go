@@ -48,7 +48,7 @@ func Text(field, s string, min, max int) error {
 	}
 	n := utf8.RuneCountInString(strings.TrimSpace(s))
 	switch {
-	case n < min && min == 1:
+	case n == 0 && min > 0:
 		return &Error{Field: field, Reason: "is required"}
 	case n < min:
 		return &Error{Field: field, Reason: fmt.Sprintf("needs at least %d characters", min)}

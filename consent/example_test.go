@@ -1,0 +1,92 @@
+package consent_test
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/encoreos/platform-go/consent"
+	"github.com/encoreos/platform-go/internal/testdb"
+)
+
+// A clinician asks before displaying a Part 2 chart's progress notes: denied
+// until the patient's consent is recorded, denied again once it is revoked.
+func ExampleStore_Check() {
+	db, tb, done := testdb.ForExample()
+	defer done()
+	ctx := context.Background()
+	org := db.NewOrg(tb)
+	officer := db.NewMember(tb, org, "privacy_officer")
+	clinician := db.NewMember(tb, org, "clinician")
+	chart := db.NewChart(tb, org, true)
+
+	store := consent.NewStore(db.App)
+	ask := func() {
+		d, err := store.Check(ctx, consent.Request{
+			ActingUser: clinician,
+			ChartID:    chart,
+			RecordType: consent.RecordProgressNote,
+			Purpose:    consent.PurposeTreatment,
+			Use:        consent.UseDisplay,
+		})
+		if err != nil {
+			panic(err)
+		}
+		fmt.Println(d.Allowed, d.Basis)
+	}
+
+	ask()
+	c, err := store.Grant(ctx, officer, consent.GrantParams{
+		OrganizationID: org,
+		ChartID:        chart,
+		Recipient:      consent.Recipient{UserID: clinician},
+		RecordTypes:    []consent.RecordType{consent.RecordProgressNote},
+		Purposes:       []consent.Purpose{consent.PurposeTreatment},
+		ExpiresAt:      time.Now().AddDate(1, 0, 0),
+		SignedAt:       time.Now(),
+		Signer:         consent.SignerPatient,
+	})
+	if err != nil {
+		panic(err)
+	}
+	ask()
+	if _, err := store.Revoke(ctx, officer, org, c.ID); err != nil {
+		panic(err)
+	}
+	ask()
+	// Output:
+	// false denied
+	// true consent
+	// false denied
+}
+
+// Medical-emergency access (42 CFR 2.51): needs a reason, ends on its own,
+// and is always audited.
+func ExampleStore_BreakGlass() {
+	db, tb, done := testdb.ForExample()
+	defer done()
+	ctx := context.Background()
+	org := db.NewOrg(tb)
+	clinician := db.NewMember(tb, org, "clinician")
+	chart := db.NewChart(tb, org, true)
+	store := consent.NewStore(db.App)
+
+	_, err := store.BreakGlass(ctx, clinician, consent.BreakGlassParams{ChartID: chart})
+	fmt.Println(err)
+
+	access, err := store.BreakGlass(ctx, clinician, consent.BreakGlassParams{
+		ChartID:  chart,
+		Reason:   "patient unresponsive on arrival at the emergency department",
+		Duration: 30 * time.Minute,
+	})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(access.ExpiresAt.Sub(access.StartedAt))
+	d, _ := store.Check(ctx, consent.Request{ActingUser: clinician, ChartID: chart, RecordType: consent.RecordProgressNote})
+	fmt.Println(d.Allowed, d.Basis)
+	// Output:
+	// invalid input: Reason is required
+	// 30m0s
+	// true emergency
+}

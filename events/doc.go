@@ -1,0 +1,22 @@
+// Package events carries the library's domain events from the transaction
+// that caused them to the host's message broker.
+//
+// # Contracts
+//
+// Each event is a Go type whose JSON is the payload the specifications give
+// (peer_encounter_finalized, cl_virtual_group_started,
+// cl_virtual_group_concluded), with the common fields of [Header]. Payloads
+// hold only UUIDs, codes, counts, durations and timestamps: never PHI.
+//
+// # Envelope
+//
+// On the wire every event travels in an [Envelope], a CloudEvents 1.0
+// structured-mode JSON document: a consumer using any CloudEvents SDK reads
+// it without glue. The event id is stable across redeliveries, so consumers
+// deduplicate by it.
+//
+// # Publishing
+//
+// A [Publisher] writes an event inside the caller's transaction, so the
+// event exists if and only if the change that caused it commits.
+package events

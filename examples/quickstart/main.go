@@ -1,0 +1,199 @@
+// Command quickstart shows a host application wiring the library up, end to
+// end, against a real PostgreSQL found the way the tests find one
+// (DATABASE_URL, else the local PostgreSQL binaries, else Docker):
+//
+//	go run ./examples/quickstart
+//
+// It migrates a fresh database, provisions what a host provides (an
+// organization, two staff members, a Part 2 chart with a progress note),
+// connects as an application role that row-level security applies to, and
+// walks through a Part 2 consent: denied, granted, allowed, revoked, denied
+// again, and the accounting of disclosures. It prints identifiers and codes
+// only, never PHI.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/encoreos/platform-go/consent"
+	"github.com/encoreos/platform-go/internal/dbtx"
+	"github.com/encoreos/platform-go/internal/pgserver"
+	"github.com/encoreos/platform-go/schema"
+)
+
+const (
+	database = "platform_quickstart"
+	appRole  = "platform_quickstart_app"
+)
+
+func main() {
+	log.SetFlags(0)
+	if err := run(context.Background(), os.Stdout); err != nil {
+		log.Fatalf("quickstart: %v", err)
+	}
+}
+
+func run(ctx context.Context, out io.Writer) error {
+	srv, err := pgserver.Start(ctx)
+	if err != nil {
+		return err
+	}
+	defer srv.Stop(context.Background()) //nolint:errcheck
+	fmt.Fprintf(out, "PostgreSQL: %s\n", srv.Source)
+
+	admin, appPool, err := freshDatabase(ctx, out, srv.URL)
+	if err != nil {
+		return err
+	}
+	defer admin.Close(ctx)
+	defer appPool.Close()
+
+	// 1. The host provisions tenants, staff and charts (its own tables in a
+	// real deployment; the library's host_ migrations here).
+	var org, chart uuid.UUID
+	officer, clinician := uuid.New(), uuid.New()
+	if err := admin.QueryRow(ctx, `INSERT INTO public.pf_organizations (name) VALUES ('Quickstart Recovery Center') RETURNING id`).Scan(&org); err != nil {
+		return err
+	}
+	for _, m := range []struct {
+		user uuid.UUID
+		role string
+	}{{officer, "privacy_officer"}, {clinician, "clinician"}} {
+		if _, err := admin.Exec(ctx, `INSERT INTO public.pf_members (organization_id, user_id) VALUES ($1, $2);`, org, m.user); err != nil {
+			return err
+		}
+		if _, err := admin.Exec(ctx, `INSERT INTO public.pf_member_roles (organization_id, user_id, role) VALUES ($1, $2, $3)`, org, m.user, m.role); err != nil {
+			return err
+		}
+	}
+	if err := admin.QueryRow(ctx, `INSERT INTO public.cl_charts (organization_id, is_part2) VALUES ($1, true) RETURNING id`, org).Scan(&chart); err != nil {
+		return err
+	}
+	if _, err := admin.Exec(ctx, `INSERT INTO public.cl_progress_notes (organization_id, chart_id, author_id, session_start, session_end)
+		VALUES ($1, $2, $3, now() - interval '50 minutes', now())`, org, chart, clinician); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "organization %s\n  privacy officer %s\n  clinician       %s\n  Part 2 chart    %s\n", org, officer, clinician, chart)
+
+	// 2. The library, as each acting user.
+	store := consent.NewStore(appPool)
+	ask := func(step string) error {
+		d, err := store.Check(ctx, consent.Request{ActingUser: clinician, ChartID: chart, RecordType: consent.RecordProgressNote})
+		if err != nil {
+			return err
+		}
+		n, err := visibleNotes(ctx, appPool, clinician)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "%-28s allowed=%-5v basis=%-9s progress notes visible to the clinician: %d\n", step, d.Allowed, d.Basis, n)
+		return nil
+	}
+	if err := ask("before any consent:"); err != nil {
+		return err
+	}
+	c, err := store.Grant(ctx, officer, consent.GrantParams{
+		OrganizationID: org,
+		ChartID:        chart,
+		Recipient:      consent.Recipient{UserID: clinician},
+		RecordTypes:    []consent.RecordType{consent.RecordProgressNote, consent.RecordPeerEncounter},
+		Purposes:       []consent.Purpose{consent.PurposeTreatment},
+		ExpiresAt:      time.Now().AddDate(1, 0, 0),
+		SignedAt:       time.Now(),
+		Signer:         consent.SignerPatient,
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "consent %s granted by the privacy officer\n", c.ID)
+	if err := ask("after the grant:"); err != nil {
+		return err
+	}
+	if _, err := store.Revoke(ctx, officer, org, c.ID); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "consent %s revoked\n", c.ID)
+	if err := ask("after the revocation:"); err != nil {
+		return err
+	}
+
+	disclosures, err := store.Disclosures(ctx, officer, org, chart, time.Now().AddDate(-3, 0, 0))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "accounting of disclosures for the chart:")
+	for _, d := range disclosures {
+		basis := ""
+		if d.Basis != nil {
+			basis = *d.Basis
+		}
+		fmt.Fprintf(out, "  %s  %-24s by %s %s\n", d.OccurredAt.UTC().Format(time.RFC3339), d.Action, *d.ActorUserID, basis)
+	}
+	return nil
+}
+
+// freshDatabase (re)creates the quickstart database, migrates it, and
+// returns a superuser connection (the host's provisioning) and a pool that
+// connects as an application role RLS applies to (the library's).
+func freshDatabase(ctx context.Context, out io.Writer, url string) (*pgx.Conn, *pgxpool.Pool, error) {
+	server, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer server.Close(ctx)
+	for _, stmt := range []string{
+		`DROP DATABASE IF EXISTS ` + database + ` WITH (FORCE)`,
+		`CREATE DATABASE ` + database,
+	} {
+		if _, err := server.Exec(ctx, stmt); err != nil {
+			return nil, nil, err
+		}
+	}
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg.Database = database
+	admin, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	res, err := schema.Migrate(ctx, admin)
+	if err != nil {
+		return nil, nil, err
+	}
+	fmt.Fprintf(out, "migrated: versions %v\n", res.Applied)
+	if err := pgserver.EnsureAppRole(ctx, admin, appRole, appRole); err != nil {
+		return nil, nil, err
+	}
+	poolCfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, nil, err
+	}
+	poolCfg.ConnConfig.Database = database
+	poolCfg.ConnConfig.User, poolCfg.ConnConfig.Password = appRole, appRole
+	pool, err := pgxpool.NewWithConfig(ctx, poolCfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return admin, pool, nil
+}
+
+// visibleNotes counts the progress notes the user can see: RLS and the
+// Part 2 consent check decide.
+func visibleNotes(ctx context.Context, pool *pgxpool.Pool, user uuid.UUID) (int, error) {
+	var n int
+	err := dbtx.Run(ctx, pool, user, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT count(*) FROM public.cl_progress_notes`).Scan(&n)
+	})
+	return n, err
+}

@@ -1,0 +1,29 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"regexp"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// The quickstart is documentation that cannot go stale: it runs as a test.
+func TestQuickstart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs PostgreSQL; skipped with -short")
+	}
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), &out), out.String())
+	got := out.String()
+	for _, want := range []string{
+		`before any consent:\s+allowed=false basis=denied\s+progress notes visible to the clinician: 0`,
+		`after the grant:\s+allowed=true\s+basis=consent\s+progress notes visible to the clinician: 1`,
+		`after the revocation:\s+allowed=false basis=denied\s+progress notes visible to the clinician: 0`,
+		`part2.consent.granted`,
+		`part2.consent.revoked`,
+	} {
+		require.Regexp(t, regexp.MustCompile(want), got)
+	}
+}
