@@ -9,8 +9,10 @@ import (
 
 // EnsureAppRole creates, if missing, a login role that is neither a
 // superuser nor BYPASSRLS nor able to create roles or databases, and makes
-// it a member of `authenticated` (which the migrations create). This is how
-// a host's application role looks; conn must be a superuser connection.
+// it a member of `authenticated` and of `cl_event_relay` (which the
+// migrations create), so that it can act as users and run the event relay.
+// This is how a host's application role looks (a host may as well give the
+// relay a login role of its own); conn must be a superuser connection.
 func EnsureAppRole(ctx context.Context, conn *pgx.Conn, name, password string) error {
 	ident := pgx.Identifier{name}.Sanitize()
 	var exists bool
@@ -23,7 +25,7 @@ func EnsureAppRole(ctx context.Context, conn *pgx.Conn, name, password string) e
 			return err
 		}
 	}
-	_, err := conn.Exec(ctx, `GRANT authenticated TO `+ident)
+	_, err := conn.Exec(ctx, `GRANT authenticated, cl_event_relay TO `+ident)
 	return err
 }
 

@@ -1,0 +1,186 @@
+package events
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/encoreos/platform-go/internal/dbtx"
+	"github.com/encoreos/platform-go/internal/validate"
+)
+
+// DefaultSource is the CloudEvents source of the library's events.
+const DefaultSource = "urn:encoreos:platform-go:cl"
+
+// OutboxConfig configures an [Outbox]. The zero value is usable.
+type OutboxConfig struct {
+	// Source is the CloudEvents source; default DefaultSource.
+	Source string
+	// Now returns the current time; default time.Now. For tests.
+	Now func() time.Time
+}
+
+// Outbox is the [Publisher] the library uses: it writes events to the
+// cl_pm_events table in the caller's transaction, for a [Relay] to deliver.
+type Outbox struct {
+	source string
+	now    func() time.Time
+}
+
+// NewOutbox returns an Outbox; cfg may be nil.
+func NewOutbox(cfg *OutboxConfig) *Outbox {
+	o := &Outbox{source: DefaultSource, now: time.Now}
+	if cfg != nil {
+		if cfg.Source != "" {
+			o.source = cfg.Source
+		}
+		if cfg.Now != nil {
+			o.now = cfg.Now
+		}
+	}
+	return o
+}
+
+var _ Publisher = (*Outbox)(nil)
+
+//go:embed sql/publish.sql
+var publishSQL string
+
+// Errors. Match them with errors.Is.
+var (
+	// ErrInvalid matches every validation error of an event.
+	ErrInvalid = validate.ErrInvalid
+	// ErrPermissionDenied: the transaction's acting user may not publish
+	// for the event's organization.
+	ErrPermissionDenied = dbtx.ErrPermissionDenied
+)
+
+// ValidationError names the event field that is wrong.
+type ValidationError = validate.Error
+
+// PublishTx validates e, fills in the header's event type and timestamp
+// when they are empty, and stores it in tx. tx must act as a user of the
+// event's organization (the library's repositories call PublishTx inside
+// their acting-user transactions). The event is stored once per
+// idempotency key and organization: publishing the same key again returns
+// the envelope stored first, and stores nothing.
+func (o *Outbox) PublishTx(ctx context.Context, tx pgx.Tx, e Event, opts *PublishOpts) (*Envelope, error) {
+	if tx == nil {
+		return nil, dbtx.ErrNilTx
+	}
+	env, key, err := o.envelope(e, opts)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := json.Marshal(env)
+	if err != nil {
+		return nil, err
+	}
+	var stored []byte
+	err = tx.QueryRow(ctx, publishSQL, pgx.NamedArgs{
+		"organization_id": env.OrganizationID,
+		"id":              env.ID,
+		"event_type":      env.Type,
+		"aggregate_id":    e.AggregateID(),
+		"idempotency_key": key,
+		"envelope":        raw,
+	}).Scan(&stored)
+	if errors.Is(err, pgx.ErrNoRows) {
+		// A concurrent transaction stored the key after this statement's
+		// snapshot was taken: a new statement sees it.
+		err = tx.QueryRow(ctx, `SELECT envelope FROM public.cl_pm_events WHERE organization_id = $1 AND idempotency_key = $2`,
+			env.OrganizationID, key).Scan(&stored)
+	}
+	if err != nil {
+		return nil, dbtx.MapError(err)
+	}
+	var out Envelope
+	if err := json.Unmarshal(stored, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// envelope checks e and wraps it.
+func (o *Outbox) envelope(e Event, opts *PublishOpts) (*Envelope, string, error) {
+	if e == nil {
+		return nil, "", validate.Errorf("Event", "is required")
+	}
+	h := e.EventHeader()
+	if h.EventType == "" {
+		h.EventType = e.EventType()
+	}
+	if h.Timestamp.IsZero() {
+		h.Timestamp = o.now()
+	}
+	h.Timestamp = h.Timestamp.UTC().Truncate(time.Microsecond) // PostgreSQL's precision
+	if err := validate.Required("OrganizationID", h.OrganizationID); err != nil {
+		return nil, "", err
+	}
+	if h.CorrelationID != nil && *h.CorrelationID == uuid.Nil {
+		return nil, "", validate.Errorf("CorrelationID", "is set to the zero UUID; leave it nil instead")
+	}
+	if err := check(e); err != nil {
+		return nil, "", err
+	}
+	key := idempotencyKey(e, opts)
+	if !keyPattern.MatchString(key) {
+		return nil, "", validate.Errorf("IdempotencyKey", "must be 1 to 200 letters, digits or _.:-")
+	}
+	data, err := json.Marshal(e)
+	if err != nil {
+		return nil, "", err
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return nil, "", err
+	}
+	env := &Envelope{
+		SpecVersion:     SpecVersion,
+		ID:              id,
+		Source:          o.source,
+		Type:            e.EventType(),
+		Time:            h.Timestamp,
+		Subject:         e.AggregateID().String(),
+		DataContentType: "application/json",
+		OrganizationID:  h.OrganizationID,
+		Data:            data,
+	}
+	if h.CorrelationID != nil {
+		env.CorrelationID = h.CorrelationID.String()
+	}
+	return env, key, nil
+}
+
+// idempotencyKey is the key that makes a producing action publish once:
+// the caller's, else the event type with the correlation id, else the event
+// type with the aggregate id.
+func idempotencyKey(e Event, opts *PublishOpts) string {
+	if opts != nil && opts.IdempotencyKey != "" {
+		return opts.IdempotencyKey
+	}
+	if c := e.EventHeader().CorrelationID; c != nil {
+		return e.EventType() + ":correlation:" + c.String()
+	}
+	return e.EventType() + ":aggregate:" + e.AggregateID().String()
+}
+
+// Decode returns the typed payload of an envelope of a registered type.
+func Decode(env *Envelope) (Event, error) {
+	for _, proto := range Registered() {
+		if proto.EventType() == env.Type {
+			e := newOfSameType(proto)
+			if err := json.Unmarshal(env.Data, e); err != nil {
+				return nil, fmt.Errorf("events: decoding %s: %w", env.Type, err)
+			}
+			return e, nil
+		}
+	}
+	return nil, errors.New("events: unknown event type " + env.Type)
+}

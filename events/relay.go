@@ -1,0 +1,296 @@
+package events
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// RelayRole is the database role the relay acts as: it may read and update
+// every organization's outbox rows, and nothing else. The relay's login
+// role must be a member of it.
+const RelayRole = "cl_event_relay"
+
+// RelayConfig configures a [Relay]. Pool and Sink are required.
+type RelayConfig struct {
+	// Pool connects as a role that is a member of RelayRole. The relay
+	// holds one connection for LISTEN and uses one more per batch.
+	Pool *pgxpool.Pool
+	// Sink receives the events.
+	Sink Sink
+	// BatchSize is how many events one claim takes: 1 to 10000, default 100.
+	BatchSize int
+	// MaxAttempts is how many failed deliveries dead-letter an event:
+	// default 10.
+	MaxAttempts int
+	// RetryBackoff is the wait before the first retry, doubled for each
+	// further attempt, with jitter: default 1s.
+	RetryBackoff time.Duration
+	// MaxRetryBackoff caps the wait: default 10m.
+	MaxRetryBackoff time.Duration
+	// PollInterval is how often the relay looks for due events when no
+	// notification wakes it (retries, a lost LISTEN connection): default 2s.
+	PollInterval time.Duration
+	// Logger receives the relay's logs (event ids, types and error kinds
+	// only, never payload content): default slog.Default().
+	Logger *slog.Logger
+}
+
+// Relay delivers the outbox's events to a [Sink]. Run it in the host's
+// process; several relays may run against one outbox (in one process or
+// many): they never claim the same event at once.
+type Relay struct {
+	cfg      RelayConfig
+	claimSQL string
+	metrics  relayMetrics
+}
+
+type relayMetrics struct {
+	delivered, retried, deadLettered, batches atomic.Int64
+	lagNanos                                  atomic.Int64
+}
+
+// Metrics is a snapshot of a relay's counters since it was created.
+type Metrics struct {
+	Delivered    int64 // events handed to the sink and marked delivered
+	Retried      int64 // failed deliveries that will be retried
+	DeadLettered int64 // events moved to the dead-letter state
+	Batches      int64 // claims that found events
+	// Lag is the age of the oldest event in the last batch when it was
+	// claimed: how far behind the relay is.
+	Lag time.Duration
+}
+
+var (
+	//go:embed sql/claim.sql
+	claimTemplate string
+	//go:embed sql/mark_delivered.sql
+	markDeliveredSQL string
+	//go:embed sql/mark_failed.sql
+	markFailedSQL string
+)
+
+// NewRelay checks cfg and returns a Relay.
+func NewRelay(cfg *RelayConfig) (*Relay, error) {
+	if cfg == nil || cfg.Pool == nil || cfg.Sink == nil {
+		return nil, errors.New("events: RelayConfig needs a Pool and a Sink")
+	}
+	c := *cfg
+	if c.BatchSize == 0 {
+		c.BatchSize = 100
+	}
+	if c.BatchSize < 1 || c.BatchSize > 10000 {
+		return nil, errors.New("events: RelayConfig.BatchSize must be between 1 and 10000")
+	}
+	if c.MaxAttempts == 0 {
+		c.MaxAttempts = 10
+	}
+	if c.MaxAttempts < 1 {
+		return nil, errors.New("events: RelayConfig.MaxAttempts must be positive")
+	}
+	if c.RetryBackoff <= 0 {
+		c.RetryBackoff = time.Second
+	}
+	if c.MaxRetryBackoff <= 0 {
+		c.MaxRetryBackoff = 10 * time.Minute
+	}
+	if c.PollInterval <= 0 {
+		c.PollInterval = 2 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return &Relay{cfg: c, claimSQL: strings.ReplaceAll(claimTemplate, "{{batch_size}}", strconv.Itoa(c.BatchSize))}, nil
+}
+
+// Metrics returns the relay's counters.
+func (r *Relay) Metrics() Metrics {
+	return Metrics{
+		Delivered:    r.metrics.delivered.Load(),
+		Retried:      r.metrics.retried.Load(),
+		DeadLettered: r.metrics.deadLettered.Load(),
+		Batches:      r.metrics.batches.Load(),
+		Lag:          time.Duration(r.metrics.lagNanos.Load()),
+	}
+}
+
+// Run delivers events until ctx is cancelled, then returns nil. It wakes on
+// NOTIFY cl_pm_events when an event commits and polls every PollInterval as
+// the fallback. A batch interrupted by the cancellation is rolled back: its
+// events are delivered again by the next relay to run (consumers
+// deduplicate by event id).
+func (r *Relay) Run(ctx context.Context) error {
+	wake := make(chan struct{}, 1)
+	var wg sync.WaitGroup
+	wg.Go(func() { r.listen(ctx, wake) })
+	defer wg.Wait()
+
+	ticker := time.NewTicker(r.cfg.PollInterval)
+	defer ticker.Stop()
+	for {
+		if err := r.Drain(ctx); err != nil && ctx.Err() == nil && !errors.Is(err, ErrDeliveryFailed) {
+			r.cfg.Logger.WarnContext(ctx, "event relay: batch failed; will retry", "error_kind", ErrorKind(err))
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-wake:
+		case <-ticker.C:
+		}
+	}
+}
+
+// Drain delivers batches until no due event is left, or until a delivery
+// or the database fails.
+func (r *Relay) Drain(ctx context.Context) error {
+	for {
+		n, err := r.RunOnce(ctx)
+		if err != nil || n < r.cfg.BatchSize {
+			return err
+		}
+	}
+}
+
+type claimed struct {
+	OrganizationID uuid.UUID `db:"organization_id"`
+	ID             uuid.UUID `db:"id"`
+	Attempts       int       `db:"attempts"`
+	Envelope       []byte    `db:"envelope"`
+	CreatedAt      time.Time `db:"created_at"`
+}
+
+// RunOnce claims one batch, delivers it and records the outcome, in one
+// transaction. It returns how many events it claimed.
+func (r *Relay) RunOnce(ctx context.Context) (n int, err error) {
+	tx, err := r.cfg.Pool.Begin(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+	if _, err := tx.Exec(ctx, `SELECT pg_catalog.set_config('role', $1, true)`, RelayRole); err != nil {
+		return 0, fmt.Errorf("events: the relay's role must be a member of %s: %w", RelayRole, err)
+	}
+	rows, _ := tx.Query(ctx, r.claimSQL)
+	batch, err := pgx.CollectRows(rows, pgx.RowToStructByName[claimed])
+	if err != nil || len(batch) == 0 {
+		return 0, err
+	}
+	r.metrics.batches.Add(1)
+	r.metrics.lagNanos.Store(int64(time.Since(batch[0].CreatedAt)))
+
+	envs := make([]Envelope, len(batch))
+	for i, c := range batch {
+		if err := json.Unmarshal(c.Envelope, &envs[i]); err != nil {
+			return 0, fmt.Errorf("events: stored envelope %s is not valid: %w", c.ID, err)
+		}
+	}
+	delivered, sinkErr := r.cfg.Sink.Deliver(ctx, envs)
+	delivered = max(0, min(delivered, len(batch)))
+	if delivered > 0 {
+		orgs, ids := make([]uuid.UUID, delivered), make([]uuid.UUID, delivered)
+		for i := range delivered {
+			orgs[i], ids[i] = batch[i].OrganizationID, batch[i].ID
+		}
+		if _, err := tx.Exec(ctx, markDeliveredSQL, pgx.NamedArgs{"organization_ids": orgs, "ids": ids}); err != nil {
+			return 0, err
+		}
+	}
+	var failed *claimed
+	var status string
+	if delivered < len(batch) {
+		if sinkErr == nil {
+			sinkErr = errors.New("sink delivered part of a batch without an error")
+		}
+		failed = &batch[delivered]
+		backoff := r.backoff(failed.Attempts + 1)
+		if err := tx.QueryRow(ctx, markFailedSQL, pgx.NamedArgs{
+			"organization_id": failed.OrganizationID, "id": failed.ID, "last_error": ErrorKind(sinkErr),
+			"backoff": backoff, "max_attempts": r.cfg.MaxAttempts,
+		}).Scan(&status); err != nil {
+			return 0, err
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, err
+	}
+	r.metrics.delivered.Add(int64(delivered))
+	if failed != nil {
+		defer func() { err = fmt.Errorf("%w: %s", ErrDeliveryFailed, ErrorKind(sinkErr)) }()
+		attrs := []any{"event_id", failed.ID, "event_type", envs[delivered].Type, "attempt", failed.Attempts + 1, "error_kind", ErrorKind(sinkErr)}
+		if status == "dead" {
+			r.metrics.deadLettered.Add(1)
+			r.cfg.Logger.ErrorContext(ctx, "event relay: event dead-lettered", attrs...)
+		} else {
+			r.metrics.retried.Add(1)
+			r.cfg.Logger.WarnContext(ctx, "event relay: delivery failed; will retry", attrs...)
+		}
+	}
+	return len(batch), nil
+}
+
+// ErrDeliveryFailed is returned by [Relay.RunOnce] when the sink failed part
+// of a batch: what was delivered is recorded, the failed event will be
+// retried, and the rest stay pending.
+var ErrDeliveryFailed = errors.New("events: delivery failed")
+
+// backoff is the wait before attempt n+1: RetryBackoff * 2^(n-1), capped,
+// with "equal jitter" (between half and all of it) so that relays and
+// events do not retry in lockstep.
+func (r *Relay) backoff(attempt int) time.Duration {
+	d := r.cfg.MaxRetryBackoff
+	if attempt < 40 {
+		d = min(r.cfg.RetryBackoff<<(attempt-1), r.cfg.MaxRetryBackoff)
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+// listen wakes the relay on NOTIFY cl_pm_events until ctx ends, reconnecting
+// after a lost connection (polling covers the gap).
+func (r *Relay) listen(ctx context.Context, wake chan<- struct{}) {
+	for ctx.Err() == nil {
+		err := r.listenOnce(ctx, wake)
+		if ctx.Err() != nil {
+			return
+		}
+		r.cfg.Logger.WarnContext(ctx, "event relay: LISTEN connection lost; polling until it is back", "error_kind", ErrorKind(err))
+		select {
+		case <-ctx.Done():
+		case <-time.After(r.cfg.PollInterval):
+		}
+	}
+}
+
+func (r *Relay) listenOnce(ctx context.Context, wake chan<- struct{}) error {
+	conn, err := r.cfg.Pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	// The connection leaves the pool for good: it still LISTENs.
+	c := conn.Hijack()
+	defer c.Close(context.Background())
+	if _, err := c.Exec(ctx, "LISTEN "+Channel); err != nil {
+		return err
+	}
+	for {
+		if _, err := c.WaitForNotification(ctx); err != nil {
+			return err
+		}
+		select {
+		case wake <- struct{}{}:
+		default: // a wake-up is already pending
+		}
+	}
+}
