@@ -155,7 +155,6 @@ func check(e Event) error {
 
 var keyPattern = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,200}$`)
 
-
 // newOfSameType returns a new zero value of proto's (pointer) type.
 func newOfSameType(proto Event) Event {
 	return reflect.New(reflect.TypeOf(proto).Elem()).Interface().(Event)

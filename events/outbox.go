@@ -107,7 +107,15 @@ func (o *Outbox) PublishTx(ctx context.Context, tx pgx.Tx, e Event, opts *Publis
 	return &out, nil
 }
 
-// envelope checks e and wraps it.
+// Wrap checks e, fills in its header's event type and timestamp when they
+// are empty, and returns the envelope PublishTx would store, without
+// storing it.
+func (o *Outbox) Wrap(e Event) (*Envelope, error) {
+	env, _, err := o.envelope(e, nil)
+	return env, err
+}
+
+// envelope checks e and wraps it, and returns its idempotency key.
 func (o *Outbox) envelope(e Event, opts *PublishOpts) (*Envelope, string, error) {
 	if e == nil {
 		return nil, "", validate.Errorf("Event", "is required")

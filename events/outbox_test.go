@@ -1,0 +1,161 @@
+package events_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/encoreos/platform-go/events"
+	"github.com/encoreos/platform-go/events/eventstest"
+	"github.com/encoreos/platform-go/internal/dbtx"
+	"github.com/encoreos/platform-go/internal/testdb"
+)
+
+func TestMain(m *testing.M) { testdb.Main(m) }
+
+type bundle struct {
+	db     *testdb.DB
+	outbox *events.Outbox
+	org    uuid.UUID
+	user   uuid.UUID
+}
+
+func setup(t testing.TB) *bundle {
+	t.Helper()
+	db := testdb.New(t)
+	org := db.NewOrg(t)
+	return &bundle{db: db, outbox: events.NewOutbox(nil), org: org, user: db.NewMember(t, org, "clinician")}
+}
+
+// finalized is a valid event of b's organization.
+func (b *bundle) finalized() *events.PeerEncounterFinalized {
+	return &events.PeerEncounterFinalized{
+		Header:          events.Header{OrganizationID: b.org},
+		PeerEncounterID: uuid.New(), ChartID: uuid.New(), PeerProviderID: uuid.New(),
+		ServiceDate: events.NewDate(time.Now()), HCPCSCode: "H0038", DurationMinutes: 30,
+	}
+}
+
+// publish publishes e as b.user in a transaction of its own.
+func (b *bundle) publish(t testing.TB, e events.Event, opts *events.PublishOpts) (*events.Envelope, error) {
+	t.Helper()
+	var env *events.Envelope
+	err := dbtx.Run(context.Background(), b.db.App, b.user, func(tx pgx.Tx) (err error) {
+		env, err = b.outbox.PublishTx(context.Background(), tx, e, opts)
+		return err
+	})
+	return env, err
+}
+
+func (b *bundle) outboxCount(t testing.TB) int {
+	t.Helper()
+	var n int
+	require.NoError(t, b.db.Admin.QueryRow(context.Background(), `SELECT count(*) FROM public.cl_pm_events`).Scan(&n))
+	return n
+}
+
+func TestPublishStoresTheEventWithTheChange(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	e := b.finalized()
+
+	env, err := b.publish(t, e, nil)
+	require.NoError(t, err)
+	require.Equal(t, events.TypePeerEncounterFinalized, env.Type)
+	require.Equal(t, e.PeerEncounterID.String(), env.Subject)
+	got := eventstest.RequirePublished(t, b.db.App, b.user, b.org, events.TypePeerEncounterFinalized, &eventstest.RequireOpts{AggregateID: e.PeerEncounterID, Count: 1})
+	require.Equal(t, env.ID, got.ID)
+	decoded, err := events.Decode(got)
+	require.NoError(t, err)
+	require.Equal(t, e.ChartID, decoded.(*events.PeerEncounterFinalized).ChartID)
+
+	// A transaction that wrote an event and rolled back leaves no event.
+	tx, err := b.db.App.Begin(ctx)
+	require.NoError(t, err)
+	other := b.finalized()
+	require.NoError(t, dbtx.RunTx(ctx, tx, b.user, func(tx pgx.Tx) error {
+		_, err := b.outbox.PublishTx(ctx, tx, other, nil)
+		return err
+	}))
+	eventstest.RequirePublishedTx(t, tx, b.user, b.org, events.TypePeerEncounterFinalized, &eventstest.RequireOpts{AggregateID: other.PeerEncounterID})
+	require.NoError(t, tx.Rollback(ctx))
+	require.Equal(t, 1, b.outboxCount(t))
+}
+
+func TestPublishingTheSameKeyTwiceStoresOneEvent(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	e := b.finalized()
+	first, err := b.publish(t, e, nil)
+	require.NoError(t, err)
+	again := *e
+	again.DurationMinutes = 99 // a retried action: same aggregate and type
+	second, err := b.publish(t, &again, nil)
+	require.NoError(t, err)
+	require.Equal(t, first.ID, second.ID, "the second publish returns the stored event")
+	require.Equal(t, 1, b.outboxCount(t))
+
+	// With a correlation id, the key is the event type and the correlation.
+	corr := uuid.New()
+	c1, c2 := b.finalized(), b.finalized()
+	c1.CorrelationID, c2.CorrelationID = &corr, &corr
+	_, err = b.publish(t, c1, nil)
+	require.NoError(t, err)
+	_, err = b.publish(t, c2, nil)
+	require.NoError(t, err)
+	require.Equal(t, 2, b.outboxCount(t))
+
+	// The same key in another organization is another event.
+	b2 := &bundle{db: b.db, outbox: b.outbox, org: b.db.NewOrg(t)}
+	b2.user = b.db.NewMember(t, b2.org, "clinician")
+	e2 := b2.finalized()
+	e2.PeerEncounterID = e.PeerEncounterID
+	_, err = b2.publish(t, e2, nil)
+	require.NoError(t, err)
+	require.Equal(t, 3, b.outboxCount(t))
+}
+
+func TestPublishRefusesBadEventsAndOtherOrganizations(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	zero := uuid.Nil
+	cases := map[string]func(*events.PeerEncounterFinalized){
+		"no organization":     func(e *events.PeerEncounterFinalized) { e.OrganizationID = uuid.Nil },
+		"no aggregate":        func(e *events.PeerEncounterFinalized) { e.PeerEncounterID = uuid.Nil },
+		"no chart":            func(e *events.PeerEncounterFinalized) { e.ChartID = uuid.Nil },
+		"zero optional uuid":  func(e *events.PeerEncounterFinalized) { e.EncounterID = &zero },
+		"free text in a code": func(e *events.PeerEncounterFinalized) { e.HCPCSCode = "peer support with Jane Doe" },
+		"negative duration":   func(e *events.PeerEncounterFinalized) { e.DurationMinutes = -5 },
+		"wrong event type":    func(e *events.PeerEncounterFinalized) { e.Header.EventType = "something_else" },
+		"zero correlation id": func(e *events.PeerEncounterFinalized) { e.CorrelationID = &zero },
+		"no service date":     func(e *events.PeerEncounterFinalized) { e.ServiceDate = events.Date{} },
+	}
+	for name, mutate := range cases {
+		e := b.finalized()
+		mutate(e)
+		_, err := b.publish(t, e, nil)
+		require.ErrorIs(t, err, events.ErrInvalid, name)
+	}
+	_, err := b.publish(t, b.finalized(), &events.PublishOpts{IdempotencyKey: "has spaces"})
+	require.ErrorIs(t, err, events.ErrInvalid)
+
+	other := b.finalized()
+	other.OrganizationID = b.db.NewOrg(t)
+	_, err = b.publish(t, other, nil)
+	require.ErrorIs(t, err, events.ErrPermissionDenied)
+	require.Zero(t, b.outboxCount(t), "nothing was written")
+
+	// Behind the Go checks, the table refuses free text in an event's data.
+	err = dbtx.Run(context.Background(), b.db.App, b.user, func(tx pgx.Tx) error {
+		_, err := tx.Exec(context.Background(), `INSERT INTO public.cl_pm_events (organization_id, id, event_type, aggregate_id, idempotency_key, envelope)
+			VALUES ($1, $2, 'x_y', $2, 'k', $3)`, b.org, uuid.New(), json.RawMessage(`{"data":{"note":"patient reports relapse"}}`))
+		return err
+	})
+	require.True(t, dbtx.IsCheckViolation(err), "got %v", err)
+}
