@@ -86,8 +86,8 @@ ALTER TABLE public.cl_pm_events ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.cl_pm_events FORCE ROW LEVEL SECURITY;
 REVOKE ALL ON public.cl_pm_events FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_event_data_ok(jsonb) FROM PUBLIC;
--- The CHECK on envelope runs as the inserting role.
-GRANT EXECUTE ON FUNCTION public.cl_event_data_ok(jsonb) TO authenticated;
+-- The CHECK on envelope runs as the inserting (and the updating) role.
+GRANT EXECUTE ON FUNCTION public.cl_event_data_ok(jsonb) TO authenticated, cl_event_relay;
 REVOKE ALL ON FUNCTION public.cl_pm_events_notify() FROM PUBLIC;
 GRANT SELECT, INSERT ON public.cl_pm_events TO authenticated;
 GRANT SELECT, UPDATE (status, attempts, next_attempt_at, last_error, delivered_at) ON public.cl_pm_events TO cl_event_relay;

@@ -1,0 +1,323 @@
+package events_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/encoreos/platform-go/events"
+	"github.com/encoreos/platform-go/events/eventstest"
+	"github.com/encoreos/platform-go/internal/dbtx"
+	"github.com/encoreos/platform-go/internal/testdb"
+)
+
+// publishMany publishes n finalized events spread over aggregates
+// aggregates, in one transaction, and returns them in publish order.
+func (b *bundle) publishMany(t testing.TB, n, aggregates int) []*events.PeerEncounterFinalized {
+	t.Helper()
+	aggs := make([]uuid.UUID, aggregates)
+	for i := range aggs {
+		aggs[i] = uuid.New()
+	}
+	out := make([]*events.PeerEncounterFinalized, n)
+	require.NoError(t, dbtx.Run(context.Background(), b.db.App, b.user, func(tx pgx.Tx) error {
+		for i := range n {
+			e := b.finalized()
+			e.PeerEncounterID = aggs[i%aggregates]
+			e.DurationMinutes = i // the sequence within the test
+			key := fmt.Sprintf("seq:%d", i)
+			if _, err := b.outbox.PublishTx(context.Background(), tx, e, &events.PublishOpts{IdempotencyKey: key}); err != nil {
+				return err
+			}
+			out[i] = e
+		}
+		return nil
+	}))
+	return out
+}
+
+func (b *bundle) relay(t testing.TB, sink events.Sink, cfg *events.RelayConfig) *events.Relay {
+	t.Helper()
+	c := events.RelayConfig{}
+	if cfg != nil {
+		c = *cfg
+	}
+	c.Pool, c.Sink = b.db.App, sink
+	if c.RetryBackoff == 0 {
+		c.RetryBackoff = 5 * time.Millisecond
+	}
+	if c.PollInterval == 0 {
+		c.PollInterval = 20 * time.Millisecond
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(testLog{t}, nil))
+	}
+	r, err := events.NewRelay(&c)
+	require.NoError(t, err)
+	return r
+}
+
+// runRelays runs relays until the sink has n distinct events and the
+// outbox has recorded n deliveries, then stops them.
+func (b *bundle) runRelays(t testing.TB, sink *eventstest.Sink, n int, relays ...*events.Relay) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var g errgroup.Group
+	for _, r := range relays {
+		g.Go(func() error { return r.Run(ctx) })
+	}
+	sink.WaitFor(t, n, 30*time.Second)
+	require.Eventually(t, func() bool { return b.statusCounts(t)["delivered"] >= n }, 10*time.Second, 5*time.Millisecond)
+	cancel()
+	require.NoError(t, g.Wait())
+}
+
+// requireOrderedPerAggregate checks that each aggregate's events arrived in
+// publish order.
+func requireOrderedPerAggregate(t testing.TB, got []events.Envelope) {
+	t.Helper()
+	last := map[string]int{}
+	for _, env := range got {
+		e, err := events.Decode(&env)
+		require.NoError(t, err)
+		seq := e.(*events.PeerEncounterFinalized).DurationMinutes
+		if prev, ok := last[env.Subject]; ok {
+			require.Greater(t, seq, prev, "aggregate %s out of order", env.Subject)
+		}
+		last[env.Subject] = seq
+	}
+}
+
+func (b *bundle) statusCounts(t testing.TB) map[string]int {
+	t.Helper()
+	rows, _ := b.db.Admin.Query(context.Background(), `SELECT status, count(*)::int FROM public.cl_pm_events GROUP BY status`)
+	out := map[string]int{}
+	for rows.Next() {
+		var s string
+		var n int
+		require.NoError(t, rows.Scan(&s, &n))
+		out[s] = n
+	}
+	require.NoError(t, rows.Err())
+	return out
+}
+
+func TestRelayDeliversInOrderPerAggregate(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.publishMany(t, 300, 7)
+	sink := eventstest.NewSink()
+	r := b.relay(t, sink, &events.RelayConfig{BatchSize: 50})
+	b.runRelays(t, sink, 300, r)
+	requireOrderedPerAggregate(t, sink.Events())
+	require.Equal(t, 300, sink.Deliveries(), "nothing delivered twice in the normal path")
+	require.Equal(t, map[string]int{"delivered": 300}, b.statusCounts(t))
+	m := r.Metrics()
+	require.EqualValues(t, 300, m.Delivered)
+	require.Positive(t, m.Batches)
+}
+
+func TestRelaysInParallelNeverDeliverTwice(t *testing.T) {
+	t.Parallel()
+	for _, relays := range []int{2, 4} {
+		t.Run(fmt.Sprintf("%d relays", relays), func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			b.publishMany(t, 2000, 40)
+			sink := eventstest.NewSink()
+			var rs []*events.Relay
+			for range relays {
+				rs = append(rs, b.relay(t, sink, &events.RelayConfig{BatchSize: 25}))
+			}
+			b.runRelays(t, sink, 2000, rs...)
+			require.Equal(t, 2000, sink.Deliveries(), "an event was delivered twice")
+			requireOrderedPerAggregate(t, sink.Events())
+			var total int64
+			for _, r := range rs {
+				total += r.Metrics().Delivered
+				require.Positive(t, r.Metrics().Delivered, "every relay took part")
+			}
+			require.EqualValues(t, 2000, total)
+		})
+	}
+}
+
+func TestSinkFailsForAWhileThenRecovers(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	published := b.publishMany(t, 50, 5)
+	sink := eventstest.NewSink()
+	// The error text carries payload content: it must reach neither the
+	// database nor the logs.
+	leak := published[0].ChartID.String()
+	sink.FailNext(4, fmt.Errorf("broker rejected chart %s", leak))
+	var logs bytes.Buffer
+	r := b.relay(t, sink, &events.RelayConfig{BatchSize: 10, Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	b.runRelays(t, sink, 50, r)
+
+	require.Len(t, sink.Events(), 50, "no event lost")
+	require.Equal(t, 50, sink.Deliveries())
+	requireOrderedPerAggregate(t, sink.Events())
+	require.EqualValues(t, 4, r.Metrics().Retried)
+	require.Contains(t, logs.String(), "will retry")
+	requireNoPayloadIn(t, logs.String(), published)
+
+	var lastErrors []string
+	rows, _ := b.db.Admin.Query(context.Background(), `SELECT last_error FROM public.cl_pm_events WHERE last_error IS NOT NULL`)
+	lastErrors, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	require.NotEmpty(t, lastErrors)
+	for _, le := range lastErrors {
+		require.True(t, strings.HasPrefix(le, "error:*"), "the error's kind, not its message: %s", le)
+		require.NotContains(t, le, leak)
+	}
+}
+
+func requireNoPayloadIn(t testing.TB, logs string, published []*events.PeerEncounterFinalized) {
+	t.Helper()
+	for _, e := range published {
+		for _, v := range []string{e.ChartID.String(), e.PeerProviderID.String(), e.PeerEncounterID.String()} {
+			require.NotContains(t, logs, v, "payload content in the relay's logs")
+		}
+	}
+}
+
+func TestEventsAreDeadLetteredAfterTheLastAttempt(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.publishMany(t, 1, 1)
+	sink := eventstest.NewSink()
+	sink.FailNext(1000, errors.New("down"))
+	r := b.relay(t, sink, &events.RelayConfig{MaxAttempts: 3, RetryBackoff: time.Millisecond, MaxRetryBackoff: 2 * time.Millisecond})
+	ctx := context.Background()
+	require.Eventually(t, func() bool {
+		_, _ = r.RunOnce(ctx)
+		return b.statusCounts(t)["dead"] == 1
+	}, 10*time.Second, 5*time.Millisecond)
+	m := r.Metrics()
+	require.EqualValues(t, 1, m.DeadLettered)
+	require.EqualValues(t, 2, m.Retried)
+	var attempts int
+	var lastError string
+	require.NoError(t, b.db.Admin.QueryRow(ctx, `SELECT attempts, last_error FROM public.cl_pm_events`).Scan(&attempts, &lastError))
+	require.Equal(t, 3, attempts)
+	require.Equal(t, "error:*errors.errorString", lastError)
+	n, err := r.RunOnce(ctx)
+	require.NoError(t, err)
+	require.Zero(t, n, "a dead event is not claimed again")
+}
+
+// cancelAfterDelivery succeeds, then cancels the relay's context before the
+// relay can commit "delivered".
+type cancelAfterDelivery struct {
+	*eventstest.Sink
+	cancel context.CancelFunc
+	once   sync.Once
+}
+
+func (s *cancelAfterDelivery) Deliver(ctx context.Context, batch []events.Envelope) (int, error) {
+	n, err := s.Sink.Deliver(ctx, batch)
+	s.once.Do(s.cancel)
+	return n, err
+}
+
+func TestCancelBetweenDeliveryAndCommitRedelivers(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.publishMany(t, 20, 20) // one event per aggregate: one batch takes all
+	fake := eventstest.NewSink()
+	ctx, cancel := context.WithCancel(context.Background())
+	r := b.relay(t, &cancelAfterDelivery{Sink: fake, cancel: cancel}, &events.RelayConfig{BatchSize: 20})
+	_, err := r.RunOnce(ctx)
+	require.Error(t, err, "the commit must fail with the cancelled context")
+	require.Equal(t, 20, fake.Deliveries())
+	require.Equal(t, map[string]int{"pending": 20}, b.statusCounts(t), "nothing was marked delivered")
+
+	// The next run delivers them again; the consumer deduplicates.
+	b.runRelays(t, fake, 20, b.relay(t, fake, nil))
+	require.Equal(t, 40, fake.Deliveries(), "redelivered once")
+	require.Len(t, fake.Events(), 20, "and deduplicated by event id")
+}
+
+// dropConnection terminates the relay's database session while the relay
+// waits for the sink, once.
+type dropConnection struct {
+	*eventstest.Sink
+	db      *testdb.DB
+	dropped atomic.Bool
+}
+
+func (s *dropConnection) Deliver(ctx context.Context, batch []events.Envelope) (int, error) {
+	n, err := s.Sink.Deliver(ctx, batch)
+	if s.dropped.CompareAndSwap(false, true) {
+		_, terr := s.db.Admin.Exec(context.Background(), `SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity
+			WHERE datname = current_database() AND usename = $1 AND state = 'idle in transaction'`, testdb.AppRole)
+		if terr != nil {
+			return 0, terr
+		}
+	}
+	return n, err
+}
+
+func TestConnectionDropInTheMiddleOfABatch(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.publishMany(t, 30, 30)
+	fake := eventstest.NewSink()
+	sink := &dropConnection{Sink: fake, db: b.db}
+	r := b.relay(t, sink, &events.RelayConfig{BatchSize: 10})
+	_, err := r.RunOnce(context.Background())
+	require.Error(t, err, "marking delivered fails on the dropped connection")
+	require.True(t, sink.dropped.Load())
+
+	b.runRelays(t, fake, 30, r)
+	require.Len(t, fake.Events(), 30, "no event lost")
+	require.Equal(t, 40, fake.Deliveries(), "the interrupted batch was delivered again")
+	requireOrderedPerAggregate(t, fake.Events())
+}
+
+func TestNotifyWakesTheRelay(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	sink := eventstest.NewSink()
+	r := b.relay(t, sink, &events.RelayConfig{PollInterval: time.Hour})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	time.Sleep(200 * time.Millisecond) // let it drain the empty outbox and LISTEN
+
+	start := time.Now()
+	b.publishMany(t, 1, 1)
+	sink.WaitFor(t, 1, 5*time.Second)
+	t.Logf("commit to sink: %s", time.Since(start))
+	require.Less(t, time.Since(start), 2*time.Second, "NOTIFY, not the hourly poll, woke the relay")
+	cancel()
+	require.NoError(t, <-done)
+}
+
+func TestRelayConfigIsChecked(t *testing.T) {
+	_, err := events.NewRelay(nil)
+	require.Error(t, err)
+	_, err = events.NewRelay(&events.RelayConfig{Sink: eventstest.NewSink()})
+	require.Error(t, err)
+}
+
+// testLog sends a relay's log lines to the test's log.
+type testLog struct{ t testing.TB }
+
+func (w testLog) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
