@@ -1,0 +1,147 @@
+package events_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/require"
+
+	"github.com/encoreos/platform-go/events"
+	"github.com/encoreos/platform-go/events/eventstest"
+	"github.com/encoreos/platform-go/events/natsjs"
+	"github.com/encoreos/platform-go/internal/dbtx"
+	"github.com/encoreos/platform-go/internal/natsserver"
+)
+
+// BenchmarkOutboxWriteOverhead: one transaction inserting a record (a group
+// session) alone, and the same record plus its event.
+func BenchmarkOutboxWriteOverhead(b *testing.B) {
+	bb := setup(b)
+	ctx := context.Background()
+	insert := func(tx pgx.Tx) (uuid.UUID, error) {
+		var id uuid.UUID
+		err := tx.QueryRow(ctx, `INSERT INTO public.cl_group_sessions (organization_id, facilitator_id, service_type, scheduled_start, scheduled_end)
+			VALUES ($1, $2, 'group_therapy', now(), now() + interval '1 hour') RETURNING id`, bb.org, bb.user).Scan(&id)
+		return id, err
+	}
+	b.Run("record", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			require.NoError(b, dbtx.Run(ctx, bb.db.App, bb.user, func(tx pgx.Tx) error {
+				_, err := insert(tx)
+				return err
+			}))
+		}
+	})
+	b.Run("record+event", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			require.NoError(b, dbtx.Run(ctx, bb.db.App, bb.user, func(tx pgx.Tx) error {
+				id, err := insert(tx)
+				if err != nil {
+					return err
+				}
+				_, err = bb.outbox.PublishTx(ctx, tx, &events.VirtualGroupStarted{
+					Header:    events.Header{OrganizationID: bb.org},
+					SessionID: id, Modality: events.ModalityVirtual, StartedAt: time.Now(), FacilitatorID: bb.user, AttendeeCount: 8,
+				}, nil)
+				return err
+			}))
+		}
+	})
+}
+
+// fillOutbox inserts n pending events, one aggregate each, as the host's
+// superuser (fast; the relay cannot tell).
+func (b *bundle) fillOutbox(t testing.TB, n int) {
+	t.Helper()
+	b.db.Exec(t, `INSERT INTO public.cl_pm_events (organization_id, id, event_type, aggregate_id, idempotency_key, envelope)
+		SELECT $1::uuid, e.id, 'cl_virtual_group_started', e.agg, e.id::text,
+		       pg_catalog.jsonb_build_object('specversion', '1.0', 'id', e.id, 'source', 'urn:bench', 'type', 'cl_virtual_group_started',
+		         'time', pg_catalog.now(), 'subject', e.agg, 'datacontenttype', 'application/json', 'organizationid', $1::uuid,
+		         'data', pg_catalog.jsonb_build_object('session_id', e.agg, 'attendee_count', 8))
+		FROM (SELECT pg_catalog.gen_random_uuid() AS id, pg_catalog.gen_random_uuid() AS agg
+		      FROM pg_catalog.generate_series(1, $2::int)) e`, b.org, n)
+	// Steady state: autovacuum keeps the statistics current.
+	b.db.Exec(t, `ANALYZE public.cl_pm_events`)
+}
+
+// BenchmarkRelayThroughput drains 2,000 events per iteration to a sink.
+func BenchmarkRelayThroughput(b *testing.B) {
+	const perIteration = 2000
+	sinks := map[string]func(b *testing.B) events.Sink{
+		"fake": func(*testing.B) events.Sink { return eventstest.NewSink() },
+		"jetstream": func(b *testing.B) events.Sink {
+			srv, err := natsserver.Start()
+			require.NoError(b, err)
+			b.Cleanup(srv.Stop)
+			nc, err := nats.Connect(srv.URL())
+			require.NoError(b, err)
+			b.Cleanup(nc.Close)
+			js, err := jetstream.New(nc)
+			require.NoError(b, err)
+			_, err = js.CreateStream(context.Background(), natsjs.StreamConfig("BENCH", ""))
+			require.NoError(b, err)
+			return natsjs.NewSink(js, nil)
+		},
+	}
+	for _, name := range []string{"fake", "jetstream"} {
+		for _, batch := range []int{1, 100, 1000} {
+			b.Run(fmt.Sprintf("%s/batch=%d", name, batch), func(b *testing.B) {
+				bb := setup(b)
+				r := bb.relay(b, sinks[name](b), &events.RelayConfig{BatchSize: batch, Logger: slog.New(slog.DiscardHandler)})
+				ctx := context.Background()
+				var total time.Duration
+				for b.Loop() {
+					b.StopTimer()
+					bb.fillOutbox(b, perIteration)
+					b.StartTimer()
+					start := time.Now()
+					require.NoError(b, r.Drain(ctx))
+					total += time.Since(start)
+				}
+				b.ReportMetric(float64(perIteration*b.N)/total.Seconds(), "events/s")
+			})
+		}
+	}
+}
+
+// BenchmarkRelayBacklog drains a backlog of 100,000 events (batch 1000, the
+// fake sink) and reports the time to drain and the lag seen on the way.
+func BenchmarkRelayBacklog(b *testing.B) {
+	const backlog = 100_000
+	for b.Loop() {
+		b.StopTimer()
+		bb := setup(b)
+		bb.fillOutbox(b, backlog)
+		sink := eventstest.NewSink()
+		r := bb.relay(b, sink, &events.RelayConfig{BatchSize: 1000, Logger: slog.New(slog.DiscardHandler)})
+		b.StartTimer()
+		start := time.Now()
+		var firstLag, maxLag time.Duration
+		for {
+			n, err := r.RunOnce(context.Background())
+			require.NoError(b, err)
+			if n == 0 {
+				break
+			}
+			lag := r.Metrics().Lag
+			if firstLag == 0 {
+				firstLag = lag
+			}
+			maxLag = max(maxLag, lag)
+		}
+		elapsed := time.Since(start)
+		require.Len(b, sink.Events(), backlog)
+		b.ReportMetric(elapsed.Seconds(), "drain-s")
+		b.ReportMetric(backlog/elapsed.Seconds(), "events/s")
+		b.ReportMetric(maxLag.Seconds(), "max-lag-s")
+	}
+}
