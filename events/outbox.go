@@ -107,6 +107,20 @@ func (o *Outbox) PublishTx(ctx context.Context, tx pgx.Tx, e Event, opts *Publis
 	return &out, nil
 }
 
+// PublishAs is PublishTx for a host's own transaction that does not act as
+// a user yet: it acts as actingUser (who must belong to the event's
+// organization) for the publication only, and restores the transaction's
+// role afterwards. Use it to commit the host's own rows and an event
+// together.
+func (o *Outbox) PublishAs(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, e Event, opts *PublishOpts) (*Envelope, error) {
+	var env *Envelope
+	err := dbtx.RunTx(ctx, tx, actingUser, func(tx pgx.Tx) (err error) {
+		env, err = o.PublishTx(ctx, tx, e, opts)
+		return err
+	})
+	return env, err
+}
+
 // Wrap checks e, fills in its header's event type and timestamp when they
 // are empty, and returns the envelope PublishTx would store, without
 // storing it.

@@ -53,3 +53,10 @@ func ErrorKind(err error) string {
 	}
 	return kind
 }
+
+// SinkFunc adapts a function to a [Sink], for a broker without an adapter
+// of its own.
+type SinkFunc func(ctx context.Context, batch []Envelope) (int, error)
+
+// Deliver calls f.
+func (f SinkFunc) Deliver(ctx context.Context, batch []Envelope) (int, error) { return f(ctx, batch) }

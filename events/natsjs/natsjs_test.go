@@ -10,15 +10,15 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 
 	"github.com/encoreos/platform-go/events"
 	"github.com/encoreos/platform-go/events/eventstest"
 	"github.com/encoreos/platform-go/events/natsjs"
 	"github.com/encoreos/platform-go/internal/natsserver"
+	"github.com/encoreos/platform-go/internal/testdb"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { testdb.Main(m) }
 
 // startJetStream runs an in-process server with a fresh stream and returns
 // a sink and the stream.

@@ -8,12 +8,15 @@
 // organization, two staff members, a Part 2 chart with a progress note),
 // connects as an application role that row-level security applies to, and
 // walks through a Part 2 consent: denied, granted, allowed, revoked, denied
-// again, and the accounting of disclosures. It prints identifiers and codes
-// only, never PHI.
+// again, and the accounting of disclosures. Then it starts a virtual group
+// and publishes cl_virtual_group_started with it, and a relay delivers the
+// event to NATS JetStream (an in-process server, or NATS_URL), where a
+// consumer reads it. It prints identifiers and codes only, never PHI.
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log"
@@ -23,9 +26,14 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/encoreos/platform-go/consent"
+	"github.com/encoreos/platform-go/events"
+	"github.com/encoreos/platform-go/events/natsjs"
 	"github.com/encoreos/platform-go/internal/dbtx"
+	"github.com/encoreos/platform-go/internal/natsserver"
 	"github.com/encoreos/platform-go/internal/pgserver"
 	"github.com/encoreos/platform-go/schema"
 )
@@ -138,7 +146,98 @@ func run(ctx context.Context, out io.Writer) error {
 		}
 		fmt.Fprintf(out, "  %s  %-24s by %s %s\n", d.OccurredAt.UTC().Format(time.RFC3339), d.Action, *d.ActorUserID, basis)
 	}
+	return eventStory(ctx, out, appPool, org, clinician)
+}
+
+// eventStory starts a virtual group (the host's own row) and publishes
+// cl_virtual_group_started in the same transaction; a relay delivers it to
+// NATS JetStream, where a consumer reads it as a CloudEvent.
+func eventStory(ctx context.Context, out io.Writer, pool *pgxpool.Pool, org, facilitator uuid.UUID) error {
+	js, stop, err := jetStream(ctx, out)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	stream, err := js.CreateOrUpdateStream(ctx, natsjs.StreamConfig("CL_PM_EVENTS", ""))
+	if err != nil {
+		return err
+	}
+	consumer, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverNewPolicy})
+	if err != nil {
+		return err
+	}
+
+	outbox := events.NewOutbox(nil)
+	var session uuid.UUID
+	err = dbtx.Run(ctx, pool, facilitator, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `INSERT INTO public.cl_group_sessions
+			(organization_id, facilitator_id, service_type, scheduled_start, scheduled_end, status, started_at)
+			VALUES ($1, $2, 'group_therapy', now(), now() + interval '90 minutes', 'in_progress', now()) RETURNING id`,
+			org, facilitator).Scan(&session); err != nil {
+			return err
+		}
+		_, err := outbox.PublishTx(ctx, tx, &events.VirtualGroupStarted{
+			Header:        events.Header{OrganizationID: org},
+			SessionID:     session,
+			Modality:      events.ModalityHybrid,
+			StartedAt:     time.Now(),
+			FacilitatorID: facilitator,
+			AttendeeCount: 6,
+		}, nil)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "group session %s started; its event is in the outbox\n", session)
+
+	relay, err := events.NewRelay(&events.RelayConfig{Pool: pool, Sink: natsjs.NewSink(js, nil)})
+	if err != nil {
+		return err
+	}
+	relayCtx, stopRelay := context.WithCancel(ctx)
+	relayDone := make(chan error, 1)
+	go func() { relayDone <- relay.Run(relayCtx) }()
+	defer func() { stopRelay(); <-relayDone }()
+
+	msg, err := consumer.Next(jetstream.FetchMaxWait(10 * time.Second))
+	if err != nil {
+		return fmt.Errorf("no event reached the consumer: %w", err)
+	}
+	var env events.Envelope
+	if err := json.Unmarshal(msg.Data(), &env); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "consumer received on %s:\n  CloudEvent %s type=%s subject=%s\n  data %s\n", msg.Subject(), env.ID, env.Type, env.Subject, env.Data)
 	return nil
+}
+
+// jetStream connects to NATS_URL, or runs an in-process NATS server.
+func jetStream(ctx context.Context, out io.Writer) (jetstream.JetStream, func(), error) {
+	url := os.Getenv("NATS_URL")
+	stopServer := func() {}
+	if url == "" {
+		srv, err := natsserver.Start()
+		if err != nil {
+			return nil, nil, err
+		}
+		url, stopServer = srv.URL(), srv.Stop
+		fmt.Fprintln(out, "NATS: in-process JetStream server (set NATS_URL to use yours)")
+	} else {
+		fmt.Fprintln(out, "NATS: NATS_URL")
+	}
+	nc, err := nats.Connect(url)
+	if err != nil {
+		stopServer()
+		return nil, nil, err
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		stopServer()
+		return nil, nil, err
+	}
+	return js, func() { nc.Close(); stopServer() }, nil
 }
 
 // freshDatabase (re)creates the quickstart database, migrates it, and

@@ -23,6 +23,8 @@ func TestQuickstart(t *testing.T) {
 		`after the revocation:\s+allowed=false basis=denied\s+progress notes visible to the clinician: 0`,
 		`part2.consent.granted`,
 		`part2.consent.revoked`,
+		`consumer received on cl_pm_events\.[0-9a-f-]{36}\.cl_virtual_group_started`,
+		`"attendee_count":6`,
 	} {
 		require.Regexp(t, regexp.MustCompile(want), got)
 	}

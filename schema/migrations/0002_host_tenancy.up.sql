@@ -44,7 +44,7 @@ CREATE TABLE public.pf_permissions (
 );
 
 CREATE TABLE public.pf_roles (
-  code        text PRIMARY KEY CHECK (code ~ '^[a-z][a-z0-9_]{1,62}$'),
+  code        text PRIMARY KEY CHECK ((code ~ '^[a-z][a-z0-9_]+$' AND pg_catalog.length(code) <= 63)),
   description text NOT NULL
 );
 

@@ -23,11 +23,11 @@ CREATE FUNCTION public.pf_audit_details_ok(p_details jsonb) RETURNS boolean
     SELECT pg_catalog.jsonb_typeof(p_details) = 'object'
        AND NOT EXISTS (
          SELECT 1 FROM pg_catalog.jsonb_each(p_details) AS e(key, value)
-         WHERE e.key !~ '^[a-z][a-z0-9_]{0,62}$'
+         WHERE NOT (e.key ~ '^[a-z][a-z0-9_]*$' AND pg_catalog.length(e.key) <= 63)
             OR NOT (
               pg_catalog.jsonb_typeof(e.value) IN ('number', 'boolean', 'null')
               OR (pg_catalog.jsonb_typeof(e.value) = 'string'
-                  AND (e.value OPERATOR(pg_catalog.#>>) '{}'::text[]) ~ '^[A-Za-z0-9_.:+-]{0,64}$')
+                  AND ((e.value OPERATOR(pg_catalog.#>>) '{}'::text[]) ~ '^[A-Za-z0-9_.:+-]*$' AND pg_catalog.length((e.value OPERATOR(pg_catalog.#>>) '{}'::text[])) <= 64))
             )
        )
   $$;
@@ -40,9 +40,9 @@ CREATE TABLE public.pf_audit_logs (
   organization_id uuid NOT NULL,
   site_id         uuid,
   action          text NOT NULL CHECK (action ~ '^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$' AND pg_catalog.length(action) <= 64),
-  target_type     text NOT NULL CHECK (target_type ~ '^[a-z][a-z0-9_]{1,62}$'),
+  target_type     text NOT NULL CHECK ((target_type ~ '^[a-z][a-z0-9_]+$' AND pg_catalog.length(target_type) <= 63)),
   target_id       uuid,
-  purpose         text CHECK (purpose ~ '^[A-Z][A-Z0-9]{1,15}$'),
+  purpose         text CHECK ((purpose ~ '^[A-Z][A-Z0-9]+$' AND pg_catalog.length(purpose) <= 16)),
   details         jsonb NOT NULL DEFAULT '{}'::jsonb CHECK (public.pf_audit_details_ok(details))
 );
 CREATE INDEX pf_audit_logs_org_time_idx ON public.pf_audit_logs (organization_id, occurred_at);

@@ -36,7 +36,7 @@ CREATE TABLE public.cl_part2_consents (
   purposes                   text[] NOT NULL,
   effective_at               timestamptz NOT NULL DEFAULT pg_catalog.now(),
   expires_at                 timestamptz,
-  expiration_event           text CHECK (expiration_event ~ '^[a-z][a-z0-9_]{1,62}$'),
+  expiration_event           text CHECK ((expiration_event ~ '^[a-z][a-z0-9_]+$' AND pg_catalog.length(expiration_event) <= 63)),
   signed_at                  timestamptz NOT NULL,
   signer                     text NOT NULL CHECK (signer IN ('patient', 'personal_representative')),
   recorded_by                uuid NOT NULL,
@@ -185,10 +185,10 @@ CREATE FUNCTION public.cl_part2_decide(p_chart_id uuid, p_record_type text, p_pu
     IF p_record_type IS NULL OR p_record_type = '*' OR NOT (p_record_type = ANY (public.cl_part2_record_types())) THEN
       RAISE EXCEPTION 'unknown Part 2 record type' USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF p_purpose IS NULL OR p_purpose !~ '^[A-Z][A-Z0-9]{1,15}$' THEN
+    IF p_purpose IS NULL OR NOT (p_purpose ~ '^[A-Z][A-Z0-9]+$' AND pg_catalog.length(p_purpose) <= 16) THEN
       RAISE EXCEPTION 'invalid purpose of use' USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF p_use IS NULL OR p_use !~ '^[a-z][a-z0-9_]{1,30}$' THEN
+    IF p_use IS NULL OR NOT (p_use ~ '^[a-z][a-z0-9_]+$' AND pg_catalog.length(p_use) <= 31) THEN
       RAISE EXCEPTION 'invalid use' USING ERRCODE = 'invalid_parameter_value';
     END IF;
 

@@ -14,7 +14,7 @@ CREATE TABLE public.pm_telehealth_sessions (
   id                 uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
   status             text NOT NULL DEFAULT 'scheduled'
                      CHECK (status IN ('scheduled', 'live', 'ended', 'failed', 'cancelled')),
-  vendor_code        text CHECK (vendor_code ~ '^[a-z][a-z0-9_]{1,30}$'),
+  vendor_code        text CHECK ((vendor_code ~ '^[a-z][a-z0-9_]+$' AND pg_catalog.length(vendor_code) <= 31)),
   scheduled_start    timestamptz,
   started_at         timestamptz,
   ended_at           timestamptz,
@@ -26,7 +26,7 @@ CREATE TABLE public.cl_group_sessions (
   id              uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
   site_id         uuid,
   facilitator_id  uuid NOT NULL,
-  service_type    text NOT NULL CHECK (service_type ~ '^[a-z][a-z0-9_]{1,62}$'),
+  service_type    text NOT NULL CHECK ((service_type ~ '^[a-z][a-z0-9_]+$' AND pg_catalog.length(service_type) <= 63)),
   is_sud_group    boolean NOT NULL DEFAULT false,
   status          text NOT NULL DEFAULT 'scheduled'
                   CHECK (status IN ('scheduled', 'in_progress', 'completed', 'cancelled')),
@@ -60,7 +60,7 @@ CREATE TABLE public.pm_appointments (
   site_id          uuid,
   chart_id         uuid NOT NULL,
   provider_id      uuid NOT NULL,
-  service_type     text NOT NULL CHECK (service_type ~ '^[a-z][a-z0-9_]{1,62}$'),
+  service_type     text NOT NULL CHECK ((service_type ~ '^[a-z][a-z0-9_]+$' AND pg_catalog.length(service_type) <= 63)),
   status           text NOT NULL DEFAULT 'scheduled'
                    CHECK (status IN ('scheduled', 'completed', 'cancelled', 'no_show')),
   attendance_flag  text CHECK (attendance_flag IN ('attended', 'no_show', 'late_cancel')),

@@ -30,16 +30,16 @@ CREATE FUNCTION public.cl_event_data_ok(p_data jsonb) RETURNS boolean
     SELECT pg_catalog.jsonb_typeof(p_data) = 'object'
        AND NOT EXISTS (
          SELECT 1 FROM pg_catalog.jsonb_each(p_data) AS e(key, value)
-         WHERE e.key !~ '^[a-z][a-z0-9_]{0,62}$'
+         WHERE NOT (e.key ~ '^[a-z][a-z0-9_]*$' AND pg_catalog.length(e.key) <= 63)
             OR NOT (
               pg_catalog.jsonb_typeof(e.value) IN ('number', 'boolean', 'null')
               OR (pg_catalog.jsonb_typeof(e.value) = 'string'
-                  AND (e.value OPERATOR(pg_catalog.#>>) '{}'::text[]) ~ '^[A-Za-z0-9_.:+-]{0,64}$')
+                  AND ((e.value OPERATOR(pg_catalog.#>>) '{}'::text[]) ~ '^[A-Za-z0-9_.:+-]*$' AND pg_catalog.length((e.value OPERATOR(pg_catalog.#>>) '{}'::text[])) <= 64))
               OR (pg_catalog.jsonb_typeof(e.value) = 'array'
                   AND NOT EXISTS (
                     SELECT 1 FROM pg_catalog.jsonb_array_elements(e.value) AS a(item)
                     WHERE pg_catalog.jsonb_typeof(a.item) <> 'string'
-                       OR (a.item OPERATOR(pg_catalog.#>>) '{}'::text[]) !~ '^[A-Za-z0-9_.:+-]{1,64}$'))
+                       OR NOT ((a.item OPERATOR(pg_catalog.#>>) '{}'::text[]) ~ '^[A-Za-z0-9_.:+-]+$' AND pg_catalog.length((a.item OPERATOR(pg_catalog.#>>) '{}'::text[])) <= 64)))
             )
        )
   $$;
@@ -49,14 +49,14 @@ CREATE TABLE public.cl_pm_events (
   organization_id uuid NOT NULL REFERENCES public.pf_organizations (id),
   id              uuid NOT NULL,
   seq             bigint GENERATED ALWAYS AS IDENTITY,
-  event_type      text NOT NULL CHECK (event_type ~ '^[a-z][a-z0-9_]{2,62}$'),
+  event_type      text NOT NULL CHECK ((event_type ~ '^[a-z][a-z0-9_]+$' AND pg_catalog.length(event_type) <= 63 AND pg_catalog.length(event_type) >= 3)),
   aggregate_id    uuid NOT NULL,
-  idempotency_key text NOT NULL CHECK (idempotency_key ~ '^[A-Za-z0-9_.:-]{1,200}$'),
+  idempotency_key text NOT NULL CHECK ((idempotency_key ~ '^[A-Za-z0-9_.:-]+$' AND pg_catalog.length(idempotency_key) <= 200)),
   envelope        jsonb NOT NULL,
   status          text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered', 'dead')),
   attempts        integer NOT NULL DEFAULT 0 CHECK (attempts >= 0),
   next_attempt_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
-  last_error      text CHECK (last_error ~ '^[A-Za-z0-9_.:*/-]{1,120}$'),
+  last_error      text CHECK ((last_error ~ '^[A-Za-z0-9_.:*/-]+$' AND pg_catalog.length(last_error) <= 120)),
   created_at      timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
   delivered_at    timestamptz,
   PRIMARY KEY (organization_id, id),

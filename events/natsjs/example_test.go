@@ -1,0 +1,94 @@
+package natsjs_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/encoreos/platform-go/events"
+	"github.com/encoreos/platform-go/events/natsjs"
+	"github.com/encoreos/platform-go/internal/dbtx"
+	"github.com/encoreos/platform-go/internal/natsserver"
+	"github.com/encoreos/platform-go/internal/testdb"
+)
+
+// Wiring the outbox to NATS JetStream: a stream for the subjects, a relay
+// with the JetStream sink, and a consumer that reads CloudEvents.
+func ExampleSink() {
+	db, tb, done := testdb.ForExample()
+	defer done()
+	srv, err := natsserver.Start() // a host connects to its own server instead
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Stop()
+	ctx := context.Background()
+
+	nc, err := nats.Connect(srv.URL())
+	if err != nil {
+		panic(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		panic(err)
+	}
+	stream, err := js.CreateOrUpdateStream(ctx, natsjs.StreamConfig("CL_PM_EVENTS", ""))
+	if err != nil {
+		panic(err)
+	}
+
+	// The relay runs in the host's process, as a member of cl_event_relay.
+	relay, err := events.NewRelay(&events.RelayConfig{Pool: db.App, Sink: natsjs.NewSink(js, nil)})
+	if err != nil {
+		panic(err)
+	}
+	relayCtx, stopRelay := context.WithCancel(ctx)
+	defer stopRelay()
+	go relay.Run(relayCtx) //nolint:errcheck // returns nil when stopped
+
+	// A record change and its event commit together.
+	org := db.NewOrg(tb)
+	facilitator := db.NewMember(tb, org, "clinician")
+	outbox := events.NewOutbox(nil)
+	err = dbtx.Run(ctx, db.App, facilitator, func(tx pgx.Tx) error {
+		var session [16]byte
+		if err := tx.QueryRow(ctx, `INSERT INTO public.cl_group_sessions (organization_id, facilitator_id, service_type, scheduled_start, scheduled_end)
+			VALUES ($1, $2, 'group_therapy', now(), now() + interval '1 hour') RETURNING id`, org, facilitator).Scan(&session); err != nil {
+			return err
+		}
+		_, err := outbox.PublishTx(ctx, tx, &events.VirtualGroupStarted{
+			Header:    events.Header{OrganizationID: org},
+			SessionID: session, Modality: events.ModalityVirtual, StartedAt: time.Now(), FacilitatorID: facilitator, AttendeeCount: 6,
+		}, nil)
+		return err
+	})
+	if err != nil {
+		panic(err)
+	}
+
+	consumer, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{"cl_pm_events.*.cl_virtual_group_started"}})
+	if err != nil {
+		panic(err)
+	}
+	msg, err := consumer.Next(jetstream.FetchMaxWait(10 * time.Second))
+	if err != nil {
+		panic(err)
+	}
+	var env events.Envelope
+	if err := json.Unmarshal(msg.Data(), &env); err != nil {
+		panic(err)
+	}
+	e, err := events.Decode(&env)
+	if err != nil {
+		panic(err)
+	}
+	started := e.(*events.VirtualGroupStarted)
+	fmt.Println(env.Type, started.Modality, started.AttendeeCount, msg.Headers().Get("Nats-Msg-Id") == env.ID.String())
+	// Output: cl_virtual_group_started virtual 6 true
+}
