@@ -18,5 +18,21 @@
 // # Publishing
 //
 // A [Publisher] writes an event inside the caller's transaction, so the
-// event exists if and only if the change that caused it commits.
+// event exists if and only if the change that caused it commits. [Outbox]
+// is the implementation: it stores events in the cl_pm_events table, once
+// per idempotency key and organization.
+//
+// # Delivering
+//
+// A [Relay] drains the outbox to a [Sink] (events/natsjs for NATS
+// JetStream; [SinkFunc] for anything else): batches claimed with FOR UPDATE
+// SKIP LOCKED, in order per aggregate, woken by NOTIFY, retried with backoff
+// and dead-lettered after the last attempt. Delivery is at least once;
+// consumers deduplicate by the envelope's id.
+//
+// # Testing
+//
+// Package eventstest has a recording fake sink, assertions on the outbox
+// (RequirePublished, RequirePublishedTx) and the conformance suite every
+// sink passes.
 package events

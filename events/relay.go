@@ -44,6 +44,10 @@ type RelayConfig struct {
 	// PollInterval is how often the relay looks for due events when no
 	// notification wakes it (retries, a lost LISTEN connection): default 2s.
 	PollInterval time.Duration
+	// Retention is how long delivered events are kept before the relay
+	// deletes them (pending and dead-lettered events are never deleted);
+	// zero keeps them forever. Run prunes once at start and then hourly.
+	Retention time.Duration
 	// Logger receives the relay's logs (event ids, types and error kinds
 	// only, never payload content): default slog.Default().
 	Logger *slog.Logger
@@ -140,6 +144,9 @@ func (r *Relay) Run(ctx context.Context) error {
 
 	ticker := time.NewTicker(r.cfg.PollInterval)
 	defer ticker.Stop()
+	prune := time.NewTicker(time.Hour)
+	defer prune.Stop()
+	r.pruneAndLog(ctx)
 	for {
 		if err := r.Drain(ctx); err != nil && ctx.Err() == nil && !errors.Is(err, ErrDeliveryFailed) {
 			r.cfg.Logger.WarnContext(ctx, "event relay: batch failed; will retry", "error_kind", ErrorKind(err))
@@ -149,8 +156,58 @@ func (r *Relay) Run(ctx context.Context) error {
 			return nil
 		case <-wake:
 		case <-ticker.C:
+		case <-prune.C:
+			r.pruneAndLog(ctx)
 		}
 	}
+}
+
+//go:embed sql/prune.sql
+var pruneSQL string
+
+// Prune deletes delivered events older than RelayConfig.Retention (none
+// when it is zero), in chunks, and returns how many it deleted.
+func (r *Relay) Prune(ctx context.Context) (int64, error) {
+	if r.cfg.Retention <= 0 {
+		return 0, nil
+	}
+	var total int64
+	for {
+		var n int64
+		err := r.asRelay(ctx, func(tx pgx.Tx) error {
+			tag, err := tx.Exec(ctx, pruneSQL, r.cfg.Retention)
+			n = tag.RowsAffected()
+			return err
+		})
+		total += n
+		if err != nil || n == 0 {
+			return total, err
+		}
+	}
+}
+
+func (r *Relay) pruneAndLog(ctx context.Context) {
+	if n, err := r.Prune(ctx); err != nil && ctx.Err() == nil {
+		r.cfg.Logger.WarnContext(ctx, "event relay: pruning delivered events failed", "error_kind", ErrorKind(err))
+	} else if n > 0 {
+		r.cfg.Logger.InfoContext(ctx, "event relay: pruned delivered events", "count", n)
+	}
+}
+
+// asRelay runs fn in a transaction as RelayRole.
+func (r *Relay) asRelay(ctx context.Context, fn func(pgx.Tx) error) error {
+	tx, err := r.cfg.Pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+	if _, err := tx.Exec(ctx, `SELECT pg_catalog.set_config('role', $1, true)`, RelayRole); err != nil {
+		return fmt.Errorf("events: the relay's role must be a member of %s: %w", RelayRole, err)
+	}
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
 }
 
 // Drain delivers batches until no due event is left, or until a delivery
@@ -173,20 +230,47 @@ type claimed struct {
 }
 
 // RunOnce claims one batch, delivers it and records the outcome, in one
-// transaction. It returns how many events it claimed.
-func (r *Relay) RunOnce(ctx context.Context) (n int, err error) {
-	tx, err := r.cfg.Pool.Begin(ctx)
-	if err != nil {
+// transaction. It returns how many events it claimed, and
+// ErrDeliveryFailed (wrapped) when the sink failed part of the batch.
+func (r *Relay) RunOnce(ctx context.Context) (int, error) {
+	var out outcome
+	if err := r.asRelay(ctx, func(tx pgx.Tx) (err error) {
+		out, err = r.deliver(ctx, tx)
+		return err
+	}); err != nil {
 		return 0, err
 	}
-	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
-	if _, err := tx.Exec(ctx, `SELECT pg_catalog.set_config('role', $1, true)`, RelayRole); err != nil {
-		return 0, fmt.Errorf("events: the relay's role must be a member of %s: %w", RelayRole, err)
+	r.metrics.delivered.Add(int64(out.delivered))
+	if out.failed == nil {
+		return out.claimed, nil
 	}
+	attrs := []any{"event_id", out.failed.ID, "event_type", out.failedType, "attempt", out.failed.Attempts + 1, "error_kind", out.errorKind}
+	if out.dead {
+		r.metrics.deadLettered.Add(1)
+		r.cfg.Logger.ErrorContext(ctx, "event relay: event dead-lettered", attrs...)
+	} else {
+		r.metrics.retried.Add(1)
+		r.cfg.Logger.WarnContext(ctx, "event relay: delivery failed; will retry", attrs...)
+	}
+	return out.claimed, fmt.Errorf("%w: %s", ErrDeliveryFailed, out.errorKind)
+}
+
+// outcome is what one batch did.
+type outcome struct {
+	claimed, delivered int
+	failed             *claimed // the event the sink failed on, if any
+	failedType         string
+	errorKind          string
+	dead               bool
+}
+
+// deliver claims a batch in tx, hands it to the sink and records the
+// outcome in tx.
+func (r *Relay) deliver(ctx context.Context, tx pgx.Tx) (outcome, error) {
 	rows, _ := tx.Query(ctx, r.claimSQL)
 	batch, err := pgx.CollectRows(rows, pgx.RowToStructByName[claimed])
 	if err != nil || len(batch) == 0 {
-		return 0, err
+		return outcome{}, err
 	}
 	r.metrics.batches.Add(1)
 	r.metrics.lagNanos.Store(int64(time.Since(batch[0].CreatedAt)))
@@ -194,51 +278,37 @@ func (r *Relay) RunOnce(ctx context.Context) (n int, err error) {
 	envs := make([]Envelope, len(batch))
 	for i, c := range batch {
 		if err := json.Unmarshal(c.Envelope, &envs[i]); err != nil {
-			return 0, fmt.Errorf("events: stored envelope %s is not valid: %w", c.ID, err)
+			return outcome{}, fmt.Errorf("events: stored envelope %s is not valid: %w", c.ID, err)
 		}
 	}
+	out := outcome{claimed: len(batch)}
 	delivered, sinkErr := r.cfg.Sink.Deliver(ctx, envs)
-	delivered = max(0, min(delivered, len(batch)))
-	if delivered > 0 {
-		orgs, ids := make([]uuid.UUID, delivered), make([]uuid.UUID, delivered)
-		for i := range delivered {
+	out.delivered = max(0, min(delivered, len(batch)))
+	if out.delivered > 0 {
+		orgs, ids := make([]uuid.UUID, out.delivered), make([]uuid.UUID, out.delivered)
+		for i := range out.delivered {
 			orgs[i], ids[i] = batch[i].OrganizationID, batch[i].ID
 		}
 		if _, err := tx.Exec(ctx, markDeliveredSQL, pgx.NamedArgs{"organization_ids": orgs, "ids": ids}); err != nil {
-			return 0, err
+			return outcome{}, err
 		}
 	}
-	var failed *claimed
+	if out.delivered == len(batch) {
+		return out, nil
+	}
+	if sinkErr == nil {
+		sinkErr = errors.New("sink delivered part of a batch without an error")
+	}
+	out.failed, out.failedType, out.errorKind = &batch[out.delivered], envs[out.delivered].Type, ErrorKind(sinkErr)
 	var status string
-	if delivered < len(batch) {
-		if sinkErr == nil {
-			sinkErr = errors.New("sink delivered part of a batch without an error")
-		}
-		failed = &batch[delivered]
-		backoff := r.backoff(failed.Attempts + 1)
-		if err := tx.QueryRow(ctx, markFailedSQL, pgx.NamedArgs{
-			"organization_id": failed.OrganizationID, "id": failed.ID, "last_error": ErrorKind(sinkErr),
-			"backoff": backoff, "max_attempts": r.cfg.MaxAttempts,
-		}).Scan(&status); err != nil {
-			return 0, err
-		}
+	if err := tx.QueryRow(ctx, markFailedSQL, pgx.NamedArgs{
+		"organization_id": out.failed.OrganizationID, "id": out.failed.ID, "last_error": out.errorKind,
+		"backoff": r.backoff(out.failed.Attempts + 1), "max_attempts": r.cfg.MaxAttempts,
+	}).Scan(&status); err != nil {
+		return outcome{}, err
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return 0, err
-	}
-	r.metrics.delivered.Add(int64(delivered))
-	if failed != nil {
-		defer func() { err = fmt.Errorf("%w: %s", ErrDeliveryFailed, ErrorKind(sinkErr)) }()
-		attrs := []any{"event_id", failed.ID, "event_type", envs[delivered].Type, "attempt", failed.Attempts + 1, "error_kind", ErrorKind(sinkErr)}
-		if status == "dead" {
-			r.metrics.deadLettered.Add(1)
-			r.cfg.Logger.ErrorContext(ctx, "event relay: event dead-lettered", attrs...)
-		} else {
-			r.metrics.retried.Add(1)
-			r.cfg.Logger.WarnContext(ctx, "event relay: delivery failed; will retry", attrs...)
-		}
-	}
-	return len(batch), nil
+	out.dead = status == "dead"
+	return out, nil
 }
 
 // ErrDeliveryFailed is returned by [Relay.RunOnce] when the sink failed part

@@ -37,7 +37,7 @@ func (b *bundle) publishMany(t testing.TB, n, aggregates int) []*events.PeerEnco
 			e := b.finalized()
 			e.PeerEncounterID = aggs[i%aggregates]
 			e.DurationMinutes = i // the sequence within the test
-			key := fmt.Sprintf("seq:%d", i)
+			key := fmt.Sprintf("seq:%d:%s", i, e.PeerEncounterID)
 			if _, err := b.outbox.PublishTx(context.Background(), tx, e, &events.PublishOpts{IdempotencyKey: key}); err != nil {
 				return err
 			}
@@ -320,4 +320,26 @@ type testLog struct{ t testing.TB }
 func (w testLog) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
+}
+
+func TestPruneDeletesOnlyOldDeliveredEvents(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	b.publishMany(t, 6, 6)
+	sink := eventstest.NewSink()
+	r := b.relay(t, sink, &events.RelayConfig{Retention: 24 * time.Hour})
+	require.NoError(t, r.Drain(ctx))
+	b.publishMany(t, 2, 2) // still pending
+	b.db.Exec(t, `UPDATE public.cl_pm_events SET delivered_at = delivered_at - interval '2 days'
+		WHERE status = 'delivered' AND id IN (SELECT id FROM public.cl_pm_events WHERE status = 'delivered' LIMIT 4)`)
+	n, err := r.Prune(ctx)
+	require.NoError(t, err)
+	require.EqualValues(t, 4, n)
+	require.Equal(t, map[string]int{"delivered": 2, "pending": 2}, b.statusCounts(t))
+
+	keep := b.relay(t, sink, nil) // no retention: keeps everything
+	n, err = keep.Prune(ctx)
+	require.NoError(t, err)
+	require.Zero(t, n)
 }

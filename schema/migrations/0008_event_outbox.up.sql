@@ -114,7 +114,7 @@ GRANT SELECT, INSERT ON public.cl_pm_events TO authenticated;
 GRANT SELECT, UPDATE (status, attempts, next_attempt_at, last_error, delivered_at) ON public.cl_pm_events TO cl_event_relay;
 
 -- Users publish and read their organizations' events; only the relay
--- updates them; nobody deletes them through these roles.
+-- updates them, and deletes them once delivered.
 CREATE POLICY cl_pm_events_insert ON public.cl_pm_events FOR INSERT TO authenticated
   WITH CHECK (public.cl_has_org_access(organization_id) AND status = 'pending' AND attempts = 0);
 CREATE POLICY cl_pm_events_select ON public.cl_pm_events FOR SELECT TO authenticated
@@ -122,3 +122,8 @@ CREATE POLICY cl_pm_events_select ON public.cl_pm_events FOR SELECT TO authentic
 CREATE POLICY cl_pm_events_relay_select ON public.cl_pm_events FOR SELECT TO cl_event_relay USING (true);
 CREATE POLICY cl_pm_events_relay_update ON public.cl_pm_events FOR UPDATE TO cl_event_relay
   USING (true) WITH CHECK (true);
+-- Retention: the relay prunes delivered events (never pending or dead ones).
+GRANT DELETE ON public.cl_pm_events TO cl_event_relay;
+CREATE POLICY cl_pm_events_relay_prune ON public.cl_pm_events FOR DELETE TO cl_event_relay
+  USING (status = 'delivered');
+CREATE INDEX cl_pm_events_delivered_idx ON public.cl_pm_events (delivered_at) WHERE status = 'delivered';

@@ -1,0 +1,59 @@
+package events_test
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/encoreos/platform-go/events"
+	"github.com/encoreos/platform-go/internal/dbtx"
+	"github.com/encoreos/platform-go/internal/testdb"
+)
+
+// An event is published in the transaction of the change that caused it,
+// once per idempotency key, and a relay hands it to any broker through a
+// Sink.
+func ExampleRelay() {
+	db, tb, done := testdb.ForExample()
+	defer done()
+	ctx := context.Background()
+	org := db.NewOrg(tb)
+	peer := db.NewMember(tb, org, "peer_specialist")
+	encounter := db.NewChart(tb, org, false) // any UUID will do for the example
+
+	outbox := events.NewOutbox(nil)
+	finalized := &events.PeerEncounterFinalized{
+		Header:          events.Header{OrganizationID: org},
+		PeerEncounterID: encounter, ChartID: encounter, PeerProviderID: peer,
+		ServiceDate: events.NewDate(time.Now()), HCPCSCode: "H0038", DurationMinutes: 45,
+	}
+	for range 2 { // finalizing twice publishes once
+		err := dbtx.Run(ctx, db.App, peer, func(tx pgx.Tx) error {
+			_, err := outbox.PublishTx(ctx, tx, finalized, nil)
+			return err
+		})
+		if err != nil {
+			panic(err)
+		}
+	}
+
+	printer := events.SinkFunc(func(_ context.Context, batch []events.Envelope) (int, error) {
+		for _, e := range batch {
+			fmt.Println(e.Type, e.SpecVersion, e.DataContentType)
+		}
+		return len(batch), nil
+	})
+	relay, err := events.NewRelay(&events.RelayConfig{Pool: db.App, Sink: printer})
+	if err != nil {
+		panic(err)
+	}
+	if err := relay.Drain(ctx); err != nil {
+		panic(err)
+	}
+	fmt.Println("delivered:", relay.Metrics().Delivered)
+	// Output:
+	// peer_encounter_finalized 1.0 application/json
+	// delivered: 1
+}
