@@ -6,7 +6,7 @@
 -- row whatever the statistics say (as NOT EXISTS, a freshly filled outbox
 -- with stale statistics was planned as a nested-loop anti join over the
 -- whole table: 0.5 s for 2,000 rows).
-SELECT e.organization_id, e.id, e.attempts, e.envelope, e.created_at
+SELECT e.ctid, e.organization_id, e.id, e.attempts, e.envelope, e.created_at
 FROM public.cl_pm_events e
 WHERE e.status = 'pending'
   AND e.next_attempt_at <= pg_catalog.statement_timestamp()
