@@ -1,0 +1,401 @@
+package peer
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/encoreos/platform-go/events"
+	"github.com/encoreos/platform-go/internal/dbtx"
+	"github.com/encoreos/platform-go/internal/validate"
+)
+
+// DB starts transactions: a *pgxpool.Pool or *pgx.Conn connected as a role
+// that is a member of `authenticated`.
+type DB = dbtx.Beginner
+
+// Config configures a [Client]; nil means the defaults.
+type Config struct {
+	// Publisher stores peer_encounter_finalized; default events.NewOutbox(nil).
+	Publisher events.Publisher
+	// Now returns the current time; default time.Now. For tests.
+	Now func() time.Time
+}
+
+// Client records peer encounters. Every method acts as the acting user it
+// is given; the methods ending in Tx run inside the caller's transaction.
+type Client struct {
+	db        DB
+	publisher events.Publisher
+	now       func() time.Time
+}
+
+// New returns a Client over db.
+func New(db DB, cfg *Config) *Client {
+	c := &Client{db: db, publisher: events.NewOutbox(nil), now: time.Now}
+	if cfg != nil {
+		if cfg.Publisher != nil {
+			c.publisher = cfg.Publisher
+		}
+		if cfg.Now != nil {
+			c.now = cfg.Now
+		}
+	}
+	return c
+}
+
+var (
+	//go:embed sql/insert.sql
+	insertSQL string
+	//go:embed sql/update.sql
+	updateSQL string
+	//go:embed sql/get.sql
+	getSQL string
+	//go:embed sql/get_for_update.sql
+	getForUpdateSQL string
+	//go:embed sql/finalize.sql
+	finalizeSQL string
+	//go:embed sql/checks.sql
+	checksSQL string
+	//go:embed sql/list.sql
+	listTemplate string
+	//go:embed sql/service_types.sql
+	serviceTypesSQL string
+	//go:embed sql/amend.sql
+	amendSQL string
+	//go:embed sql/amendments.sql
+	amendmentsSQL string
+
+	listByChartSQL    = strings.ReplaceAll(listTemplate, "{{owner}}", "chart_id")
+	listByProviderSQL = strings.ReplaceAll(listTemplate, "{{owner}}", "peer_provider_id")
+)
+
+// Create records a draft encounter.
+func (c *Client) Create(ctx context.Context, actingUser uuid.UUID, p CreateParams) (*Encounter, error) {
+	return c.create(ctx, nil, actingUser, p)
+}
+
+// CreateTx is [Client.Create] inside the caller's transaction.
+func (c *Client) CreateTx(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p CreateParams) (*Encounter, error) {
+	if tx == nil {
+		return nil, dbtx.ErrNilTx
+	}
+	return c.create(ctx, tx, actingUser, p)
+}
+
+func (c *Client) create(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p CreateParams) (*Encounter, error) {
+	if err := validate.First(validate.Required("OrganizationID", p.OrganizationID), validate.Required("ChartID", p.ChartID)); err != nil {
+		return nil, err
+	}
+	if err := p.validate(c.now()); err != nil {
+		return nil, err
+	}
+	var e *Encounter
+	err := dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
+		source, err := c.check(ctx, tx, p.OrganizationID, p.ChartID, &p.Fields, "")
+		if err != nil {
+			return err
+		}
+		args := fieldArgs(p.OrganizationID, &p.Fields, source)
+		args["chart_id"] = p.ChartID
+		e, err = collectOne(tx.Query(ctx, insertSQL, args))
+		if dbtx.IsForeignKeyViolation(err) {
+			return validate.Errorf("SiteID", "does not name a site of the organization")
+		}
+		return err
+	})
+	return e, err
+}
+
+// Get returns an encounter the acting user may see.
+func (c *Client) Get(ctx context.Context, actingUser, organizationID, id uuid.UUID) (*Encounter, error) {
+	if err := validate.First(validate.Required("OrganizationID", organizationID), validate.Required("ID", id)); err != nil {
+		return nil, err
+	}
+	var e *Encounter
+	err := dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) (err error) {
+		e, err = collectOne(tx.Query(ctx, getSQL, pgx.NamedArgs{"organization_id": organizationID, "id": id}))
+		return err
+	})
+	return e, err
+}
+
+// Update replaces a draft encounter's fields. A finalized encounter returns
+// ErrFinalized.
+func (c *Client) Update(ctx context.Context, actingUser, organizationID, id uuid.UUID, f Fields) (*Encounter, error) {
+	return c.update(ctx, nil, actingUser, organizationID, id, f)
+}
+
+// UpdateTx is [Client.Update] inside the caller's transaction.
+func (c *Client) UpdateTx(ctx context.Context, tx pgx.Tx, actingUser, organizationID, id uuid.UUID, f Fields) (*Encounter, error) {
+	if tx == nil {
+		return nil, dbtx.ErrNilTx
+	}
+	return c.update(ctx, tx, actingUser, organizationID, id, f)
+}
+
+func (c *Client) update(ctx context.Context, tx pgx.Tx, actingUser, organizationID, id uuid.UUID, f Fields) (*Encounter, error) {
+	if err := validate.First(validate.Required("OrganizationID", organizationID), validate.Required("ID", id)); err != nil {
+		return nil, err
+	}
+	if err := f.validate(c.now()); err != nil {
+		return nil, err
+	}
+	var e *Encounter
+	err := dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
+		current, err := collectOne(tx.Query(ctx, getForUpdateSQL, pgx.NamedArgs{"organization_id": organizationID, "id": id}))
+		if err != nil {
+			return err
+		}
+		if current.Status == StatusFinalized {
+			return ErrFinalized
+		}
+		// An unchanged service type keeps its source, even after the
+		// organization switched vocabularies.
+		keep := ""
+		if f.ServiceType == current.ServiceType {
+			keep = current.ServiceTypeSource
+		}
+		source, err := c.check(ctx, tx, organizationID, current.ChartID, &f, keep)
+		if err != nil {
+			return err
+		}
+		args := fieldArgs(organizationID, &f, source)
+		args["id"] = id
+		e, err = collectOne(tx.Query(ctx, updateSQL, args))
+		if dbtx.IsForeignKeyViolation(err) {
+			return validate.Errorf("SiteID", "does not name a site of the organization")
+		}
+		return err
+	})
+	return e, err
+}
+
+// check runs the database-backed validation and returns the service type's
+// source. keepSource, when set, is the source of an unchanged service type.
+func (c *Client) check(ctx context.Context, tx pgx.Tx, org, chart uuid.UUID, f *Fields, keepSource string) (string, error) {
+	var member, chartOK, providerOK, codeOK bool
+	var source *string
+	err := tx.QueryRow(ctx, checksSQL, pgx.NamedArgs{
+		"organization_id": org, "chart_id": chart, "peer_provider_id": f.PeerProviderID, "service_type": f.ServiceType,
+		"hcpcs_code": f.HCPCSCode, "service_date": dateOf(f.ServiceDate),
+	}).Scan(&member, &chartOK, &providerOK, &source, &codeOK)
+	switch {
+	case err != nil:
+		return "", dbtx.MapError(err)
+	case !member:
+		return "", ErrPermissionDenied
+	case !chartOK:
+		return "", validate.Errorf("ChartID", "does not name a chart of the organization")
+	case !providerOK:
+		return "", validate.Errorf("PeerProviderID", "is not an active peer specialist of the organization")
+	case !codeOK:
+		return "", validate.Errorf("HCPCSCode", "is not a code the organization may bill on the service date")
+	case keepSource != "":
+		return keepSource, nil
+	case source == nil:
+		return "", validate.Errorf("ServiceType", "is not one of the organization's active peer service types")
+	}
+	return *source, nil
+}
+
+func fieldArgs(org uuid.UUID, f *Fields, source string) pgx.NamedArgs {
+	return pgx.NamedArgs{
+		"organization_id":     org,
+		"site_id":             nilIfZero(f.SiteID),
+		"encounter_id":        nilIfZero(f.EncounterID),
+		"peer_provider_id":    f.PeerProviderID,
+		"service_date":        dateOf(f.ServiceDate),
+		"start_time":          f.StartTime,
+		"end_time":            f.EndTime,
+		"duration_minutes":    f.DurationMinutes,
+		"service_type":        f.ServiceType,
+		"service_type_source": source,
+		"hcpcs_code":          f.HCPCSCode,
+		"focus_notes":         f.FocusNotes,
+	}
+}
+
+// Finalize checks that a draft is complete, finalizes it and publishes
+// peer_encounter_finalized in the same transaction. Finalizing an
+// encounter that is already finalized returns it unchanged and publishes
+// nothing, so retries and concurrent calls yield one finalized encounter
+// and one event.
+func (c *Client) Finalize(ctx context.Context, actingUser, organizationID, id uuid.UUID) (*Encounter, error) {
+	return c.finalize(ctx, nil, actingUser, organizationID, id)
+}
+
+// FinalizeTx is [Client.Finalize] inside the caller's transaction.
+func (c *Client) FinalizeTx(ctx context.Context, tx pgx.Tx, actingUser, organizationID, id uuid.UUID) (*Encounter, error) {
+	if tx == nil {
+		return nil, dbtx.ErrNilTx
+	}
+	return c.finalize(ctx, tx, actingUser, organizationID, id)
+}
+
+func (c *Client) finalize(ctx context.Context, tx pgx.Tx, actingUser, organizationID, id uuid.UUID) (*Encounter, error) {
+	if err := validate.First(validate.Required("OrganizationID", organizationID), validate.Required("ID", id)); err != nil {
+		return nil, err
+	}
+	var e *Encounter
+	err := dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
+		args := pgx.NamedArgs{"organization_id": organizationID, "id": id}
+		// The row lock makes a concurrent finalize wait, then see the
+		// encounter finalized.
+		current, err := collectOne(tx.Query(ctx, getForUpdateSQL, args))
+		if err != nil {
+			return err
+		}
+		if current.Status == StatusFinalized {
+			e = current
+			return nil
+		}
+		if strings.TrimSpace(current.FocusNotes) == "" {
+			return validate.Errorf("FocusNotes", "are required to finalize")
+		}
+		f := fieldsOf(current)
+		if _, err := c.check(ctx, tx, organizationID, current.ChartID, &f, current.ServiceTypeSource); err != nil {
+			return err
+		}
+		if e, err = collectOne(tx.Query(ctx, finalizeSQL, args)); err != nil {
+			return err
+		}
+		_, err = c.publisher.PublishTx(ctx, tx, &events.PeerEncounterFinalized{
+			Header:          events.Header{OrganizationID: e.OrganizationID, Timestamp: *e.FinalizedAt},
+			PeerEncounterID: e.ID,
+			ChartID:         e.ChartID,
+			EncounterID:     e.EncounterID,
+			PeerProviderID:  e.PeerProviderID,
+			ServiceDate:     events.NewDate(e.ServiceDate),
+			HCPCSCode:       events.Code(e.HCPCSCode),
+			DurationMinutes: e.DurationMinutes,
+		}, nil)
+		return err
+	})
+	return e, err
+}
+
+func fieldsOf(e *Encounter) Fields {
+	f := Fields{PeerProviderID: e.PeerProviderID, ServiceDate: e.ServiceDate, StartTime: e.StartTime, EndTime: e.EndTime,
+		DurationMinutes: e.DurationMinutes, ServiceType: e.ServiceType, HCPCSCode: e.HCPCSCode, FocusNotes: e.FocusNotes}
+	if e.SiteID != nil {
+		f.SiteID = *e.SiteID
+	}
+	if e.EncounterID != nil {
+		f.EncounterID = *e.EncounterID
+	}
+	return f
+}
+
+// Amend records an addendum or a correction of a finalized encounter.
+func (c *Client) Amend(ctx context.Context, actingUser, organizationID, id uuid.UUID, kind AmendmentKind, body, reason string) (*Amendment, error) {
+	return c.amend(ctx, nil, actingUser, organizationID, id, kind, body, reason)
+}
+
+// AmendTx is [Client.Amend] inside the caller's transaction.
+func (c *Client) AmendTx(ctx context.Context, tx pgx.Tx, actingUser, organizationID, id uuid.UUID, kind AmendmentKind, body, reason string) (*Amendment, error) {
+	if tx == nil {
+		return nil, dbtx.ErrNilTx
+	}
+	return c.amend(ctx, tx, actingUser, organizationID, id, kind, body, reason)
+}
+
+func (c *Client) amend(ctx context.Context, tx pgx.Tx, actingUser, organizationID, id uuid.UUID, kind AmendmentKind, body, reason string) (*Amendment, error) {
+	if err := validate.First(validate.Required("OrganizationID", organizationID), validate.Required("ID", id),
+		validate.Text("Body", body, 1, MaxFocusNotes), validate.Text("Reason", reason, 1, 2000)); err != nil {
+		return nil, err
+	}
+	if kind != Addendum && kind != Correction {
+		return nil, validate.Errorf("Kind", "must be addendum or correction")
+	}
+	var a *Amendment
+	err := dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
+		current, err := collectOne(tx.Query(ctx, getSQL, pgx.NamedArgs{"organization_id": organizationID, "id": id}))
+		if err != nil {
+			return err
+		}
+		if current.Status != StatusFinalized {
+			return ErrNotFinalized
+		}
+		rows, _ := tx.Query(ctx, amendSQL, pgx.NamedArgs{"organization_id": organizationID, "peer_encounter_id": id,
+			"chart_id": current.ChartID, "kind": kind, "body": body, "reason": reason})
+		a, err = pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[Amendment])
+		return dbtx.MapError(err)
+	})
+	return a, err
+}
+
+// Amendments returns an encounter's amendments, oldest first.
+func (c *Client) Amendments(ctx context.Context, actingUser, organizationID, id uuid.UUID) ([]Amendment, error) {
+	if err := validate.First(validate.Required("OrganizationID", organizationID), validate.Required("ID", id)); err != nil {
+		return nil, err
+	}
+	var out []Amendment
+	err := dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) error {
+		rows, _ := tx.Query(ctx, amendmentsSQL, pgx.NamedArgs{"organization_id": organizationID, "peer_encounter_id": id})
+		var err error
+		out, err = pgx.CollectRows(rows, pgx.RowToStructByName[Amendment])
+		return dbtx.MapError(err)
+	})
+	return out, err
+}
+
+// ServiceTypes returns the service types the organization may use now
+// (from PF-15 or its own, by its use_pf15 setting).
+func (c *Client) ServiceTypes(ctx context.Context, actingUser, organizationID uuid.UUID) ([]ServiceType, error) {
+	if err := validate.Required("OrganizationID", organizationID); err != nil {
+		return nil, err
+	}
+	var out []ServiceType
+	err := dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) error {
+		rows, _ := tx.Query(ctx, serviceTypesSQL, pgx.NamedArgs{"organization_id": organizationID, "source": nil})
+		var err error
+		out, err = pgx.CollectRows(rows, pgx.RowToStructByName[ServiceType])
+		return dbtx.MapError(err)
+	})
+	return out, err
+}
+
+// ServiceTypeLabel returns the label of an encounter's service type, from
+// the source it was recorded under.
+func (c *Client) ServiceTypeLabel(ctx context.Context, actingUser uuid.UUID, e *Encounter) (string, error) {
+	var label string
+	err := dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) error {
+		rows, _ := tx.Query(ctx, serviceTypesSQL, pgx.NamedArgs{"organization_id": e.OrganizationID, "source": e.ServiceTypeSource})
+		types, err := pgx.CollectRows(rows, pgx.RowToStructByName[ServiceType])
+		if err != nil {
+			return dbtx.MapError(err)
+		}
+		for _, t := range types {
+			if t.Code == e.ServiceType {
+				label = t.Label
+				return nil
+			}
+		}
+		return ErrNotFound
+	})
+	return label, err
+}
+
+func collectOne(rows pgx.Rows, err error) (*Encounter, error) {
+	if err != nil {
+		return nil, dbtx.MapError(err)
+	}
+	e, err := pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[Encounter])
+	if err != nil && errors.Is(err, pgx.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	return e, dbtx.MapError(err)
+}
+
+func nilIfZero(id uuid.UUID) *uuid.UUID {
+	if id == uuid.Nil {
+		return nil
+	}
+	return &id
+}

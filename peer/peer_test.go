@@ -1,0 +1,385 @@
+package peer_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/encoreos/platform-go/consent"
+	"github.com/encoreos/platform-go/events"
+	"github.com/encoreos/platform-go/events/eventstest"
+	"github.com/encoreos/platform-go/internal/dbtx"
+	"github.com/encoreos/platform-go/internal/testdb"
+	"github.com/encoreos/platform-go/peer"
+)
+
+func TestMain(m *testing.M) { testdb.Main(m) }
+
+type bundle struct {
+	db      *testdb.DB
+	client  *peer.Client
+	consent *consent.Store
+	org     uuid.UUID
+	peer    uuid.UUID // a peer specialist
+	peer2   uuid.UUID // another peer specialist
+	officer uuid.UUID // privacy officer
+	chart   uuid.UUID // not Part 2
+	part2   uuid.UUID // a Part 2 chart
+}
+
+func setup(t testing.TB) *bundle {
+	t.Helper()
+	db := testdb.New(t)
+	org := db.NewOrg(t)
+	return &bundle{
+		db: db, client: peer.New(db.App, nil), consent: consent.NewStore(db.App), org: org,
+		peer: db.NewMember(t, org, "peer_specialist"), peer2: db.NewMember(t, org, "peer_specialist"),
+		officer: db.NewMember(t, org, "privacy_officer"),
+		chart:   db.NewChart(t, org, false), part2: db.NewChart(t, org, true),
+	}
+}
+
+// fields is a valid 45-minute H0038 peer support session that ended an hour ago.
+func (b *bundle) fields() peer.Fields {
+	end := time.Now().Add(-time.Hour).Truncate(time.Minute)
+	start := end.Add(-45 * time.Minute)
+	return peer.Fields{
+		PeerProviderID: b.peer, ServiceDate: start, StartTime: start, EndTime: end,
+		ServiceType: "peer_support", HCPCSCode: "H0038", FocusNotes: "Discussed recovery goals and a relapse-prevention plan.",
+	}
+}
+
+func (b *bundle) create(t testing.TB, chart uuid.UUID, f peer.Fields) *peer.Encounter {
+	t.Helper()
+	e, err := b.client.Create(context.Background(), b.peer, peer.CreateParams{OrganizationID: b.org, ChartID: chart, Fields: f})
+	require.NoError(t, err)
+	return e
+}
+
+func (b *bundle) grant(t testing.TB, user, chart uuid.UUID) *consent.Consent {
+	t.Helper()
+	c, err := b.consent.Grant(context.Background(), b.officer, consent.GrantParams{
+		OrganizationID: b.org, ChartID: chart, Recipient: consent.Recipient{UserID: user},
+		RecordTypes: []consent.RecordType{consent.RecordPeerEncounter}, Purposes: []consent.Purpose{consent.PurposeTreatment},
+		ExpirationEvent: "end_of_treatment", SignedAt: time.Now(), Signer: consent.SignerPatient,
+	})
+	require.NoError(t, err)
+	return c
+}
+
+func TestCreateUpdateFinalizePublishesOnce(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	f := b.fields()
+	pmEncounter := uuid.New()
+	f.EncounterID = pmEncounter
+	e := b.create(t, b.chart, f)
+	require.Equal(t, peer.StatusDraft, e.Status)
+	require.Equal(t, 45, e.DurationMinutes, "zero duration means the whole span")
+	require.Equal(t, "pf15", e.ServiceTypeSource)
+	require.Equal(t, b.peer, e.CreatedBy)
+
+	f.FocusNotes = "Updated: " + f.FocusNotes
+	f.DurationMinutes = 40
+	e, err := b.client.Update(ctx, b.peer, b.org, e.ID, f)
+	require.NoError(t, err)
+	require.Equal(t, 40, e.DurationMinutes)
+
+	got, err := b.client.Get(ctx, b.peer2, b.org, e.ID)
+	require.NoError(t, err)
+	require.Equal(t, e.FocusNotes, got.FocusNotes)
+	label, err := b.client.ServiceTypeLabel(ctx, b.peer, got)
+	require.NoError(t, err)
+	require.Equal(t, "Peer support", label)
+
+	fin, err := b.client.Finalize(ctx, b.peer, b.org, e.ID)
+	require.NoError(t, err)
+	require.Equal(t, peer.StatusFinalized, fin.Status)
+	require.Equal(t, b.peer, *fin.FinalizedBy)
+	again, err := b.client.Finalize(ctx, b.peer2, b.org, e.ID)
+	require.NoError(t, err)
+	require.Equal(t, fin.FinalizedAt, again.FinalizedAt, "finalizing twice changes nothing")
+
+	env := eventstest.RequirePublished(t, b.db.App, b.peer, b.org, events.TypePeerEncounterFinalized,
+		&eventstest.RequireOpts{AggregateID: e.ID, Count: 1})
+	payload, err := events.Decode(env)
+	require.NoError(t, err)
+	require.Equal(t, &events.PeerEncounterFinalized{
+		Header: events.Header{EventType: events.TypePeerEncounterFinalized, OrganizationID: b.org,
+			Timestamp: fin.FinalizedAt.UTC().Truncate(time.Microsecond)},
+		PeerEncounterID: e.ID, ChartID: b.chart, EncounterID: &pmEncounter, PeerProviderID: b.peer,
+		ServiceDate: events.NewDate(f.ServiceDate), HCPCSCode: "H0038", DurationMinutes: 40,
+	}, payload)
+}
+
+func TestConcurrentFinalizesYieldOneEvent(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	e := b.create(t, b.chart, b.fields())
+	var wg sync.WaitGroup
+	results := make([]*peer.Encounter, 8)
+	errs := make([]error, 8)
+	for i := range 8 {
+		wg.Go(func() { results[i], errs[i] = b.client.Finalize(context.Background(), b.peer, b.org, e.ID) })
+	}
+	wg.Wait()
+	for i := range 8 {
+		require.NoError(t, errs[i])
+		require.Equal(t, results[0].FinalizedAt, results[i].FinalizedAt)
+	}
+	eventstest.RequirePublished(t, b.db.App, b.peer, b.org, events.TypePeerEncounterFinalized, &eventstest.RequireOpts{Count: 1})
+}
+
+func TestFinalizedEncountersAreImmutable(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	e := b.create(t, b.chart, b.fields())
+	_, err := b.client.Amend(ctx, b.peer, b.org, e.ID, peer.Addendum, "more", "forgot")
+	require.ErrorIs(t, err, peer.ErrNotFinalized)
+	_, err = b.client.Finalize(ctx, b.peer, b.org, e.ID)
+	require.NoError(t, err)
+
+	_, err = b.client.Update(ctx, b.peer, b.org, e.ID, b.fields())
+	require.ErrorIs(t, err, peer.ErrFinalized)
+	// Behind the API, the database refuses too.
+	err = dbtx.Run(ctx, b.db.App, b.peer, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE public.cl_peer_encounters SET focus_notes = 'rewritten', updated_by = $2 WHERE id = $1`, e.ID, b.peer)
+		return err
+	})
+	require.True(t, dbtx.IsCheckViolation(err), "got %v", err)
+
+	a, err := b.client.Amend(ctx, b.peer, b.org, e.ID, peer.Correction, "Duration was 40 minutes.", "Timer left running")
+	require.NoError(t, err)
+	require.Equal(t, e.ChartID, a.ChartID)
+	list, err := b.client.Amendments(ctx, b.peer2, b.org, e.ID)
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	_, err = b.client.Amend(ctx, b.peer, b.org, e.ID, "rewrite", "x", "y")
+	require.ErrorIs(t, err, peer.ErrInvalid)
+}
+
+func TestPart2EncountersFollowConsent(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	// Without consent the peer cannot even record on a Part 2 chart.
+	_, err := b.client.Create(ctx, b.peer, peer.CreateParams{OrganizationID: b.org, ChartID: b.part2, Fields: b.fields()})
+	require.ErrorIs(t, err, peer.ErrPermissionDenied)
+
+	b.grant(t, b.peer, b.part2)
+	e := b.create(t, b.part2, b.fields())
+
+	visible := func(user uuid.UUID) int {
+		page, err := b.client.ListByChart(ctx, user, b.org, b.part2, peer.ListParams{})
+		require.NoError(t, err)
+		return len(page.Encounters)
+	}
+	require.Equal(t, 1, visible(b.peer))
+	require.Zero(t, visible(b.peer2), "no consent: the encounter does not exist for peer2")
+	_, err = b.client.Get(ctx, b.peer2, b.org, e.ID)
+	require.ErrorIs(t, err, peer.ErrNotFound)
+
+	c := b.grant(t, b.peer2, b.part2)
+	require.Equal(t, 1, visible(b.peer2))
+	_, err = b.consent.Revoke(ctx, b.officer, b.org, c.ID)
+	require.NoError(t, err)
+	require.Zero(t, visible(b.peer2), "revocation takes effect at once")
+	_, err = b.client.Finalize(ctx, b.peer2, b.org, e.ID)
+	require.ErrorIs(t, err, peer.ErrNotFound)
+}
+
+func TestOtherOrganizations(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	e := b.create(t, b.chart, b.fields())
+	orgB := b.db.NewOrg(t)
+	outsider := b.db.NewMember(t, orgB, "peer_specialist")
+	chartB := b.db.NewChart(t, orgB, false)
+
+	_, err := b.client.Get(ctx, outsider, b.org, e.ID)
+	require.ErrorIs(t, err, peer.ErrNotFound)
+	page, err := b.client.ListByProvider(ctx, outsider, b.org, b.peer, peer.ListParams{})
+	require.NoError(t, err)
+	require.Empty(t, page.Encounters)
+	_, err = b.client.Create(ctx, outsider, peer.CreateParams{OrganizationID: b.org, ChartID: b.chart, Fields: b.fields()})
+	require.ErrorIs(t, err, peer.ErrPermissionDenied)
+	_, err = b.client.Create(ctx, b.peer, peer.CreateParams{OrganizationID: b.org, ChartID: chartB, Fields: b.fields()})
+	var verr *peer.ValidationError
+	require.ErrorAs(t, err, &verr)
+	require.Equal(t, "ChartID", verr.Field)
+
+	// A draft cannot be moved to another organization (the guard trigger
+	// refuses before the policy would) ...
+	err = dbtx.Run(ctx, b.db.App, b.peer, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE public.cl_peer_encounters SET organization_id = $1 WHERE id = $2`, orgB, e.ID)
+		return err
+	})
+	require.True(t, dbtx.IsCheckViolation(err), "got %v", err)
+	// ... and WITH CHECK refuses a row the editor could not have written.
+	err = dbtx.Run(ctx, b.db.App, b.peer, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE public.cl_peer_encounters SET updated_by = $1 WHERE id = $2`, b.peer2, e.ID)
+		return err
+	})
+	require.True(t, dbtx.IsPermissionDenied(err), "got %v", err)
+}
+
+func TestValidation(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	clinician := b.db.NewMember(t, b.org, "clinician")
+	tomorrow := time.Now().AddDate(0, 0, 1)
+	cases := map[string]struct {
+		mutate func(*peer.Fields)
+		field  string
+	}{
+		"no provider":             {func(f *peer.Fields) { f.PeerProviderID = uuid.Nil }, "PeerProviderID"},
+		"provider is not a peer":  {func(f *peer.Fields) { f.PeerProviderID = clinician }, "PeerProviderID"},
+		"provider is a stranger":  {func(f *peer.Fields) { f.PeerProviderID = uuid.New() }, "PeerProviderID"},
+		"end before start":        {func(f *peer.Fields) { f.EndTime = f.StartTime.Add(-time.Minute) }, "EndTime"},
+		"end equals start":        {func(f *peer.Fields) { f.EndTime = f.StartTime }, "EndTime"},
+		"no times":                {func(f *peer.Fields) { f.StartTime = time.Time{} }, "StartTime"},
+		"duration beyond span":    {func(f *peer.Fields) { f.DurationMinutes = 46 }, "DurationMinutes"},
+		"negative duration":       {func(f *peer.Fields) { f.DurationMinutes = -1 }, "DurationMinutes"},
+		"future service date":     {func(f *peer.Fields) { f.ServiceDate = tomorrow; f.StartTime = tomorrow; f.EndTime = tomorrow.Add(time.Hour) }, "ServiceDate"},
+		"date is not start's day": {func(f *peer.Fields) { f.ServiceDate = f.StartTime.AddDate(0, 0, -1) }, "ServiceDate"},
+		"no service date":         {func(f *peer.Fields) { f.ServiceDate = time.Time{} }, "ServiceDate"},
+		"unknown service type":    {func(f *peer.Fields) { f.ServiceType = "astrology" }, "ServiceType"},
+		"no service type":         {func(f *peer.Fields) { f.ServiceType = "" }, "ServiceType"},
+		"malformed code":          {func(f *peer.Fields) { f.HCPCSCode = "h0038 " }, "HCPCSCode"},
+		"code not the org's":      {func(f *peer.Fields) { f.HCPCSCode = "T1017" }, "HCPCSCode"},
+		"notes too long":          {func(f *peer.Fields) { f.FocusNotes = strings.Repeat("x", peer.MaxFocusNotes+1) }, "FocusNotes"},
+		"NUL in notes":            {func(f *peer.Fields) { f.FocusNotes = "a\x00b" }, "FocusNotes"},
+	}
+	for name, tc := range cases {
+		f := b.fields()
+		tc.mutate(&f)
+		_, err := b.client.Create(ctx, b.peer, peer.CreateParams{OrganizationID: b.org, ChartID: b.chart, Fields: f})
+		var verr *peer.ValidationError
+		require.ErrorAs(t, err, &verr, name)
+		require.ErrorIs(t, err, peer.ErrInvalid, name)
+		require.Equal(t, tc.field, verr.Field, name)
+	}
+	_, err := b.client.Create(ctx, b.peer, peer.CreateParams{ChartID: b.chart, Fields: b.fields()})
+	require.ErrorIs(t, err, peer.ErrInvalid)
+	_, err = b.client.Create(ctx, uuid.Nil, peer.CreateParams{OrganizationID: b.org, ChartID: b.chart, Fields: b.fields()})
+	require.ErrorIs(t, err, peer.ErrNoActingUser)
+
+	// An organization's own code, within its dates, is valid; outside them it is not.
+	b.db.Exec(t, `INSERT INTO public.pf_org_billing_codes (organization_id, code, code_system, descriptor, unit_minutes, effective_from, effective_to)
+		VALUES ($1, 'T1017', 'HCPCS', 'Targeted case management, each 15 minutes', 15, '2020-01-01', $2)`, b.org, time.Now().AddDate(0, 0, -2))
+	f := b.fields()
+	f.HCPCSCode, f.ServiceDate, f.StartTime, f.EndTime = "T1017", f.StartTime.AddDate(0, 0, -3), f.StartTime.AddDate(0, 0, -3), f.EndTime.AddDate(0, 0, -3)
+	b.create(t, b.chart, f)
+	_, err = b.client.Create(ctx, b.peer, peer.CreateParams{OrganizationID: b.org, ChartID: b.chart, Fields: func() peer.Fields { g := b.fields(); g.HCPCSCode = "T1017"; return g }()})
+	require.ErrorIs(t, err, peer.ErrInvalid, "the code expired before the service date")
+
+	// Finalizing needs documentation.
+	g := b.fields()
+	g.FocusNotes = "  "
+	e := b.create(t, b.chart, g)
+	_, err = b.client.Finalize(ctx, b.peer, b.org, e.ID)
+	require.ErrorIs(t, err, peer.ErrInvalid)
+	var n int
+	require.NoError(t, b.db.Admin.QueryRow(ctx, `SELECT count(*) FROM public.cl_pm_events`).Scan(&n))
+	require.Zero(t, n, "nothing published")
+}
+
+func TestServiceTypesFollowTheOrganizationsFlag(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	types, err := b.client.ServiceTypes(ctx, b.peer, b.org)
+	require.NoError(t, err)
+	require.Equal(t, []peer.ServiceType{
+		{Source: "pf15", Code: "crisis_peer", Label: "Crisis peer", Active: true},
+		{Source: "pf15", Code: "peer_support", Label: "Peer support", Active: true},
+		{Source: "pf15", Code: "recovery_coaching", Label: "Recovery coaching", Active: true},
+	}, types)
+	old := b.create(t, b.chart, b.fields())
+
+	// The organization switches to its own vocabulary.
+	b.db.Exec(t, `INSERT INTO public.cl_peer_settings (organization_id, use_pf15) VALUES ($1, false)`, b.org)
+	b.db.Exec(t, `INSERT INTO public.cl_peer_service_types (organization_id, code, label) VALUES ($1, 'warmline_call', 'Warmline call'), ($1, 'group_peer', 'Peer group')`, b.org)
+	b.db.Exec(t, `INSERT INTO public.cl_peer_service_types (organization_id, code, label, active) VALUES ($1, 'retired_type', 'Retired', false)`, b.org)
+	types, err = b.client.ServiceTypes(ctx, b.peer, b.org)
+	require.NoError(t, err)
+	require.Len(t, types, 3)
+	require.Equal(t, "org", types[0].Source)
+
+	_, err = b.client.Create(ctx, b.peer, peer.CreateParams{OrganizationID: b.org, ChartID: b.chart, Fields: b.fields()})
+	require.ErrorIs(t, err, peer.ErrInvalid, "PF-15 types are no longer in force")
+	f := b.fields()
+	f.ServiceType = "retired_type"
+	_, err = b.client.Create(ctx, b.peer, peer.CreateParams{OrganizationID: b.org, ChartID: b.chart, Fields: f})
+	require.ErrorIs(t, err, peer.ErrInvalid, "inactive types are refused")
+	f.ServiceType = "warmline_call"
+	fresh := b.create(t, b.chart, f)
+	require.Equal(t, "org", fresh.ServiceTypeSource)
+
+	// The encounter recorded before the switch keeps its meaning ...
+	label, err := b.client.ServiceTypeLabel(ctx, b.peer, old)
+	require.NoError(t, err)
+	require.Equal(t, "Peer support", label)
+	// ... can still be edited without touching its type, and finalized ...
+	g := b.fields()
+	g.FocusNotes = "edited after the switch"
+	old, err = b.client.Update(ctx, b.peer, b.org, old.ID, g)
+	require.NoError(t, err)
+	require.Equal(t, "pf15", old.ServiceTypeSource)
+	_, err = b.client.Finalize(ctx, b.peer, b.org, old.ID)
+	require.NoError(t, err)
+	// ... and a changed type must come from the source in force.
+	g.ServiceType = "group_peer"
+	edited, err := b.client.Update(ctx, b.peer, b.org, fresh.ID, g)
+	require.NoError(t, err)
+	require.Equal(t, "org", edited.ServiceTypeSource)
+}
+
+func TestKeysetPagination(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	var want []uuid.UUID
+	for day := range 7 {
+		f := b.fields()
+		shift := func(t time.Time) time.Time { return t.AddDate(0, 0, -day) }
+		f.ServiceDate, f.StartTime, f.EndTime = shift(f.ServiceDate), shift(f.StartTime), shift(f.EndTime)
+		want = append(want, b.create(t, b.chart, f).ID) // newest first
+	}
+	var got []uuid.UUID
+	p := peer.ListParams{Limit: 3}
+	for pages := 0; ; pages++ {
+		require.Less(t, pages, 4)
+		page, err := b.client.ListByChart(ctx, b.peer2, b.org, b.chart, p)
+		require.NoError(t, err)
+		for _, e := range page.Encounters {
+			got = append(got, e.ID)
+		}
+		if page.Next == "" {
+			break
+		}
+		p.After = page.Next
+	}
+	require.Equal(t, want, got)
+
+	page, err := b.client.ListByProvider(ctx, b.peer2, b.org, b.peer, peer.ListParams{
+		From: time.Now().AddDate(0, 0, -3), To: time.Now().AddDate(0, 0, -1)})
+	require.NoError(t, err)
+	require.Len(t, page.Encounters, 3)
+
+	for _, bad := range []peer.ListParams{{Limit: 501}, {Limit: -1}, {After: "not-a-cursor"}, {From: time.Now(), To: time.Now().AddDate(0, 0, -1)}} {
+		_, err := b.client.ListByChart(ctx, b.peer, b.org, b.chart, bad)
+		require.ErrorIs(t, err, peer.ErrInvalid, fmt.Sprintf("%+v", bad))
+	}
+}

@@ -1,0 +1,232 @@
+-- +goose Up
+-- CL-19 peer recovery support services: billing codes (PF-70), peer
+-- encounter service types (PF-15 or per organization), and peer encounters.
+
+-- PF-70: national codes the library knows, and each organization's own.
+CREATE TABLE public.pf_billing_codes (
+  code           text PRIMARY KEY CHECK (code ~ '^[A-Z0-9][A-Z0-9.]+$' AND pg_catalog.length(code) <= 10),
+  code_system    text NOT NULL,
+  descriptor     text NOT NULL,
+  unit_minutes   integer CHECK (unit_minutes > 0),
+  effective_from date NOT NULL,
+  effective_to   date,
+  CHECK (effective_to IS NULL OR effective_to >= effective_from)
+);
+INSERT INTO public.pf_billing_codes (code, code_system, descriptor, unit_minutes, effective_from) VALUES
+  ('H0038', 'HCPCS', 'Self-help/peer services, per 15 minutes', 15, '2003-01-01'),
+  ('H2017', 'HCPCS', 'Psychosocial rehabilitation services, per 15 minutes', 15, '2003-01-01');
+
+CREATE TABLE public.pf_org_billing_codes (
+  organization_id uuid NOT NULL REFERENCES public.pf_organizations (id),
+  code            text NOT NULL CHECK (code ~ '^[A-Z0-9][A-Z0-9.]+$' AND pg_catalog.length(code) <= 10),
+  code_system     text NOT NULL,
+  descriptor      text NOT NULL,
+  unit_minutes    integer CHECK (unit_minutes > 0),
+  effective_from  date NOT NULL,
+  effective_to    date,
+  PRIMARY KEY (organization_id, code),
+  CHECK (effective_to IS NULL OR effective_to >= effective_from)
+);
+
+-- Whether a code may be billed by an organization on a date.
+CREATE FUNCTION public.pf_billing_code_valid(p_organization_id uuid, p_code text, p_on date) RETURNS boolean
+  LANGUAGE sql STABLE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+    SELECT public.cl_has_org_access(p_organization_id) AND (
+      EXISTS (SELECT 1 FROM public.pf_billing_codes c
+              WHERE c.code = p_code AND c.effective_from <= p_on AND (c.effective_to IS NULL OR c.effective_to >= p_on))
+      OR EXISTS (SELECT 1 FROM public.pf_org_billing_codes c
+                 WHERE c.organization_id = p_organization_id AND c.code = p_code
+                   AND c.effective_from <= p_on AND (c.effective_to IS NULL OR c.effective_to >= p_on)))
+  $$;
+
+-- PF-15 (HOST-PROVIDED where a host has its own lookup values): seeded,
+-- cross-organization values, here the peer_encounter_type category.
+CREATE TABLE public.pf_lookup_values (
+  category   text NOT NULL CHECK (category ~ '^[a-z][a-z0-9_]+$'),
+  code       text NOT NULL CHECK (code ~ '^[a-z][a-z0-9_]+$' AND pg_catalog.length(code) <= 63),
+  label      text NOT NULL,
+  sort_order integer NOT NULL DEFAULT 0,
+  active     boolean NOT NULL DEFAULT true,
+  PRIMARY KEY (category, code)
+);
+INSERT INTO public.pf_lookup_values (category, code, label, sort_order) VALUES
+  ('peer_encounter_type', 'peer_support', 'Peer support', 1),
+  ('peer_encounter_type', 'recovery_coaching', 'Recovery coaching', 2),
+  ('peer_encounter_type', 'crisis_peer', 'Crisis peer', 3);
+
+-- An organization's own peer service types, used when it does not use PF-15.
+CREATE TABLE public.cl_peer_service_types (
+  organization_id uuid NOT NULL REFERENCES public.pf_organizations (id),
+  code            text NOT NULL CHECK (code ~ '^[a-z][a-z0-9_]+$' AND pg_catalog.length(code) <= 63),
+  label           text NOT NULL CHECK (pg_catalog.length(label) BETWEEN 1 AND 200),
+  active          boolean NOT NULL DEFAULT true,
+  PRIMARY KEY (organization_id, code)
+);
+
+-- Per-organization CL-19 settings. No row means the defaults (use PF-15).
+CREATE TABLE public.cl_peer_settings (
+  organization_id uuid PRIMARY KEY REFERENCES public.pf_organizations (id),
+  use_pf15        boolean NOT NULL DEFAULT true
+);
+
+-- The one service-type resolver every read and write uses: the types an
+-- organization may use now (source 'pf15' or 'org', by its use_pf15 flag),
+-- or, with p_source given, the types of that source (to label an encounter
+-- recorded under it).
+CREATE FUNCTION public.cl_peer_service_types_for(p_organization_id uuid, p_source text DEFAULT NULL)
+  RETURNS TABLE (source text, code text, label text, active boolean)
+  LANGUAGE sql STABLE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+    WITH src AS (
+      SELECT coalesce(p_source,
+               CASE WHEN coalesce((SELECT s.use_pf15 FROM public.cl_peer_settings s
+                                   WHERE s.organization_id = p_organization_id), true)
+                    THEN 'pf15' ELSE 'org' END) AS source
+      WHERE public.cl_has_org_access(p_organization_id)
+    )
+    SELECT 'pf15', v.code, v.label, v.active FROM src, public.pf_lookup_values v
+    WHERE src.source = 'pf15' AND v.category = 'peer_encounter_type'
+    UNION ALL
+    SELECT 'org', t.code, t.label, t.active FROM src, public.cl_peer_service_types t
+    WHERE src.source = 'org' AND t.organization_id = p_organization_id
+  $$;
+
+CREATE TABLE public.cl_peer_encounters (
+  organization_id     uuid NOT NULL,
+  id                  uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
+  site_id             uuid,
+  chart_id            uuid NOT NULL,
+  -- PM-03 encounter: a UUID-only reference, no foreign key (PM owns it).
+  encounter_id        uuid,
+  peer_provider_id    uuid NOT NULL,
+  service_date        date NOT NULL,
+  start_time          timestamptz NOT NULL,
+  end_time            timestamptz NOT NULL,
+  duration_minutes    integer NOT NULL,
+  service_type        text NOT NULL,
+  service_type_source text NOT NULL CHECK (service_type_source IN ('pf15', 'org')),
+  hcpcs_code          text NOT NULL CHECK (hcpcs_code ~ '^[A-Z0-9][A-Z0-9.]+$' AND pg_catalog.length(hcpcs_code) <= 10),
+  focus_notes         text NOT NULL DEFAULT '' CHECK (pg_catalog.length(focus_notes) <= 20000),
+  status              text NOT NULL DEFAULT 'draft' CHECK (status IN ('draft', 'finalized')),
+  created_by          uuid NOT NULL,
+  created_at          timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  updated_by          uuid NOT NULL,
+  updated_at          timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  finalized_by        uuid,
+  finalized_at        timestamptz,
+  PRIMARY KEY (organization_id, id),
+  UNIQUE (organization_id, id, chart_id),
+  FOREIGN KEY (organization_id, site_id) REFERENCES public.pf_sites (organization_id, id),
+  FOREIGN KEY (organization_id, chart_id) REFERENCES public.cl_charts (organization_id, id),
+  FOREIGN KEY (organization_id, peer_provider_id) REFERENCES public.pf_members (organization_id, user_id),
+  CHECK (end_time > start_time),
+  CHECK (duration_minutes BETWEEN 1 AND 1440),
+  CHECK (duration_minutes <= pg_catalog.ceil(EXTRACT(EPOCH FROM (end_time - start_time)) / 60)),
+  CHECK ((status = 'finalized') = (finalized_at IS NOT NULL AND finalized_by IS NOT NULL))
+);
+-- Listing a chart's or a provider's encounters, newest first (keyset).
+CREATE INDEX cl_peer_encounters_chart_idx ON public.cl_peer_encounters (organization_id, chart_id, service_date DESC, id DESC);
+CREATE INDEX cl_peer_encounters_provider_idx ON public.cl_peer_encounters (organization_id, peer_provider_id, service_date DESC, id DESC);
+
+-- A finalized encounter is immutable; corrections are amendments, with
+-- history (who, when, what changed, why), never edits.
+CREATE TABLE public.cl_peer_encounter_amendments (
+  organization_id   uuid NOT NULL,
+  id                uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
+  peer_encounter_id uuid NOT NULL,
+  chart_id          uuid NOT NULL,
+  kind              text NOT NULL CHECK (kind IN ('addendum', 'correction')),
+  body              text NOT NULL CHECK (pg_catalog.length(pg_catalog.btrim(body)) BETWEEN 1 AND 20000),
+  reason            text NOT NULL CHECK (pg_catalog.length(pg_catalog.btrim(reason)) BETWEEN 1 AND 2000),
+  created_by        uuid NOT NULL,
+  created_at        timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  PRIMARY KEY (organization_id, id),
+  -- The amendment's chart is its encounter's chart.
+  FOREIGN KEY (organization_id, peer_encounter_id, chart_id)
+    REFERENCES public.cl_peer_encounters (organization_id, id, chart_id)
+);
+
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_peer_encounters_guard() RETURNS trigger
+  LANGUAGE plpgsql
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    IF OLD.status = 'finalized' THEN
+      RAISE EXCEPTION 'a finalized peer encounter cannot be changed; record an amendment'
+        USING ERRCODE = 'check_violation';
+    END IF;
+    IF NEW.organization_id <> OLD.organization_id OR NEW.id <> OLD.id OR NEW.chart_id <> OLD.chart_id
+       OR NEW.created_by <> OLD.created_by OR NEW.created_at <> OLD.created_at THEN
+      RAISE EXCEPTION 'a peer encounter keeps its organization, chart and creation'
+        USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NEW;
+  END
+  $$;
+-- +goose StatementEnd
+CREATE TRIGGER cl_peer_encounters_guard BEFORE UPDATE ON public.cl_peer_encounters
+  FOR EACH ROW EXECUTE FUNCTION public.cl_peer_encounters_guard();
+
+ALTER TABLE public.pf_billing_codes ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.pf_billing_codes FORCE ROW LEVEL SECURITY;
+ALTER TABLE public.pf_org_billing_codes ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.pf_org_billing_codes FORCE ROW LEVEL SECURITY;
+ALTER TABLE public.pf_lookup_values ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.pf_lookup_values FORCE ROW LEVEL SECURITY;
+ALTER TABLE public.cl_peer_service_types ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.cl_peer_service_types FORCE ROW LEVEL SECURITY;
+ALTER TABLE public.cl_peer_settings ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.cl_peer_settings FORCE ROW LEVEL SECURITY;
+ALTER TABLE public.cl_peer_encounters ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.cl_peer_encounters FORCE ROW LEVEL SECURITY;
+ALTER TABLE public.cl_peer_encounter_amendments ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.cl_peer_encounter_amendments FORCE ROW LEVEL SECURITY;
+
+REVOKE ALL ON public.pf_billing_codes, public.pf_org_billing_codes, public.pf_lookup_values, public.cl_peer_service_types,
+  public.cl_peer_settings, public.cl_peer_encounters, public.cl_peer_encounter_amendments FROM PUBLIC;
+GRANT SELECT ON public.pf_billing_codes, public.pf_org_billing_codes, public.pf_lookup_values,
+  public.cl_peer_service_types, public.cl_peer_settings TO authenticated;
+GRANT SELECT, INSERT, UPDATE ON public.cl_peer_encounters TO authenticated;
+GRANT SELECT, INSERT ON public.cl_peer_encounter_amendments TO authenticated;
+
+CREATE POLICY pf_billing_codes_select ON public.pf_billing_codes FOR SELECT TO authenticated USING (true);
+CREATE POLICY pf_lookup_values_select ON public.pf_lookup_values FOR SELECT TO authenticated USING (true);
+CREATE POLICY pf_org_billing_codes_select ON public.pf_org_billing_codes FOR SELECT TO authenticated
+  USING (public.cl_has_org_access(organization_id));
+CREATE POLICY cl_peer_service_types_select ON public.cl_peer_service_types FOR SELECT TO authenticated
+  USING (public.cl_has_org_access(organization_id));
+CREATE POLICY cl_peer_settings_select ON public.cl_peer_settings FOR SELECT TO authenticated
+  USING (public.cl_has_org_access(organization_id));
+
+-- The seed's policy, verbatim: organization access and Part 2 consent.
+CREATE POLICY cl_peer_encounters_select ON public.cl_peer_encounters FOR SELECT TO authenticated
+  USING (public.cl_has_org_access(organization_id)
+         AND public.cl_check_sud_consent(chart_id, 'peer_encounter', auth.uid()));
+CREATE POLICY cl_peer_encounters_insert ON public.cl_peer_encounters FOR INSERT TO authenticated
+  WITH CHECK (public.cl_has_org_access(organization_id)
+              AND public.cl_check_sud_consent(chart_id, 'peer_encounter', auth.uid())
+              AND status = 'draft' AND created_by = auth.uid() AND updated_by = auth.uid());
+-- Only drafts can be edited (the guard trigger says why to the others).
+CREATE POLICY cl_peer_encounters_update ON public.cl_peer_encounters FOR UPDATE TO authenticated
+  USING (public.cl_has_org_access(organization_id)
+         AND public.cl_check_sud_consent(chart_id, 'peer_encounter', auth.uid()))
+  WITH CHECK (public.cl_has_org_access(organization_id)
+              AND public.cl_check_sud_consent(chart_id, 'peer_encounter', auth.uid())
+              AND updated_by = auth.uid());
+CREATE POLICY cl_peer_encounter_amendments_select ON public.cl_peer_encounter_amendments FOR SELECT TO authenticated
+  USING (public.cl_has_org_access(organization_id)
+         AND public.cl_check_sud_consent(chart_id, 'peer_encounter', auth.uid()));
+CREATE POLICY cl_peer_encounter_amendments_insert ON public.cl_peer_encounter_amendments FOR INSERT TO authenticated
+  WITH CHECK (public.cl_has_org_access(organization_id)
+              AND public.cl_check_sud_consent(chart_id, 'peer_encounter', auth.uid())
+              AND created_by = auth.uid());
+
+REVOKE ALL ON FUNCTION public.pf_billing_code_valid(uuid, text, date) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_peer_service_types_for(uuid, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_peer_encounters_guard() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.pf_billing_code_valid(uuid, text, date) TO authenticated;
+GRANT EXECUTE ON FUNCTION public.cl_peer_service_types_for(uuid, text) TO authenticated;
