@@ -45,7 +45,9 @@ func (c Code) EffectiveOn(date time.Time) bool {
 	return !d.Before(dateOnly(c.EffectiveFrom)) && (c.EffectiveTo.IsZero() || !d.After(dateOnly(c.EffectiveTo)))
 }
 
-func dateOnly(t time.Time) time.Time { return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC) }
+func dateOnly(t time.Time) time.Time {
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+}
 
 var codeShape = regexp.MustCompile(`^[A-Z0-9][A-Z0-9.]{1,9}$`)
 

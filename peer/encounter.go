@@ -140,7 +140,9 @@ func containsNUL(s string) bool {
 }
 
 // dateOf is t's calendar date (in t's location) as a UTC midnight.
-func dateOf(t time.Time) time.Time { return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC) }
+func dateOf(t time.Time) time.Time {
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+}
 
 // CreateParams describes a new draft encounter.
 type CreateParams struct {

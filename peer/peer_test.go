@@ -243,15 +243,19 @@ func TestValidation(t *testing.T) {
 		mutate func(*peer.Fields)
 		field  string
 	}{
-		"no provider":             {func(f *peer.Fields) { f.PeerProviderID = uuid.Nil }, "PeerProviderID"},
-		"provider is not a peer":  {func(f *peer.Fields) { f.PeerProviderID = clinician }, "PeerProviderID"},
-		"provider is a stranger":  {func(f *peer.Fields) { f.PeerProviderID = uuid.New() }, "PeerProviderID"},
-		"end before start":        {func(f *peer.Fields) { f.EndTime = f.StartTime.Add(-time.Minute) }, "EndTime"},
-		"end equals start":        {func(f *peer.Fields) { f.EndTime = f.StartTime }, "EndTime"},
-		"no times":                {func(f *peer.Fields) { f.StartTime = time.Time{} }, "StartTime"},
-		"duration beyond span":    {func(f *peer.Fields) { f.DurationMinutes = 46 }, "DurationMinutes"},
-		"negative duration":       {func(f *peer.Fields) { f.DurationMinutes = -1 }, "DurationMinutes"},
-		"future service date":     {func(f *peer.Fields) { f.ServiceDate = tomorrow; f.StartTime = tomorrow; f.EndTime = tomorrow.Add(time.Hour) }, "ServiceDate"},
+		"no provider":            {func(f *peer.Fields) { f.PeerProviderID = uuid.Nil }, "PeerProviderID"},
+		"provider is not a peer": {func(f *peer.Fields) { f.PeerProviderID = clinician }, "PeerProviderID"},
+		"provider is a stranger": {func(f *peer.Fields) { f.PeerProviderID = uuid.New() }, "PeerProviderID"},
+		"end before start":       {func(f *peer.Fields) { f.EndTime = f.StartTime.Add(-time.Minute) }, "EndTime"},
+		"end equals start":       {func(f *peer.Fields) { f.EndTime = f.StartTime }, "EndTime"},
+		"no times":               {func(f *peer.Fields) { f.StartTime = time.Time{} }, "StartTime"},
+		"duration beyond span":   {func(f *peer.Fields) { f.DurationMinutes = 46 }, "DurationMinutes"},
+		"negative duration":      {func(f *peer.Fields) { f.DurationMinutes = -1 }, "DurationMinutes"},
+		"future service date": {func(f *peer.Fields) {
+			f.ServiceDate = tomorrow
+			f.StartTime = tomorrow
+			f.EndTime = tomorrow.Add(time.Hour)
+		}, "ServiceDate"},
 		"date is not start's day": {func(f *peer.Fields) { f.ServiceDate = f.StartTime.AddDate(0, 0, -1) }, "ServiceDate"},
 		"no service date":         {func(f *peer.Fields) { f.ServiceDate = time.Time{} }, "ServiceDate"},
 		"unknown service type":    {func(f *peer.Fields) { f.ServiceType = "astrology" }, "ServiceType"},
