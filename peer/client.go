@@ -64,6 +64,8 @@ var (
 	checksSQL string
 	//go:embed sql/list.sql
 	listTemplate string
+	//go:embed sql/list_by_chart.sql
+	listByChartSQL string
 	//go:embed sql/service_types.sql
 	serviceTypesSQL string
 	//go:embed sql/amend.sql
@@ -71,7 +73,6 @@ var (
 	//go:embed sql/amendments.sql
 	amendmentsSQL string
 
-	listByChartSQL    = strings.ReplaceAll(listTemplate, "{{owner}}", "chart_id")
 	listByProviderSQL = strings.ReplaceAll(listTemplate, "{{owner}}", "peer_provider_id")
 )
 

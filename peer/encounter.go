@@ -1,6 +1,7 @@
 package peer
 
 import (
+	"regexp"
 	"time"
 	"unicode/utf8"
 
@@ -115,8 +116,11 @@ func (f *Fields) validate(now time.Time) error {
 	if f.EndTime.After(now.Add(time.Minute)) {
 		return validate.Errorf("EndTime", "is in the future")
 	}
-	if f.ServiceType == "" || len(f.ServiceType) > 63 {
+	if f.ServiceType == "" {
 		return validate.Errorf("ServiceType", "is required")
+	}
+	if len(f.ServiceType) > 63 || !serviceTypeShape.MatchString(f.ServiceType) {
+		return validate.Errorf("ServiceType", "is not one of the organization's active peer service types")
 	}
 	if !billing.WellFormed(f.HCPCSCode) {
 		return validate.Errorf("HCPCSCode", "is not a well-formed procedure code")
@@ -138,6 +142,10 @@ func containsNUL(s string) bool {
 	}
 	return false
 }
+
+// serviceTypeShape is the shape of every service type code (PF-15 and the
+// organizations' own).
+var serviceTypeShape = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 
 // dateOf is t's calendar date (in t's location) as a UTC midnight.
 func dateOf(t time.Time) time.Time {

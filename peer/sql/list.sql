@@ -1,4 +1,5 @@
--- One page of a chart's (or a provider's) encounters, newest first, after
+-- One page of a provider's encounters (through the seed's policy, row by
+-- row: they span many charts), newest first, after
 -- the cursor (service_date, id), within [from, to]. Every parameter is set
 -- (the Go side fills open ends), so a generic plan stays on the
 -- (organization_id, {{owner}}, service_date DESC, id DESC) index.
