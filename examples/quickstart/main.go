@@ -8,10 +8,11 @@
 // organization, two staff members, a Part 2 chart with a progress note),
 // connects as an application role that row-level security applies to, and
 // walks through a Part 2 consent: denied, granted, allowed, revoked, denied
-// again, and the accounting of disclosures. Then it starts a virtual group
-// and publishes cl_virtual_group_started with it, and a relay delivers the
-// event to NATS JetStream (an in-process server, or NATS_URL), where a
-// consumer reads it. It prints identifiers and codes only, never PHI.
+// again, and the accounting of disclosures. Then a peer specialist records
+// a peer encounter and finalizes it, and a relay delivers its
+// peer_encounter_finalized event to NATS JetStream (an in-process server,
+// or NATS_URL), where a consumer reads it. It prints identifiers, codes and
+// counts only, never PHI.
 package main
 
 import (
@@ -29,12 +30,14 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/encoreos/platform-go/billing"
 	"github.com/encoreos/platform-go/consent"
 	"github.com/encoreos/platform-go/events"
 	"github.com/encoreos/platform-go/events/natsjs"
 	"github.com/encoreos/platform-go/internal/dbtx"
 	"github.com/encoreos/platform-go/internal/natsserver"
 	"github.com/encoreos/platform-go/internal/pgserver"
+	"github.com/encoreos/platform-go/peer"
 	"github.com/encoreos/platform-go/schema"
 )
 
@@ -67,15 +70,15 @@ func run(ctx context.Context, out io.Writer) error {
 
 	// 1. The host provisions tenants, staff and charts (its own tables in a
 	// real deployment; the library's host_ migrations here).
-	var org, chart uuid.UUID
-	officer, clinician := uuid.New(), uuid.New()
+	var org, chart, plainChart uuid.UUID
+	officer, clinician, peerSpecialist := uuid.New(), uuid.New(), uuid.New()
 	if err := admin.QueryRow(ctx, `INSERT INTO public.pf_organizations (name) VALUES ('Quickstart Recovery Center') RETURNING id`).Scan(&org); err != nil {
 		return err
 	}
 	for _, m := range []struct {
 		user uuid.UUID
 		role string
-	}{{officer, "privacy_officer"}, {clinician, "clinician"}} {
+	}{{officer, "privacy_officer"}, {clinician, "clinician"}, {peerSpecialist, "peer_specialist"}} {
 		if _, err := admin.Exec(ctx, `INSERT INTO public.pf_members (organization_id, user_id) VALUES ($1, $2);`, org, m.user); err != nil {
 			return err
 		}
@@ -86,11 +89,15 @@ func run(ctx context.Context, out io.Writer) error {
 	if err := admin.QueryRow(ctx, `INSERT INTO public.cl_charts (organization_id, is_part2) VALUES ($1, true) RETURNING id`, org).Scan(&chart); err != nil {
 		return err
 	}
+	if err := admin.QueryRow(ctx, `INSERT INTO public.cl_charts (organization_id, is_part2) VALUES ($1, false) RETURNING id`, org).Scan(&plainChart); err != nil {
+		return err
+	}
 	if _, err := admin.Exec(ctx, `INSERT INTO public.cl_progress_notes (organization_id, chart_id, author_id, session_start, session_end)
 		VALUES ($1, $2, $3, now() - interval '50 minutes', now())`, org, chart, clinician); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "organization %s\n  privacy officer %s\n  clinician       %s\n  Part 2 chart    %s\n", org, officer, clinician, chart)
+	fmt.Fprintf(out, "organization %s\n  privacy officer %s\n  clinician       %s\n  peer specialist %s\n  Part 2 chart    %s\n  chart           %s\n",
+		org, officer, clinician, peerSpecialist, chart, plainChart)
 
 	// 2. The library, as each acting user.
 	store := consent.NewStore(appPool)
@@ -146,13 +153,14 @@ func run(ctx context.Context, out io.Writer) error {
 		}
 		fmt.Fprintf(out, "  %s  %-24s by %s %s\n", d.OccurredAt.UTC().Format(time.RFC3339), d.Action, *d.ActorUserID, basis)
 	}
-	return eventStory(ctx, out, appPool, org, clinician)
+	return peerStory(ctx, out, appPool, org, peerSpecialist, plainChart)
 }
 
-// eventStory starts a virtual group (the host's own row) and publishes
-// cl_virtual_group_started in the same transaction; a relay delivers it to
-// NATS JetStream, where a consumer reads it as a CloudEvent.
-func eventStory(ctx context.Context, out io.Writer, pool *pgxpool.Pool, org, facilitator uuid.UUID) error {
+// peerStory records a peer encounter and finalizes it, which publishes
+// peer_encounter_finalized in the same transaction; a relay delivers the
+// event to NATS JetStream, where a consumer (charge capture, PM-07) reads
+// it as a CloudEvent.
+func peerStory(ctx context.Context, out io.Writer, pool *pgxpool.Pool, org, peerSpecialist, chart uuid.UUID) error {
 	js, stop, err := jetStream(ctx, out)
 	if err != nil {
 		return err
@@ -167,29 +175,26 @@ func eventStory(ctx context.Context, out io.Writer, pool *pgxpool.Pool, org, fac
 		return err
 	}
 
-	outbox := events.NewOutbox(nil)
-	var session uuid.UUID
-	err = dbtx.Run(ctx, pool, facilitator, func(tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, `INSERT INTO public.cl_group_sessions
-			(organization_id, facilitator_id, service_type, scheduled_start, scheduled_end, status, started_at)
-			VALUES ($1, $2, 'group_therapy', now(), now() + interval '90 minutes', 'in_progress', now()) RETURNING id`,
-			org, facilitator).Scan(&session); err != nil {
-			return err
-		}
-		_, err := outbox.PublishTx(ctx, tx, &events.VirtualGroupStarted{
-			Header:        events.Header{OrganizationID: org},
-			SessionID:     session,
-			Modality:      events.ModalityHybrid,
-			StartedAt:     time.Now(),
-			FacilitatorID: facilitator,
-			AttendeeCount: 6,
-		}, nil)
-		return err
+	peers := peer.New(pool, nil)
+	end := time.Now().Add(-30 * time.Minute).Truncate(time.Minute)
+	start := end.Add(-50 * time.Minute)
+	encounter, err := peers.Create(ctx, peerSpecialist, peer.CreateParams{
+		OrganizationID: org,
+		ChartID:        chart,
+		Fields: peer.Fields{
+			PeerProviderID: peerSpecialist, ServiceDate: start, StartTime: start, EndTime: end,
+			ServiceType: "recovery_coaching", HCPCSCode: billing.H0038.Code,
+			FocusNotes: "Worked on the recovery plan and a relapse-prevention checklist.",
+		},
 	})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "group session %s started; its event is in the outbox\n", session)
+	fmt.Fprintf(out, "peer encounter %s recorded as a draft (%d minutes)\n", encounter.ID, encounter.DurationMinutes)
+	if _, err := peers.Finalize(ctx, peerSpecialist, org, encounter.ID); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "finalized; peer_encounter_finalized is in the outbox")
 
 	relay, err := events.NewRelay(&events.RelayConfig{Pool: pool, Sink: natsjs.NewSink(js, nil)})
 	if err != nil {
@@ -208,7 +213,14 @@ func eventStory(ctx context.Context, out io.Writer, pool *pgxpool.Pool, org, fac
 	if err := json.Unmarshal(msg.Data(), &env); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "consumer received on %s:\n  CloudEvent %s type=%s subject=%s\n  data %s\n", msg.Subject(), env.ID, env.Type, env.Subject, env.Data)
+	e, err := events.Decode(&env)
+	if err != nil {
+		return err
+	}
+	finalized := e.(*events.PeerEncounterFinalized)
+	fmt.Fprintf(out, "consumer received on %s:\n  CloudEvent %s type=%s subject=%s\n  %s, %d minutes = %d units under the CMS 8-minute rule\n",
+		msg.Subject(), env.ID, env.Type, env.Subject, finalized.HCPCSCode, finalized.DurationMinutes,
+		billing.Units(billing.CMS8Minute, finalized.DurationMinutes, 0))
 	return nil
 }
 

@@ -23,8 +23,8 @@ func TestQuickstart(t *testing.T) {
 		`after the revocation:\s+allowed=false basis=denied\s+progress notes visible to the clinician: 0`,
 		`part2.consent.granted`,
 		`part2.consent.revoked`,
-		`consumer received on cl_pm_events\.[0-9a-f-]{36}\.cl_virtual_group_started`,
-		`"attendee_count":6`,
+		`consumer received on cl_pm_events\.[0-9a-f-]{36}\.peer_encounter_finalized`,
+		`H0038, 50 minutes = 3 units under the CMS 8-minute rule`,
 	} {
 		require.Regexp(t, regexp.MustCompile(want), got)
 	}
