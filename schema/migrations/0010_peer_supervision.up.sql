@@ -1,0 +1,86 @@
+-- +goose Up
+-- CL-19 peer supervision. MVP as the seed says: no chart_id and no SUD
+-- flag, organization-scoped by cl_has_org_access, treated as non-SUD.
+--
+-- Phase 2 seam: add a nullable chart_id (with a (organization_id, chart_id)
+-- foreign key) or a notes_sud_flag boolean, and AND the SELECT/UPDATE
+-- policies below with
+--   (chart_id IS NULL OR public.cl_check_sud_consent(chart_id, 'peer_supervision', auth.uid()))
+-- after adding 'peer_supervision' to cl_part2_record_types(). Nothing else
+-- here has to change.
+
+CREATE TABLE public.cl_peer_supervision (
+  organization_id  uuid NOT NULL,
+  id               uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
+  peer_provider_id uuid NOT NULL,
+  supervisor_id    uuid NOT NULL,
+  supervision_date date NOT NULL,
+  modality         text NOT NULL CHECK (modality IN
+                     ('individual_in_person', 'group_in_person', 'individual_video', 'group_video', 'phone')),
+  duration_minutes integer CHECK (duration_minutes BETWEEN 1 AND 720),
+  notes            text NOT NULL DEFAULT '' CHECK (pg_catalog.length(notes) <= 20000),
+  created_by       uuid NOT NULL,
+  created_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  updated_by       uuid NOT NULL,
+  updated_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  PRIMARY KEY (organization_id, id),
+  FOREIGN KEY (organization_id, peer_provider_id) REFERENCES public.pf_members (organization_id, user_id),
+  FOREIGN KEY (organization_id, supervisor_id) REFERENCES public.pf_members (organization_id, user_id),
+  CHECK (peer_provider_id <> supervisor_id)
+);
+CREATE INDEX cl_peer_supervision_peer_idx ON public.cl_peer_supervision (organization_id, peer_provider_id, supervision_date);
+CREATE INDEX cl_peer_supervision_supervisor_idx ON public.cl_peer_supervision (organization_id, supervisor_id, supervision_date);
+
+-- When each peer's certification began: supervision is more frequent during
+-- the initial certification period.
+CREATE TABLE public.cl_peer_certifications (
+  organization_id  uuid NOT NULL,
+  peer_provider_id uuid NOT NULL,
+  certified_on     date NOT NULL,
+  PRIMARY KEY (organization_id, peer_provider_id),
+  FOREIGN KEY (organization_id, peer_provider_id) REFERENCES public.pf_members (organization_id, user_id)
+);
+
+-- The organization's supervision rule set (state rules differ), as JSON
+-- validated by the Go package before it is stored.
+CREATE TABLE public.cl_peer_supervision_rules (
+  organization_id uuid PRIMARY KEY REFERENCES public.pf_organizations (id),
+  rules           jsonb NOT NULL CHECK (pg_catalog.jsonb_typeof(rules) = 'object'),
+  updated_by      uuid NOT NULL,
+  updated_at      timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+
+ALTER TABLE public.cl_peer_supervision ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.cl_peer_supervision FORCE ROW LEVEL SECURITY;
+ALTER TABLE public.cl_peer_certifications ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.cl_peer_certifications FORCE ROW LEVEL SECURITY;
+ALTER TABLE public.cl_peer_supervision_rules ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.cl_peer_supervision_rules FORCE ROW LEVEL SECURITY;
+REVOKE ALL ON public.cl_peer_supervision, public.cl_peer_certifications, public.cl_peer_supervision_rules FROM PUBLIC;
+GRANT SELECT, INSERT, UPDATE ON public.cl_peer_supervision, public.cl_peer_certifications, public.cl_peer_supervision_rules
+  TO authenticated;
+
+CREATE POLICY cl_peer_supervision_select ON public.cl_peer_supervision FOR SELECT TO authenticated
+  USING (public.cl_has_org_access(organization_id));
+CREATE POLICY cl_peer_supervision_insert ON public.cl_peer_supervision FOR INSERT TO authenticated
+  WITH CHECK (public.cl_has_permission(organization_id, 'cl.peer.supervision.manage')
+              AND created_by = auth.uid() AND updated_by = auth.uid());
+CREATE POLICY cl_peer_supervision_update ON public.cl_peer_supervision FOR UPDATE TO authenticated
+  USING (public.cl_has_permission(organization_id, 'cl.peer.supervision.manage'))
+  WITH CHECK (public.cl_has_permission(organization_id, 'cl.peer.supervision.manage') AND updated_by = auth.uid());
+
+CREATE POLICY cl_peer_certifications_select ON public.cl_peer_certifications FOR SELECT TO authenticated
+  USING (public.cl_has_org_access(organization_id));
+CREATE POLICY cl_peer_certifications_insert ON public.cl_peer_certifications FOR INSERT TO authenticated
+  WITH CHECK (public.cl_has_permission(organization_id, 'cl.peer.supervision.manage'));
+CREATE POLICY cl_peer_certifications_update ON public.cl_peer_certifications FOR UPDATE TO authenticated
+  USING (public.cl_has_permission(organization_id, 'cl.peer.supervision.manage'))
+  WITH CHECK (public.cl_has_permission(organization_id, 'cl.peer.supervision.manage'));
+
+CREATE POLICY cl_peer_supervision_rules_select ON public.cl_peer_supervision_rules FOR SELECT TO authenticated
+  USING (public.cl_has_org_access(organization_id));
+CREATE POLICY cl_peer_supervision_rules_insert ON public.cl_peer_supervision_rules FOR INSERT TO authenticated
+  WITH CHECK (public.cl_has_permission(organization_id, 'cl.peer.supervision.manage') AND updated_by = auth.uid());
+CREATE POLICY cl_peer_supervision_rules_update ON public.cl_peer_supervision_rules FOR UPDATE TO authenticated
+  USING (public.cl_has_permission(organization_id, 'cl.peer.supervision.manage'))
+  WITH CHECK (public.cl_has_permission(organization_id, 'cl.peer.supervision.manage') AND updated_by = auth.uid());
