@@ -16,7 +16,7 @@ func FuzzRecordParams(f *testing.F) {
 	f.Fuzz(func(t *testing.T, modality string, minutes int, notes string, offset int64) {
 		p := RecordParams{OrganizationID: uuid.New(), PeerProviderID: uuid.New(), SupervisorID: uuid.New(),
 			SupervisionDate: time.Now().Add(time.Duration(offset%(400*86400)) * time.Second),
-			Modality: Modality(modality), DurationMinutes: minutes, Notes: notes}
+			Modality:        Modality(modality), DurationMinutes: minutes, Notes: notes}
 		err := p.validate(time.Now())
 		if err != nil && !errors.Is(err, validate.ErrInvalid) {
 			t.Fatalf("not a validation error: %v", err)
