@@ -17,4 +17,17 @@
 // a per-unit threshold ([PerUnitThreshold]) as many Medicaid programs use
 // (a remainder counts when it reaches the threshold, often 8 minutes, some
 // programs 15). Both are computed in [Units] and nowhere else.
+//
+// # Jurisdiction profiles
+//
+// A [Profile] (PF-96) is a payer's or state's billing conventions as data:
+// dated rules that turn a service's delivery (in person, video, audio only,
+// store and forward), group or individual, and where a remote patient was,
+// into modifier suggestions and a telehealth place of service, plus a units
+// rule and daily unit caps. [Profile.Validate] finds unknown modifiers and
+// contradictions (95 with GT, two places of service for one service, a
+// telehealth modifier on an in-person service) when a profile is loaded.
+// [Default], [ArizonaAHCCCS] (whose virtual group yields 95 and HQ, as the
+// CL-55 specification says) and [Medicare] ship as data; hosts supply their
+// own. Suggestions only: PM-07 owns charges.
 package billing
