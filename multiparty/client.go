@@ -1,0 +1,232 @@
+package multiparty
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/encoreos/platform-go/internal/dbtx"
+	"github.com/encoreos/platform-go/internal/validate"
+)
+
+// DB starts transactions: a *pgxpool.Pool or *pgx.Conn connected as a role
+// that is a member of `authenticated`.
+type DB = dbtx.Beginner
+
+// Client records multi-party encounters, always as an acting user; the
+// methods ending in Tx run inside the caller's transaction.
+type Client struct {
+	db  DB
+	now func() time.Time
+}
+
+// New returns a Client over db.
+func New(db DB) *Client { return &Client{db: db, now: time.Now} }
+
+var (
+	//go:embed sql/insert_encounter.sql
+	insertEncounterSQL string
+	//go:embed sql/insert_participant.sql
+	insertParticipantSQL string
+	//go:embed sql/get_encounter.sql
+	getEncounterSQL string
+	//go:embed sql/participants.sql
+	participantsSQL string
+	//go:embed sql/end.sql
+	endSQL string
+)
+
+// Create records an encounter and its participants in one transaction.
+// The acting user needs cl.multi_party.manage, and consent for every
+// patient participant's chart.
+func (c *Client) Create(ctx context.Context, actingUser uuid.UUID, p CreateParams) (*Encounter, error) {
+	return c.create(ctx, nil, actingUser, p)
+}
+
+// CreateTx is [Client.Create] inside the caller's transaction.
+func (c *Client) CreateTx(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p CreateParams) (*Encounter, error) {
+	if tx == nil {
+		return nil, dbtx.ErrNilTx
+	}
+	return c.create(ctx, tx, actingUser, p)
+}
+
+func (c *Client) create(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p CreateParams) (*Encounter, error) {
+	if err := p.validate(c.now()); err != nil {
+		return nil, err
+	}
+	var e *Encounter
+	err := dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
+		var id uuid.UUID
+		if err := tx.QueryRow(ctx, insertEncounterSQL, pgx.NamedArgs{
+			"organization_id": p.OrganizationID, "site_id": nilIfZero(p.SiteID), "kind": p.Kind, "modality": p.Modality,
+			"pm_telehealth_session_id": nilIfZero(p.PMTelehealthSessionID), "lead_clinician_id": p.LeadClinicianID,
+			"started_at": p.StartedAt, "summary": p.Summary,
+		}).Scan(&id); err != nil {
+			return mapWriteError(err, "LeadClinicianID", "is not a member of the organization (or SiteID a site of it)")
+		}
+		for i := range p.Participants {
+			if err := addParticipant(ctx, tx, p.OrganizationID, id, &p.Participants[i]); err != nil {
+				return err
+			}
+		}
+		var err error
+		e, err = get(ctx, tx, p.OrganizationID, id)
+		return err
+	})
+	return e, err
+}
+
+// AddParticipant adds a participant to an encounter the acting user may
+// see and manage.
+func (c *Client) AddParticipant(ctx context.Context, actingUser, organizationID, encounterID uuid.UUID, p ParticipantParams) (*Encounter, error) {
+	return c.addParticipant(ctx, nil, actingUser, organizationID, encounterID, p)
+}
+
+// AddParticipantTx is [Client.AddParticipant] inside the caller's
+// transaction.
+func (c *Client) AddParticipantTx(ctx context.Context, tx pgx.Tx, actingUser, organizationID, encounterID uuid.UUID, p ParticipantParams) (*Encounter, error) {
+	if tx == nil {
+		return nil, dbtx.ErrNilTx
+	}
+	return c.addParticipant(ctx, tx, actingUser, organizationID, encounterID, p)
+}
+
+func (c *Client) addParticipant(ctx context.Context, tx pgx.Tx, actingUser, org, encounterID uuid.UUID, p ParticipantParams) (*Encounter, error) {
+	if err := validate.First(validate.Required("OrganizationID", org), validate.Required("EncounterID", encounterID), p.validate()); err != nil {
+		return nil, err
+	}
+	var e *Encounter
+	err := dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
+		if _, err := get(ctx, tx, org, encounterID); err != nil {
+			return err
+		}
+		if err := addParticipant(ctx, tx, org, encounterID, &p); err != nil {
+			return err
+		}
+		var err error
+		e, err = get(ctx, tx, org, encounterID)
+		return err
+	})
+	return e, err
+}
+
+func addParticipant(ctx context.Context, tx pgx.Tx, org, encounterID uuid.UUID, p *ParticipantParams) error {
+	var joined *time.Time
+	if !p.JoinedAt.IsZero() {
+		joined = &p.JoinedAt
+	}
+	_, err := tx.Exec(ctx, insertParticipantSQL, pgx.NamedArgs{
+		"organization_id": org, "encounter_id": encounterID, "kind": p.Kind, "chart_id": nilIfZero(p.ChartID),
+		"member_user_id": nilIfZero(p.MemberUserID), "language": stringOrNil(p.Language), "role_code": stringOrNil(p.RoleCode),
+		"joined_at": joined,
+	})
+	if dbtx.IsUniqueViolation(err) {
+		return validate.Errorf("Participants.ChartID", "names a patient already in the encounter")
+	}
+	return mapWriteError(err, "Participants", "names a chart or member that is not the organization's")
+}
+
+// Get returns an encounter with its participants. Without
+// cl.multi_party.view, or without consent for one of its Part 2 patients,
+// it is ErrNotFound.
+func (c *Client) Get(ctx context.Context, actingUser, organizationID, id uuid.UUID) (*Encounter, error) {
+	if err := validate.First(validate.Required("OrganizationID", organizationID), validate.Required("ID", id)); err != nil {
+		return nil, err
+	}
+	var e *Encounter
+	err := dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) (err error) {
+		e, err = get(ctx, tx, organizationID, id)
+		return err
+	})
+	return e, err
+}
+
+func get(ctx context.Context, tx pgx.Tx, org, id uuid.UUID) (*Encounter, error) {
+	args := pgx.NamedArgs{"organization_id": org, "id": id}
+	rows, _ := tx.Query(ctx, getEncounterSQL, args)
+	e, err := pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[Encounter])
+	if err != nil {
+		return nil, dbtx.MapError(err)
+	}
+	rows, _ = tx.Query(ctx, participantsSQL, args)
+	e.Participants, err = pgx.CollectRows(rows, pgx.RowToStructByName[Participant])
+	return e, dbtx.MapError(err)
+}
+
+// End records the end of an encounter and its final summary. Ending an
+// encounter twice is ErrEnded.
+func (c *Client) End(ctx context.Context, actingUser, organizationID, id uuid.UUID, endedAt time.Time, summary string) (*Encounter, error) {
+	return c.end(ctx, nil, actingUser, organizationID, id, endedAt, summary)
+}
+
+// EndTx is [Client.End] inside the caller's transaction.
+func (c *Client) EndTx(ctx context.Context, tx pgx.Tx, actingUser, organizationID, id uuid.UUID, endedAt time.Time, summary string) (*Encounter, error) {
+	if tx == nil {
+		return nil, dbtx.ErrNilTx
+	}
+	return c.end(ctx, tx, actingUser, organizationID, id, endedAt, summary)
+}
+
+// ErrEnded: the encounter has already ended.
+var ErrEnded = errors.New("multiparty: the encounter has already ended")
+
+func (c *Client) end(ctx context.Context, tx pgx.Tx, actingUser, org, id uuid.UUID, endedAt time.Time, summary string) (*Encounter, error) {
+	if err := validate.First(validate.Required("OrganizationID", org), validate.Required("ID", id), validate.Text("Summary", summary, 1, 20000)); err != nil {
+		return nil, err
+	}
+	if endedAt.IsZero() || endedAt.After(c.now().Add(time.Minute)) {
+		return nil, validate.Errorf("EndedAt", "is required and not in the future")
+	}
+	var e *Encounter
+	err := dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
+		current, err := get(ctx, tx, org, id)
+		if err != nil {
+			return err
+		}
+		if current.EndedAt != nil {
+			return ErrEnded
+		}
+		if !endedAt.After(current.StartedAt) {
+			return validate.Errorf("EndedAt", "must be after the start")
+		}
+		var updated uuid.UUID
+		if err := tx.QueryRow(ctx, endSQL, pgx.NamedArgs{"organization_id": org, "id": id, "ended_at": endedAt, "summary": summary}).
+			Scan(&updated); err != nil {
+			if errors.Is(err, pgx.ErrNoRows) {
+				return ErrPermissionDenied // visible, but not manageable by this user
+			}
+			return dbtx.MapError(err)
+		}
+		e, err = get(ctx, tx, org, id)
+		return err
+	})
+	return e, err
+}
+
+// mapWriteError turns a foreign-key violation into a validation error on
+// field and passes the rest through the usual mapping.
+func mapWriteError(err error, field, reason string) error {
+	if dbtx.IsForeignKeyViolation(err) {
+		return validate.Errorf(field, "%s", reason)
+	}
+	return dbtx.MapError(err)
+}
+
+func nilIfZero(id uuid.UUID) *uuid.UUID {
+	if id == uuid.Nil {
+		return nil
+	}
+	return &id
+}
+
+func stringOrNil(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}

@@ -1,0 +1,204 @@
+package multiparty_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/encoreos/platform-go/consent"
+	"github.com/encoreos/platform-go/internal/dbtx"
+	"github.com/encoreos/platform-go/internal/testdb"
+	"github.com/encoreos/platform-go/multiparty"
+)
+
+func TestMain(m *testing.M) { testdb.Main(m) }
+
+type bundle struct {
+	db                              *testdb.DB
+	client                          *multiparty.Client
+	org, clinician, colleague, peer uuid.UUID
+	officer                         uuid.UUID
+	chart, part2                    uuid.UUID
+}
+
+func setup(t testing.TB) *bundle {
+	t.Helper()
+	db := testdb.New(t)
+	org := db.NewOrg(t)
+	return &bundle{db: db, client: multiparty.New(db.App), org: org,
+		clinician: db.NewMember(t, org, "clinician"), colleague: db.NewMember(t, org, "clinician"),
+		peer: db.NewMember(t, org, "peer_specialist"), officer: db.NewMember(t, org, "privacy_officer"),
+		chart: db.NewChart(t, org, false), part2: db.NewChart(t, org, true)}
+}
+
+func (b *bundle) family(chart uuid.UUID) multiparty.CreateParams {
+	return multiparty.CreateParams{
+		OrganizationID: b.org, Kind: multiparty.Family, Modality: multiparty.Hybrid, PMTelehealthSessionID: uuid.New(),
+		LeadClinicianID: b.clinician, StartedAt: time.Now().Add(-time.Hour),
+		Participants: []multiparty.ParticipantParams{
+			{Kind: multiparty.Patient, ChartID: chart},
+			{Kind: multiparty.FamilySupport, RoleCode: "parent"},
+			{Kind: multiparty.InterpreterPerson, Language: "es"},
+			{Kind: multiparty.Staff, MemberUserID: b.colleague},
+			{Kind: multiparty.ExternalProfessional, RoleCode: "probation_officer"},
+		},
+	}
+}
+
+func (b *bundle) consentTo(t testing.TB, user, chart uuid.UUID) *consent.Consent {
+	t.Helper()
+	c, err := consent.NewStore(b.db.App).Grant(context.Background(), b.officer, consent.GrantParams{
+		OrganizationID: b.org, ChartID: chart, Recipient: consent.Recipient{UserID: user},
+		RecordTypes: []consent.RecordType{consent.RecordMultiPartyEncounter}, Purposes: []consent.Purpose{consent.PurposeTreatment},
+		ExpirationEvent: "end_of_treatment", SignedAt: time.Now(), Signer: consent.SignerPatient})
+	require.NoError(t, err)
+	return c
+}
+
+func TestCreateGetEnd(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	e, err := b.client.Create(ctx, b.clinician, b.family(b.chart))
+	require.NoError(t, err)
+	require.Len(t, e.Participants, 5)
+	for _, p := range e.Participants {
+		require.Equal(t, p.Kind == multiparty.Patient, p.ChartID != nil, "only a patient carries a chart")
+	}
+	got, err := b.client.Get(ctx, b.colleague, b.org, e.ID)
+	require.NoError(t, err)
+	require.Len(t, got.Participants, 5)
+
+	e, err = b.client.AddParticipant(ctx, b.colleague, b.org, e.ID, multiparty.ParticipantParams{Kind: multiparty.FamilySupport, RoleCode: "sibling"})
+	require.NoError(t, err)
+	require.Len(t, e.Participants, 6)
+	_, err = b.client.AddParticipant(ctx, b.clinician, b.org, e.ID, multiparty.ParticipantParams{Kind: multiparty.Patient, ChartID: b.chart})
+	require.ErrorIs(t, err, multiparty.ErrInvalid, "the same patient twice")
+
+	ended, err := b.client.End(ctx, b.clinician, b.org, e.ID, time.Now(), "Safety plan agreed with the family.")
+	require.NoError(t, err)
+	require.NotNil(t, ended.EndedAt)
+	_, err = b.client.End(ctx, b.clinician, b.org, e.ID, time.Now(), "again")
+	require.ErrorIs(t, err, multiparty.ErrEnded)
+}
+
+func TestPart2PatientsNeedConsent(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	_, err := b.client.Create(ctx, b.clinician, b.family(b.part2))
+	require.ErrorIs(t, err, multiparty.ErrPermissionDenied, "no consent to include the Part 2 patient")
+
+	b.consentTo(t, b.clinician, b.part2)
+	e, err := b.client.Create(ctx, b.clinician, b.family(b.part2))
+	require.NoError(t, err)
+
+	// The colleague (cl.multi_party.view, no consent) sees neither the
+	// encounter nor any participant, not even the non-patients.
+	_, err = b.client.Get(ctx, b.colleague, b.org, e.ID)
+	require.ErrorIs(t, err, multiparty.ErrNotFound)
+	var n int
+	require.NoError(t, dbtx.Run(ctx, b.db.App, b.colleague, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT count(*) FROM public.cl_multi_party_participants`).Scan(&n)
+	}))
+	require.Zero(t, n)
+
+	c := b.consentTo(t, b.colleague, b.part2)
+	_, err = b.client.Get(ctx, b.colleague, b.org, e.ID)
+	require.NoError(t, err)
+	_, err = consent.NewStore(b.db.App).Revoke(ctx, b.officer, b.org, c.ID)
+	require.NoError(t, err)
+	_, err = b.client.Get(ctx, b.colleague, b.org, e.ID)
+	require.ErrorIs(t, err, multiparty.ErrNotFound, "revocation hides it again")
+
+	// Adding a second, Part 2, patient to a plain encounter needs consent too.
+	plain, err := b.client.Create(ctx, b.colleague, b.family(b.chart))
+	require.NoError(t, err)
+	_, err = b.client.AddParticipant(ctx, b.colleague, b.org, plain.ID, multiparty.ParticipantParams{Kind: multiparty.Patient, ChartID: b.part2})
+	require.ErrorIs(t, err, multiparty.ErrPermissionDenied)
+}
+
+func TestEveryActionNeedsItsPermission(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	e, err := b.client.Create(ctx, b.clinician, b.family(b.chart))
+	require.NoError(t, err)
+	// A peer specialist holds neither cl.multi_party.view nor .manage.
+	_, err = b.client.Create(ctx, b.peer, b.family(b.chart))
+	require.ErrorIs(t, err, multiparty.ErrPermissionDenied)
+	_, err = b.client.Get(ctx, b.peer, b.org, e.ID)
+	require.ErrorIs(t, err, multiparty.ErrNotFound)
+	_, err = b.client.AddParticipant(ctx, b.peer, b.org, e.ID, multiparty.ParticipantParams{Kind: multiparty.FamilySupport})
+	require.ErrorIs(t, err, multiparty.ErrNotFound)
+	_, err = b.client.End(ctx, b.peer, b.org, e.ID, time.Now(), "done")
+	require.ErrorIs(t, err, multiparty.ErrNotFound)
+
+	// View without manage: sees, cannot change.
+	viewer := b.db.NewMember(t, b.org, "peer_specialist")
+	b.db.Exec(t, `INSERT INTO public.pf_roles (code, description) VALUES ('mp_viewer', 'views multi-party encounters')`)
+	b.db.Exec(t, `INSERT INTO public.pf_role_permissions (role, permission) VALUES ('mp_viewer', 'cl.multi_party.view')`)
+	b.db.Exec(t, `INSERT INTO public.pf_member_roles (organization_id, user_id, role) VALUES ($1, $2, 'mp_viewer')`, b.org, viewer)
+	_, err = b.client.Get(ctx, viewer, b.org, e.ID)
+	require.NoError(t, err)
+	_, err = b.client.End(ctx, viewer, b.org, e.ID, time.Now(), "done")
+	require.ErrorIs(t, err, multiparty.ErrPermissionDenied)
+	_, err = b.client.AddParticipant(ctx, viewer, b.org, e.ID, multiparty.ParticipantParams{Kind: multiparty.FamilySupport})
+	require.ErrorIs(t, err, multiparty.ErrPermissionDenied)
+
+	// Another organization sees nothing and creates nothing here.
+	orgB := b.db.NewOrg(t)
+	outsider := b.db.NewMember(t, orgB, "clinician")
+	_, err = b.client.Get(ctx, outsider, b.org, e.ID)
+	require.ErrorIs(t, err, multiparty.ErrNotFound)
+	_, err = b.client.Create(ctx, outsider, b.family(b.chart))
+	require.ErrorIs(t, err, multiparty.ErrPermissionDenied)
+
+	// WITH CHECK: an encounter cannot be moved to another organization.
+	err = dbtx.Run(ctx, b.db.App, b.clinician, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE public.cl_multi_party_encounters SET organization_id = $1 WHERE id = $2`, orgB, e.ID)
+		return err
+	})
+	require.True(t, dbtx.IsPermissionDenied(err), "got %v", err)
+}
+
+func TestValidation(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	cases := map[string]func(*multiparty.CreateParams){
+		"unknown kind":            func(p *multiparty.CreateParams) { p.Kind = "party" },
+		"unknown modality":        func(p *multiparty.CreateParams) { p.Modality = "smoke_signals" },
+		"in person with PM-13":    func(p *multiparty.CreateParams) { p.Modality = multiparty.InPerson },
+		"future start":            func(p *multiparty.CreateParams) { p.StartedAt = time.Now().Add(time.Hour) },
+		"no lead":                 func(p *multiparty.CreateParams) { p.LeadClinicianID = uuid.Nil },
+		"one party":               func(p *multiparty.CreateParams) { p.Participants = p.Participants[:1] },
+		"patient without chart":   func(p *multiparty.CreateParams) { p.Participants[0].ChartID = uuid.Nil },
+		"family with a chart":     func(p *multiparty.CreateParams) { p.Participants[1].ChartID = b.chart },
+		"interpreter no language": func(p *multiparty.CreateParams) { p.Participants[2].Language = "" },
+		"language not a tag":      func(p *multiparty.CreateParams) { p.Participants[2].Language = "Spanish (Mexico)" },
+		"staff without member":    func(p *multiparty.CreateParams) { p.Participants[3].MemberUserID = uuid.Nil },
+		"a name as a role":        func(p *multiparty.CreateParams) { p.Participants[4].RoleCode = "Officer Jane Smith" },
+		"unknown participant":     func(p *multiparty.CreateParams) { p.Participants[1].Kind = "pet" },
+		"same patient twice": func(p *multiparty.CreateParams) {
+			p.Participants = append(p.Participants, multiparty.ParticipantParams{Kind: multiparty.Patient, ChartID: b.chart})
+		},
+	}
+	for name, mutate := range cases {
+		p := b.family(b.chart)
+		mutate(&p)
+		_, err := b.client.Create(ctx, b.clinician, p)
+		require.ErrorIs(t, err, multiparty.ErrInvalid, name)
+	}
+	p := b.family(b.chart)
+	p.Participants[3].MemberUserID = uuid.New() // not a member
+	_, err := b.client.Create(ctx, b.clinician, p)
+	require.ErrorIs(t, err, multiparty.ErrInvalid)
+	var n int
+	require.NoError(t, b.db.Admin.QueryRow(ctx, `SELECT count(*) FROM public.cl_multi_party_encounters`).Scan(&n))
+	require.Zero(t, n, "nothing written")
+}

@@ -1,0 +1,112 @@
+-- +goose Up
+-- CL-55 multi-party clinical encounters: crisis, family, interpreter and
+-- care-team sessions with N participants. A patient participant is linked
+-- to a chart and gated by that chart's Part 2 consent; a participant who is
+-- not a patient never carries a chart. Permissions cl.multi_party.view and
+-- cl.multi_party.manage (PF-30).
+
+CREATE TABLE public.cl_multi_party_encounters (
+  organization_id          uuid NOT NULL REFERENCES public.pf_organizations (id),
+  id                       uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
+  site_id                  uuid,
+  kind                     text NOT NULL CHECK (kind IN ('crisis', 'family', 'interpreter', 'care_team')),
+  modality                 text NOT NULL CHECK (modality IN ('in_person', 'virtual', 'hybrid')),
+  -- PM-13 session: a UUID-only reference, no foreign key (PM owns it).
+  pm_telehealth_session_id uuid,
+  lead_clinician_id        uuid NOT NULL,
+  started_at               timestamptz NOT NULL,
+  ended_at                 timestamptz,
+  summary                  text NOT NULL DEFAULT '' CHECK (pg_catalog.length(summary) <= 20000),
+  created_by               uuid NOT NULL,
+  created_at               timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  updated_by               uuid NOT NULL,
+  updated_at               timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  PRIMARY KEY (organization_id, id),
+  FOREIGN KEY (organization_id, site_id) REFERENCES public.pf_sites (organization_id, id),
+  FOREIGN KEY (organization_id, lead_clinician_id) REFERENCES public.pf_members (organization_id, user_id),
+  CHECK (ended_at IS NULL OR ended_at > started_at)
+);
+
+CREATE TABLE public.cl_multi_party_participants (
+  organization_id uuid NOT NULL,
+  id              uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
+  encounter_id    uuid NOT NULL,
+  kind            text NOT NULL CHECK (kind IN ('patient', 'family_support', 'interpreter', 'staff', 'external_professional')),
+  chart_id        uuid,
+  member_user_id  uuid,
+  -- An interpreter's language, as a BCP 47 tag (e.g. es, zh-Hant, ase).
+  language        text CHECK (language ~ '^[a-zA-Z]+(-[a-zA-Z0-9]+)*$' AND pg_catalog.length(language) <= 35),
+  -- A family/support person's relationship or an external professional's
+  -- role, as a code (e.g. parent, probation_officer); never a name.
+  role_code       text CHECK (role_code ~ '^[a-z][a-z0-9_]*$' AND pg_catalog.length(role_code) <= 63),
+  joined_at       timestamptz,
+  left_at         timestamptz,
+  created_by      uuid NOT NULL,
+  created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  PRIMARY KEY (organization_id, id),
+  FOREIGN KEY (organization_id, encounter_id) REFERENCES public.cl_multi_party_encounters (organization_id, id),
+  FOREIGN KEY (organization_id, chart_id) REFERENCES public.cl_charts (organization_id, id),
+  FOREIGN KEY (organization_id, member_user_id) REFERENCES public.pf_members (organization_id, user_id),
+  CHECK ((kind = 'patient') = (chart_id IS NOT NULL)),
+  CHECK ((kind = 'staff') = (member_user_id IS NOT NULL)),
+  CHECK ((kind = 'interpreter') = (language IS NOT NULL)),
+  CHECK (left_at IS NULL OR joined_at IS NULL OR left_at >= joined_at)
+);
+CREATE UNIQUE INDEX cl_multi_party_participants_patient_idx
+  ON public.cl_multi_party_participants (organization_id, encounter_id, chart_id) WHERE chart_id IS NOT NULL;
+CREATE INDEX cl_multi_party_participants_encounter_idx ON public.cl_multi_party_participants (organization_id, encounter_id);
+
+-- Whether the caller may see an encounter's clinical content: it holds
+-- cl.multi_party.view and has consent (or no consent is needed) for every
+-- patient participant's chart. One Part 2 patient without consent hides the
+-- whole encounter, since its content is about all of them. Reads the
+-- participants as the definer (a policy on one table cannot read the other
+-- through RLS without recursion).
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_multi_party_visible(p_organization_id uuid, p_encounter_id uuid) RETURNS boolean
+  LANGUAGE plpgsql STABLE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    IF NOT public.cl_has_permission(p_organization_id, 'cl.multi_party.view') THEN
+      RETURN false;
+    END IF;
+    RETURN NOT EXISTS (
+      SELECT 1 FROM public.cl_multi_party_participants p
+      WHERE p.organization_id = p_organization_id AND p.encounter_id = p_encounter_id AND p.kind = 'patient'
+        AND NOT public.cl_check_sud_consent(p.chart_id, 'multi_party_encounter', auth.uid()));
+  END
+  $$;
+-- +goose StatementEnd
+
+ALTER TABLE public.cl_multi_party_encounters ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.cl_multi_party_encounters FORCE ROW LEVEL SECURITY;
+ALTER TABLE public.cl_multi_party_participants ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.cl_multi_party_participants FORCE ROW LEVEL SECURITY;
+REVOKE ALL ON public.cl_multi_party_encounters, public.cl_multi_party_participants FROM PUBLIC;
+GRANT SELECT, INSERT, UPDATE ON public.cl_multi_party_encounters, public.cl_multi_party_participants TO authenticated;
+
+CREATE POLICY cl_multi_party_encounters_select ON public.cl_multi_party_encounters FOR SELECT TO authenticated
+  USING (public.cl_multi_party_visible(organization_id, id));
+CREATE POLICY cl_multi_party_encounters_insert ON public.cl_multi_party_encounters FOR INSERT TO authenticated
+  WITH CHECK (public.cl_has_permission(organization_id, 'cl.multi_party.manage')
+              AND created_by = auth.uid() AND updated_by = auth.uid());
+CREATE POLICY cl_multi_party_encounters_update ON public.cl_multi_party_encounters FOR UPDATE TO authenticated
+  USING (public.cl_has_permission(organization_id, 'cl.multi_party.manage') AND public.cl_multi_party_visible(organization_id, id))
+  WITH CHECK (public.cl_has_permission(organization_id, 'cl.multi_party.manage')
+              AND public.cl_multi_party_visible(organization_id, id) AND updated_by = auth.uid());
+
+CREATE POLICY cl_multi_party_participants_select ON public.cl_multi_party_participants FOR SELECT TO authenticated
+  USING (public.cl_multi_party_visible(organization_id, encounter_id));
+-- Adding a patient needs that chart's consent for multi-party encounters.
+CREATE POLICY cl_multi_party_participants_insert ON public.cl_multi_party_participants FOR INSERT TO authenticated
+  WITH CHECK (public.cl_has_permission(organization_id, 'cl.multi_party.manage') AND created_by = auth.uid()
+              AND (kind <> 'patient' OR public.cl_check_sud_consent(chart_id, 'multi_party_encounter', auth.uid())));
+CREATE POLICY cl_multi_party_participants_update ON public.cl_multi_party_participants FOR UPDATE TO authenticated
+  USING (public.cl_has_permission(organization_id, 'cl.multi_party.manage') AND public.cl_multi_party_visible(organization_id, encounter_id))
+  WITH CHECK (public.cl_has_permission(organization_id, 'cl.multi_party.manage')
+              AND public.cl_multi_party_visible(organization_id, encounter_id)
+              AND (kind <> 'patient' OR public.cl_check_sud_consent(chart_id, 'multi_party_encounter', auth.uid())));
+
+REVOKE ALL ON FUNCTION public.cl_multi_party_visible(uuid, uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.cl_multi_party_visible(uuid, uuid) TO authenticated;
