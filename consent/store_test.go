@@ -244,6 +244,15 @@ func TestBreakGlass(t *testing.T) {
 	d, err = b.store.Check(ctx, consent.Request{ActingUser: b.clinician, ChartID: b.part2, RecordType: consent.RecordSUDCounselingNote})
 	require.NoError(t, err)
 	require.False(t, d.Allowed, "emergency access never opens counseling notes")
+	for _, req := range []consent.Request{
+		{ActingUser: b.clinician, ChartID: b.part2, RecordType: consent.RecordProgressNote, Use: consent.UseExport},
+		{ActingUser: b.clinician, ChartID: b.part2, RecordType: consent.RecordProgressNote, Use: consent.UseAI},
+		{ActingUser: b.clinician, ChartID: b.part2, RecordType: consent.RecordProgressNote, Purpose: consent.PurposePayment},
+	} {
+		d, err = b.store.Check(ctx, req)
+		require.NoError(t, err)
+		require.False(t, d.Allowed, "an emergency access is for treatment, displayed or saved: %+v", req)
+	}
 
 	// Time passes: move the access window into the past.
 	b.db.Exec(t, `UPDATE public.cl_part2_emergency_access SET started_at = started_at - interval '2 hours', expires_at = expires_at - interval '2 hours' WHERE id = $1`, access.ID)
@@ -269,7 +278,11 @@ func TestAccountingOfDisclosures(t *testing.T) {
 	ctx := context.Background()
 	c, err := b.store.Grant(ctx, b.manager, b.grantParams(b.clinician, consent.RecordProgressNote))
 	require.NoError(t, err)
-	_, err = b.store.Check(ctx, consent.Request{ActingUser: b.clinician, ChartID: b.part2, RecordType: consent.RecordProgressNote, Use: consent.UseExport, Purpose: consent.PurposePayment})
+	// The consent names treatment only: payment is another purpose.
+	d, err := b.store.Check(ctx, consent.Request{ActingUser: b.clinician, ChartID: b.part2, RecordType: consent.RecordProgressNote, Use: consent.UseExport, Purpose: consent.PurposePayment})
+	require.NoError(t, err)
+	require.False(t, d.Allowed, "a consent covers only the purposes it names")
+	_, err = b.store.Check(ctx, consent.Request{ActingUser: b.clinician, ChartID: b.part2, RecordType: consent.RecordProgressNote, Use: consent.UseExport, Purpose: consent.PurposeTreatment})
 	require.NoError(t, err)
 	_, err = b.store.Revoke(ctx, b.manager, b.org, c.ID)
 	require.NoError(t, err)
@@ -280,10 +293,11 @@ func TestAccountingOfDisclosures(t *testing.T) {
 	for _, d := range got {
 		actions = append(actions, d.Action)
 	}
-	require.Equal(t, []string{"part2.consent.granted", "part2.access.allowed", "part2.consent.revoked"}, actions)
+	require.Equal(t, []string{"part2.consent.granted", "part2.access.denied", "part2.access.allowed", "part2.consent.revoked"}, actions)
 	require.Equal(t, c.ID, *got[0].ConsentID)
-	require.Equal(t, "export", *got[1].Use)
-	require.Equal(t, consent.PurposePayment, *got[1].Purpose)
+	require.Equal(t, consent.PurposePayment, *got[1].Purpose, "the audit keeps the purpose asked for")
+	require.Equal(t, "export", *got[2].Use)
+	require.Equal(t, consent.PurposeTreatment, *got[2].Purpose)
 
 	// Without pf.audit.view the accounting is empty, as if nothing happened.
 	none, err := b.store.Disclosures(ctx, b.clinician, b.org, b.part2, time.Now().Add(-time.Hour))

@@ -1,6 +1,7 @@
 package events_test
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/encoreos/platform-go/events"
+	"github.com/encoreos/platform-go/internal/testdb"
 )
 
 var update = flag.Bool("update", false, "rewrite the checked-in JSON Schemas and golden files")
@@ -95,6 +97,18 @@ func samples() []events.Event {
 			Modality: events.ModalityVirtual, ConcludedAt: at.Add(90 * time.Minute), DurationMinutes: 90, ParticipantCount: 8,
 			ModifierSuggestions: events.Codes{"95", "HQ"}, JurisdictionProfileID: &prof},
 	}
+}
+
+// The database knows the same event types as the Go registry.
+func TestEventTypesMatchTheDatabase(t *testing.T) {
+	db := testdb.New(t)
+	var inDB []string
+	require.NoError(t, db.Admin.QueryRow(context.Background(), `SELECT public.cl_event_types()`).Scan(&inDB))
+	var inGo []string
+	for _, e := range events.Registered() {
+		inGo = append(inGo, e.EventType())
+	}
+	require.ElementsMatch(t, inGo, inDB)
 }
 
 // Each event's JSON, field for field as the specifications' tables.

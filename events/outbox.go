@@ -59,6 +59,9 @@ var (
 	// ErrPermissionDenied: the transaction's acting user may not publish
 	// for the event's organization.
 	ErrPermissionDenied = dbtx.ErrPermissionDenied
+	// ErrIdempotencyConflict: the idempotency key was already used in the
+	// organization for an event of another type or aggregate.
+	ErrIdempotencyConflict = errors.New("events: the idempotency key was already used for another event")
 )
 
 // ValidationError names the event field that is wrong.
@@ -68,8 +71,10 @@ type ValidationError = validate.Error
 // when they are empty, and stores it in tx. tx must act as a user of the
 // event's organization (the library's repositories call PublishTx inside
 // their acting-user transactions). The event is stored once per
-// idempotency key and organization: publishing the same key again returns
-// the envelope stored first, and stores nothing.
+// idempotency key and organization: publishing the same key again for the
+// same event type and aggregate returns the envelope stored first and
+// stores nothing; for another type or aggregate it is
+// ErrIdempotencyConflict.
 func (o *Outbox) PublishTx(ctx context.Context, tx pgx.Tx, e Event, opts *PublishOpts) (*Envelope, error) {
 	if tx == nil {
 		return nil, dbtx.ErrNilTx
@@ -91,11 +96,8 @@ func (o *Outbox) PublishTx(ctx context.Context, tx pgx.Tx, e Event, opts *Publis
 		"idempotency_key": key,
 		"envelope":        raw,
 	}).Scan(&stored)
-	if errors.Is(err, pgx.ErrNoRows) {
-		// A concurrent transaction stored the key after this statement's
-		// snapshot was taken: a new statement sees it.
-		err = tx.QueryRow(ctx, `SELECT envelope FROM public.cl_pm_events WHERE organization_id = $1 AND idempotency_key = $2`,
-			env.OrganizationID, key).Scan(&stored)
+	if dbtx.IsUniqueViolation(err) {
+		return nil, ErrIdempotencyConflict
 	}
 	if err != nil {
 		return nil, dbtx.MapError(err)

@@ -29,7 +29,8 @@ func setup(t testing.TB) *bundle {
 	t.Helper()
 	db := testdb.New(t)
 	org := db.NewOrg(t)
-	return &bundle{db: db, outbox: events.NewOutbox(nil), org: org, user: db.NewMember(t, org, "clinician")}
+	// A clinician publishes; reading the outbox back needs pf.events.view.
+	return &bundle{db: db, outbox: events.NewOutbox(nil), org: org, user: db.NewMember(t, org, "clinician", "privacy_officer")}
 }
 
 // finalized is a valid event of b's organization.
@@ -105,15 +106,18 @@ func TestPublishingTheSameKeyTwiceStoresOneEvent(t *testing.T) {
 	corr := uuid.New()
 	c1, c2 := b.finalized(), b.finalized()
 	c1.CorrelationID, c2.CorrelationID = &corr, &corr
-	_, err = b.publish(t, c1, nil)
+	s1, err := b.publish(t, c1, nil)
 	require.NoError(t, err)
+	again1, err := b.publish(t, c1, nil)
+	require.NoError(t, err)
+	require.Equal(t, s1.ID, again1.ID, "the same action retried")
 	_, err = b.publish(t, c2, nil)
-	require.NoError(t, err)
+	require.ErrorIs(t, err, events.ErrIdempotencyConflict, "one correlation id, two records: a misuse, said loudly")
 	require.Equal(t, 2, b.outboxCount(t))
 
 	// The same key in another organization is another event.
 	b2 := &bundle{db: b.db, outbox: b.outbox, org: b.db.NewOrg(t)}
-	b2.user = b.db.NewMember(t, b2.org, "clinician")
+	b2.user = b.db.NewMember(t, b2.org, "clinician", "privacy_officer")
 	e2 := b2.finalized()
 	e2.PeerEncounterID = e.PeerEncounterID
 	_, err = b2.publish(t, e2, nil)
@@ -151,11 +155,46 @@ func TestPublishRefusesBadEventsAndOtherOrganizations(t *testing.T) {
 	require.ErrorIs(t, err, events.ErrPermissionDenied)
 	require.Zero(t, b.outboxCount(t), "nothing was written")
 
-	// Behind the Go checks, the table refuses free text in an event's data.
-	err = dbtx.Run(context.Background(), b.db.App, b.user, func(tx pgx.Tx) error {
-		_, err := tx.Exec(context.Background(), `INSERT INTO public.cl_pm_events (organization_id, id, event_type, aggregate_id, idempotency_key, envelope)
-			VALUES ($1, $2, 'x_y', $2, 'k', $3)`, b.org, uuid.New(), json.RawMessage(`{"data":{"note":"patient reports relapse"}}`))
+	// Behind the Go checks, the database: no direct inserts, and the publish
+	// function refuses free text, forged attributes and unknown types.
+	ctx := context.Background()
+	err = dbtx.Run(ctx, b.db.App, b.user, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO public.cl_pm_events (organization_id, id, event_type, aggregate_id, idempotency_key, envelope)
+			VALUES ($1, $2, 'peer_encounter_finalized', $2, 'k', '{}')`, b.org, uuid.New())
 		return err
 	})
-	require.True(t, dbtx.IsCheckViolation(err), "got %v", err)
+	require.True(t, dbtx.IsPermissionDenied(err), "got %v", err)
+	good, err := b.outbox.Wrap(b.finalized())
+	require.NoError(t, err)
+	publish := func(env *events.Envelope, eventType string, aggregate uuid.UUID) error {
+		raw, err := json.Marshal(env)
+		require.NoError(t, err)
+		return dbtx.Run(ctx, b.db.App, b.user, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, `SELECT public.cl_pm_events_publish($1, $2, $3, $4, 'k', $5)`, env.OrganizationID, env.ID, eventType, aggregate, raw)
+			return err
+		})
+	}
+	aggregate := uuid.MustParse(good.Subject)
+	withText := *good
+	withText.Data = json.RawMessage(`{"event_type":"peer_encounter_finalized","organization_id":"` + b.org.String() + `","note":"patient reports relapse"}`)
+	require.True(t, dbtx.IsCheckViolation(publish(&withText, good.Type, aggregate)), "free text in data")
+	noData := *good
+	noData.Data = nil
+	require.True(t, dbtx.IsCheckViolation(publish(&noData, good.Type, aggregate)), "no data")
+	otherOrg := *good
+	otherOrg.OrganizationID = b.db.NewOrg(t)
+	require.True(t, dbtx.IsPermissionDenied(publish(&otherOrg, good.Type, aggregate)), "another organization")
+	phiSubject := *good
+	phiSubject.Subject = "Jane Doe"
+	require.True(t, dbtx.IsCheckViolation(publish(&phiSubject, good.Type, aggregate)), "a subject that is not the aggregate")
+	require.True(t, dbtx.IsInvalidParameter(publish(good, "x.>", aggregate)), "an unregistered type")
+	require.Zero(t, b.outboxCount(t))
+
+	// A key already used for another aggregate is a conflict, not an answer
+	// about that other event.
+	first := b.finalized()
+	_, err = b.publish(t, first, &events.PublishOpts{IdempotencyKey: "finalize-1"})
+	require.NoError(t, err)
+	_, err = b.publish(t, b.finalized(), &events.PublishOpts{IdempotencyKey: "finalize-1"})
+	require.ErrorIs(t, err, events.ErrIdempotencyConflict)
 }

@@ -34,8 +34,9 @@ type RelayConfig struct {
 	Sink Sink
 	// BatchSize is how many events one claim takes: 1 to 10000, default 100.
 	BatchSize int
-	// MaxAttempts is how many failed deliveries dead-letter an event:
-	// default 10.
+	// MaxAttempts is how many failed deliveries dead-letter an event: 1 to
+	// 1000, default 10. A dead-lettered event holds back the later events
+	// of its aggregate until [Relay.Retry] requeues it.
 	MaxAttempts int
 	// RetryBackoff is the wait before the first retry, doubled for each
 	// further attempt, with jitter: default 1s.
@@ -86,6 +87,10 @@ var (
 	markDeliveredSQL string
 	//go:embed sql/mark_failed.sql
 	markFailedSQL string
+	//go:embed sql/mark_dead.sql
+	markDeadSQL string
+	//go:embed sql/retry.sql
+	retrySQL string
 )
 
 // NewRelay checks cfg and returns a Relay.
@@ -103,8 +108,8 @@ func NewRelay(cfg *RelayConfig) (*Relay, error) {
 	if c.MaxAttempts == 0 {
 		c.MaxAttempts = 10
 	}
-	if c.MaxAttempts < 1 {
-		return nil, errors.New("events: RelayConfig.MaxAttempts must be positive")
+	if c.MaxAttempts < 1 || c.MaxAttempts > 1000 {
+		return nil, errors.New("events: RelayConfig.MaxAttempts must be between 1 and 1000")
 	}
 	if c.RetryBackoff <= 0 {
 		c.RetryBackoff = time.Second
@@ -221,8 +226,10 @@ func (r *Relay) asRelay(ctx context.Context, fn func(pgx.Tx) error) error {
 // or the database fails.
 func (r *Relay) Drain(ctx context.Context) error {
 	for {
+		// Loop until a claim finds nothing: a batch holds at most one event
+		// per aggregate, so a full batch is not the only sign of more work.
 		n, err := r.RunOnce(ctx)
-		if err != nil || n < r.cfg.BatchSize {
+		if err != nil || n == 0 {
 			return err
 		}
 	}
@@ -283,13 +290,25 @@ func (r *Relay) deliver(ctx context.Context, tx pgx.Tx) (outcome, error) {
 	r.metrics.batches.Add(1)
 	r.metrics.lagNanos.Store(int64(time.Since(batch[0].CreatedAt)))
 
+	out := outcome{claimed: len(batch)}
 	envs := make([]Envelope, len(batch))
 	for i, c := range batch {
 		if err := json.Unmarshal(c.Envelope, &envs[i]); err != nil {
-			return outcome{}, fmt.Errorf("events: stored envelope %s is not valid: %w", c.ID, err)
+			// It can never be delivered: dead-letter it, deliver the events
+			// before it, and let the rest wait for the next claim.
+			if _, err := tx.Exec(ctx, markDeadSQL, pgx.NamedArgs{"organization_id": c.OrganizationID, "id": c.ID,
+				"last_error": "invalid_envelope"}); err != nil {
+				return outcome{}, err
+			}
+			r.metrics.deadLettered.Add(1)
+			r.cfg.Logger.ErrorContext(ctx, "event relay: undecodable event dead-lettered", "event_id", c.ID)
+			batch, envs = batch[:i], envs[:i]
+			break
 		}
 	}
-	out := outcome{claimed: len(batch)}
+	if len(batch) == 0 {
+		return out, nil
+	}
 	delivered, sinkErr := r.cfg.Sink.Deliver(ctx, envs)
 	out.delivered = max(0, min(delivered, len(batch)))
 	if out.delivered > 0 {
@@ -324,15 +343,29 @@ func (r *Relay) deliver(ctx context.Context, tx pgx.Tx) (outcome, error) {
 // retried, and the rest stay pending.
 var ErrDeliveryFailed = errors.New("events: delivery failed")
 
-// backoff is the wait before attempt n+1: RetryBackoff * 2^(n-1), capped,
+// backoff is the wait before attempt n+1: RetryBackoff * 2^(n-1), capped
+// at MaxRetryBackoff (doubling stops at the cap, so it never overflows),
 // with "equal jitter" (between half and all of it) so that relays and
 // events do not retry in lockstep.
 func (r *Relay) backoff(attempt int) time.Duration {
-	d := r.cfg.MaxRetryBackoff
-	if attempt < 40 {
-		d = min(r.cfg.RetryBackoff<<(attempt-1), r.cfg.MaxRetryBackoff)
+	d := min(r.cfg.RetryBackoff, r.cfg.MaxRetryBackoff)
+	for i := 1; i < attempt && d < r.cfg.MaxRetryBackoff; i++ {
+		d = min(2*d, r.cfg.MaxRetryBackoff)
 	}
 	return d/2 + rand.N(d/2+1)
+}
+
+// Retry requeues a dead-lettered event for delivery (after the cause is
+// fixed); the later events of its aggregate, held back meanwhile, follow
+// it. It reports whether there was such a dead event.
+func (r *Relay) Retry(ctx context.Context, organizationID, eventID uuid.UUID) (bool, error) {
+	var n int64
+	err := r.asRelay(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, retrySQL, pgx.NamedArgs{"organization_id": organizationID, "id": eventID})
+		n = tag.RowsAffected()
+		return err
+	})
+	return n == 1, err
 }
 
 // listen wakes the relay on NOTIFY cl_pm_events until ctx ends, reconnecting

@@ -343,3 +343,50 @@ func TestPruneDeletesOnlyOldDeliveredEvents(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, n)
 }
+
+func TestDeadEventsHoldBackTheirAggregateUntilRetried(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	published := b.publishMany(t, 3, 1) // one aggregate: events 0, 1, 2
+	sink := eventstest.NewSink()
+	sink.FailNext(2, errors.New("down"))
+	r := b.relay(t, sink, &events.RelayConfig{MaxAttempts: 2, RetryBackoff: time.Millisecond, MaxRetryBackoff: time.Millisecond})
+	require.Eventually(t, func() bool {
+		_, _ = r.RunOnce(ctx)
+		return b.statusCounts(t)["dead"] == 1
+	}, 5*time.Second, 5*time.Millisecond)
+	require.NoError(t, r.Drain(ctx))
+	require.Empty(t, sink.Events(), "the later events wait behind the dead one")
+	require.Equal(t, map[string]int{"dead": 1, "pending": 2}, b.statusCounts(t))
+
+	var deadID uuid.UUID
+	require.NoError(t, b.db.Admin.QueryRow(ctx, `SELECT id FROM public.cl_pm_events WHERE status = 'dead'`).Scan(&deadID))
+	ok, err := r.Retry(ctx, b.org, deadID)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.NoError(t, r.Drain(ctx))
+	require.Len(t, sink.Events(), 3)
+	requireOrderedPerAggregate(t, sink.Events())
+	first, err := events.Decode(&sink.Events()[0])
+	require.NoError(t, err)
+	require.Equal(t, published[0].PeerEncounterID, first.AggregateID())
+}
+
+func TestAnUndecodableEventIsDeadLetteredAndTheRestFlow(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	b.publishMany(t, 2, 2)
+	// A host's superuser writes garbage straight into the table.
+	b.db.Exec(t, `INSERT INTO public.cl_pm_events (organization_id, id, event_type, aggregate_id, idempotency_key, envelope)
+		VALUES ($1, pg_catalog.gen_random_uuid(), 'peer_encounter_finalized', pg_catalog.gen_random_uuid(), 'garbage', '{"id": 5}')`, b.org)
+	b.publishMany(t, 2, 2)
+	sink := eventstest.NewSink()
+	r := b.relay(t, sink, nil)
+	require.NoError(t, r.Drain(ctx))
+	require.NoError(t, r.Drain(ctx))
+	require.Len(t, sink.Events(), 4, "the other organizations' and aggregates' events are not stuck")
+	require.Equal(t, map[string]int{"delivered": 4, "dead": 1}, b.statusCounts(t))
+	require.EqualValues(t, 1, r.Metrics().DeadLettered)
+}

@@ -108,7 +108,7 @@ func TestCreateUpdateFinalizePublishesOnce(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, fin.FinalizedAt, again.FinalizedAt, "finalizing twice changes nothing")
 
-	env := eventstest.RequirePublished(t, b.db.App, b.peer, b.org, events.TypePeerEncounterFinalized,
+	env := eventstest.RequirePublished(t, b.db.App, b.officer, b.org, events.TypePeerEncounterFinalized,
 		&eventstest.RequireOpts{AggregateID: e.ID, Count: 1})
 	payload, err := events.Decode(env)
 	require.NoError(t, err)
@@ -135,7 +135,7 @@ func TestConcurrentFinalizesYieldOneEvent(t *testing.T) {
 		require.NoError(t, errs[i])
 		require.Equal(t, results[0].FinalizedAt, results[i].FinalizedAt)
 	}
-	eventstest.RequirePublished(t, b.db.App, b.peer, b.org, events.TypePeerEncounterFinalized, &eventstest.RequireOpts{Count: 1})
+	eventstest.RequirePublished(t, b.db.App, b.officer, b.org, events.TypePeerEncounterFinalized, &eventstest.RequireOpts{Count: 1})
 }
 
 func TestFinalizedEncountersAreImmutable(t *testing.T) {

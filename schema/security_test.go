@@ -158,7 +158,7 @@ func TestAuditLogIsAppendOnly(t *testing.T) {
 
 	var id uuid.UUID
 	require.NoError(t, dbtx.Run(ctx, db.App, officer, func(tx pgx.Tx) error {
-		return tx.QueryRow(ctx, `SELECT public.pf_audit_record($1, NULL, 'report.exported', 'chart', $2, 'TREAT', '{"format":"csv","rows":3}')`,
+		return tx.QueryRow(ctx, `SELECT public.pf_audit_record($1, NULL, 'host.report.exported', 'chart', $2, 'TREAT', '{"format":"csv","rows":3}')`,
 			org, uuid.New()).Scan(&id)
 	}))
 	var actor uuid.UUID
@@ -191,15 +191,21 @@ func TestAuditLogIsAppendOnly(t *testing.T) {
 	// Free text cannot enter the log, and nobody writes into another
 	// organization's log.
 	err := dbtx.Run(ctx, db.App, officer, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `SELECT public.pf_audit_record($1, NULL, 'note.viewed', 'chart', NULL, NULL, '{"comment":"Jane Doe, DOB 1980-01-01"}')`, org)
+		_, err := tx.Exec(ctx, `SELECT public.pf_audit_record($1, NULL, 'host.note.viewed', 'chart', NULL, NULL, '{"comment":"Jane Doe, DOB 1980-01-01"}')`, org)
 		return err
 	})
 	require.True(t, dbtx.IsCheckViolation(err), "got %v", err)
 	err = dbtx.Run(ctx, db.App, officer, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `SELECT public.pf_audit_record($1, NULL, 'note.viewed', 'chart', NULL, NULL, '{}')`, db.NewOrg(t))
+		_, err := tx.Exec(ctx, `SELECT public.pf_audit_record($1, NULL, 'host.note.viewed', 'chart', NULL, NULL, '{}')`, db.NewOrg(t))
 		return err
 	})
 	require.True(t, dbtx.IsPermissionDenied(err), "got %v", err)
+	// Nor forge the library's own rows (the accounting of disclosures reads them).
+	err = dbtx.Run(ctx, db.App, officer, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `SELECT public.pf_audit_record($1, NULL, 'part2.consent.revoked', 'chart', $2, NULL, '{"consent_id":"x"}')`, org, uuid.New())
+		return err
+	})
+	require.True(t, dbtx.IsInvalidParameter(err), "got %v", err)
 	err = dbtx.Run(ctx, db.App, officer, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `SELECT public.pf_audit_write($1, $2, NULL, 'x.y', 'chart', NULL, NULL, '{}')`, uuid.New(), org)
 		return err

@@ -22,9 +22,10 @@ type RequireOpts struct {
 	Count int
 }
 
-// RequirePublished asserts, as actingUser (who must have access to the
-// organization), that the outbox holds an event of eventType for
-// organizationID, and returns the newest match.
+// RequirePublished asserts, as actingUser, that the outbox holds an event
+// of eventType for organizationID, and returns the newest match. Reading the
+// outbox needs the pf.events.view permission (events name charts): use a
+// user whose role grants it (privacy_officer and org_admin do).
 func RequirePublished(t testing.TB, db dbtx.Beginner, actingUser, organizationID uuid.UUID, eventType string, opts *RequireOpts) *events.Envelope {
 	t.Helper()
 	var env *events.Envelope

@@ -72,6 +72,7 @@ INSERT INTO public.pf_permissions (code, description) VALUES
   ('cl.consent.manage',           'Record and revoke Part 2 consents'),
   ('cl.part2.break_glass',        'Open a time-boxed medical-emergency access to a Part 2 chart (42 CFR 2.51)'),
   ('pf.audit.view',               'Read the audit log, including accountings of disclosures'),
+  ('pf.events.view',              'Read the event outbox (events name charts and encounters)'),
   ('cl.group.virtual.view',       'View virtual and hybrid group sessions'),
   ('cl.group.virtual.manage',     'Edit virtual group telehealth metadata and attendance'),
   ('cl.group.virtual.start',      'Start a virtual or hybrid group session'),
@@ -106,4 +107,5 @@ INSERT INTO public.pf_role_permissions (role, permission) VALUES
   ('hr_manager', 'hr.productivity.view'),
   ('privacy_officer', 'cl.consent.view'),
   ('privacy_officer', 'cl.consent.manage'),
-  ('privacy_officer', 'pf.audit.view');
+  ('privacy_officer', 'pf.audit.view'),
+  ('privacy_officer', 'pf.events.view');

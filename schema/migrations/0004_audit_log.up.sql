@@ -91,10 +91,12 @@ CREATE FUNCTION public.pf_audit_write(
   $$;
 REVOKE ALL ON FUNCTION public.pf_audit_write(uuid, uuid, uuid, text, text, uuid, text, jsonb) FROM PUBLIC;
 
--- pf_audit_record: for the library's Go layer and for hosts (exports, AI
--- use, ...). The actor is always auth.uid(), and the caller must belong to
--- the organization, so nobody can write into another organization's log or
--- in another user's name.
+-- pf_audit_record: for hosts (exports, AI use, ...). The actor is always
+-- auth.uid(), the caller must belong to the organization (and the site, when
+-- one is given), and the action must be in the host's namespace ("host."):
+-- nobody can write into another organization's log, in another user's
+-- name, or in the library's own namespaces (part2.*, hr.*, ...) that the
+-- accounting of disclosures and other reports read.
 -- +goose StatementBegin
 CREATE FUNCTION public.pf_audit_record(
   p_organization_id uuid, p_site_id uuid,
@@ -104,9 +106,14 @@ CREATE FUNCTION public.pf_audit_record(
   SET search_path = pg_catalog, pg_temp
   AS $$
   BEGIN
-    IF auth.uid() IS NULL OR NOT public.cl_has_org_access(p_organization_id) THEN
-      RAISE EXCEPTION 'permission denied: not a member of the organization'
+    IF auth.uid() IS NULL OR NOT public.cl_has_org_access(p_organization_id)
+       OR (p_site_id IS NOT NULL AND NOT public.cl_has_site_access(p_organization_id, p_site_id)) THEN
+      RAISE EXCEPTION 'permission denied: not a member of the organization or site'
         USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF p_action IS NULL OR p_action NOT LIKE 'host.%' THEN
+      RAISE EXCEPTION 'hosts record actions in the host.* namespace'
+        USING ERRCODE = 'invalid_parameter_value';
     END IF;
     RETURN public.pf_audit_write(auth.uid(), p_organization_id, p_site_id, p_action, p_target_type,
                                  p_target_id, p_purpose, p_details);

@@ -86,9 +86,9 @@ CREATE INDEX cl_part2_emergency_access_chart_user_idx ON public.cl_part2_emergen
 
 -- The two ways a Part 2 record is opened to a user, as inlinable SQL
 -- functions shared by cl_check_sud_consent and cl_part2_decide. Not callable
--- by `authenticated`.
+-- by `authenticated`. A consent covers a purpose only if it names it.
 CREATE FUNCTION public.cl_part2_consent_covers(
-  p_chart_id uuid, p_organization_id uuid, p_record_type text, p_user uuid, p_at timestamptz
+  p_chart_id uuid, p_organization_id uuid, p_record_type text, p_user uuid, p_at timestamptz, p_purpose text
 ) RETURNS boolean
   LANGUAGE sql STABLE
   AS $$
@@ -101,6 +101,9 @@ CREATE FUNCTION public.cl_part2_consent_covers(
         AND (k.expires_at IS NULL OR k.expires_at > p_at)
         AND (p_record_type = ANY (k.record_types)
              OR (p_record_type <> 'sud_counseling_note' AND '*' = ANY (k.record_types)))
+        -- NULL (row-level security, which has no purpose) accepts any
+        -- consented purpose; the audited check names one.
+        AND (p_purpose IS NULL OR p_purpose = ANY (k.purposes))
         AND (k.recipient_user_id = p_user
              OR EXISTS (SELECT 1 FROM public.pf_members m
                         WHERE m.organization_id = k.recipient_organization_id
@@ -148,16 +151,21 @@ CREATE FUNCTION public.cl_check_sud_consent(p_chart_id uuid, p_record_type text,
       RETURN false;
     END IF;
 
-    SELECT c.organization_id, c.is_part2 INTO v_org, v_part2
+    -- Chart ids are UUIDs; should a host ever hold one id in two
+    -- organizations, the answer is no rather than a guess.
+    SELECT c.organization_id, c.is_part2 INTO STRICT v_org, v_part2
     FROM public.cl_charts c WHERE c.id = p_chart_id;
-    IF NOT FOUND OR NOT public.cl_has_org_access(v_org) THEN
+    IF NOT public.cl_has_org_access(v_org) THEN
       RETURN false;
     END IF;
     IF NOT v_part2 THEN
       RETURN true;
     END IF;
-    RETURN public.cl_part2_consent_covers(p_chart_id, v_org, p_record_type, p_requesting_user, v_now)
+    RETURN public.cl_part2_consent_covers(p_chart_id, v_org, p_record_type, p_requesting_user, v_now, NULL)
         OR public.cl_part2_emergency_covers(p_chart_id, p_record_type, p_requesting_user, v_now);
+  EXCEPTION
+    WHEN no_data_found OR too_many_rows THEN
+      RETURN false;
   END
   $$;
 -- +goose StatementEnd
@@ -192,25 +200,32 @@ CREATE FUNCTION public.cl_part2_decide(p_chart_id uuid, p_record_type text, p_pu
       RAISE EXCEPTION 'invalid use' USING ERRCODE = 'invalid_parameter_value';
     END IF;
 
-    SELECT c.organization_id, c.site_id, c.is_part2 INTO v_org, v_site, v_part2
-    FROM public.cl_charts c WHERE c.id = p_chart_id;
-    IF v_user IS NULL OR NOT FOUND OR NOT public.cl_has_org_access(v_org) THEN
+    BEGIN
+      SELECT c.organization_id, c.site_id, c.is_part2 INTO STRICT v_org, v_site, v_part2
+      FROM public.cl_charts c WHERE c.id = p_chart_id;
+    EXCEPTION
+      WHEN no_data_found OR too_many_rows THEN
+        RETURN 'denied';
+    END;
+    IF v_user IS NULL OR NOT public.cl_has_org_access(v_org) THEN
       RETURN 'denied';
     END IF;
     IF NOT v_part2 THEN
       RETURN 'not_part2';
     END IF;
 
+    -- A consent covers only the purposes it names. An emergency access
+    -- covers treatment (TREAT, ETREAT) for display and save, nothing else.
     v_basis := CASE
-      WHEN public.cl_part2_consent_covers(p_chart_id, v_org, p_record_type, v_user, v_now) THEN 'consent'
-      WHEN public.cl_part2_emergency_covers(p_chart_id, p_record_type, v_user, v_now) THEN 'emergency'
+      WHEN public.cl_part2_consent_covers(p_chart_id, v_org, p_record_type, v_user, v_now, p_purpose) THEN 'consent'
+      WHEN p_purpose IN ('TREAT', 'ETREAT') AND p_use IN ('display', 'save')
+           AND public.cl_part2_emergency_covers(p_chart_id, p_record_type, v_user, v_now) THEN 'emergency'
       ELSE 'denied'
     END;
     PERFORM public.pf_audit_write(
       v_user, v_org, v_site,
       CASE WHEN v_basis = 'denied' THEN 'part2.access.denied' ELSE 'part2.access.allowed' END,
-      'chart', p_chart_id,
-      CASE WHEN v_basis = 'emergency' THEN 'ETREAT' ELSE p_purpose END,
+      'chart', p_chart_id, p_purpose,
       pg_catalog.jsonb_build_object('record_type', p_record_type, 'use', p_use, 'basis', v_basis));
     RETURN v_basis;
   END
@@ -290,6 +305,12 @@ CREATE FUNCTION public.cl_part2_consents_guard() RETURNS trigger
       RAISE EXCEPTION 'a consent can only be revoked, not changed' USING ERRCODE = 'check_violation';
     END IF;
     IF NEW.revoked_at IS NOT NULL THEN
+      -- A revocation takes effect now, by whoever records it: never
+      -- backdated, never post-dated.
+      NEW.revoked_at := pg_catalog.statement_timestamp();
+      IF auth.uid() IS NOT NULL THEN
+        NEW.revoked_by := auth.uid();
+      END IF;
       PERFORM public.pf_audit_write(
         NEW.revoked_by, NEW.organization_id, NULL, 'part2.consent.revoked', 'chart', NEW.chart_id, NULL,
         pg_catalog.jsonb_build_object('consent_id', NEW.id));
@@ -326,7 +347,7 @@ CREATE POLICY cl_part2_emergency_access_select ON public.cl_part2_emergency_acce
 
 REVOKE ALL ON FUNCTION public.cl_part2_record_types() FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_part2_purposes() FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_part2_consent_covers(uuid, uuid, text, uuid, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_part2_consent_covers(uuid, uuid, text, uuid, timestamptz, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_part2_emergency_covers(uuid, text, uuid, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_check_sud_consent(uuid, text, uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_part2_decide(uuid, text, text, text) FROM PUBLIC;

@@ -2,15 +2,15 @@
 -- cl_pm_events: the transactional outbox for CL -> PM events.
 --
 -- An event row is written in the same transaction as the record change that
--- caused it (events.Outbox.PublishTx, as the acting user), so it exists if
--- and only if that change commits. A relay (events.Relay, as the role
+-- caused it (events.Outbox.PublishTx, as the acting user, through
+-- cl_pm_events_publish), so it exists if and only if that change commits. A relay (events.Relay, as the role
 -- cl_event_relay) claims pending rows with FOR UPDATE SKIP LOCKED, hands
 -- them to the host's broker and marks them delivered; failures are retried
 -- with backoff and, after the last attempt, dead-lettered.
 --
 -- No PHI: the envelope's data is a flat object of numbers, booleans, nulls,
 -- code-like strings (UUIDs, codes, ISO timestamps) and arrays of them
--- (checked on insert below), and last_error holds an error kind, never a message.
+-- (checked by cl_pm_events_publish, the only way in), and last_error holds an error kind, never a message.
 
 -- +goose StatementBegin
 DO $$
@@ -65,27 +65,9 @@ CREATE TABLE public.cl_pm_events (
 -- The relay's claim: due pending events in insertion order ...
 CREATE INDEX cl_pm_events_due_idx ON public.cl_pm_events (next_attempt_at, seq) WHERE status = 'pending';
 -- ... each only when it is the oldest pending event of its aggregate.
-CREATE INDEX cl_pm_events_aggregate_idx ON public.cl_pm_events (organization_id, aggregate_id, seq) WHERE status = 'pending';
-
--- The data check runs on INSERT only (a CHECK constraint would run again on
--- every UPDATE of the relay, about 90 us a row); nobody may change an
--- envelope afterwards (no UPDATE privilege on the column).
--- +goose StatementBegin
-CREATE FUNCTION public.cl_pm_events_check_data() RETURNS trigger
-  LANGUAGE plpgsql
-  SET search_path = pg_catalog, pg_temp
-  AS $$
-  BEGIN
-    IF NOT public.cl_event_data_ok(NEW.envelope OPERATOR(pg_catalog.->) 'data') THEN
-      RAISE EXCEPTION 'event data may hold only numbers, booleans, nulls and code-like strings (no PHI)'
-        USING ERRCODE = 'check_violation';
-    END IF;
-    RETURN NEW;
-  END
-  $$;
--- +goose StatementEnd
-CREATE TRIGGER cl_pm_events_check_data BEFORE INSERT ON public.cl_pm_events
-  FOR EACH ROW EXECUTE FUNCTION public.cl_pm_events_check_data();
+-- A dead-lettered event still blocks its aggregate (until Relay.Retry
+-- requeues it): a later event must never overtake it.
+CREATE INDEX cl_pm_events_aggregate_idx ON public.cl_pm_events (organization_id, aggregate_id, seq) WHERE status <> 'delivered';
 
 -- Wake relays at commit; the payload is empty (no PHI, nothing to parse).
 -- +goose StatementBegin
@@ -109,16 +91,14 @@ REVOKE ALL ON FUNCTION public.cl_event_data_ok(jsonb) FROM PUBLIC;
 -- The data check runs as the inserting role.
 GRANT EXECUTE ON FUNCTION public.cl_event_data_ok(jsonb) TO authenticated;
 REVOKE ALL ON FUNCTION public.cl_pm_events_notify() FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_pm_events_check_data() FROM PUBLIC;
 GRANT SELECT, INSERT ON public.cl_pm_events TO authenticated;
 GRANT SELECT, UPDATE (status, attempts, next_attempt_at, last_error, delivered_at) ON public.cl_pm_events TO cl_event_relay;
 
--- Users publish and read their organizations' events; only the relay
--- updates them, and deletes them once delivered.
-CREATE POLICY cl_pm_events_insert ON public.cl_pm_events FOR INSERT TO authenticated
-  WITH CHECK (public.cl_has_org_access(organization_id) AND status = 'pending' AND attempts = 0);
+-- Users publish through cl_pm_events_publish only. Reading the outbox
+-- needs pf.events.view: events name charts and encounters, including Part 2
+-- ones. Only the relay updates events, and deletes them once delivered.
 CREATE POLICY cl_pm_events_select ON public.cl_pm_events FOR SELECT TO authenticated
-  USING (public.cl_has_org_access(organization_id));
+  USING (public.cl_has_permission(organization_id, 'pf.events.view'));
 CREATE POLICY cl_pm_events_relay_select ON public.cl_pm_events FOR SELECT TO cl_event_relay USING (true);
 CREATE POLICY cl_pm_events_relay_update ON public.cl_pm_events FOR UPDATE TO cl_event_relay
   USING (true) WITH CHECK (true);
@@ -127,3 +107,73 @@ GRANT DELETE ON public.cl_pm_events TO cl_event_relay;
 CREATE POLICY cl_pm_events_relay_prune ON public.cl_pm_events FOR DELETE TO cl_event_relay
   USING (status = 'delivered');
 CREATE INDEX cl_pm_events_delivered_idx ON public.cl_pm_events (delivered_at) WHERE status = 'delivered';
+
+-- The event types the library publishes (the Go registry mirrors it; a test
+-- compares them).
+CREATE FUNCTION public.cl_event_types() RETURNS text[]
+  LANGUAGE sql IMMUTABLE
+  SET search_path = pg_catalog, pg_temp
+  AS $$ SELECT ARRAY['peer_encounter_finalized', 'cl_virtual_group_started', 'cl_virtual_group_concluded']::text[] $$;
+
+-- cl_pm_events_publish: the one way to write an event. The caller must
+-- belong to the organization; the envelope must be exactly a CloudEvents
+-- envelope of a registered type whose attributes match the columns and whose
+-- data holds no free text. Stores the event once per (organization,
+-- idempotency key) and returns the stored envelope; a key already used for
+-- another event type or aggregate is an error (unique_violation), never a
+-- silent answer about a different event.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_pm_events_publish(
+  p_organization_id uuid, p_id uuid, p_event_type text, p_aggregate_id uuid, p_idempotency_key text, p_envelope jsonb
+) RETURNS jsonb
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  DECLARE
+    v_existing public.cl_pm_events;
+  BEGIN
+    IF auth.uid() IS NULL OR NOT public.cl_has_org_access(p_organization_id) THEN
+      RAISE EXCEPTION 'permission denied: not a member of the organization' USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF p_event_type IS NULL OR NOT (p_event_type = ANY (public.cl_event_types())) THEN
+      RAISE EXCEPTION 'unknown event type' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF p_envelope IS NULL OR pg_catalog.jsonb_typeof(p_envelope) <> 'object'
+       OR EXISTS (SELECT 1 FROM pg_catalog.jsonb_object_keys(p_envelope) k
+                  WHERE k NOT IN ('specversion', 'id', 'source', 'type', 'time', 'subject', 'datacontenttype',
+                                  'organizationid', 'correlationid', 'data'))
+       OR p_envelope OPERATOR(pg_catalog.->>) 'specversion' IS DISTINCT FROM '1.0'
+       OR p_envelope OPERATOR(pg_catalog.->>) 'id' IS DISTINCT FROM p_id::text
+       OR p_envelope OPERATOR(pg_catalog.->>) 'type' IS DISTINCT FROM p_event_type
+       OR p_envelope OPERATOR(pg_catalog.->>) 'organizationid' IS DISTINCT FROM p_organization_id::text
+       OR p_envelope OPERATOR(pg_catalog.->>) 'subject' IS DISTINCT FROM p_aggregate_id::text
+       OR p_envelope OPERATOR(pg_catalog.->>) 'datacontenttype' IS DISTINCT FROM 'application/json'
+       OR NOT coalesce(p_envelope OPERATOR(pg_catalog.->>) 'source' ~ '^[A-Za-z0-9_.:/-]+$'
+                       AND pg_catalog.length(p_envelope OPERATOR(pg_catalog.->>) 'source') <= 200, false)
+       OR NOT coalesce(p_envelope OPERATOR(pg_catalog.->>) 'time' ~ '^[0-9T:.+Z-]+$', false)
+       OR NOT coalesce(p_envelope OPERATOR(pg_catalog.->>) 'correlationid' ~ '^[0-9a-f-]{36}$', true)
+       OR NOT coalesce(public.cl_event_data_ok(p_envelope OPERATOR(pg_catalog.->) 'data'), false)
+       OR (p_envelope OPERATOR(pg_catalog.->) 'data' OPERATOR(pg_catalog.->>) 'event_type') IS DISTINCT FROM p_event_type
+       OR (p_envelope OPERATOR(pg_catalog.->) 'data' OPERATOR(pg_catalog.->>) 'organization_id') IS DISTINCT FROM p_organization_id::text
+    THEN
+      RAISE EXCEPTION 'not a valid event envelope (attributes must match, data may hold only codes, numbers and ids)'
+        USING ERRCODE = 'check_violation';
+    END IF;
+
+    INSERT INTO public.cl_pm_events (organization_id, id, event_type, aggregate_id, idempotency_key, envelope)
+    VALUES (p_organization_id, p_id, p_event_type, p_aggregate_id, p_idempotency_key, p_envelope)
+    ON CONFLICT (organization_id, idempotency_key) DO NOTHING;
+
+    SELECT * INTO v_existing FROM public.cl_pm_events e
+    WHERE e.organization_id = p_organization_id AND e.idempotency_key = p_idempotency_key;
+    IF v_existing.event_type <> p_event_type OR v_existing.aggregate_id <> p_aggregate_id THEN
+      RAISE EXCEPTION 'the idempotency key was already used for another event' USING ERRCODE = 'unique_violation';
+    END IF;
+    RETURN v_existing.envelope;
+  END
+  $$;
+-- +goose StatementEnd
+REVOKE ALL ON FUNCTION public.cl_event_types() FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_pm_events_publish(uuid, uuid, text, uuid, text, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.cl_event_types() TO authenticated;
+GRANT EXECUTE ON FUNCTION public.cl_pm_events_publish(uuid, uuid, text, uuid, text, jsonb) TO authenticated;
