@@ -38,6 +38,8 @@ var (
 	revokeSQL string
 	//go:embed sql/get.sql
 	getSQL string
+	//go:embed sql/get_for_update.sql
+	getForUpdateSQL string
 	//go:embed sql/list.sql
 	listSQL string
 	//go:embed sql/break_glass.sql
@@ -115,7 +117,15 @@ func (s *Store) revoke(ctx context.Context, tx pgx.Tx, actingUser, organizationI
 	var c *Consent
 	err := dbtx.In(ctx, s.db, tx, actingUser, func(tx pgx.Tx) error {
 		args := pgx.NamedArgs{"organization_id": organizationID, "id": consentID}
-		current, err := collectOne(tx.Query(ctx, getSQL, args))
+		if _, err := collectOne(tx.Query(ctx, getSQL, args)); err != nil {
+			return err
+		}
+		// The lock makes concurrent revocations queue up; a consent the
+		// user may see but not manage is not locked for it.
+		current, err := collectOne(tx.Query(ctx, getForUpdateSQL, args))
+		if errors.Is(err, ErrNotFound) {
+			return ErrPermissionDenied
+		}
 		if err != nil {
 			return err
 		}
@@ -123,10 +133,6 @@ func (s *Store) revoke(ctx context.Context, tx pgx.Tx, actingUser, organizationI
 			return ErrAlreadyRevoked
 		}
 		c, err = collectOne(tx.Query(ctx, revokeSQL, args))
-		if errors.Is(err, ErrNotFound) {
-			// Visible but not updatable: the user may view, not manage.
-			return ErrPermissionDenied
-		}
 		return err
 	})
 	return c, err

@@ -327,6 +327,39 @@ func TestConsentPermissions(t *testing.T) {
 	_, err = b.store.Revoke(ctx, b.peer, b.org, c.ID)
 	require.ErrorIs(t, err, consent.ErrNotFound)
 
+	// Concurrent revocations: one revokes, the others learn it was revoked.
+	c2, err := b.store.Grant(ctx, b.manager, b.grantParams(b.clinician, consent.RecordPeerEncounter))
+	require.NoError(t, err)
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() { _, err := b.store.Revoke(ctx, b.manager, b.org, c2.ID); errs <- err }()
+	}
+	var revoked, already int
+	for range 4 {
+		switch err := <-errs; {
+		case err == nil:
+			revoked++
+		case errors.Is(err, consent.ErrAlreadyRevoked):
+			already++
+		default:
+			t.Fatalf("unexpected: %v", err)
+		}
+	}
+	require.Equal(t, 1, revoked)
+	require.Equal(t, 3, already)
+
+	// A revocation takes effect now, in the name of who records it, even
+	// when SQL says otherwise.
+	c3, err := b.store.Grant(ctx, b.manager, b.grantParams(b.clinician, consent.RecordGroupSession))
+	require.NoError(t, err)
+	require.NoError(t, dbtx.Run(ctx, b.db.App, b.manager, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE public.cl_part2_consents SET revoked_at = now() - interval '30 days', revoked_by = $2 WHERE id = $1`, c3.ID, b.manager)
+		return err
+	}))
+	var revokedAt time.Time
+	require.NoError(t, b.db.Admin.QueryRow(ctx, `SELECT revoked_at FROM public.cl_part2_consents WHERE id = $1`, c3.ID).Scan(&revokedAt))
+	require.WithinDuration(t, time.Now(), revokedAt, time.Minute, "not backdated")
+
 	// A consent cannot be edited, only revoked, even by its manager in SQL.
 	err = dbtx.Run(ctx, b.db.App, b.manager, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `UPDATE public.cl_part2_consents SET record_types = '{*}' WHERE id = $1`, c.ID)

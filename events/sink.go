@@ -8,7 +8,7 @@ import (
 )
 
 // Sink delivers envelopes to a message broker. The relay hands it batches
-// of pending events; events/jetstream has the NATS JetStream sink and
+// of pending events; events/natsjs has the NATS JetStream sink and
 // events/eventstest a recording fake, and both pass eventstest.RunSinkSuite.
 type Sink interface {
 	// Deliver sends batch in order and returns how many of its leading

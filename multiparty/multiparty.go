@@ -186,8 +186,10 @@ func (p *CreateParams) validate(now time.Time) error {
 
 // Errors. Match them with errors.Is; a *ValidationError with errors.As.
 var (
+	// ErrNoActingUser: the call was given no acting user.
 	ErrNoActingUser = dbtx.ErrNoActingUser
-	ErrInvalid      = validate.ErrInvalid
+	// ErrInvalid matches every *ValidationError.
+	ErrInvalid = validate.ErrInvalid
 	// ErrNotFound: no such encounter, or the acting user may not see it
 	// (no cl.multi_party.view, or a Part 2 patient without consent).
 	ErrNotFound = dbtx.ErrNotFound

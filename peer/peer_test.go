@@ -167,6 +167,38 @@ func TestFinalizedEncountersAreImmutable(t *testing.T) {
 	require.ErrorIs(t, err, peer.ErrInvalid)
 }
 
+// Behind the API, the database refuses what the API refuses: a finalize by
+// hand without its event, in someone else's name, or backdated, and a draft
+// edited into an invalid one.
+func TestTheDatabaseStandsBehindTheAPI(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	e := b.create(t, b.chart, b.fields())
+	sql := func(stmt string, args ...any) error {
+		return dbtx.Run(ctx, b.db.App, b.peer, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, stmt, args...)
+			return err
+		})
+	}
+	err := sql(`UPDATE public.cl_peer_encounters SET status = 'finalized', finalized_by = $2, finalized_at = now(), updated_by = $2 WHERE id = $1`, e.ID, b.peer)
+	require.True(t, dbtx.IsCheckViolation(err), "no event in the outbox: refused at commit: %v", err)
+	err = sql(`UPDATE public.cl_peer_encounters SET status = 'finalized', finalized_by = $2, finalized_at = now(), updated_by = $3 WHERE id = $1`, e.ID, b.peer2, b.peer)
+	require.True(t, dbtx.IsCheckViolation(err), "in another's name: %v", err)
+	err = sql(`UPDATE public.cl_peer_encounters SET status = 'finalized', finalized_by = $2, finalized_at = now() - interval '30 days', updated_by = $2 WHERE id = $1`, e.ID, b.peer)
+	require.True(t, dbtx.IsCheckViolation(err), "backdated: %v", err)
+	err = sql(`UPDATE public.cl_peer_encounters SET hcpcs_code = 'ZZZZ9', updated_by = $2 WHERE id = $1`, e.ID, b.peer)
+	require.True(t, dbtx.IsCheckViolation(err), "a code the organization cannot bill: %v", err)
+	err = sql(`UPDATE public.cl_peer_encounters SET peer_provider_id = $2, updated_by = $3 WHERE id = $1`, e.ID, b.officer, b.peer)
+	require.True(t, dbtx.IsCheckViolation(err), "a provider who is not a peer specialist: %v", err)
+	err = sql(`UPDATE public.cl_peer_encounters SET service_type = 'astrology', updated_by = $2 WHERE id = $1`, e.ID, b.peer)
+	require.True(t, dbtx.IsCheckViolation(err), "a service type the organization does not use: %v", err)
+	got, err := b.client.Get(ctx, b.peer, b.org, e.ID)
+	require.NoError(t, err)
+	require.Equal(t, peer.StatusDraft, got.Status)
+	require.Equal(t, "H0038", got.HCPCSCode)
+}
+
 func TestPart2EncountersFollowConsent(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -221,13 +253,13 @@ func TestOtherOrganizations(t *testing.T) {
 	require.ErrorAs(t, err, &verr)
 	require.Equal(t, "ChartID", verr.Field)
 
-	// A draft cannot be moved to another organization (the guard trigger
-	// refuses before the policy would) ...
+	// A draft cannot be moved to another organization (the column is not
+	// even updatable) ...
 	err = dbtx.Run(ctx, b.db.App, b.peer, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `UPDATE public.cl_peer_encounters SET organization_id = $1 WHERE id = $2`, orgB, e.ID)
 		return err
 	})
-	require.True(t, dbtx.IsCheckViolation(err), "got %v", err)
+	require.True(t, dbtx.IsPermissionDenied(err), "got %v", err)
 	// ... and WITH CHECK refuses a row the editor could not have written.
 	err = dbtx.Run(ctx, b.db.App, b.peer, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `UPDATE public.cl_peer_encounters SET updated_by = $1 WHERE id = $2`, b.peer2, e.ID)

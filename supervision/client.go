@@ -68,19 +68,8 @@ func (c *Client) record(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p 
 	}
 	var r *Record
 	err := dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
-		var member, mayRecord, peerOK, supervisorOK bool
-		if err := tx.QueryRow(ctx, checksSQL, pgx.NamedArgs{"organization_id": p.OrganizationID,
-			"peer_provider_id": p.PeerProviderID, "supervisor_id": p.SupervisorID}).
-			Scan(&member, &mayRecord, &peerOK, &supervisorOK); err != nil {
-			return dbtx.MapError(err)
-		}
-		switch {
-		case !member || !mayRecord:
-			return ErrPermissionDenied
-		case !peerOK:
-			return validate.Errorf("PeerProviderID", "is not an active peer specialist of the organization")
-		case !supervisorOK:
-			return validate.Errorf("SupervisorID", "does not hold the peer_supervisor role in the organization")
+		if err := mayManage(ctx, tx, p.OrganizationID, p.PeerProviderID, p.SupervisorID); err != nil {
+			return err
 		}
 		var duration *int
 		if p.DurationMinutes > 0 {
@@ -128,29 +117,73 @@ func (c *Client) read(ctx context.Context, actingUser, org, peer uuid.UUID, from
 	return dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) error { return fn(tx, args) })
 }
 
-// SetCertifiedOn records when a peer's certification began. The acting
-// user needs cl.peer.supervision.manage.
+// SetCertifiedOn records when a peer specialist's certification began. The
+// acting user needs cl.peer.supervision.manage.
 func (c *Client) SetCertifiedOn(ctx context.Context, actingUser, organizationID, peerProviderID uuid.UUID, certifiedOn time.Time) error {
-	if err := validate.First(validate.Required("OrganizationID", organizationID), validate.Required("PeerProviderID", peerProviderID)); err != nil {
+	return c.setCertifiedOn(ctx, nil, actingUser, organizationID, peerProviderID, certifiedOn)
+}
+
+// SetCertifiedOnTx is [Client.SetCertifiedOn] inside the caller's
+// transaction.
+func (c *Client) SetCertifiedOnTx(ctx context.Context, tx pgx.Tx, actingUser, organizationID, peerProviderID uuid.UUID, certifiedOn time.Time) error {
+	if tx == nil {
+		return dbtx.ErrNilTx
+	}
+	return c.setCertifiedOn(ctx, tx, actingUser, organizationID, peerProviderID, certifiedOn)
+}
+
+func (c *Client) setCertifiedOn(ctx context.Context, tx pgx.Tx, actingUser, org, peer uuid.UUID, certifiedOn time.Time) error {
+	if err := validate.First(validate.Required("OrganizationID", org), validate.Required("PeerProviderID", peer)); err != nil {
 		return err
 	}
-	if certifiedOn.IsZero() {
-		return validate.Errorf("CertifiedOn", "is required")
+	if certifiedOn.IsZero() || day(certifiedOn).After(day(c.now())) {
+		return validate.Errorf("CertifiedOn", "is required and not in the future")
 	}
-	return dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, setCertifiedOnSQL, pgx.NamedArgs{"organization_id": organizationID,
-			"peer_provider_id": peerProviderID, "certified_on": day(certifiedOn)})
-		if dbtx.IsForeignKeyViolation(err) {
-			return validate.Errorf("PeerProviderID", "is not a member of the organization")
+	return dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
+		if err := mayManage(ctx, tx, org, peer, uuid.Nil); err != nil {
+			return err
 		}
+		_, err := tx.Exec(ctx, setCertifiedOnSQL, pgx.NamedArgs{"organization_id": org, "peer_provider_id": peer, "certified_on": day(certifiedOn)})
 		return dbtx.MapError(err)
 	})
+}
+
+// mayManage checks that the acting user may record supervision in org,
+// that peer is a peer specialist there and, unless supervisor is the zero
+// UUID, that supervisor holds the peer_supervisor role there.
+func mayManage(ctx context.Context, tx pgx.Tx, org, peer, supervisor uuid.UUID) error {
+	var member, mayRecord, peerOK, supervisorOK bool
+	if err := tx.QueryRow(ctx, checksSQL, pgx.NamedArgs{"organization_id": org, "peer_provider_id": peer, "supervisor_id": supervisor}).
+		Scan(&member, &mayRecord, &peerOK, &supervisorOK); err != nil {
+		return dbtx.MapError(err)
+	}
+	switch {
+	case !member || !mayRecord:
+		return ErrPermissionDenied
+	case !peerOK:
+		return validate.Errorf("PeerProviderID", "is not an active peer specialist of the organization")
+	case supervisor != uuid.Nil && !supervisorOK:
+		return validate.Errorf("SupervisorID", "does not hold the peer_supervisor role in the organization")
+	}
+	return nil
 }
 
 // SetRules stores the organization's rule set after validating it. The
 // acting user needs cl.peer.supervision.manage.
 func (c *Client) SetRules(ctx context.Context, actingUser, organizationID uuid.UUID, rules RuleSet) error {
-	if err := validate.Required("OrganizationID", organizationID); err != nil {
+	return c.setRules(ctx, nil, actingUser, organizationID, rules)
+}
+
+// SetRulesTx is [Client.SetRules] inside the caller's transaction.
+func (c *Client) SetRulesTx(ctx context.Context, tx pgx.Tx, actingUser, organizationID uuid.UUID, rules RuleSet) error {
+	if tx == nil {
+		return dbtx.ErrNilTx
+	}
+	return c.setRules(ctx, tx, actingUser, organizationID, rules)
+}
+
+func (c *Client) setRules(ctx context.Context, tx pgx.Tx, actingUser, org uuid.UUID, rules RuleSet) error {
+	if err := validate.Required("OrganizationID", org); err != nil {
 		return err
 	}
 	if err := rules.Validate(); err != nil {
@@ -160,8 +193,8 @@ func (c *Client) SetRules(ctx context.Context, actingUser, organizationID uuid.U
 	if err != nil {
 		return err
 	}
-	return dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, setRulesSQL, pgx.NamedArgs{"organization_id": organizationID, "rules": raw})
+	return dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, setRulesSQL, pgx.NamedArgs{"organization_id": org, "rules": raw})
 		return dbtx.MapError(err)
 	})
 }

@@ -94,7 +94,7 @@ type Result struct {
 	// weeks or months that needed a session and how many had one.
 	Required, Actual int
 	// Missed lists the starts of the weeks or months that fell short (for
-	// frequency and face-to-face minutes), or the supervisors over the cap.
+	// frequency and face-to-face minutes).
 	Missed []time.Time
 	// OverCap lists supervisors above MaxPeersPerSupervisor.
 	OverCap []uuid.UUID
@@ -191,7 +191,9 @@ func frequency(in Input, from, to time.Time) Result {
 		res.Missed = append(res.Missed, start)
 	}
 	// Buckets: weeks while the initial frequency applies (if weekly),
-	// months otherwise; a bucket belongs to the phase of its first day.
+	// months otherwise. A bucket belongs to the phase of its first day, and
+	// a month that began before the switch to the ongoing phase is not
+	// judged (its first days were judged as weeks), so buckets never overlap.
 	for t := from; !t.After(to); {
 		freq := r.OngoingFrequency
 		if inInitial(t) {
@@ -205,6 +207,12 @@ func frequency(in Input, from, to time.Time) Result {
 		case Monthly:
 			start = time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
 			end = start.AddDate(0, 1, -1)
+			if start.Before(t) {
+				// The month began in the initial phase, whose weeks were
+				// judged: judge from the next whole month on.
+				t = end.AddDate(0, 0, 1)
+				continue
+			}
 		default: // no rule for this phase
 			t = t.AddDate(0, 0, 1)
 			continue

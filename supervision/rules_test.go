@@ -57,6 +57,23 @@ func TestFrequencyAcrossThePhases(t *testing.T) {
 	require.Equal(t, 13, res.Required, "13 whole weeks from 03-02 to 05-31")
 }
 
+// The switch from weekly to monthly never judges a day twice.
+func TestPhaseSwitchDoesNotOverlap(t *testing.T) {
+	in := Input{From: date("2026-03-01"), To: date("2026-04-30"), Rules: Texas, CertifiedOn: date("2025-03-16"),
+		Records: []Record{rec("2026-03-03", Phone, 0), rec("2026-03-10", Phone, 0), rec("2026-04-10", Phone, 0)}}
+	res := Evaluate(in).Results[0]
+	// Weeks of 03-02 and 03-09 (initial), March skipped (it began in the
+	// initial phase), April (ongoing).
+	require.Equal(t, Result{Rule: RuleFrequency, Met: true, Required: 3, Actual: 3}, res)
+
+	// The initial period ends on a Wednesday: the week of 03-16 is still
+	// judged weekly, March is not judged again.
+	in.CertifiedOn = date("2025-03-18")
+	in.Records = append(in.Records, rec("2026-03-17", Phone, 0))
+	res = Evaluate(in).Results[0]
+	require.Equal(t, Result{Rule: RuleFrequency, Met: true, Required: 4, Actual: 4}, res)
+}
+
 // District of Columbia: an hour face to face each week, seven peers at most
 // per supervisor.
 func TestFaceToFaceMinutesAndPeersPerSupervisor(t *testing.T) {

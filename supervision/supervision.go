@@ -98,9 +98,14 @@ func (p *RecordParams) validate(now time.Time) error {
 
 // Errors. Match them with errors.Is; a *ValidationError with errors.As.
 var (
-	ErrNoActingUser     = dbtx.ErrNoActingUser
-	ErrInvalid          = validate.ErrInvalid
-	ErrNotFound         = dbtx.ErrNotFound
+	// ErrNoActingUser: the call was given no acting user.
+	ErrNoActingUser = dbtx.ErrNoActingUser
+	// ErrInvalid matches every *ValidationError.
+	ErrInvalid = validate.ErrInvalid
+	// ErrNotFound: no such record, or the acting user may not see it.
+	ErrNotFound = dbtx.ErrNotFound
+	// ErrPermissionDenied: the acting user lacks cl.peer.supervision.manage
+	// (or is not a member of the organization).
 	ErrPermissionDenied = dbtx.ErrPermissionDenied
 )
 

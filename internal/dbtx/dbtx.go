@@ -32,9 +32,16 @@ const Role = "authenticated"
 
 // Run begins a transaction on db, becomes actor, runs fn and commits if fn
 // returns nil (rolls back otherwise). ctx governs the whole transaction.
+//
+// When db is itself a pgx.Tx (a caller's transaction passed where a pool is
+// expected), Run behaves as [RunTx], so the caller's role and claims are
+// restored afterwards.
 func Run(ctx context.Context, db Beginner, actor uuid.UUID, fn func(pgx.Tx) error) error {
 	if actor == uuid.Nil {
 		return ErrNoActingUser
+	}
+	if outer, ok := db.(pgx.Tx); ok {
+		return RunTx(ctx, outer, actor, fn)
 	}
 	tx, err := db.Begin(ctx)
 	if err != nil {

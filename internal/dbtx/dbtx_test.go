@@ -133,6 +133,12 @@ func TestRunTxRestoresTheCallersIdentity(t *testing.T) {
 	require.Equal(t, before, after)
 
 	require.ErrorIs(t, dbtx.RunTx(ctx, nil, user, func(pgx.Tx) error { return nil }), dbtx.ErrNilTx)
+
+	// A transaction passed where a pool is expected is treated the same way.
+	require.NoError(t, dbtx.Run(ctx, tx, user, func(pgx.Tx) error { return nil }))
+	after, err = whoAmI(ctx, tx)
+	require.NoError(t, err)
+	require.Equal(t, before, after)
 }
 
 func TestConcurrentUsersOnOnePoolNeverSeeEachOther(t *testing.T) {

@@ -126,8 +126,12 @@ ALTER TABLE public.cl_progress_notes FORCE ROW LEVEL SECURITY;
 REVOKE ALL ON public.pm_telehealth_sessions, public.cl_group_sessions, public.cl_group_attendance,
   public.pm_appointments, public.pm_encounters, public.cl_progress_notes FROM PUBLIC;
 GRANT SELECT ON public.pm_telehealth_sessions, public.pm_appointments, public.pm_encounters TO authenticated;
-GRANT SELECT, INSERT, UPDATE ON public.cl_group_sessions, public.cl_group_attendance, public.cl_progress_notes
-  TO authenticated;
+GRANT SELECT, INSERT, UPDATE ON public.cl_group_sessions, public.cl_group_attendance TO authenticated;
+-- A note's chart, author and counseling-note flag never change (flipping the
+-- flag would move a counseling note under a general consent).
+GRANT SELECT, INSERT ON public.cl_progress_notes TO authenticated;
+GRANT UPDATE (site_id, appointment_id, group_session_id, session_start, session_end, status, finalized_at)
+  ON public.cl_progress_notes TO authenticated;
 
 CREATE POLICY pm_telehealth_sessions_select ON public.pm_telehealth_sessions FOR SELECT TO authenticated
   USING (public.cl_has_org_access(organization_id));

@@ -149,27 +149,85 @@ CREATE TABLE public.cl_peer_encounter_amendments (
     REFERENCES public.cl_peer_encounters (organization_id, id, chart_id)
 );
 
+-- The database stands behind the Go validation for every acting-user write
+-- (auth.uid() set; a host's superuser maintenance is not checked here):
+-- the provider is a peer specialist, the code billable on the service date,
+-- the service type one of the source the encounter records. A finalized
+-- encounter is immutable; finalizing is a transition of its own: by the
+-- caller, now, with nothing else changed, and (checked at commit) with its
+-- peer_encounter_finalized event in the outbox.
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_peer_encounters_guard() RETURNS trigger
-  LANGUAGE plpgsql
+  LANGUAGE plpgsql SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
   AS $$
   BEGIN
-    IF OLD.status = 'finalized' THEN
-      RAISE EXCEPTION 'a finalized peer encounter cannot be changed; record an amendment'
-        USING ERRCODE = 'check_violation';
+    IF TG_OP = 'UPDATE' THEN
+      IF OLD.status = 'finalized' THEN
+        RAISE EXCEPTION 'a finalized peer encounter cannot be changed; record an amendment'
+          USING ERRCODE = 'check_violation';
+      END IF;
+      IF NEW.organization_id <> OLD.organization_id OR NEW.id <> OLD.id OR NEW.chart_id <> OLD.chart_id
+         OR NEW.created_by <> OLD.created_by OR NEW.created_at <> OLD.created_at THEN
+        RAISE EXCEPTION 'a peer encounter keeps its organization, chart and creation'
+          USING ERRCODE = 'check_violation';
+      END IF;
+      IF NEW.status = 'finalized' THEN
+        IF (NEW.site_id, NEW.encounter_id, NEW.peer_provider_id, NEW.service_date, NEW.start_time, NEW.end_time,
+            NEW.duration_minutes, NEW.service_type, NEW.service_type_source, NEW.hcpcs_code, NEW.focus_notes)
+           IS DISTINCT FROM
+           (OLD.site_id, OLD.encounter_id, OLD.peer_provider_id, OLD.service_date, OLD.start_time, OLD.end_time,
+            OLD.duration_minutes, OLD.service_type, OLD.service_type_source, OLD.hcpcs_code, OLD.focus_notes)
+           OR NEW.finalized_at <> pg_catalog.now()
+           OR (auth.uid() IS NOT NULL AND NEW.finalized_by IS DISTINCT FROM auth.uid()) THEN
+          RAISE EXCEPTION 'finalizing changes nothing but the status, by the caller, now'
+            USING ERRCODE = 'check_violation';
+        END IF;
+      END IF;
     END IF;
-    IF NEW.organization_id <> OLD.organization_id OR NEW.id <> OLD.id OR NEW.chart_id <> OLD.chart_id
-       OR NEW.created_by <> OLD.created_by OR NEW.created_at <> OLD.created_at THEN
-      RAISE EXCEPTION 'a peer encounter keeps its organization, chart and creation'
-        USING ERRCODE = 'check_violation';
+    IF auth.uid() IS NULL THEN
+      RETURN NEW;
+    END IF;
+    IF (TG_OP = 'INSERT' OR NEW.peer_provider_id <> OLD.peer_provider_id)
+       AND NOT public.cl_member_has_role(NEW.organization_id, NEW.peer_provider_id, 'peer_specialist') THEN
+      RAISE EXCEPTION 'the provider is not a peer specialist of the organization' USING ERRCODE = 'check_violation';
+    END IF;
+    IF (TG_OP = 'INSERT' OR NEW.status = 'finalized' OR NEW.hcpcs_code <> OLD.hcpcs_code OR NEW.service_date <> OLD.service_date)
+       AND NOT public.pf_billing_code_valid(NEW.organization_id, NEW.hcpcs_code, NEW.service_date) THEN
+      RAISE EXCEPTION 'the code is not billable by the organization on the service date' USING ERRCODE = 'check_violation';
+    END IF;
+    IF (TG_OP = 'INSERT' OR NEW.service_type <> OLD.service_type OR NEW.service_type_source <> OLD.service_type_source)
+       AND NOT EXISTS (SELECT 1 FROM public.cl_peer_service_types_for(NEW.organization_id) t
+                       WHERE t.source = NEW.service_type_source AND t.code = NEW.service_type AND t.active) THEN
+      RAISE EXCEPTION 'the service type is not one the organization uses now' USING ERRCODE = 'check_violation';
     END IF;
     RETURN NEW;
   END
   $$;
 -- +goose StatementEnd
-CREATE TRIGGER cl_peer_encounters_guard BEFORE UPDATE ON public.cl_peer_encounters
+CREATE TRIGGER cl_peer_encounters_guard BEFORE INSERT OR UPDATE ON public.cl_peer_encounters
   FOR EACH ROW EXECUTE FUNCTION public.cl_peer_encounters_guard();
+
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_peer_encounters_require_event() RETURNS trigger
+  LANGUAGE plpgsql SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    IF NOT EXISTS (SELECT 1 FROM public.cl_pm_events e
+                   WHERE e.organization_id = NEW.organization_id AND e.event_type = 'peer_encounter_finalized'
+                     AND e.aggregate_id = NEW.id) THEN
+      RAISE EXCEPTION 'a finalized peer encounter needs its peer_encounter_finalized event in the same transaction'
+        USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NULL;
+  END
+  $$;
+-- +goose StatementEnd
+CREATE CONSTRAINT TRIGGER cl_peer_encounters_require_event AFTER UPDATE ON public.cl_peer_encounters
+  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+  WHEN (OLD.status = 'draft' AND NEW.status = 'finalized')
+  EXECUTE FUNCTION public.cl_peer_encounters_require_event();
 
 ALTER TABLE public.pf_billing_codes ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.pf_billing_codes FORCE ROW LEVEL SECURITY;
@@ -190,7 +248,10 @@ REVOKE ALL ON public.pf_billing_codes, public.pf_org_billing_codes, public.pf_lo
   public.cl_peer_settings, public.cl_peer_encounters, public.cl_peer_encounter_amendments FROM PUBLIC;
 GRANT SELECT ON public.pf_billing_codes, public.pf_org_billing_codes, public.pf_lookup_values,
   public.cl_peer_service_types, public.cl_peer_settings TO authenticated;
-GRANT SELECT, INSERT, UPDATE ON public.cl_peer_encounters TO authenticated;
+GRANT SELECT, INSERT ON public.cl_peer_encounters TO authenticated;
+GRANT UPDATE (site_id, encounter_id, peer_provider_id, service_date, start_time, end_time, duration_minutes, service_type,
+  service_type_source, hcpcs_code, focus_notes, status, updated_by, updated_at, finalized_by, finalized_at)
+  ON public.cl_peer_encounters TO authenticated;
 GRANT SELECT, INSERT ON public.cl_peer_encounter_amendments TO authenticated;
 
 CREATE POLICY pf_billing_codes_select ON public.pf_billing_codes FOR SELECT TO authenticated USING (true);
@@ -254,5 +315,6 @@ GRANT EXECUTE ON FUNCTION public.cl_peer_encounters_by_chart(uuid, uuid, date, d
 REVOKE ALL ON FUNCTION public.pf_billing_code_valid(uuid, text, date) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_peer_service_types_for(uuid, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_peer_encounters_guard() FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_peer_encounters_require_event() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.pf_billing_code_valid(uuid, text, date) TO authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_peer_service_types_for(uuid, text) TO authenticated;

@@ -57,8 +57,13 @@ ALTER TABLE public.cl_peer_certifications FORCE ROW LEVEL SECURITY;
 ALTER TABLE public.cl_peer_supervision_rules ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.cl_peer_supervision_rules FORCE ROW LEVEL SECURITY;
 REVOKE ALL ON public.cl_peer_supervision, public.cl_peer_certifications, public.cl_peer_supervision_rules FROM PUBLIC;
-GRANT SELECT, INSERT, UPDATE ON public.cl_peer_supervision, public.cl_peer_certifications, public.cl_peer_supervision_rules
+GRANT SELECT, INSERT ON public.cl_peer_supervision, public.cl_peer_certifications, public.cl_peer_supervision_rules
   TO authenticated;
+-- Who was supervised, by whom, and who recorded it never change.
+GRANT UPDATE (supervision_date, modality, duration_minutes, notes, updated_by, updated_at)
+  ON public.cl_peer_supervision TO authenticated;
+GRANT UPDATE (certified_on) ON public.cl_peer_certifications TO authenticated;
+GRANT UPDATE (rules, updated_by, updated_at) ON public.cl_peer_supervision_rules TO authenticated;
 
 CREATE POLICY cl_peer_supervision_select ON public.cl_peer_supervision FOR SELECT TO authenticated
   USING (public.cl_has_org_access(organization_id));

@@ -84,7 +84,11 @@ ALTER TABLE public.cl_multi_party_encounters FORCE ROW LEVEL SECURITY;
 ALTER TABLE public.cl_multi_party_participants ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.cl_multi_party_participants FORCE ROW LEVEL SECURITY;
 REVOKE ALL ON public.cl_multi_party_encounters, public.cl_multi_party_participants FROM PUBLIC;
-GRANT SELECT, INSERT, UPDATE ON public.cl_multi_party_encounters, public.cl_multi_party_participants TO authenticated;
+GRANT SELECT, INSERT ON public.cl_multi_party_encounters, public.cl_multi_party_participants TO authenticated;
+-- Who took part, and in what capacity, never changes; only the times and
+-- the documentation do.
+GRANT UPDATE (ended_at, summary, updated_by, updated_at) ON public.cl_multi_party_encounters TO authenticated;
+GRANT UPDATE (joined_at, left_at) ON public.cl_multi_party_participants TO authenticated;
 
 CREATE POLICY cl_multi_party_encounters_select ON public.cl_multi_party_encounters FOR SELECT TO authenticated
   USING (public.cl_multi_party_visible(organization_id, id));
