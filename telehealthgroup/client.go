@@ -25,6 +25,8 @@ type Config struct {
 	Publisher events.Publisher
 	// Scheduling, when set, is consulted by Start (PM-04/PM-13).
 	Scheduling Scheduling
+	// Notifier, when set, is told of technology failures (PF-10).
+	Notifier Notifier
 	// Profiles are the jurisdiction profiles sessions may name, validated
 	// by New; default billing.Profiles().
 	Profiles []*billing.Profile
@@ -38,6 +40,7 @@ type Client struct {
 	db         DB
 	publisher  events.Publisher
 	scheduling Scheduling
+	notifier   Notifier
 	profiles   map[string]*billing.Profile
 	now        func() time.Time
 }
@@ -51,7 +54,7 @@ func New(db DB, cfg *Config) (*Client, error) {
 		if cfg.Publisher != nil {
 			c.publisher = cfg.Publisher
 		}
-		c.scheduling = cfg.Scheduling
+		c.scheduling, c.notifier = cfg.Scheduling, cfg.Notifier
 		if cfg.Now != nil {
 			c.now = cfg.Now
 		}

@@ -24,9 +24,16 @@
 // # Host seams
 //
 // [Scheduling] is what Start asks the host's PM-04/PM-13 layer (schedule
-// context, telehealth session status); package telehealthgrouptest has a
-// fake.
+// context, telehealth session status), and [Notifier] the optional PF-10
+// seam told of technology failures (codes, counts and times only);
+// package telehealthgrouptest has fakes of both.
 //
-// Not yet here (see the project notes): recording-consent evidence,
-// technology-failure logs and the PF-10 notifier.
+// # Recording and failures
+//
+// Recording-consent evidence is one row per attendee decision (granted,
+// declined, withdrawn), append-only and audited; recording may be marked
+// started only when every present attendee's latest decision is a grant.
+// Technology failures are an append-only log per session; interruptions
+// (a platform outage, a session ended or rescheduled) are taken out of the
+// billable duration ([BillableMinutes]).
 package telehealthgroup

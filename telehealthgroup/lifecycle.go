@@ -112,8 +112,9 @@ func startedEvent(s *sessionRow, info SessionContext, attendees []Attendee, corr
 
 // Conclude concludes a started group at concludedAt (zero: now): the
 // facilitator's action. It needs cl.group.virtual.conclude, and publishes
-// cl_virtual_group_concluded with the documented duration (start to
-// conclusion, in whole minutes), the count of present attendees and the
+// cl_virtual_group_concluded with the documented duration ([BillableMinutes]:
+// start to conclusion less interruptions from the failure log), the count
+// of present attendees and the
 // jurisdiction profile's modifier suggestions for the session's remote
 // lines; the result also holds the suggestion for each present attendee's
 // charge line (PM-07 creates charges; this only suggests).
@@ -157,12 +158,16 @@ func (c *Client) conclude(ctx context.Context, tx pgx.Tx, actingUser, org, sessi
 		if err != nil {
 			return err
 		}
+		failures, err := listFailures(ctx, tx, org, session)
+		if err != nil {
+			return err
+		}
 		switch s.State {
 		case Scheduled:
 			return ErrNotStarted
 		case Concluded:
 			if correlation != uuid.Nil && s.ConcludeCorrelationID != nil && *s.ConcludeCorrelationID == correlation {
-				out, err = c.conclusion(s, attendees, correlation)
+				out, err = c.conclusion(s, attendees, failures, correlation)
 				return err // a retry of the same conclusion
 			}
 			return ErrAlreadyConcluded
@@ -176,7 +181,7 @@ func (c *Client) conclude(ctx context.Context, tx pgx.Tx, actingUser, org, sessi
 			return dbtx.MapError(err)
 		}
 		s.ConcludedAt = &at
-		if out, err = c.conclusion(s, attendees, correlation); err != nil {
+		if out, err = c.conclusion(s, attendees, failures, correlation); err != nil {
 			return err
 		}
 		_, err = c.publisher.PublishTx(ctx, tx, out.Event, nil)
@@ -187,7 +192,7 @@ func (c *Client) conclude(ctx context.Context, tx pgx.Tx, actingUser, org, sessi
 
 // conclusion computes the event and the per-attendee suggestions of a
 // concluded session; a retry computes the same.
-func (c *Client) conclusion(s *sessionRow, attendees []Attendee, correlation uuid.UUID) (*Conclusion, error) {
+func (c *Client) conclusion(s *sessionRow, attendees []Attendee, failures []Failure, correlation uuid.UUID) (*Conclusion, error) {
 	code := billing.Default.Code
 	if s.JurisdictionProfile != nil {
 		code = *s.JurisdictionProfile
@@ -224,7 +229,7 @@ func (c *Client) conclusion(s *sessionRow, attendees []Attendee, correlation uui
 		PMTelehealthSessionID: s.PMTelehealthSessionID,
 		Modality:              s.Modality,
 		ConcludedAt:           *s.ConcludedAt,
-		DurationMinutes:       int(s.ConcludedAt.Sub(*s.StartedAt) / time.Minute),
+		DurationMinutes:       BillableMinutes(*s.StartedAt, *s.ConcludedAt, failures),
 		ParticipantCount:      present,
 		ModifierSuggestions:   mods,
 		JurisdictionProfileID: &profileID,

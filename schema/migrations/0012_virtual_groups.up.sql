@@ -197,3 +197,75 @@ REVOKE ALL ON FUNCTION public.cl_is_opaque_reference(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.cl_is_opaque_reference(text) TO authenticated;
 REVOKE ALL ON FUNCTION public.cl_group_participation_consented(uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.cl_group_participation_consented(uuid) TO authenticated;
+
+-- Recording consent evidence: one row per participant decision, who
+-- captured it, when and how. Append-only for everyone but the owner (no
+-- UPDATE or DELETE grant), and every row is audited.
+CREATE TABLE public.cl_group_recording_consents (
+  organization_id uuid NOT NULL,
+  id              uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
+  session_id      uuid NOT NULL,
+  attendance_id   uuid NOT NULL,
+  decision        text NOT NULL CHECK (decision IN ('granted', 'declined', 'withdrawn')),
+  method          text NOT NULL CHECK (method IN ('verbal', 'written', 'electronic')),
+  captured_by     uuid NOT NULL,
+  captured_at     timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+  PRIMARY KEY (organization_id, id),
+  FOREIGN KEY (organization_id, session_id) REFERENCES public.cl_group_sessions (organization_id, id),
+  FOREIGN KEY (organization_id, attendance_id) REFERENCES public.cl_group_attendance (organization_id, id)
+);
+CREATE INDEX cl_group_recording_consents_session_idx
+  ON public.cl_group_recording_consents (organization_id, session_id, attendance_id, captured_at);
+
+-- Technology failures: an append-only log per session, feeding the
+-- documentation and the duration that can be billed.
+CREATE TABLE public.cl_group_technology_failures (
+  organization_id            uuid NOT NULL,
+  id                         uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
+  session_id                 uuid NOT NULL,
+  kind                       text NOT NULL CHECK (kind IN ('video_outage', 'audio_outage', 'platform_outage', 'participant_connection', 'other')),
+  started_at                 timestamptz NOT NULL,
+  ended_at                   timestamptz NOT NULL,
+  affected_participant_count integer NOT NULL CHECK (affected_participant_count >= 0),
+  action_taken               text NOT NULL CHECK (action_taken IN ('switched_to_audio', 'reconnected', 'continued', 'rescheduled', 'ended_session')),
+  recorded_by                uuid NOT NULL,
+  recorded_at                timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+  PRIMARY KEY (organization_id, id),
+  FOREIGN KEY (organization_id, session_id) REFERENCES public.cl_group_sessions (organization_id, id),
+  CHECK (ended_at > started_at)
+);
+CREATE INDEX cl_group_technology_failures_session_idx ON public.cl_group_technology_failures (organization_id, session_id);
+
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_group_recording_consents_audit() RETURNS trigger
+  LANGUAGE plpgsql SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    PERFORM public.pf_audit_write(NEW.captured_by, NEW.organization_id, NULL, 'cl.group.recording_consent.recorded',
+      'group_session', NEW.session_id, NULL,
+      pg_catalog.jsonb_build_object('attendance_id', NEW.attendance_id, 'decision', NEW.decision, 'method', NEW.method,
+                                    'recording_consent_id', NEW.id));
+    RETURN NULL;
+  END
+  $$;
+-- +goose StatementEnd
+CREATE TRIGGER cl_group_recording_consents_audit AFTER INSERT ON public.cl_group_recording_consents
+  FOR EACH ROW EXECUTE FUNCTION public.cl_group_recording_consents_audit();
+
+ALTER TABLE public.cl_group_recording_consents ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.cl_group_recording_consents FORCE ROW LEVEL SECURITY;
+ALTER TABLE public.cl_group_technology_failures ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.cl_group_technology_failures FORCE ROW LEVEL SECURITY;
+REVOKE ALL ON public.cl_group_recording_consents, public.cl_group_technology_failures FROM PUBLIC;
+GRANT SELECT, INSERT ON public.cl_group_recording_consents, public.cl_group_technology_failures TO authenticated;
+REVOKE ALL ON FUNCTION public.cl_group_recording_consents_audit() FROM PUBLIC;
+
+CREATE POLICY cl_group_recording_consents_select ON public.cl_group_recording_consents FOR SELECT TO authenticated
+  USING (public.cl_has_permission(organization_id, 'cl.group.virtual.view'));
+CREATE POLICY cl_group_recording_consents_insert ON public.cl_group_recording_consents FOR INSERT TO authenticated
+  WITH CHECK (public.cl_has_permission(organization_id, 'cl.group.virtual.recording') AND captured_by = auth.uid());
+CREATE POLICY cl_group_technology_failures_select ON public.cl_group_technology_failures FOR SELECT TO authenticated
+  USING (public.cl_has_permission(organization_id, 'cl.group.virtual.view'));
+CREATE POLICY cl_group_technology_failures_insert ON public.cl_group_technology_failures FOR INSERT TO authenticated
+  WITH CHECK (public.cl_has_permission(organization_id, 'cl.group.virtual.manage') AND recorded_by = auth.uid());

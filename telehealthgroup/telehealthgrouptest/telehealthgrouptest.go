@@ -50,3 +50,38 @@ func (s *Scheduling) Asked() []uuid.UUID {
 	defer s.mu.Unlock()
 	return append([]uuid.UUID(nil), s.asked...)
 }
+
+// Notifier is a fake [telehealthgroup.Notifier] that records notices and
+// can be told to fail.
+type Notifier struct {
+	mu      sync.Mutex
+	notices []telehealthgroup.FailureNotice
+	err     error
+}
+
+var _ telehealthgroup.Notifier = (*Notifier)(nil)
+
+// Fail makes every later notification fail with err (nil: succeed).
+func (n *Notifier) Fail(err error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.err = err
+}
+
+// TechnologyFailure implements telehealthgroup.Notifier.
+func (n *Notifier) TechnologyFailure(_ context.Context, notice telehealthgroup.FailureNotice) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.err != nil {
+		return n.err
+	}
+	n.notices = append(n.notices, notice)
+	return nil
+}
+
+// Notices returns the notices received, in order.
+func (n *Notifier) Notices() []telehealthgroup.FailureNotice {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return append([]telehealthgroup.FailureNotice(nil), n.notices...)
+}
