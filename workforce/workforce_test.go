@@ -1,0 +1,300 @@
+package workforce_test
+
+import (
+	"context"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/encoreos/platform-go/internal/testdb"
+	"github.com/encoreos/platform-go/workforce"
+)
+
+func TestMain(m *testing.M) { testdb.Main(m) }
+
+var (
+	periodStart = time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)
+	periodEnd   = time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// expected is what a provider's figures are, computed in Go from the rows
+// the generator wrote.
+type expected struct {
+	notes, b1, b2, b3, noShows, due int
+	lagSum                          float64
+	patients                        map[uuid.UUID]bool
+	categories                      map[string]int
+}
+
+type world struct {
+	db        *testdb.DB
+	org, site uuid.UUID
+	hr        uuid.UUID
+	providers []uuid.UUID
+	want      map[uuid.UUID]*expected
+}
+
+var serviceTypes = map[string]string{
+	"individual_therapy": "Individual Therapy", "case_management": "Case Management",
+	"peer_support": "Peer Support", "intake_assessment": "Assessment", "unmapped_type": "Other",
+}
+
+// generate writes notes and appointments for providers over the period,
+// some outside it, and returns the expected figures.
+func generate(t testing.TB, db *testdb.DB, org, site uuid.UUID, providers []uuid.UUID, perProvider int, seed uint64) map[uuid.UUID]*expected {
+	t.Helper()
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(seed, seed+1))
+	charts := make([]uuid.UUID, 40)
+	for i := range charts {
+		charts[i] = db.NewChart(t, org, false)
+	}
+	types := []string{"individual_therapy", "case_management", "peer_support", "intake_assessment", "unmapped_type"}
+	want := map[uuid.UUID]*expected{}
+	for _, p := range providers {
+		e := &expected{patients: map[uuid.UUID]bool{}, categories: map[string]int{}}
+		want[p] = e
+		for range perProvider {
+			chart := charts[rng.IntN(len(charts))]
+			start := periodStart.Add(time.Duration(rng.IntN(int(periodEnd.Sub(periodStart)/time.Hour)-72)) * time.Hour)
+			typ := types[rng.IntN(len(types))]
+			status := []string{"completed", "completed", "completed", "no_show", "cancelled"}[rng.IntN(5)]
+			db.Exec(t, `INSERT INTO public.pm_appointments (organization_id, site_id, chart_id, provider_id, service_type, status, starts_at, ends_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7::timestamptz, $7::timestamptz + interval '50 minutes')`, org, site, chart, p, typ, status, start)
+			switch status {
+			case "completed":
+				e.due++
+				e.patients[chart] = true
+				e.categories[serviceTypes[typ]]++
+				lag := time.Duration(rng.IntN(96*60)) * time.Minute
+				end := start.Add(50 * time.Minute)
+				db.Exec(t, `INSERT INTO public.cl_progress_notes (organization_id, site_id, chart_id, author_id, session_start, session_end, status, finalized_at)
+					VALUES ($1, $2, $3, $4, $5, $6, 'signed', $7)`, org, site, chart, p, start, end, end.Add(lag))
+				if end.Add(lag).Before(periodEnd) {
+					e.notes++
+					e.lagSum += lag.Hours()
+					switch h := lag.Hours(); {
+					case h < 24:
+						e.b1++
+					case h <= 48:
+						e.b2++
+					default:
+						e.b3++
+					}
+				}
+			case "no_show":
+				e.due++
+				e.noShows++
+				e.patients[chart] = true
+			}
+		}
+		// Outside the period: never counted.
+		db.Exec(t, `INSERT INTO public.pm_appointments (organization_id, site_id, chart_id, provider_id, service_type, status, starts_at, ends_at)
+			VALUES ($1, $2, $3, $4, 'individual_therapy', 'completed', $5::timestamptz, $5::timestamptz + interval '1 hour')`, org, site, charts[0], p, periodStart.AddDate(0, -1, 0))
+	}
+	_, err := db.Admin.Exec(ctx, `ANALYZE`)
+	require.NoError(t, err)
+	return want
+}
+
+func newWorld(t testing.TB, providers, perProvider int) *world {
+	t.Helper()
+	db := testdb.New(t)
+	org := db.NewOrg(t)
+	w := &world{db: db, org: org, site: db.NewSite(t, org), hr: db.NewMember(t, org, "hr_manager")}
+	for range providers {
+		w.providers = append(w.providers, db.NewMember(t, org, "clinician"))
+	}
+	w.want = generate(t, db, org, w.site, w.providers, perProvider, 42)
+	return w
+}
+
+func (w *world) get(t testing.TB, user uuid.UUID, opts workforce.Options) ([]workforce.ProviderProductivitySummary, error) {
+	t.Helper()
+	if opts.PeriodStart.IsZero() {
+		opts.PeriodStart, opts.PeriodEnd = periodStart, periodEnd
+	}
+	return workforce.GetProviderProductivity(context.Background(), w.db.App, user, w.org, opts)
+}
+
+func deref(p *int) int {
+	if p == nil {
+		return -1
+	}
+	return *p
+}
+
+// Aggregates match the source rows exactly, computed independently in Go.
+func TestAggregatesMatchTheSourceData(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 4, 120)
+	got, err := w.get(t, w.hr, workforce.Options{})
+	require.NoError(t, err)
+	require.Len(t, got, 4)
+	for _, s := range got {
+		e := w.want[s.ProviderID]
+		require.NotNil(t, e)
+		require.False(t, s.Suppressed)
+		require.Equal(t, len(e.patients), deref(s.ActiveCaseloadCount))
+		require.Equal(t, e.notes, deref(s.NotesCompletedCount))
+		require.Equal(t, e.noShows, deref(s.NoShowCount))
+		require.InDelta(t, e.lagSum/float64(e.notes), *s.AvgDocumentationLagHours, 0.5, "rounded to whole hours")
+		require.InDelta(t, float64(e.noShows)/float64(e.due), *s.NoShowRate, 0.005)
+		require.Equal(t, e.b1, deref(s.DocumentationTimeliness.Under24h))
+		require.Equal(t, e.b2, deref(s.DocumentationTimeliness.From24To48h))
+		require.Equal(t, e.b3, deref(s.DocumentationTimeliness.Over48h))
+		require.Equal(t, e.categories, s.SessionCountByCategory)
+		for category := range s.SessionCountByCategory {
+			require.NotContains(t, serviceTypes, category, "a raw service type never appears")
+		}
+	}
+}
+
+func TestPermissionIsRequiredAndEveryCallIsAudited(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 2, 30)
+	ctx := context.Background()
+	clinician := w.providers[0]
+	_, err := w.get(t, clinician, workforce.Options{})
+	require.ErrorIs(t, err, workforce.ErrPermissionDenied)
+	_, err = w.get(t, w.hr, workforce.Options{ProviderID: w.providers[1]})
+	require.NoError(t, err)
+
+	type audit struct {
+		Action string
+		Actor  uuid.UUID
+		Rows   *int
+	}
+	rows, err := w.db.Admin.Query(ctx, `SELECT action, actor_user_id, (details->>'rows')::int FROM public.pf_audit_logs
+		WHERE action LIKE 'hr.productivity.%' ORDER BY occurred_at`)
+	require.NoError(t, err)
+	var got []audit
+	for rows.Next() {
+		var a audit
+		require.NoError(t, rows.Scan(&a.Action, &a.Actor, &a.Rows))
+		got = append(got, a)
+	}
+	one := 1
+	require.Equal(t, []audit{{"hr.productivity.denied", clinician, nil}, {"hr.productivity.viewed", w.hr, &one}}, got)
+}
+
+func TestOrganizationsAndSitesAreIsolated(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 2, 40)
+	ctx := context.Background()
+	// Another organization's data in the same tables.
+	orgB := w.db.NewOrg(t)
+	providerB := w.db.NewMember(t, orgB, "clinician")
+	generate(t, w.db, orgB, w.db.NewSite(t, orgB), []uuid.UUID{providerB}, 40, 7)
+	got, err := w.get(t, w.hr, workforce.Options{})
+	require.NoError(t, err)
+	for _, s := range got {
+		require.NotEqual(t, providerB, s.ProviderID)
+		require.Equal(t, w.org, s.OrganizationID)
+	}
+	_, err = workforce.GetProviderProductivity(ctx, w.db.App, w.hr, orgB, workforce.Options{PeriodStart: periodStart, PeriodEnd: periodEnd})
+	require.ErrorIs(t, err, workforce.ErrPermissionDenied)
+
+	// Site isolation: data at another site of the same organization.
+	siteB := w.db.NewSite(t, w.org)
+	other := w.db.NewMember(t, w.org, "clinician")
+	generate(t, w.db, w.org, siteB, []uuid.UUID{other}, 40, 9)
+	got, err = w.get(t, w.hr, workforce.Options{SiteID: w.site})
+	require.NoError(t, err)
+	for _, s := range got {
+		require.NotEqual(t, other, s.ProviderID, "site A never sees site B")
+		require.Equal(t, w.site, *s.SiteID)
+	}
+	// HR at site A only: site A yes, site B and the whole organization no.
+	siteHR := w.db.NewMember(t, w.org)
+	w.db.AddSiteRole(t, w.org, siteHR, w.site, "hr_manager")
+	_, err = w.get(t, siteHR, workforce.Options{SiteID: w.site})
+	require.NoError(t, err)
+	_, err = w.get(t, siteHR, workforce.Options{SiteID: siteB})
+	require.ErrorIs(t, err, workforce.ErrPermissionDenied)
+	_, err = w.get(t, siteHR, workforce.Options{})
+	require.ErrorIs(t, err, workforce.ErrPermissionDenied)
+}
+
+// Suppression, checked as invariants over many generated providers: no
+// published count is small, a hidden cell is never derivable from the
+// published ones, a small caseload hides the provider.
+func TestNoSuppressedValueCanBeDerived(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	org := db.NewOrg(t)
+	site := db.NewSite(t, org)
+	hr := db.NewMember(t, org, "hr_manager")
+	var providers []uuid.UUID
+	for range 30 {
+		providers = append(providers, db.NewMember(t, org, "clinician"))
+	}
+	// Few sessions each, so that many cells are small.
+	want := generate(t, db, org, site, providers, 9, 3)
+	for _, k := range []int{5, 11} {
+		db.Exec(t, `INSERT INTO public.hr_productivity_settings (organization_id, min_cell_size) VALUES ($1, $2)
+			ON CONFLICT (organization_id) DO UPDATE SET min_cell_size = EXCLUDED.min_cell_size`, org, k)
+		got, err := workforce.GetProviderProductivity(context.Background(), db.App, hr, org, workforce.Options{PeriodStart: periodStart, PeriodEnd: periodEnd})
+		require.NoError(t, err)
+		require.Len(t, got, len(providers))
+		small := func(p *int) bool { return p != nil && *p > 0 && *p < k }
+		var sawSuppressed, sawHidden bool
+		for _, s := range got {
+			e := want[s.ProviderID]
+			if len(e.patients) < k {
+				require.True(t, s.Suppressed)
+				require.Nil(t, s.NotesCompletedCount)
+				require.Nil(t, s.ActiveCaseloadCount)
+				require.Nil(t, s.SessionCountByCategory)
+				sawSuppressed = true
+				continue
+			}
+			for _, c := range []*int{s.NotesCompletedCount, s.NoShowCount, s.ActiveCaseloadCount, s.DocumentationTimeliness.Under24h,
+				s.DocumentationTimeliness.From24To48h, s.DocumentationTimeliness.Over48h} {
+				require.False(t, small(c), "k=%d: a published count is small", k)
+			}
+			tl := s.DocumentationTimeliness
+			require.Equal(t, tl.Under24h == nil, tl.Over48h == nil, "bins are hidden together")
+			require.Equal(t, tl.Under24h == nil, tl.From24To48h == nil)
+			categorySum := 0
+			for _, n := range s.SessionCountByCategory {
+				require.GreaterOrEqual(t, n, k)
+				categorySum += n
+			}
+			total := 0
+			for _, n := range e.categories {
+				total += n
+			}
+			if categorySum < total {
+				sawHidden = true
+				require.Nil(t, s.NoShowRate, "with a hidden category, count and rate would reveal the total")
+			}
+			if s.AvgDocumentationLagHours != nil {
+				require.Equal(t, float64(int(*s.AvgDocumentationLagHours)), *s.AvgDocumentationLagHours, "whole hours")
+				require.GreaterOrEqual(t, deref(s.NotesCompletedCount), k)
+			}
+		}
+		require.True(t, sawSuppressed || k == 5, "the data set exercises provider suppression")
+		_ = sawHidden
+	}
+}
+
+func TestBadParameters(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 1, 5)
+	for _, o := range []workforce.Options{
+		{PeriodStart: periodEnd, PeriodEnd: periodStart},
+		{PeriodStart: periodStart, PeriodEnd: periodStart.AddDate(1, 0, 2)},
+		{PeriodStart: periodStart},
+	} {
+		_, err := workforce.GetProviderProductivity(context.Background(), w.db.App, w.hr, w.org, o)
+		require.ErrorIs(t, err, workforce.ErrInvalid)
+	}
+	_, err := workforce.GetProviderProductivity(context.Background(), w.db.App, w.hr, uuid.Nil, workforce.Options{PeriodStart: periodStart, PeriodEnd: periodEnd})
+	require.ErrorIs(t, err, workforce.ErrInvalid)
+	_, err = workforce.GetProviderProductivity(context.Background(), w.db.App, uuid.Nil, w.org, workforce.Options{PeriodStart: periodStart, PeriodEnd: periodEnd})
+	require.ErrorIs(t, err, workforce.ErrNoActingUser)
+}
