@@ -96,6 +96,8 @@ CREATE FUNCTION public.get_provider_productivity(
     v_hidden  boolean;
     v_small   integer;
     c         record;
+    v_note_filter text;
+    v_appt_filter text;
   BEGIN
     IF p_organization_id IS NULL OR p_period_start IS NULL OR p_period_end IS NULL THEN
       RAISE EXCEPTION 'organization and period are required' USING ERRCODE = 'invalid_parameter_value';
@@ -119,15 +121,22 @@ CREATE FUNCTION public.get_provider_productivity(
     END IF;
     v_k := coalesce((SELECT s.min_cell_size FROM public.hr_productivity_settings s WHERE s.organization_id = p_organization_id), 5);
 
-    FOR r IN
+    -- Dynamic SQL with only the filters asked for, planned for these
+    -- values on every call: an "(p IS NULL OR col = p)" generic plan would
+    -- read every row of the organization. Only fixed fragments are
+    -- concatenated; every value is a parameter.
+    v_note_filter := CASE WHEN p_site_id IS NOT NULL THEN ' AND n.site_id = $4' ELSE '' END
+                  || CASE WHEN p_provider_id IS NOT NULL THEN ' AND n.author_id = $5' ELSE '' END;
+    v_appt_filter := CASE WHEN p_site_id IS NOT NULL THEN ' AND a.site_id = $4' ELSE '' END
+                  || CASE WHEN p_provider_id IS NOT NULL THEN ' AND a.provider_id = $5' ELSE '' END;
+    FOR r IN EXECUTE pg_catalog.format($q$
       WITH notes AS (
         SELECT n.author_id AS provider, n.chart_id,
                EXTRACT(EPOCH FROM (n.finalized_at - n.session_end)) / 3600.0 AS lag_hours
         FROM public.cl_progress_notes n
-        WHERE n.organization_id = p_organization_id AND n.status = 'signed'
-          AND n.finalized_at >= p_period_start AND n.finalized_at < p_period_end
-          AND (p_site_id IS NULL OR n.site_id = p_site_id)
-          AND (p_provider_id IS NULL OR n.author_id = p_provider_id)
+        WHERE n.organization_id = $1 AND n.status = 'signed'
+          AND n.finalized_at >= $2 AND n.finalized_at < $3
+          %s
       ), appts AS (
         SELECT a.provider_id AS provider, a.chart_id, a.group_session_id,
                (a.status = 'no_show' OR a.attendance_flag = 'no_show') AS no_show,
@@ -137,10 +146,9 @@ CREATE FUNCTION public.get_provider_productivity(
         LEFT JOIN public.hr_org_service_categories oc
           ON oc.organization_id = a.organization_id AND oc.service_type = a.service_type
         LEFT JOIN public.hr_service_categories gc ON gc.service_type = a.service_type
-        WHERE a.organization_id = p_organization_id
-          AND a.starts_at >= p_period_start AND a.starts_at < p_period_end
-          AND (p_site_id IS NULL OR a.site_id = p_site_id)
-          AND (p_provider_id IS NULL OR a.provider_id = p_provider_id)
+        WHERE a.organization_id = $1
+          AND a.starts_at >= $2 AND a.starts_at < $3
+          %s
       ), note_agg AS (
         SELECT provider, count(*)::int AS notes, avg(lag_hours) AS avg_lag,
                (count(*) FILTER (WHERE lag_hours < 24))::int AS b1,
@@ -174,6 +182,8 @@ CREATE FUNCTION public.get_provider_productivity(
       LEFT JOIN appt_agg aa ON aa.provider = cl.provider
       LEFT JOIN cat_agg ca ON ca.provider = cl.provider
       ORDER BY cl.provider
+    $q$, v_note_filter, v_appt_filter)
+      USING p_organization_id, p_period_start, p_period_end, p_site_id, p_provider_id
     LOOP
       provider_id := r.provider; site_id := p_site_id; organization_id := p_organization_id;
       period_start := p_period_start; period_end := p_period_end;
