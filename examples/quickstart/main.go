@@ -39,6 +39,7 @@ import (
 	"github.com/encoreos/platform-go/internal/pgserver"
 	"github.com/encoreos/platform-go/peer"
 	"github.com/encoreos/platform-go/schema"
+	"github.com/encoreos/platform-go/workforce"
 )
 
 const (
@@ -71,14 +72,14 @@ func run(ctx context.Context, out io.Writer) error {
 	// 1. The host provisions tenants, staff and charts (its own tables in a
 	// real deployment; the library's host_ migrations here).
 	var org, chart, plainChart uuid.UUID
-	officer, clinician, peerSpecialist := uuid.New(), uuid.New(), uuid.New()
+	officer, clinician, peerSpecialist, hr := uuid.New(), uuid.New(), uuid.New(), uuid.New()
 	if err := admin.QueryRow(ctx, `INSERT INTO public.pf_organizations (name) VALUES ('Quickstart Recovery Center') RETURNING id`).Scan(&org); err != nil {
 		return err
 	}
 	for _, m := range []struct {
 		user uuid.UUID
 		role string
-	}{{officer, "privacy_officer"}, {clinician, "clinician"}, {peerSpecialist, "peer_specialist"}} {
+	}{{officer, "privacy_officer"}, {clinician, "clinician"}, {peerSpecialist, "peer_specialist"}, {hr, "hr_manager"}} {
 		if _, err := admin.Exec(ctx, `INSERT INTO public.pf_members (organization_id, user_id) VALUES ($1, $2);`, org, m.user); err != nil {
 			return err
 		}
@@ -94,6 +95,12 @@ func run(ctx context.Context, out io.Writer) error {
 	}
 	if _, err := admin.Exec(ctx, `INSERT INTO public.cl_progress_notes (organization_id, chart_id, author_id, session_start, session_end)
 		VALUES ($1, $2, $3, now() - interval '50 minutes', now())`, org, chart, clinician); err != nil {
+		return err
+	}
+	// Yesterday's session with the clinician, on the scheduling side (PM-03).
+	if _, err := admin.Exec(ctx, `INSERT INTO public.pm_appointments (organization_id, chart_id, provider_id, service_type, status, starts_at, ends_at)
+		VALUES ($1, $2, $3, 'individual_therapy', 'completed', now() - interval '1 day', now() - interval '1 day' + interval '50 minutes')`,
+		org, plainChart, clinician); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "organization %s\n  privacy officer %s\n  clinician       %s\n  peer specialist %s\n  Part 2 chart    %s\n  chart           %s\n",
@@ -153,7 +160,30 @@ func run(ctx context.Context, out io.Writer) error {
 		}
 		fmt.Fprintf(out, "  %s  %-24s by %s %s\n", d.OccurredAt.UTC().Format(time.RFC3339), d.Action, *d.ActorUserID, basis)
 	}
-	return peerStory(ctx, out, appPool, org, peerSpecialist, plainChart)
+	if err := peerStory(ctx, out, appPool, org, peerSpecialist, plainChart); err != nil {
+		return err
+	}
+	return productivityReport(ctx, out, appPool, org, hr)
+}
+
+// productivityReport is HR's view: aggregates only, small cells suppressed,
+// every call audited.
+func productivityReport(ctx context.Context, out io.Writer, pool *pgxpool.Pool, org, hr uuid.UUID) error {
+	now := time.Now()
+	report, err := workforce.GetProviderProductivity(ctx, pool, hr, org, workforce.Options{
+		PeriodStart: now.AddDate(0, -3, 0), PeriodEnd: now.Add(time.Minute)})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "productivity report for HR: %d provider(s)\n", len(report))
+	for _, s := range report {
+		if s.Suppressed {
+			fmt.Fprintf(out, "  provider %s: suppressed (fewer patients than the minimum cell size)\n", s.ProviderID)
+			continue
+		}
+		fmt.Fprintf(out, "  provider %s: caseload %d, notes %d\n", s.ProviderID, *s.ActiveCaseloadCount, *s.NotesCompletedCount)
+	}
+	return nil
 }
 
 // peerStory records a peer encounter and finalizes it, which publishes

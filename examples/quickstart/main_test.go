@@ -25,6 +25,7 @@ func TestQuickstart(t *testing.T) {
 		`part2.consent.revoked`,
 		`consumer received on cl_pm_events\.[0-9a-f-]{36}\.peer_encounter_finalized`,
 		`H0038, 50 minutes = 3 units under the CMS 8-minute rule`,
+		`productivity report for HR: 1 provider\(s\)\n  provider [0-9a-f-]{36}: suppressed`,
 	} {
 		require.Regexp(t, regexp.MustCompile(want), got)
 	}
