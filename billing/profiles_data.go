@@ -1,6 +1,8 @@
 package billing
 
 import (
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -64,5 +66,21 @@ var (
 		}, telehealthPlaces(effectiveSince)...)}
 )
 
-// Profiles returns the shipped profiles.
-func Profiles() []*Profile { return []*Profile{&Default, &ArizonaAHCCCS, &Medicare} }
+// Profiles returns copies of the shipped profiles: changing them (or the
+// package variables) later cannot change a profile a caller validated.
+func Profiles() []*Profile {
+	return []*Profile{Default.Clone(), ArizonaAHCCCS.Clone(), Medicare.Clone()}
+}
+
+// Clone returns a deep copy of p.
+func (p *Profile) Clone() *Profile {
+	c := *p
+	c.DailyUnitCaps = maps.Clone(p.DailyUnitCaps)
+	c.Rules = make([]Rule, len(p.Rules))
+	for i, r := range p.Rules {
+		r.Delivery = slices.Clone(r.Delivery)
+		r.Modifiers = slices.Clone(r.Modifiers)
+		c.Rules[i] = r
+	}
+	return &c
+}

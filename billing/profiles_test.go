@@ -17,6 +17,10 @@ func TestShippedProfilesAreValid(t *testing.T) {
 		seen[p.ID.String()] = true
 	}
 	require.Equal(t, profileID("az_ahcccs"), ArizonaAHCCCS.ID, "ids are stable")
+
+	copies := Profiles()
+	copies[0].Rules[0].Modifiers[0] = ModGT
+	require.Equal(t, ModTelehealthVideo, Default.Rules[0].Modifiers[0], "callers get copies")
 }
 
 // The seed's one data point: Arizona's default for a virtual group.

@@ -61,12 +61,12 @@ func (c *Client) create(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p 
 	}
 	var e *Encounter
 	err := dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
-		var id uuid.UUID
-		if err := tx.QueryRow(ctx, insertEncounterSQL, pgx.NamedArgs{
-			"organization_id": p.OrganizationID, "site_id": nilIfZero(p.SiteID), "kind": p.Kind, "modality": p.Modality,
+		id := uuid.New()
+		if _, err := tx.Exec(ctx, insertEncounterSQL, pgx.NamedArgs{
+			"organization_id": p.OrganizationID, "id": id, "site_id": nilIfZero(p.SiteID), "kind": p.Kind, "modality": p.Modality,
 			"pm_telehealth_session_id": nilIfZero(p.PMTelehealthSessionID), "lead_clinician_id": p.LeadClinicianID,
 			"started_at": p.StartedAt, "summary": p.Summary,
-		}).Scan(&id); err != nil {
+		}); err != nil {
 			return mapWriteError(err, "LeadClinicianID", "is not a member of the organization (or SiteID a site of it)")
 		}
 		for i := range p.Participants {

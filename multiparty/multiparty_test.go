@@ -115,6 +115,14 @@ func TestPart2PatientsNeedConsent(t *testing.T) {
 	_, err = b.client.Get(ctx, b.colleague, b.org, e.ID)
 	require.ErrorIs(t, err, multiparty.ErrNotFound, "revocation hides it again")
 
+	// Nor can the colleague slip a participant into it in SQL.
+	err = dbtx.Run(ctx, b.db.App, b.colleague, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO public.cl_multi_party_participants (organization_id, encounter_id, kind, role_code, created_by)
+			VALUES ($1, $2, 'family_support', 'parent', $3)`, b.org, e.ID, b.colleague)
+		return err
+	})
+	require.True(t, dbtx.IsPermissionDenied(err), "got %v", err)
+
 	// Adding a second, Part 2, patient to a plain encounter needs consent too.
 	plain, err := b.client.Create(ctx, b.colleague, b.family(b.chart))
 	require.NoError(t, err)
@@ -157,6 +165,19 @@ func TestEveryActionNeedsItsPermission(t *testing.T) {
 	require.ErrorIs(t, err, multiparty.ErrNotFound)
 	_, err = b.client.Create(ctx, outsider, b.family(b.chart))
 	require.ErrorIs(t, err, multiparty.ErrPermissionDenied)
+
+	// An ended encounter cannot be reopened or rewritten, even in SQL.
+	ended, err := b.client.Create(ctx, b.clinician, b.family(b.chart))
+	require.NoError(t, err)
+	_, err = b.client.End(ctx, b.clinician, b.org, ended.ID, time.Now(), "Plan agreed.")
+	require.NoError(t, err)
+	err = dbtx.Run(ctx, b.db.App, b.clinician, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE public.cl_multi_party_encounters SET ended_at = NULL, summary = 'rewritten', updated_by = $2 WHERE id = $1`, ended.ID, b.clinician)
+		return err
+	})
+	require.True(t, dbtx.IsCheckViolation(err), "got %v", err)
+	_, err = b.client.AddParticipant(ctx, b.clinician, b.org, ended.ID, multiparty.ParticipantParams{Kind: multiparty.FamilySupport})
+	require.ErrorIs(t, err, multiparty.ErrPermissionDenied, "no one joins an ended encounter")
 
 	// WITH CHECK: an encounter cannot be moved to another organization.
 	err = dbtx.Run(ctx, b.db.App, b.clinician, func(tx pgx.Tx) error {

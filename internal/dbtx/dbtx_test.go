@@ -2,11 +2,13 @@ package dbtx_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sync/errgroup"
@@ -180,4 +182,23 @@ func TestConcurrentUsersOnOnePoolNeverSeeEachOther(t *testing.T) {
 		})
 	}
 	require.NoError(t, g.Wait())
+}
+
+// Errors the library returns never carry the stored values PostgreSQL puts
+// in an error's detail.
+func TestMappedErrorsCarryNoValues(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	ctx := context.Background()
+	org := db.NewOrg(t)
+	user := db.NewMember(t, org, "clinician")
+	err := dbtx.Run(ctx, db.App, user, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO public.cl_group_sessions (organization_id, facilitator_id, service_type, scheduled_start, scheduled_end)
+			VALUES ($1, $2, 'Jane Doe therapy', now(), now() + interval '1 hour')`, org, user)
+		return dbtx.MapError(err)
+	})
+	require.True(t, dbtx.IsCheckViolation(err), "the code survives: %v", err)
+	require.NotContains(t, err.Error(), "Jane Doe")
+	var raw *pgconn.PgError
+	require.False(t, errors.As(err, &raw), "the raw error, with its detail, is not in the chain")
 }

@@ -3,6 +3,7 @@ package dbtx
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -19,11 +20,48 @@ const (
 
 // Code returns err's SQLSTATE, or "" when err does not come from PostgreSQL.
 func Code(err error) string {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		return pgErr.Code
+	var coded interface{ SQLState() string }
+	if errors.As(err, &coded) {
+		return coded.SQLState()
 	}
 	return ""
+}
+
+// Error is a PostgreSQL error with the parts that may quote stored values
+// left out: PostgreSQL's Detail ("Failing row contains (...)"), Where and
+// Hint, and the message of errors whose message quotes input (data
+// exceptions). What remains is the SQLSTATE, the constraint and table
+// names, and the messages of privilege and integrity errors and of the
+// library's own functions, none of which carries values. Callers may log it.
+type Error struct {
+	Code       string
+	Message    string
+	Constraint string
+	Table      string
+}
+
+func (e *Error) Error() string {
+	msg := "database error " + e.Code
+	if e.Message != "" {
+		msg += ": " + e.Message
+	}
+	if e.Constraint != "" {
+		msg += " (constraint " + e.Constraint + ")"
+	}
+	return msg
+}
+
+// SQLState returns the SQLSTATE code.
+func (e *Error) SQLState() string { return e.Code }
+
+// sanitize turns a *pgconn.PgError into an *Error.
+func sanitize(pgErr *pgconn.PgError) *Error {
+	e := &Error{Code: pgErr.Code, Constraint: pgErr.ConstraintName, Table: pgErr.TableName}
+	switch {
+	case strings.HasPrefix(pgErr.Code, "23"), strings.HasPrefix(pgErr.Code, "42"), pgErr.Code == codeInvalidParameterValue:
+		e.Message = pgErr.Message
+	}
+	return e
 }
 
 // IsPermissionDenied reports whether PostgreSQL refused err's statement for
@@ -53,14 +91,23 @@ var ErrNotFound = errors.New("not found")
 // MapError turns PostgreSQL errors the library expects into its own
 // sentinels (keeping the original in the chain for logs) and passes
 // everything else through. pgx.ErrNoRows becomes ErrNotFound.
+//
+// PostgreSQL errors come back as *Error, without the parts that may quote
+// stored values (PHI).
 func MapError(err error) error {
-	switch {
-	case err == nil:
+	if err == nil {
 		return nil
-	case errors.Is(err, pgx.ErrNoRows):
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
 		return ErrNotFound
-	case IsPermissionDenied(err):
-		return fmt.Errorf("%w: %w", ErrPermissionDenied, err)
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		safe := sanitize(pgErr)
+		if pgErr.Code == codeInsufficientPrivilege {
+			return fmt.Errorf("%w: %w", ErrPermissionDenied, safe)
+		}
+		return safe
 	}
 	return err
 }

@@ -48,12 +48,13 @@ func Text(field, s string, min, max int) error {
 	}
 	n := utf8.RuneCountInString(strings.TrimSpace(s))
 	switch {
+	case utf8.RuneCountInString(s) > max:
+		// The stored text is the untrimmed one: count all of it.
+		return &Error{Field: field, Reason: fmt.Sprintf("may have at most %d characters", max)}
 	case n == 0 && min > 0:
 		return &Error{Field: field, Reason: "is required"}
 	case n < min:
 		return &Error{Field: field, Reason: fmt.Sprintf("needs at least %d characters", min)}
-	case n > max:
-		return &Error{Field: field, Reason: fmt.Sprintf("may have at most %d characters", max)}
 	}
 	return nil
 }

@@ -68,8 +68,10 @@ CREATE FUNCTION public.cl_multi_party_visible(p_organization_id uuid, p_encounte
   SET search_path = pg_catalog, pg_temp
   AS $$
   BEGIN
-    IF NOT public.cl_has_permission(p_organization_id, 'cl.multi_party.view') THEN
-      RETURN false;
+    IF NOT public.cl_has_permission(p_organization_id, 'cl.multi_party.view')
+       OR NOT EXISTS (SELECT 1 FROM public.cl_multi_party_encounters e
+                      WHERE e.organization_id = p_organization_id AND e.id = p_encounter_id) THEN
+      RETURN false; -- the same answer whether or not the encounter exists
     END IF;
     RETURN NOT EXISTS (
       SELECT 1 FROM public.cl_multi_party_participants p
@@ -102,9 +104,14 @@ CREATE POLICY cl_multi_party_encounters_update ON public.cl_multi_party_encounte
 
 CREATE POLICY cl_multi_party_participants_select ON public.cl_multi_party_participants FOR SELECT TO authenticated
   USING (public.cl_multi_party_visible(organization_id, encounter_id));
--- Adding a patient needs that chart's consent for multi-party encounters.
+-- Adding a participant needs an encounter the user may see that has not
+-- ended; adding a patient, that chart's consent for multi-party encounters.
 CREATE POLICY cl_multi_party_participants_insert ON public.cl_multi_party_participants FOR INSERT TO authenticated
   WITH CHECK (public.cl_has_permission(organization_id, 'cl.multi_party.manage') AND created_by = auth.uid()
+              AND public.cl_multi_party_visible(organization_id, encounter_id)
+              AND EXISTS (SELECT 1 FROM public.cl_multi_party_encounters e
+                          WHERE e.organization_id = cl_multi_party_participants.organization_id
+                            AND e.id = cl_multi_party_participants.encounter_id AND e.ended_at IS NULL)
               AND (kind <> 'patient' OR public.cl_check_sud_consent(chart_id, 'multi_party_encounter', auth.uid())));
 CREATE POLICY cl_multi_party_participants_update ON public.cl_multi_party_participants FOR UPDATE TO authenticated
   USING (public.cl_has_permission(organization_id, 'cl.multi_party.manage') AND public.cl_multi_party_visible(organization_id, encounter_id))
@@ -112,5 +119,25 @@ CREATE POLICY cl_multi_party_participants_update ON public.cl_multi_party_partic
               AND public.cl_multi_party_visible(organization_id, encounter_id)
               AND (kind <> 'patient' OR public.cl_check_sud_consent(chart_id, 'multi_party_encounter', auth.uid())));
 
+-- An encounter ends once; after that its documentation is frozen.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_multi_party_encounters_guard() RETURNS trigger
+  LANGUAGE plpgsql
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    IF OLD.ended_at IS NOT NULL AND (NEW.ended_at IS DISTINCT FROM OLD.ended_at OR NEW.summary IS DISTINCT FROM OLD.summary) THEN
+      RAISE EXCEPTION 'an ended multi-party encounter cannot be reopened or rewritten' USING ERRCODE = 'check_violation';
+    END IF;
+    IF NEW.ended_at IS NOT NULL AND NEW.ended_at > pg_catalog.now() + interval '1 minute' THEN
+      RAISE EXCEPTION 'an encounter cannot end in the future' USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NEW;
+  END
+  $$;
+-- +goose StatementEnd
+CREATE TRIGGER cl_multi_party_encounters_guard BEFORE UPDATE ON public.cl_multi_party_encounters
+  FOR EACH ROW EXECUTE FUNCTION public.cl_multi_party_encounters_guard();
+REVOKE ALL ON FUNCTION public.cl_multi_party_encounters_guard() FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_multi_party_visible(uuid, uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.cl_multi_party_visible(uuid, uuid) TO authenticated;

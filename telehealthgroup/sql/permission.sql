@@ -1,1 +1,0 @@
-SELECT public.cl_has_permission(@organization_id, @permission)
