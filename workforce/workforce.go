@@ -26,6 +26,14 @@ type Options struct {
 	PeriodStart, PeriodEnd time.Time
 }
 
+// Minimum cell sizes an organization can set in hr_productivity_settings
+// (min_cell_size, 5 to 50): the specification's threshold, which is the
+// default, and CMS's cell-size policy (counts of 1 to 10 suppressed).
+const (
+	SeedMinCellSize = 5
+	CMSMinCellSize  = 11
+)
+
 // MaxPeriod is the longest period a report covers.
 const MaxPeriod = 366 * 24 * time.Hour
 

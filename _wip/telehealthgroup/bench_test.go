@@ -1,0 +1,44 @@
+package telehealthgroup_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/encoreos/platform-go/billing"
+	"github.com/encoreos/platform-go/telehealthgroup"
+)
+
+// BenchmarkConcludeHybrid15: conclude a started 15-attendee hybrid group
+// (5 in the room, 5 on video at home, 5 audio only), with its event and
+// per-attendee suggestions. Setup (a new session, attendees, start) is not
+// timed.
+func BenchmarkConcludeHybrid15(b *testing.B) {
+	bb := setup(b)
+	ctx := context.Background()
+	var concluding time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		require.NoError(b, bb.db.Admin.QueryRow(ctx, `INSERT INTO public.cl_group_sessions
+			(organization_id, facilitator_id, service_type, scheduled_start, scheduled_end)
+			VALUES ($1, $2, 'group_therapy', now(), now() + interval '90 minutes') RETURNING id`, bb.org, bb.facilitator).Scan(&bb.session))
+		bb.configure(b, telehealthgroup.Hybrid, billing.ArizonaAHCCCS.Code)
+		for i := range 15 {
+			mode := []telehealthgroup.Mode{telehealthgroup.InPerson, telehealthgroup.Video, telehealthgroup.AudioOnly}[i%3]
+			a := bb.attendee(b, bb.db.NewChart(b, bb.org, false), mode, mode == telehealthgroup.Video)
+			require.NoError(b, bb.client.SetAttendance(ctx, bb.facilitator, bb.org, a.AttendanceID, telehealthgroup.Present, time.Time{}, time.Time{}))
+		}
+		_, err := bb.client.Start(ctx, bb.facilitator, bb.org, bb.session, uuid.New())
+		require.NoError(b, err)
+		b.StartTimer()
+		start := time.Now()
+		done, err := bb.client.Conclude(ctx, bb.facilitator, bb.org, bb.session, uuid.New(), time.Time{})
+		concluding += time.Since(start)
+		require.NoError(b, err)
+		require.Len(b, done.Attendees, 15)
+	}
+	b.ReportMetric(float64(concluding.Microseconds())/float64(b.N)/1000, "ms/conclude")
+}

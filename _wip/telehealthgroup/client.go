@@ -1,0 +1,342 @@
+package telehealthgroup
+
+import (
+	"context"
+	_ "embed"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/encoreos/platform-go/billing"
+	"github.com/encoreos/platform-go/events"
+	"github.com/encoreos/platform-go/internal/dbtx"
+	"github.com/encoreos/platform-go/internal/validate"
+)
+
+// DB starts transactions: a *pgxpool.Pool or *pgx.Conn connected as a role
+// that is a member of `authenticated`.
+type DB = dbtx.Beginner
+
+// Config configures a [Client]; nil means the defaults.
+type Config struct {
+	// Publisher stores the lifecycle events; default events.NewOutbox(nil).
+	Publisher events.Publisher
+	// Scheduling, when set, is consulted by Start (PM-04/PM-13).
+	Scheduling Scheduling
+	// Notifier, when set, is told of technology failures (PF-10).
+	Notifier Notifier
+	// Profiles are the jurisdiction profiles sessions may name, validated
+	// by New; default billing.Profiles().
+	Profiles []*billing.Profile
+	// Now returns the current time; default time.Now. For tests.
+	Now func() time.Time
+}
+
+// Client runs virtual and hybrid groups, always as an acting user; the
+// methods ending in Tx run inside the caller's transaction.
+type Client struct {
+	db         DB
+	publisher  events.Publisher
+	scheduling Scheduling
+	notifier   Notifier
+	profiles   map[string]*billing.Profile
+	now        func() time.Time
+}
+
+// New returns a Client over db, or an error when a profile does not
+// validate.
+func New(db DB, cfg *Config) (*Client, error) {
+	c := &Client{db: db, publisher: events.NewOutbox(nil), now: time.Now, profiles: map[string]*billing.Profile{}}
+	profiles := billing.Profiles()
+	if cfg != nil {
+		if cfg.Publisher != nil {
+			c.publisher = cfg.Publisher
+		}
+		c.scheduling, c.notifier = cfg.Scheduling, cfg.Notifier
+		if cfg.Now != nil {
+			c.now = cfg.Now
+		}
+		if cfg.Profiles != nil {
+			profiles = cfg.Profiles
+		}
+	}
+	for _, p := range profiles {
+		if err := p.Validate(); err != nil {
+			return nil, err
+		}
+		c.profiles[p.Code] = p
+	}
+	return c, nil
+}
+
+var (
+	//go:embed sql/configure.sql
+	configureSQL string
+	//go:embed sql/get.sql
+	getTemplate string
+	//go:embed sql/attendees.sql
+	attendeesSQL string
+	//go:embed sql/add_attendee.sql
+	addAttendeeSQL string
+	//go:embed sql/permission.sql
+	permissionSQL string
+	//go:embed sql/participation.sql
+	participationSQL string
+	//go:embed sql/start.sql
+	startSQL string
+	//go:embed sql/conclude.sql
+	concludeSQL string
+	//go:embed sql/set_attendance.sql
+	setAttendanceSQL string
+
+	getSQL       = strings.ReplaceAll(getTemplate, "{{lock}}", "")
+	getLockedSQL = strings.ReplaceAll(getTemplate, "{{lock}}", "FOR UPDATE OF m")
+)
+
+// The permissions of each action (PF-30).
+const (
+	PermissionView     = "cl.group.virtual.view"
+	PermissionManage   = "cl.group.virtual.manage"
+	PermissionStart    = "cl.group.virtual.start"
+	PermissionConclude = "cl.group.virtual.conclude"
+)
+
+// sessionRow is Session plus the correlation ids the lifecycle compares.
+type sessionRow struct {
+	Session
+	StartCorrelationID    *uuid.UUID `db:"start_correlation_id"`
+	ConcludeCorrelationID *uuid.UUID `db:"conclude_correlation_id"`
+}
+
+// Configure makes a group session virtual or hybrid (or changes its
+// telehealth metadata before it concludes). Needs cl.group.virtual.manage.
+func (c *Client) Configure(ctx context.Context, actingUser uuid.UUID, p ConfigureParams) (*Session, error) {
+	return c.configure(ctx, nil, actingUser, p)
+}
+
+// ConfigureTx is [Client.Configure] inside the caller's transaction.
+func (c *Client) ConfigureTx(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p ConfigureParams) (*Session, error) {
+	if tx == nil {
+		return nil, dbtx.ErrNilTx
+	}
+	return c.configure(ctx, tx, actingUser, p)
+}
+
+func (c *Client) configure(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p ConfigureParams) (*Session, error) {
+	if err := p.validate(c.profiles); err != nil {
+		return nil, err
+	}
+	var s *Session
+	err := dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
+		if err := require(ctx, tx, p.OrganizationID, PermissionManage); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, configureSQL, pgx.NamedArgs{
+			"organization_id": p.OrganizationID, "session_id": p.SessionID, "modality": p.Modality,
+			"vendor_session_ref": stringOrNil(p.VendorSessionRef), "contingency_fallback": p.ContingencyFallback,
+			"contingency_contact": p.ContingencyContact, "jurisdiction_profile": p.JurisdictionProfile,
+		}); err != nil {
+			if dbtx.IsForeignKeyViolation(err) {
+				return validate.Errorf("SessionID", "does not name a group session of the organization")
+			}
+			return dbtx.MapError(err)
+		}
+		if p.PMTelehealthSessionID != uuid.Nil {
+			tag, err := tx.Exec(ctx, `UPDATE public.cl_group_sessions SET pm_telehealth_session_id = $3
+				WHERE organization_id = $1 AND id = $2`, p.OrganizationID, p.SessionID, p.PMTelehealthSessionID)
+			if err != nil {
+				return dbtx.MapError(err)
+			}
+			if tag.RowsAffected() != 1 {
+				return ErrNotFound
+			}
+		}
+		row, err := get(ctx, tx, getSQL, p.OrganizationID, p.SessionID)
+		if err != nil {
+			return err
+		}
+		if row.State == Concluded {
+			return ErrAlreadyConcluded
+		}
+		s = &row.Session
+		return nil
+	})
+	return s, err
+}
+
+// AddAttendee adds a patient to the group with how they take part. A Part 2
+// chart needs a consent naming virtual group participation. Needs
+// cl.group.virtual.manage.
+func (c *Client) AddAttendee(ctx context.Context, actingUser uuid.UUID, p AttendeeParams) (*Attendee, error) {
+	return c.addAttendee(ctx, nil, actingUser, p)
+}
+
+// AddAttendeeTx is [Client.AddAttendee] inside the caller's transaction.
+func (c *Client) AddAttendeeTx(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p AttendeeParams) (*Attendee, error) {
+	if tx == nil {
+		return nil, dbtx.ErrNilTx
+	}
+	return c.addAttendee(ctx, tx, actingUser, p)
+}
+
+func (c *Client) addAttendee(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p AttendeeParams) (*Attendee, error) {
+	if err := validate.First(validate.Required("OrganizationID", p.OrganizationID), validate.Required("SessionID", p.SessionID),
+		validate.Required("ChartID", p.ChartID)); err != nil {
+		return nil, err
+	}
+	switch p.Mode {
+	case InPerson, Video, AudioOnly:
+	default:
+		return nil, validate.Errorf("Mode", "must be in_person, video or audio_only")
+	}
+	if p.Mode == InPerson && p.AtHome {
+		return nil, validate.Errorf("AtHome", "is for remote attendees")
+	}
+	var a *Attendee
+	err := dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
+		if err := require(ctx, tx, p.OrganizationID, PermissionManage); err != nil {
+			return err
+		}
+		s, err := get(ctx, tx, getSQL, p.OrganizationID, p.SessionID)
+		if err != nil {
+			return err
+		}
+		if s.State == Concluded {
+			return ErrAlreadyConcluded
+		}
+		if s.Modality == Virtual && p.Mode == InPerson {
+			return validate.Errorf("Mode", "cannot be in person in a virtual group")
+		}
+		var consented bool
+		if err := tx.QueryRow(ctx, `SELECT public.cl_group_participation_consented($1)`, p.ChartID).Scan(&consented); err != nil {
+			return dbtx.MapError(err)
+		}
+		if !consented {
+			return ErrPermissionDenied
+		}
+		var id uuid.UUID
+		if err := tx.QueryRow(ctx, addAttendeeSQL, pgx.NamedArgs{"organization_id": p.OrganizationID, "session_id": p.SessionID,
+			"chart_id": p.ChartID, "mode": p.Mode, "at_home": p.AtHome}).Scan(&id); err != nil {
+			switch {
+			case dbtx.IsUniqueViolation(err):
+				return validate.Errorf("ChartID", "is already an attendee of the session")
+			case dbtx.IsForeignKeyViolation(err):
+				return validate.Errorf("ChartID", "does not name a chart of the organization")
+			}
+			return dbtx.MapError(err)
+		}
+		attendees, err := listAttendees(ctx, tx, p.OrganizationID, p.SessionID)
+		for i := range attendees {
+			if attendees[i].AttendanceID == id {
+				a = &attendees[i]
+			}
+		}
+		return err
+	})
+	return a, err
+}
+
+// AttendanceStatus is an attendee's attendance.
+type AttendanceStatus string
+
+// The attendance statuses (CL-14).
+const (
+	Expected AttendanceStatus = "expected"
+	Present  AttendanceStatus = "present"
+	Absent   AttendanceStatus = "absent"
+	Excused  AttendanceStatus = "excused"
+)
+
+// SetAttendance records an attendee's attendance and, when given, when
+// they joined and left. Needs cl.group.virtual.manage.
+func (c *Client) SetAttendance(ctx context.Context, actingUser, organizationID, attendanceID uuid.UUID, status AttendanceStatus, joinedAt, leftAt time.Time) error {
+	if err := validate.First(validate.Required("OrganizationID", organizationID), validate.Required("AttendanceID", attendanceID)); err != nil {
+		return err
+	}
+	switch status {
+	case Expected, Present, Absent, Excused:
+	default:
+		return validate.Errorf("Status", "must be expected, present, absent or excused")
+	}
+	if !joinedAt.IsZero() && !leftAt.IsZero() && leftAt.Before(joinedAt) {
+		return validate.Errorf("LeftAt", "must not be before JoinedAt")
+	}
+	return dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) error {
+		if err := require(ctx, tx, organizationID, PermissionManage); err != nil {
+			return err
+		}
+		var id uuid.UUID
+		err := tx.QueryRow(ctx, setAttendanceSQL, pgx.NamedArgs{"organization_id": organizationID, "attendance_id": attendanceID,
+			"status": status, "joined_at": timeOrNil(joinedAt), "left_at": timeOrNil(leftAt)}).Scan(&id)
+		return dbtx.MapError(err)
+	})
+}
+
+// Get returns a session's telehealth record. Needs cl.group.virtual.view.
+func (c *Client) Get(ctx context.Context, actingUser, organizationID, sessionID uuid.UUID) (*Session, error) {
+	var s *Session
+	err := dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) error {
+		row, err := get(ctx, tx, getSQL, organizationID, sessionID)
+		if err != nil {
+			return err
+		}
+		s = &row.Session
+		return nil
+	})
+	return s, err
+}
+
+// Attendees returns a session's attendees. Needs cl.group.virtual.view;
+// Part 2 attendees appear only under the acting user's consent.
+func (c *Client) Attendees(ctx context.Context, actingUser, organizationID, sessionID uuid.UUID) ([]Attendee, error) {
+	var out []Attendee
+	err := dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) (err error) {
+		out, err = listAttendees(ctx, tx, organizationID, sessionID)
+		return err
+	})
+	return out, err
+}
+
+func get(ctx context.Context, tx pgx.Tx, sql string, org, session uuid.UUID) (*sessionRow, error) {
+	rows, _ := tx.Query(ctx, sql, pgx.NamedArgs{"organization_id": org, "session_id": session})
+	row, err := pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[sessionRow])
+	if err != nil {
+		return nil, dbtx.MapError(err)
+	}
+	return row, nil
+}
+
+func listAttendees(ctx context.Context, tx pgx.Tx, org, session uuid.UUID) ([]Attendee, error) {
+	rows, _ := tx.Query(ctx, attendeesSQL, pgx.NamedArgs{"organization_id": org, "session_id": session})
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[Attendee])
+	return out, dbtx.MapError(err)
+}
+
+// require returns ErrPermissionDenied unless the acting user holds
+// permission in org.
+func require(ctx context.Context, tx pgx.Tx, org uuid.UUID, permission string) error {
+	var ok bool
+	if err := tx.QueryRow(ctx, permissionSQL, pgx.NamedArgs{"organization_id": org, "permission": permission}).Scan(&ok); err != nil {
+		return dbtx.MapError(err)
+	}
+	if !ok {
+		return ErrPermissionDenied
+	}
+	return nil
+}
+
+func stringOrNil(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func timeOrNil(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}

@@ -1,0 +1,208 @@
+package telehealthgroup
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/encoreos/platform-go/internal/dbtx"
+	"github.com/encoreos/platform-go/internal/validate"
+)
+
+// FailureKind is what failed.
+type FailureKind string
+
+// The kinds of technology failure.
+const (
+	VideoOutage           FailureKind = "video_outage"
+	AudioOutage           FailureKind = "audio_outage"
+	PlatformOutage        FailureKind = "platform_outage"
+	ParticipantConnection FailureKind = "participant_connection"
+	OtherFailure          FailureKind = "other"
+)
+
+// Action is what was done about a failure.
+type Action string
+
+// The actions taken.
+const (
+	SwitchedToAudio Action = "switched_to_audio"
+	Reconnected     Action = "reconnected"
+	Continued       Action = "continued"
+	Rescheduled     Action = "rescheduled"
+	EndedSession    Action = "ended_session"
+)
+
+// Failure is one entry of a session's technology-failure log.
+type Failure struct {
+	OrganizationID           uuid.UUID   `db:"organization_id"`
+	ID                       uuid.UUID   `db:"id"`
+	SessionID                uuid.UUID   `db:"session_id"`
+	Kind                     FailureKind `db:"kind"`
+	StartedAt                time.Time   `db:"started_at"`
+	EndedAt                  time.Time   `db:"ended_at"`
+	AffectedParticipantCount int         `db:"affected_participant_count"`
+	ActionTaken              Action      `db:"action_taken"`
+	RecordedBy               uuid.UUID   `db:"recorded_by"`
+	RecordedAt               time.Time   `db:"recorded_at"`
+}
+
+// interrupts reports whether no service was delivered during the failure:
+// the whole platform was down, or the session was ended or rescheduled.
+// Those minutes are not billable; others (the group went on by audio, a
+// participant reconnected) are.
+func (f Failure) interrupts() bool {
+	return f.Kind == PlatformOutage || f.ActionTaken == EndedSession || f.ActionTaken == Rescheduled
+}
+
+// FailureParams describes a failure to log.
+type FailureParams struct {
+	OrganizationID, SessionID uuid.UUID
+	Kind                      FailureKind
+	StartedAt, EndedAt        time.Time
+	AffectedParticipantCount  int
+	ActionTaken               Action
+}
+
+// FailureNotice is what a [Notifier] is told: codes, counts and times only.
+type FailureNotice struct {
+	OrganizationID           uuid.UUID
+	SessionID                uuid.UUID
+	FailureID                uuid.UUID
+	Kind                     FailureKind
+	ActionTaken              Action
+	AffectedParticipantCount int
+	StartedAt, EndedAt       time.Time
+}
+
+// Notifier is the optional PF-10 seam (@/platform/notifications) told of
+// technology failures.
+type Notifier interface {
+	TechnologyFailure(ctx context.Context, n FailureNotice) error
+}
+
+// ErrNotificationFailed wraps a notifier's error: the failure was logged,
+// the notification was not sent.
+var ErrNotificationFailed = errors.New("telehealthgroup: the failure was logged but the notifier failed")
+
+var (
+	//go:embed sql/insert_failure.sql
+	insertFailureSQL string
+	//go:embed sql/failures.sql
+	failuresSQL string
+)
+
+// LogFailure appends a technology failure to a session's log (the log is
+// never changed, only added to), then tells the Notifier, if one is
+// configured. Needs cl.group.virtual.manage.
+func (c *Client) LogFailure(ctx context.Context, actingUser uuid.UUID, p FailureParams) (*Failure, error) {
+	if err := validate.First(validate.Required("OrganizationID", p.OrganizationID), validate.Required("SessionID", p.SessionID)); err != nil {
+		return nil, err
+	}
+	if !slices.Contains([]FailureKind{VideoOutage, AudioOutage, PlatformOutage, ParticipantConnection, OtherFailure}, p.Kind) {
+		return nil, validate.Errorf("Kind", "is not a kind of technology failure")
+	}
+	if !slices.Contains([]Action{SwitchedToAudio, Reconnected, Continued, Rescheduled, EndedSession}, p.ActionTaken) {
+		return nil, validate.Errorf("ActionTaken", "is not an action")
+	}
+	if p.StartedAt.IsZero() || !p.EndedAt.After(p.StartedAt) || p.EndedAt.After(c.now().Add(time.Minute)) {
+		return nil, validate.Errorf("EndedAt", "must be after StartedAt and not in the future")
+	}
+	if p.AffectedParticipantCount < 0 {
+		return nil, validate.Errorf("AffectedParticipantCount", "must not be negative")
+	}
+	var f *Failure
+	err := dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) error {
+		if err := require(ctx, tx, p.OrganizationID, PermissionManage); err != nil {
+			return err
+		}
+		rows, _ := tx.Query(ctx, insertFailureSQL, pgx.NamedArgs{"organization_id": p.OrganizationID, "session_id": p.SessionID,
+			"kind": p.Kind, "started_at": p.StartedAt, "ended_at": p.EndedAt,
+			"affected_participant_count": p.AffectedParticipantCount, "action_taken": p.ActionTaken})
+		var err error
+		f, err = pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[Failure])
+		if dbtx.IsForeignKeyViolation(err) {
+			return validate.Errorf("SessionID", "does not name a group session of the organization")
+		}
+		return dbtx.MapError(err)
+	})
+	if err != nil || c.notifier == nil {
+		return f, err
+	}
+	if err := c.notifier.TechnologyFailure(ctx, FailureNotice{OrganizationID: f.OrganizationID, SessionID: f.SessionID,
+		FailureID: f.ID, Kind: f.Kind, ActionTaken: f.ActionTaken, AffectedParticipantCount: f.AffectedParticipantCount,
+		StartedAt: f.StartedAt, EndedAt: f.EndedAt}); err != nil {
+		return f, fmt.Errorf("%w: %w", ErrNotificationFailed, err)
+	}
+	return f, nil
+}
+
+// Failures returns a session's failure log. Needs cl.group.virtual.view.
+func (c *Client) Failures(ctx context.Context, actingUser, organizationID, sessionID uuid.UUID) ([]Failure, error) {
+	var out []Failure
+	err := dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) (err error) {
+		out, err = listFailures(ctx, tx, organizationID, sessionID)
+		return err
+	})
+	return out, err
+}
+
+func listFailures(ctx context.Context, tx pgx.Tx, org, session uuid.UUID) ([]Failure, error) {
+	rows, _ := tx.Query(ctx, failuresSQL, pgx.NamedArgs{"organization_id": org, "session_id": session})
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[Failure])
+	return out, dbtx.MapError(err)
+}
+
+// BillableMinutes is the documented service time from start to end, less
+// the minutes during which failures interrupted the service (the union of
+// their intervals, clipped to the session), in whole minutes.
+func BillableMinutes(start, end time.Time, failures []Failure) int {
+	var cuts [][2]time.Time
+	for _, f := range failures {
+		if !f.interrupts() {
+			continue
+		}
+		from, to := later(f.StartedAt, start), earlier(f.EndedAt, end)
+		if to.After(from) {
+			cuts = append(cuts, [2]time.Time{from, to})
+		}
+	}
+	slices.SortFunc(cuts, func(a, b [2]time.Time) int { return a[0].Compare(b[0]) })
+	total := end.Sub(start)
+	var curFrom, curTo time.Time
+	for i, c := range cuts {
+		switch {
+		case i == 0:
+			curFrom, curTo = c[0], c[1]
+		case !c[0].After(curTo):
+			curTo = later(curTo, c[1])
+		default:
+			total -= curTo.Sub(curFrom)
+			curFrom, curTo = c[0], c[1]
+		}
+	}
+	if len(cuts) > 0 {
+		total -= curTo.Sub(curFrom)
+	}
+	return int(max(total, 0) / time.Minute)
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func earlier(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}

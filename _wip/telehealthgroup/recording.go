@@ -1,0 +1,113 @@
+package telehealthgroup
+
+import (
+	"context"
+	_ "embed"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/encoreos/platform-go/internal/dbtx"
+	"github.com/encoreos/platform-go/internal/validate"
+)
+
+// Decision is a participant's recording decision.
+type Decision string
+
+// The recording decisions.
+const (
+	Granted   Decision = "granted"
+	Declined  Decision = "declined"
+	Withdrawn Decision = "withdrawn"
+)
+
+// Method is how a decision was captured.
+type Method string
+
+// The capture methods.
+const (
+	Verbal     Method = "verbal"
+	Written    Method = "written"
+	Electronic Method = "electronic"
+)
+
+// PermissionRecording gates recording consent and recording (PF-30).
+const PermissionRecording = "cl.group.virtual.recording"
+
+// ErrRecordingNotConsented: recording may start only when every present
+// attendee's latest decision is a grant.
+var ErrRecordingNotConsented = errorString("telehealthgroup: not every present attendee has granted recording")
+
+var (
+	//go:embed sql/record_consent.sql
+	recordConsentSQL string
+	//go:embed sql/without_grant.sql
+	withoutGrantSQL string
+)
+
+// RecordConsent appends one attendee's recording decision (evidence is
+// never changed, only added to; each row is audited). Needs
+// cl.group.virtual.recording.
+func (c *Client) RecordConsent(ctx context.Context, actingUser, organizationID, attendanceID uuid.UUID, d Decision, m Method) error {
+	if err := validate.First(validate.Required("OrganizationID", organizationID), validate.Required("AttendanceID", attendanceID)); err != nil {
+		return err
+	}
+	if d != Granted && d != Declined && d != Withdrawn {
+		return validate.Errorf("Decision", "must be granted, declined or withdrawn")
+	}
+	if m != Verbal && m != Written && m != Electronic {
+		return validate.Errorf("Method", "must be verbal, written or electronic")
+	}
+	return dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) error {
+		if err := require(ctx, tx, organizationID, PermissionRecording); err != nil {
+			return err
+		}
+		var id uuid.UUID
+		return dbtx.MapError(tx.QueryRow(ctx, recordConsentSQL, pgx.NamedArgs{"organization_id": organizationID,
+			"attendance_id": attendanceID, "decision": d, "method": m}).Scan(&id))
+	})
+}
+
+// StartRecording marks a started session as being recorded, only when every
+// present attendee's latest decision is a grant (ErrRecordingNotConsented
+// otherwise). The recording itself, and its URL, stay with the vendor.
+// Needs cl.group.virtual.recording.
+func (c *Client) StartRecording(ctx context.Context, actingUser, organizationID, sessionID uuid.UUID) error {
+	return c.setRecording(ctx, actingUser, organizationID, sessionID, "recording")
+}
+
+// StopRecording marks the recording stopped.
+func (c *Client) StopRecording(ctx context.Context, actingUser, organizationID, sessionID uuid.UUID) error {
+	return c.setRecording(ctx, actingUser, organizationID, sessionID, "stopped")
+}
+
+func (c *Client) setRecording(ctx context.Context, actingUser, org, session uuid.UUID, state string) error {
+	if err := validate.First(validate.Required("OrganizationID", org), validate.Required("SessionID", session)); err != nil {
+		return err
+	}
+	return dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) error {
+		if err := require(ctx, tx, org, PermissionRecording); err != nil {
+			return err
+		}
+		s, err := get(ctx, tx, getLockedSQL, org, session)
+		if err != nil {
+			return err
+		}
+		if s.State != Started {
+			return ErrNotStarted
+		}
+		args := pgx.NamedArgs{"organization_id": org, "session_id": session}
+		if state == "recording" {
+			var missing int
+			if err := tx.QueryRow(ctx, withoutGrantSQL, args).Scan(&missing); err != nil {
+				return dbtx.MapError(err)
+			}
+			if missing > 0 {
+				return ErrRecordingNotConsented
+			}
+		}
+		_, err = tx.Exec(ctx, `UPDATE public.cl_group_session_telehealth_metadata SET recording_state = $3, updated_by = auth.uid(),
+			updated_at = pg_catalog.now() WHERE organization_id = $1 AND session_id = $2`, org, session, state)
+		return dbtx.MapError(err)
+	})
+}

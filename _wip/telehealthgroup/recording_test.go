@@ -1,0 +1,129 @@
+package telehealthgroup_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/encoreos/platform-go/internal/dbtx"
+	"github.com/encoreos/platform-go/telehealthgroup"
+	"github.com/encoreos/platform-go/telehealthgroup/telehealthgrouptest"
+)
+
+func TestRecordingNeedsEveryPresentAttendeesGrant(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	b.configure(t, telehealthgroup.Virtual, "")
+	one := b.attendee(t, b.db.NewChart(t, b.org, false), telehealthgroup.Video, true)
+	two := b.attendee(t, b.db.NewChart(t, b.org, false), telehealthgroup.Video, false)
+	gone := b.attendee(t, b.db.NewChart(t, b.org, false), telehealthgroup.Video, false)
+	for _, a := range []*telehealthgroup.Attendee{one, two} {
+		require.NoError(t, b.client.SetAttendance(ctx, b.facilitator, b.org, a.AttendanceID, telehealthgroup.Present, time.Now(), time.Time{}))
+	}
+	require.NoError(t, b.client.SetAttendance(ctx, b.facilitator, b.org, gone.AttendanceID, telehealthgroup.Absent, time.Time{}, time.Time{}))
+	require.ErrorIs(t, b.client.StartRecording(ctx, b.facilitator, b.org, b.session), telehealthgroup.ErrNotStarted)
+	_, err := b.client.Start(ctx, b.facilitator, b.org, b.session, uuid.New())
+	require.NoError(t, err)
+
+	require.NoError(t, b.client.RecordConsent(ctx, b.facilitator, b.org, one.AttendanceID, telehealthgroup.Granted, telehealthgroup.Verbal))
+	require.ErrorIs(t, b.client.StartRecording(ctx, b.facilitator, b.org, b.session), telehealthgroup.ErrRecordingNotConsented)
+	require.NoError(t, b.client.RecordConsent(ctx, b.facilitator, b.org, two.AttendanceID, telehealthgroup.Declined, telehealthgroup.Electronic))
+	require.ErrorIs(t, b.client.StartRecording(ctx, b.facilitator, b.org, b.session), telehealthgroup.ErrRecordingNotConsented)
+	require.NoError(t, b.client.RecordConsent(ctx, b.facilitator, b.org, two.AttendanceID, telehealthgroup.Granted, telehealthgroup.Electronic))
+	require.NoError(t, b.client.StartRecording(ctx, b.facilitator, b.org, b.session), "the absent attendee does not count")
+	require.NoError(t, b.client.StopRecording(ctx, b.facilitator, b.org, b.session))
+	require.NoError(t, b.client.RecordConsent(ctx, b.facilitator, b.org, one.AttendanceID, telehealthgroup.Withdrawn, telehealthgroup.Verbal))
+	require.ErrorIs(t, b.client.StartRecording(ctx, b.facilitator, b.org, b.session), telehealthgroup.ErrRecordingNotConsented, "the latest decision counts")
+
+	// A peer specialist may not capture consent.
+	require.ErrorIs(t, b.client.RecordConsent(ctx, b.peer, b.org, one.AttendanceID, telehealthgroup.Granted, telehealthgroup.Verbal), telehealthgroup.ErrPermissionDenied)
+
+	// The evidence is append-only, even for the facilitator who captured it,
+	// and each decision left an audit row.
+	for _, stmt := range []string{
+		`UPDATE public.cl_group_recording_consents SET decision = 'granted' WHERE attendance_id = $1`,
+		`DELETE FROM public.cl_group_recording_consents WHERE attendance_id = $1`,
+	} {
+		err := dbtx.Run(ctx, b.db.App, b.facilitator, func(tx pgx.Tx) error { _, err := tx.Exec(ctx, stmt, one.AttendanceID); return err })
+		require.True(t, dbtx.IsPermissionDenied(err), "%s: %v", stmt, err)
+	}
+	var audits int
+	require.NoError(t, b.db.Admin.QueryRow(ctx, `SELECT count(*) FROM public.pf_audit_logs WHERE action = 'cl.group.recording_consent.recorded'`).Scan(&audits))
+	require.Equal(t, 4, audits)
+}
+
+func TestFailuresAreLoggedAndNotified(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	notifier := &telehealthgrouptest.Notifier{}
+	client, err := telehealthgroup.New(b.db.App, &telehealthgroup.Config{Notifier: notifier})
+	require.NoError(t, err)
+	b.client = client
+	b.configure(t, telehealthgroup.Virtual, "")
+	now := time.Now()
+	p := telehealthgroup.FailureParams{OrganizationID: b.org, SessionID: b.session, Kind: telehealthgroup.VideoOutage,
+		StartedAt: now.Add(-10 * time.Minute), EndedAt: now.Add(-7 * time.Minute), AffectedParticipantCount: 6,
+		ActionTaken: telehealthgroup.SwitchedToAudio}
+	f, err := b.client.LogFailure(ctx, b.facilitator, p)
+	require.NoError(t, err)
+	require.Equal(t, []telehealthgroup.FailureNotice{{OrganizationID: b.org, SessionID: b.session, FailureID: f.ID,
+		Kind: telehealthgroup.VideoOutage, ActionTaken: telehealthgroup.SwitchedToAudio, AffectedParticipantCount: 6,
+		StartedAt: f.StartedAt, EndedAt: f.EndedAt}}, notifier.Notices(), "codes, counts and times only")
+
+	notifier.Fail(errors.New("pager down"))
+	_, err = b.client.LogFailure(ctx, b.facilitator, p)
+	require.ErrorIs(t, err, telehealthgroup.ErrNotificationFailed)
+	log, err := b.client.Failures(ctx, b.peer, b.org, b.session)
+	require.NoError(t, err)
+	require.Len(t, log, 2, "logged even when the notification failed")
+
+	bad := p
+	bad.EndedAt = bad.StartedAt
+	_, err = b.client.LogFailure(ctx, b.facilitator, bad)
+	require.ErrorIs(t, err, telehealthgroup.ErrInvalid)
+	bad = p
+	bad.Kind = "gremlins"
+	_, err = b.client.LogFailure(ctx, b.facilitator, bad)
+	require.ErrorIs(t, err, telehealthgroup.ErrInvalid)
+	_, err = b.client.LogFailure(ctx, b.peer, p)
+	require.ErrorIs(t, err, telehealthgroup.ErrPermissionDenied)
+	err = dbtx.Run(ctx, b.db.App, b.facilitator, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `DELETE FROM public.cl_group_technology_failures WHERE id = $1`, f.ID)
+		return err
+	})
+	require.True(t, dbtx.IsPermissionDenied(err), "the log is append-only: %v", err)
+}
+
+func TestBillableMinutes(t *testing.T) {
+	start := time.Date(2026, 11, 23, 15, 0, 0, 0, time.UTC)
+	end := start.Add(90 * time.Minute)
+	at := func(m int) time.Time { return start.Add(time.Duration(m) * time.Minute) }
+	f := func(kind telehealthgroup.FailureKind, action telehealthgroup.Action, from, to int) telehealthgroup.Failure {
+		return telehealthgroup.Failure{Kind: kind, ActionTaken: action, StartedAt: at(from), EndedAt: at(to)}
+	}
+	cases := map[string]struct {
+		failures []telehealthgroup.Failure
+		want     int
+	}{
+		"no failures":                  {nil, 90},
+		"video lost, went on by audio": {[]telehealthgroup.Failure{f(telehealthgroup.VideoOutage, telehealthgroup.SwitchedToAudio, 10, 25)}, 90},
+		"one participant dropped":      {[]telehealthgroup.Failure{f(telehealthgroup.ParticipantConnection, telehealthgroup.Reconnected, 10, 25)}, 90},
+		"platform down 15 minutes":     {[]telehealthgroup.Failure{f(telehealthgroup.PlatformOutage, telehealthgroup.Reconnected, 10, 25)}, 75},
+		"overlapping interruptions": {[]telehealthgroup.Failure{
+			f(telehealthgroup.PlatformOutage, telehealthgroup.Reconnected, 10, 25),
+			f(telehealthgroup.VideoOutage, telehealthgroup.EndedSession, 20, 30)}, 70},
+		"clipped to the session": {[]telehealthgroup.Failure{f(telehealthgroup.PlatformOutage, telehealthgroup.Continued, -30, 5),
+			f(telehealthgroup.OtherFailure, telehealthgroup.Rescheduled, 80, 200)}, 75},
+		"all of it": {[]telehealthgroup.Failure{f(telehealthgroup.PlatformOutage, telehealthgroup.EndedSession, -1, 91)}, 0},
+	}
+	for name, tc := range cases {
+		require.Equal(t, tc.want, telehealthgroup.BillableMinutes(start, end, tc.failures), name)
+	}
+}

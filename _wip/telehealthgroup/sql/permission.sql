@@ -1,0 +1,1 @@
+SELECT public.cl_has_permission(@organization_id, @permission)

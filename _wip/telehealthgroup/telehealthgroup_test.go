@@ -1,0 +1,257 @@
+package telehealthgroup_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/encoreos/platform-go/billing"
+	"github.com/encoreos/platform-go/consent"
+	"github.com/encoreos/platform-go/events"
+	"github.com/encoreos/platform-go/events/eventstest"
+	"github.com/encoreos/platform-go/internal/dbtx"
+	"github.com/encoreos/platform-go/internal/testdb"
+	"github.com/encoreos/platform-go/telehealthgroup"
+	"github.com/encoreos/platform-go/telehealthgroup/telehealthgrouptest"
+)
+
+func TestMain(m *testing.M) { testdb.Main(m) }
+
+type bundle struct {
+	db                              *testdb.DB
+	client                          *telehealthgroup.Client
+	scheduling                      *telehealthgrouptest.Scheduling
+	org, facilitator, peer, officer uuid.UUID
+	session                         uuid.UUID
+}
+
+func setup(t testing.TB) *bundle {
+	t.Helper()
+	db := testdb.New(t)
+	org := db.NewOrg(t)
+	b := &bundle{db: db, scheduling: telehealthgrouptest.NewScheduling(), org: org,
+		facilitator: db.NewMember(t, org, "clinician"), peer: db.NewMember(t, org, "peer_specialist"),
+		officer: db.NewMember(t, org, "privacy_officer")}
+	var err error
+	b.client, err = telehealthgroup.New(db.App, &telehealthgroup.Config{Scheduling: b.scheduling})
+	require.NoError(t, err)
+	require.NoError(t, db.Admin.QueryRow(context.Background(), `INSERT INTO public.cl_group_sessions
+		(organization_id, facilitator_id, service_type, scheduled_start, scheduled_end)
+		VALUES ($1, $2, 'group_therapy', now(), now() + interval '90 minutes') RETURNING id`, org, b.facilitator).Scan(&b.session))
+	return b
+}
+
+func (b *bundle) configure(t testing.TB, modality telehealthgroup.Modality, profile string) *telehealthgroup.Session {
+	t.Helper()
+	s, err := b.client.Configure(context.Background(), b.facilitator, telehealthgroup.ConfigureParams{
+		OrganizationID: b.org, SessionID: b.session, Modality: modality, PMTelehealthSessionID: uuid.New(),
+		VendorSessionRef: "vendor-session-83211", JurisdictionProfile: profile})
+	require.NoError(t, err)
+	return s
+}
+
+func (b *bundle) attendee(t testing.TB, chart uuid.UUID, mode telehealthgroup.Mode, home bool) *telehealthgroup.Attendee {
+	t.Helper()
+	a, err := b.client.AddAttendee(context.Background(), b.facilitator, telehealthgroup.AttendeeParams{
+		OrganizationID: b.org, SessionID: b.session, ChartID: chart, Mode: mode, AtHome: home})
+	require.NoError(t, err)
+	return a
+}
+
+func TestHybridGroupFromStartToConclusion(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	scheduleID := uuid.New()
+	b.scheduling.Set(b.session, telehealthgroup.SessionContext{ScheduleID: scheduleID, TelehealthStatus: "live"})
+	s := b.configure(t, telehealthgroup.Hybrid, billing.ArizonaAHCCCS.Code)
+	require.Equal(t, telehealthgroup.Scheduled, s.State)
+
+	home := b.attendee(t, b.db.NewChart(t, b.org, false), telehealthgroup.Video, true)
+	phone := b.attendee(t, b.db.NewChart(t, b.org, false), telehealthgroup.AudioOnly, false)
+	room := b.attendee(t, b.db.NewChart(t, b.org, false), telehealthgroup.InPerson, false)
+	absent := b.attendee(t, b.db.NewChart(t, b.org, false), telehealthgroup.Video, true)
+
+	corr := uuid.New()
+	started, err := b.client.Start(ctx, b.facilitator, b.org, b.session, corr)
+	require.NoError(t, err)
+	require.Equal(t, 4, started.AttendeeCount)
+	require.Equal(t, &scheduleID, started.ScheduleID)
+	require.Equal(t, []uuid.UUID{b.session}, b.scheduling.Asked())
+
+	for _, a := range []*telehealthgroup.Attendee{home, phone, room} {
+		require.NoError(t, b.client.SetAttendance(ctx, b.facilitator, b.org, a.AttendanceID, telehealthgroup.Present, time.Now(), time.Time{}))
+	}
+	require.NoError(t, b.client.SetAttendance(ctx, b.facilitator, b.org, absent.AttendanceID, telehealthgroup.Absent, time.Time{}, time.Time{}))
+
+	done, err := b.client.Conclude(ctx, b.facilitator, b.org, b.session, corr, time.Now())
+	require.NoError(t, err)
+	e := done.Event
+	require.Equal(t, events.Codes{"95", "HQ"}, e.ModifierSuggestions, "Arizona's default for a virtual group")
+	require.Equal(t, 3, e.ParticipantCount)
+	require.Equal(t, billing.ArizonaAHCCCS.ID, *e.JurisdictionProfileID)
+	require.Equal(t, events.ModalityHybrid, e.Modality)
+	byChart := map[uuid.UUID]billing.Suggestion{}
+	for _, a := range done.Attendees {
+		byChart[a.ChartID] = a.Suggestion
+	}
+	require.Len(t, byChart, 3, "suggestions for present attendees only")
+	require.Equal(t, billing.Suggestion{Modifiers: []billing.Modifier{"95", "HQ"}, PlaceOfService: "10"}, byChart[home.ChartID])
+	require.Equal(t, billing.Suggestion{Modifiers: []billing.Modifier{"93", "HQ"}, PlaceOfService: "02"}, byChart[phone.ChartID])
+	require.Equal(t, billing.Suggestion{Modifiers: []billing.Modifier{"HQ"}}, byChart[room.ChartID], "in person: no telehealth modifier")
+
+	// Both events are in the outbox, once each, and a retry republishes nothing.
+	again, err := b.client.Conclude(ctx, b.facilitator, b.org, b.session, corr, time.Now())
+	require.NoError(t, err)
+	require.Equal(t, done.Event.ConcludedAt, again.Event.ConcludedAt)
+	startedEnv := eventstest.RequirePublished(t, b.db.App, b.officer, b.org, events.TypeVirtualGroupStarted, &eventstest.RequireOpts{Count: 1})
+	concludedEnv := eventstest.RequirePublished(t, b.db.App, b.officer, b.org, events.TypeVirtualGroupConcluded, &eventstest.RequireOpts{Count: 1})
+	require.Equal(t, corr.String(), startedEnv.CorrelationID)
+	decoded, err := events.Decode(concludedEnv)
+	require.NoError(t, err)
+	require.Equal(t, 3, decoded.(*events.VirtualGroupConcluded).ParticipantCount)
+	require.NotContains(t, string(concludedEnv.Data), home.ChartID.String(), "counts only: no attendee identities")
+}
+
+func TestLifecycleErrors(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	b.configure(t, telehealthgroup.Virtual, "")
+	_, err := b.client.Conclude(ctx, b.facilitator, b.org, b.session, uuid.New(), time.Time{})
+	require.ErrorIs(t, err, telehealthgroup.ErrNotStarted)
+
+	corr := uuid.New()
+	first, err := b.client.Start(ctx, b.facilitator, b.org, b.session, corr)
+	require.NoError(t, err)
+	retry, err := b.client.Start(ctx, b.facilitator, b.org, b.session, corr)
+	require.NoError(t, err)
+	require.Equal(t, first.StartedAt, retry.StartedAt, "the same start, retried")
+	_, err = b.client.Start(ctx, b.facilitator, b.org, b.session, uuid.New())
+	require.ErrorIs(t, err, telehealthgroup.ErrAlreadyStarted)
+	_, err = b.client.Start(ctx, b.facilitator, b.org, b.session, uuid.Nil)
+	require.ErrorIs(t, err, telehealthgroup.ErrAlreadyStarted)
+
+	_, err = b.client.Conclude(ctx, b.facilitator, b.org, b.session, uuid.New(), time.Now().Add(time.Hour))
+	require.ErrorIs(t, err, telehealthgroup.ErrInvalid, "in the future")
+	_, err = b.client.Conclude(ctx, b.facilitator, b.org, b.session, uuid.New(), time.Time{})
+	require.NoError(t, err)
+	_, err = b.client.Conclude(ctx, b.facilitator, b.org, b.session, uuid.New(), time.Time{})
+	require.ErrorIs(t, err, telehealthgroup.ErrAlreadyConcluded)
+	_, err = b.client.Start(ctx, b.facilitator, b.org, b.session, uuid.New())
+	require.ErrorIs(t, err, telehealthgroup.ErrAlreadyConcluded)
+	_, err = b.client.Configure(ctx, b.facilitator, telehealthgroup.ConfigureParams{OrganizationID: b.org, SessionID: b.session, Modality: telehealthgroup.Virtual})
+	require.ErrorIs(t, err, telehealthgroup.ErrAlreadyConcluded)
+
+	// Behind the API: the lifecycle only moves forward, and never without its event.
+	err = dbtx.Run(ctx, b.db.App, b.facilitator, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE public.cl_group_session_telehealth_metadata SET state = 'scheduled', started_at = NULL, concluded_at = NULL, updated_by = $2 WHERE session_id = $1`, b.session, b.facilitator)
+		return err
+	})
+	require.True(t, dbtx.IsCheckViolation(err), "got %v", err)
+}
+
+func TestStartConsultsTheHostsScheduling(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.configure(t, telehealthgroup.Virtual, "")
+	b.scheduling.Set(b.session, telehealthgroup.SessionContext{TelehealthStatus: "failed"})
+	_, err := b.client.Start(context.Background(), b.facilitator, b.org, b.session, uuid.New())
+	require.ErrorIs(t, err, telehealthgroup.ErrTelehealthUnavailable)
+}
+
+func TestEveryActionNeedsItsPermission(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	chart := b.db.NewChart(t, b.org, false)
+	params := telehealthgroup.ConfigureParams{OrganizationID: b.org, SessionID: b.session, Modality: telehealthgroup.Virtual}
+	// The peer specialist may view virtual groups, nothing more.
+	_, err := b.client.Configure(ctx, b.peer, params)
+	require.ErrorIs(t, err, telehealthgroup.ErrPermissionDenied)
+	b.configure(t, telehealthgroup.Virtual, "")
+	_, err = b.client.Get(ctx, b.peer, b.org, b.session)
+	require.NoError(t, err)
+	_, err = b.client.AddAttendee(ctx, b.peer, telehealthgroup.AttendeeParams{OrganizationID: b.org, SessionID: b.session, ChartID: chart, Mode: telehealthgroup.Video})
+	require.ErrorIs(t, err, telehealthgroup.ErrPermissionDenied)
+	_, err = b.client.Start(ctx, b.peer, b.org, b.session, uuid.New())
+	require.ErrorIs(t, err, telehealthgroup.ErrPermissionDenied)
+	_, err = b.client.Start(ctx, b.facilitator, b.org, b.session, uuid.New())
+	require.NoError(t, err)
+	_, err = b.client.Conclude(ctx, b.peer, b.org, b.session, uuid.New(), time.Time{})
+	require.ErrorIs(t, err, telehealthgroup.ErrPermissionDenied)
+
+	// Another organization: nothing.
+	orgB := b.db.NewOrg(t)
+	outsider := b.db.NewMember(t, orgB, "clinician")
+	_, err = b.client.Get(ctx, outsider, b.org, b.session)
+	require.ErrorIs(t, err, telehealthgroup.ErrNotFound)
+	_, err = b.client.Conclude(ctx, outsider, b.org, b.session, uuid.New(), time.Time{})
+	require.ErrorIs(t, err, telehealthgroup.ErrPermissionDenied)
+}
+
+func TestPart2AttendeesNeedConsentToGroupParticipation(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	b.configure(t, telehealthgroup.Virtual, "")
+	part2 := b.db.NewChart(t, b.org, true)
+	add := func() error {
+		_, err := b.client.AddAttendee(ctx, b.facilitator, telehealthgroup.AttendeeParams{OrganizationID: b.org, SessionID: b.session,
+			ChartID: part2, Mode: telehealthgroup.Video, AtHome: true})
+		return err
+	}
+	store := consent.NewStore(b.db.App)
+	grant := func(types ...consent.RecordType) *consent.Consent {
+		c, err := store.Grant(ctx, b.officer, consent.GrantParams{OrganizationID: b.org, ChartID: part2,
+			Recipient: consent.Recipient{OrganizationID: b.org}, RecordTypes: types, Purposes: []consent.Purpose{consent.PurposeTreatment},
+			ExpirationEvent: "end_of_treatment", SignedAt: time.Now(), Signer: consent.SignerPatient})
+		require.NoError(t, err)
+		return c
+	}
+	require.ErrorIs(t, add(), telehealthgroup.ErrPermissionDenied)
+	general := grant(consent.AllRecords)
+	require.ErrorIs(t, add(), telehealthgroup.ErrPermissionDenied, "a general consent does not cover group participation")
+	participation := grant(consent.RecordVirtualGroupParticipation)
+	require.NoError(t, add())
+
+	// Revoked before the start: the start is refused.
+	_, err := store.Revoke(ctx, b.officer, b.org, participation.ID)
+	require.NoError(t, err)
+	_, err = b.client.Start(ctx, b.facilitator, b.org, b.session, uuid.New())
+	require.ErrorIs(t, err, telehealthgroup.ErrPermissionDenied)
+	_ = general
+}
+
+func TestNoJoinURLsOrSecrets(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	for _, ref := range []string{
+		"https://zoom.us/j/123456789?pwd=abc", "zoom.us/j/123", "wss://media.vendor.example/room", "tel:+15555550100",
+		"eyJhbGciOiJIUzI1NiJ9", "sk_live_abcdef", "AKIAIOSFODNN7EXAMPLE", "room 12", "a@b", strings64(),
+	} {
+		_, err := b.client.Configure(ctx, b.facilitator, telehealthgroup.ConfigureParams{OrganizationID: b.org, SessionID: b.session,
+			Modality: telehealthgroup.Virtual, VendorSessionRef: ref})
+		require.ErrorIs(t, err, telehealthgroup.ErrInvalid, ref)
+	}
+	// The database refuses them too.
+	err := dbtx.Run(ctx, b.db.App, b.facilitator, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO public.cl_group_session_telehealth_metadata (organization_id, session_id, modality, vendor_session_ref, updated_by)
+			VALUES ($1, $2, 'virtual', 'https://zoom.us/j/1', $3)`, b.org, b.session, b.facilitator)
+		return err
+	})
+	require.True(t, dbtx.IsCheckViolation(err), "got %v", err)
+}
+
+func strings64() string {
+	s := ""
+	for range 65 {
+		s += "a"
+	}
+	return s
+}
