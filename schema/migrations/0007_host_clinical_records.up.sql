@@ -50,6 +50,7 @@ CREATE TABLE public.cl_group_attendance (
                   CHECK (status IN ('expected', 'present', 'absent', 'excused')),
   PRIMARY KEY (organization_id, id),
   UNIQUE (organization_id, session_id, chart_id),
+  UNIQUE (organization_id, session_id, id),
   FOREIGN KEY (organization_id, session_id) REFERENCES public.cl_group_sessions (organization_id, id),
   FOREIGN KEY (organization_id, chart_id) REFERENCES public.cl_charts (organization_id, id)
 );
@@ -126,7 +127,10 @@ ALTER TABLE public.cl_progress_notes FORCE ROW LEVEL SECURITY;
 REVOKE ALL ON public.pm_telehealth_sessions, public.cl_group_sessions, public.cl_group_attendance,
   public.pm_appointments, public.pm_encounters, public.cl_progress_notes FROM PUBLIC;
 GRANT SELECT ON public.pm_telehealth_sessions, public.pm_appointments, public.pm_encounters TO authenticated;
-GRANT SELECT, INSERT, UPDATE ON public.cl_group_sessions, public.cl_group_attendance TO authenticated;
+GRANT SELECT, INSERT ON public.cl_group_sessions, public.cl_group_attendance TO authenticated;
+GRANT UPDATE (site_id, service_type, scheduled_start, scheduled_end, status, started_at, ended_at)
+  ON public.cl_group_sessions TO authenticated;
+GRANT UPDATE (status) ON public.cl_group_attendance TO authenticated;
 -- A note's chart, author and counseling-note flag never change (flipping the
 -- flag would move a counseling note under a general consent).
 GRANT SELECT, INSERT ON public.cl_progress_notes TO authenticated;

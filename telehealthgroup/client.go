@@ -3,7 +3,6 @@ package telehealthgroup
 import (
 	"context"
 	_ "embed"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -75,24 +74,21 @@ var (
 	//go:embed sql/configure.sql
 	configureSQL string
 	//go:embed sql/get.sql
-	getTemplate string
+	getSQL string
 	//go:embed sql/attendees.sql
 	attendeesSQL string
 	//go:embed sql/add_attendee.sql
 	addAttendeeSQL string
+	//go:embed sql/add_mode.sql
+	addModeSQL string
 	//go:embed sql/permission.sql
 	permissionSQL string
-	//go:embed sql/participation.sql
-	participationSQL string
-	//go:embed sql/start.sql
-	startSQL string
-	//go:embed sql/conclude.sql
-	concludeSQL string
+	//go:embed sql/transition.sql
+	transitionSQL string
+	//go:embed sql/present_lines.sql
+	presentLinesSQL string
 	//go:embed sql/set_attendance.sql
 	setAttendanceSQL string
-
-	getSQL       = strings.ReplaceAll(getTemplate, "{{lock}}", "")
-	getLockedSQL = strings.ReplaceAll(getTemplate, "{{lock}}", "FOR UPDATE OF m")
 )
 
 // The permissions of each action (PF-30).
@@ -133,32 +129,26 @@ func (c *Client) configure(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID,
 		if err := require(ctx, tx, p.OrganizationID, PermissionManage); err != nil {
 			return err
 		}
+		if current, err := get(ctx, tx, p.OrganizationID, p.SessionID); err == nil && current.State == Concluded {
+			return ErrAlreadyConcluded
+		}
 		if _, err := tx.Exec(ctx, configureSQL, pgx.NamedArgs{
 			"organization_id": p.OrganizationID, "session_id": p.SessionID, "modality": p.Modality,
-			"vendor_session_ref": stringOrNil(p.VendorSessionRef), "contingency_fallback": p.ContingencyFallback,
+			"pm_telehealth_session_id": uuidOrNil(p.PMTelehealthSessionID),
+			"vendor_session_ref":       stringOrNil(p.VendorSessionRef), "contingency_fallback": p.ContingencyFallback,
 			"contingency_contact": p.ContingencyContact, "jurisdiction_profile": p.JurisdictionProfile,
 		}); err != nil {
-			if dbtx.IsForeignKeyViolation(err) {
+			switch {
+			case dbtx.IsForeignKeyViolation(err):
 				return validate.Errorf("SessionID", "does not name a group session of the organization")
+			case dbtx.IsCheckViolation(err):
+				return ErrAlreadyStarted // the modality of a started group cannot change
 			}
 			return dbtx.MapError(err)
 		}
-		if p.PMTelehealthSessionID != uuid.Nil {
-			tag, err := tx.Exec(ctx, `UPDATE public.cl_group_sessions SET pm_telehealth_session_id = $3
-				WHERE organization_id = $1 AND id = $2`, p.OrganizationID, p.SessionID, p.PMTelehealthSessionID)
-			if err != nil {
-				return dbtx.MapError(err)
-			}
-			if tag.RowsAffected() != 1 {
-				return ErrNotFound
-			}
-		}
-		row, err := get(ctx, tx, getSQL, p.OrganizationID, p.SessionID)
+		row, err := get(ctx, tx, p.OrganizationID, p.SessionID)
 		if err != nil {
 			return err
-		}
-		if row.State == Concluded {
-			return ErrAlreadyConcluded
 		}
 		s = &row.Session
 		return nil
@@ -199,7 +189,7 @@ func (c *Client) addAttendee(ctx context.Context, tx pgx.Tx, actingUser uuid.UUI
 		if err := require(ctx, tx, p.OrganizationID, PermissionManage); err != nil {
 			return err
 		}
-		s, err := get(ctx, tx, getSQL, p.OrganizationID, p.SessionID)
+		s, err := get(ctx, tx, p.OrganizationID, p.SessionID)
 		if err != nil {
 			return err
 		}
@@ -218,13 +208,17 @@ func (c *Client) addAttendee(ctx context.Context, tx pgx.Tx, actingUser uuid.UUI
 		}
 		var id uuid.UUID
 		if err := tx.QueryRow(ctx, addAttendeeSQL, pgx.NamedArgs{"organization_id": p.OrganizationID, "session_id": p.SessionID,
-			"chart_id": p.ChartID, "mode": p.Mode, "at_home": p.AtHome}).Scan(&id); err != nil {
+			"chart_id": p.ChartID}).Scan(&id); err != nil {
 			switch {
 			case dbtx.IsUniqueViolation(err):
 				return validate.Errorf("ChartID", "is already an attendee of the session")
 			case dbtx.IsForeignKeyViolation(err):
 				return validate.Errorf("ChartID", "does not name a chart of the organization")
 			}
+			return dbtx.MapError(err)
+		}
+		if _, err := tx.Exec(ctx, addModeSQL, pgx.NamedArgs{"organization_id": p.OrganizationID, "attendance_id": id,
+			"session_id": p.SessionID, "mode": p.Mode, "at_home": p.AtHome}); err != nil {
 			return dbtx.MapError(err)
 		}
 		attendees, err := listAttendees(ctx, tx, p.OrganizationID, p.SessionID)
@@ -267,10 +261,17 @@ func (c *Client) SetAttendance(ctx context.Context, actingUser, organizationID, 
 		if err := require(ctx, tx, organizationID, PermissionManage); err != nil {
 			return err
 		}
-		var id uuid.UUID
+		var id, session uuid.UUID
 		err := tx.QueryRow(ctx, setAttendanceSQL, pgx.NamedArgs{"organization_id": organizationID, "attendance_id": attendanceID,
-			"status": status, "joined_at": timeOrNil(joinedAt), "left_at": timeOrNil(leftAt)}).Scan(&id)
-		return dbtx.MapError(err)
+			"status": status, "joined_at": timeOrNil(joinedAt), "left_at": timeOrNil(leftAt)}).Scan(&id, &session)
+		if err != nil {
+			return dbtx.MapError(err)
+		}
+		s, err := get(ctx, tx, organizationID, session)
+		if err == nil && s.State == Concluded {
+			return ErrAlreadyConcluded
+		}
+		return err
 	})
 }
 
@@ -278,7 +279,7 @@ func (c *Client) SetAttendance(ctx context.Context, actingUser, organizationID, 
 func (c *Client) Get(ctx context.Context, actingUser, organizationID, sessionID uuid.UUID) (*Session, error) {
 	var s *Session
 	err := dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) error {
-		row, err := get(ctx, tx, getSQL, organizationID, sessionID)
+		row, err := get(ctx, tx, organizationID, sessionID)
 		if err != nil {
 			return err
 		}
@@ -299,8 +300,8 @@ func (c *Client) Attendees(ctx context.Context, actingUser, organizationID, sess
 	return out, err
 }
 
-func get(ctx context.Context, tx pgx.Tx, sql string, org, session uuid.UUID) (*sessionRow, error) {
-	rows, _ := tx.Query(ctx, sql, pgx.NamedArgs{"organization_id": org, "session_id": session})
+func get(ctx context.Context, tx pgx.Tx, org, session uuid.UUID) (*sessionRow, error) {
+	rows, _ := tx.Query(ctx, getSQL, pgx.NamedArgs{"organization_id": org, "session_id": session})
 	row, err := pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[sessionRow])
 	if err != nil {
 		return nil, dbtx.MapError(err)

@@ -38,16 +38,12 @@ const PermissionRecording = "cl.group.virtual.recording"
 // attendee's latest decision is a grant.
 var ErrRecordingNotConsented = errorString("telehealthgroup: not every present attendee has granted recording")
 
-var (
-	//go:embed sql/record_consent.sql
-	recordConsentSQL string
-	//go:embed sql/without_grant.sql
-	withoutGrantSQL string
-)
+//go:embed sql/record_consent.sql
+var recordConsentSQL string
 
 // RecordConsent appends one attendee's recording decision (evidence is
-// never changed, only added to; each row is audited). Needs
-// cl.group.virtual.recording.
+// never changed, only added to; the database stamps its time and order, and
+// audits it). Needs cl.group.virtual.recording.
 func (c *Client) RecordConsent(ctx context.Context, actingUser, organizationID, attendanceID uuid.UUID, d Decision, m Method) error {
 	if err := validate.First(validate.Required("OrganizationID", organizationID), validate.Required("AttendanceID", attendanceID)); err != nil {
 		return err
@@ -86,28 +82,13 @@ func (c *Client) setRecording(ctx context.Context, actingUser, org, session uuid
 		return err
 	}
 	return dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) error {
-		if err := require(ctx, tx, org, PermissionRecording); err != nil {
-			return err
-		}
-		s, err := get(ctx, tx, getLockedSQL, org, session)
-		if err != nil {
-			return err
-		}
-		if s.State != Started {
+		_, err := tx.Exec(ctx, `SELECT public.cl_virtual_group_set_recording($1, $2, $3)`, org, session, state)
+		switch dbtx.Code(err) {
+		case "23514":
+			return ErrRecordingNotConsented
+		case "55000":
 			return ErrNotStarted
 		}
-		args := pgx.NamedArgs{"organization_id": org, "session_id": session}
-		if state == "recording" {
-			var missing int
-			if err := tx.QueryRow(ctx, withoutGrantSQL, args).Scan(&missing); err != nil {
-				return dbtx.MapError(err)
-			}
-			if missing > 0 {
-				return ErrRecordingNotConsented
-			}
-		}
-		_, err = tx.Exec(ctx, `UPDATE public.cl_group_session_telehealth_metadata SET recording_state = $3, updated_by = auth.uid(),
-			updated_at = pg_catalog.now() WHERE organization_id = $1 AND session_id = $2`, org, session, state)
 		return dbtx.MapError(err)
 	})
 }

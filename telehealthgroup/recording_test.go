@@ -30,6 +30,8 @@ func TestRecordingNeedsEveryPresentAttendeesGrant(t *testing.T) {
 	require.ErrorIs(t, b.client.StartRecording(ctx, b.facilitator, b.org, b.session), telehealthgroup.ErrNotStarted)
 	_, err := b.client.Start(ctx, b.facilitator, b.org, b.session, uuid.New())
 	require.NoError(t, err)
+	require.ErrorIs(t, b.client.StartRecording(ctx, b.peer, b.org, b.session), telehealthgroup.ErrPermissionDenied)
+	require.NoError(t, err)
 
 	require.NoError(t, b.client.RecordConsent(ctx, b.facilitator, b.org, one.AttendanceID, telehealthgroup.Granted, telehealthgroup.Verbal))
 	require.ErrorIs(t, b.client.StartRecording(ctx, b.facilitator, b.org, b.session), telehealthgroup.ErrRecordingNotConsented)
@@ -53,6 +55,13 @@ func TestRecordingNeedsEveryPresentAttendeesGrant(t *testing.T) {
 		err := dbtx.Run(ctx, b.db.App, b.facilitator, func(tx pgx.Tx) error { _, err := tx.Exec(ctx, stmt, one.AttendanceID); return err })
 		require.True(t, dbtx.IsPermissionDenied(err), "%s: %v", stmt, err)
 	}
+	// Nothing but the decision is insertable: not its time.
+	err = dbtx.Run(ctx, b.db.App, b.facilitator, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO public.cl_group_recording_consents (organization_id, session_id, attendance_id, decision, method, captured_by, captured_at)
+			VALUES ($1, $2, $3, 'granted', 'verbal', $4, '2099-01-01')`, b.org, b.session, one.AttendanceID, b.facilitator)
+		return err
+	})
+	require.True(t, dbtx.IsPermissionDenied(err), "got %v", err)
 	var audits int
 	require.NoError(t, b.db.Admin.QueryRow(ctx, `SELECT count(*) FROM public.pf_audit_logs WHERE action = 'cl.group.recording_consent.recorded'`).Scan(&audits))
 	require.Equal(t, 4, audits)

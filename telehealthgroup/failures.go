@@ -127,8 +127,11 @@ func (c *Client) LogFailure(ctx context.Context, actingUser uuid.UUID, p Failure
 			"affected_participant_count": p.AffectedParticipantCount, "action_taken": p.ActionTaken})
 		var err error
 		f, err = pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[Failure])
-		if dbtx.IsForeignKeyViolation(err) {
+		switch {
+		case dbtx.IsForeignKeyViolation(err):
 			return validate.Errorf("SessionID", "does not name a group session of the organization")
+		case dbtx.IsPermissionDenied(err):
+			return ErrAlreadyConcluded // the policy refuses failures of a concluded session
 		}
 		return dbtx.MapError(err)
 	})

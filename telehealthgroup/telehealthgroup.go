@@ -187,11 +187,11 @@ type Attendee struct {
 	LeftAt       *time.Time `db:"left_at"`
 }
 
-// AttendeeSuggestion is the modifier suggestion for one attendee's charge
-// line (PM-07 creates the charge).
+// AttendeeSuggestion is the modifier suggestion for one present attendee's
+// charge line, by attendance id (PM-07 creates the charge; the chart is not
+// here, since the facilitator may not be allowed to see every attendee's).
 type AttendeeSuggestion struct {
 	AttendanceID uuid.UUID
-	ChartID      uuid.UUID
 	billing.Suggestion
 }
 

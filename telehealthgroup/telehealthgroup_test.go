@@ -2,6 +2,7 @@ package telehealthgroup_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -95,14 +96,14 @@ func TestHybridGroupFromStartToConclusion(t *testing.T) {
 	require.Equal(t, 3, e.ParticipantCount)
 	require.Equal(t, billing.ArizonaAHCCCS.ID, *e.JurisdictionProfileID)
 	require.Equal(t, events.ModalityHybrid, e.Modality)
-	byChart := map[uuid.UUID]billing.Suggestion{}
+	byAttendance := map[uuid.UUID]billing.Suggestion{}
 	for _, a := range done.Attendees {
-		byChart[a.ChartID] = a.Suggestion
+		byAttendance[a.AttendanceID] = a.Suggestion
 	}
-	require.Len(t, byChart, 3, "suggestions for present attendees only")
-	require.Equal(t, billing.Suggestion{Modifiers: []billing.Modifier{"95", "HQ"}, PlaceOfService: "10"}, byChart[home.ChartID])
-	require.Equal(t, billing.Suggestion{Modifiers: []billing.Modifier{"93", "HQ"}, PlaceOfService: "02"}, byChart[phone.ChartID])
-	require.Equal(t, billing.Suggestion{Modifiers: []billing.Modifier{"HQ"}}, byChart[room.ChartID], "in person: no telehealth modifier")
+	require.Len(t, byAttendance, 3, "suggestions for present attendees only")
+	require.Equal(t, billing.Suggestion{Modifiers: []billing.Modifier{"95", "HQ"}, PlaceOfService: "10"}, byAttendance[home.AttendanceID])
+	require.Equal(t, billing.Suggestion{Modifiers: []billing.Modifier{"93", "HQ"}, PlaceOfService: "02"}, byAttendance[phone.AttendanceID])
+	require.Equal(t, billing.Suggestion{Modifiers: []billing.Modifier{"HQ"}}, byAttendance[room.AttendanceID], "in person: no telehealth modifier")
 
 	// Both events are in the outbox, once each, and a retry republishes nothing.
 	again, err := b.client.Conclude(ctx, b.facilitator, b.org, b.session, corr, time.Now())
@@ -147,12 +148,42 @@ func TestLifecycleErrors(t *testing.T) {
 	_, err = b.client.Configure(ctx, b.facilitator, telehealthgroup.ConfigureParams{OrganizationID: b.org, SessionID: b.session, Modality: telehealthgroup.Virtual})
 	require.ErrorIs(t, err, telehealthgroup.ErrAlreadyConcluded)
 
-	// Behind the API: the lifecycle only moves forward, and never without its event.
+	// Behind the API: no grant lets a user write the lifecycle or recording state.
+	for _, stmt := range []string{
+		`UPDATE public.cl_group_session_telehealth_metadata SET state = 'scheduled', started_at = NULL, concluded_at = NULL WHERE session_id = $1`,
+		`UPDATE public.cl_group_session_telehealth_metadata SET recording_state = 'recording' WHERE session_id = $1`,
+		`UPDATE public.cl_group_sessions SET pm_telehealth_session_id = gen_random_uuid() WHERE id = $1`,
+	} {
+		err = dbtx.Run(ctx, b.db.App, b.facilitator, func(tx pgx.Tx) error { _, err := tx.Exec(ctx, stmt, b.session); return err })
+		require.True(t, dbtx.IsPermissionDenied(err), "%s: %v", stmt, err)
+	}
+}
+
+// A start or conclusion commits only with its own, true event: a transition
+// with no event, or with a forged count, is refused at commit.
+func TestTransitionsNeedTheirTrueEvent(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	b.configure(t, telehealthgroup.Virtual, "")
+	b.attendee(t, b.db.NewChart(t, b.org, false), telehealthgroup.Video, true)
+	transition := `SELECT * FROM public.cl_virtual_group_transition($1, $2, 'started', NULL, NULL)`
+	err := dbtx.Run(ctx, b.db.App, b.facilitator, func(tx pgx.Tx) error { _, err := tx.Exec(ctx, transition, b.org, b.session); return err })
+	require.True(t, dbtx.IsCheckViolation(err), "no event: %v", err)
+
+	outbox := events.NewOutbox(nil)
 	err = dbtx.Run(ctx, b.db.App, b.facilitator, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `UPDATE public.cl_group_session_telehealth_metadata SET state = 'scheduled', started_at = NULL, concluded_at = NULL, updated_by = $2 WHERE session_id = $1`, b.session, b.facilitator)
+		if _, err := tx.Exec(ctx, transition, b.org, b.session); err != nil {
+			return err
+		}
+		_, err := outbox.PublishTx(ctx, tx, &events.VirtualGroupStarted{Header: events.Header{OrganizationID: b.org},
+			SessionID: b.session, Modality: events.ModalityVirtual, StartedAt: time.Now(), FacilitatorID: b.facilitator, AttendeeCount: 999}, nil)
 		return err
 	})
-	require.True(t, dbtx.IsCheckViolation(err), "got %v", err)
+	require.True(t, dbtx.IsCheckViolation(err), "a forged count: %v", err)
+	s, err := b.client.Get(ctx, b.facilitator, b.org, b.session)
+	require.NoError(t, err)
+	require.Equal(t, telehealthgroup.Scheduled, s.State, "nothing committed")
 }
 
 func TestStartConsultsTheHostsScheduling(t *testing.T) {
@@ -170,7 +201,8 @@ func TestEveryActionNeedsItsPermission(t *testing.T) {
 	ctx := context.Background()
 	chart := b.db.NewChart(t, b.org, false)
 	params := telehealthgroup.ConfigureParams{OrganizationID: b.org, SessionID: b.session, Modality: telehealthgroup.Virtual}
-	// The peer specialist may view virtual groups, nothing more.
+	// The peer specialist may view virtual groups, nothing more; a starter
+	// who may not manage cannot reconfigure.
 	_, err := b.client.Configure(ctx, b.peer, params)
 	require.ErrorIs(t, err, telehealthgroup.ErrPermissionDenied)
 	b.configure(t, telehealthgroup.Virtual, "")
@@ -184,6 +216,22 @@ func TestEveryActionNeedsItsPermission(t *testing.T) {
 	require.NoError(t, err)
 	_, err = b.client.Conclude(ctx, b.peer, b.org, b.session, uuid.New(), time.Time{})
 	require.ErrorIs(t, err, telehealthgroup.ErrPermissionDenied)
+
+	// A role that may only start cannot reconfigure, in Go or in SQL.
+	starter := b.db.NewMember(t, b.org, "peer_specialist")
+	b.db.Exec(t, `INSERT INTO public.pf_roles (code, description) VALUES ('vg_starter', 'starts virtual groups')`)
+	b.db.Exec(t, `INSERT INTO public.pf_role_permissions (role, permission) VALUES ('vg_starter', 'cl.group.virtual.start')`)
+	b.db.Exec(t, `INSERT INTO public.pf_member_roles (organization_id, user_id, role) VALUES ($1, $2, 'vg_starter')`, b.org, starter)
+	_, err = b.client.Configure(ctx, starter, params)
+	require.ErrorIs(t, err, telehealthgroup.ErrPermissionDenied)
+	err = dbtx.Run(ctx, b.db.App, starter, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE public.cl_group_session_telehealth_metadata SET vendor_session_ref = 'x1', updated_by = $2 WHERE session_id = $1`, b.session, starter)
+		if err == nil && tag.RowsAffected() == 0 {
+			return errors.New("no row updated")
+		}
+		return err
+	})
+	require.Error(t, err, "the update policy needs cl.group.virtual.manage")
 
 	// Another organization: nothing.
 	orgB := b.db.NewOrg(t)
@@ -219,12 +267,49 @@ func TestPart2AttendeesNeedConsentToGroupParticipation(t *testing.T) {
 	participation := grant(consent.RecordVirtualGroupParticipation)
 	require.NoError(t, add())
 
-	// Revoked before the start: the start is refused.
+	// Revoked before the start: the start is refused, even by a starter who
+	// cannot see that attendee at all.
 	_, err := store.Revoke(ctx, b.officer, b.org, participation.ID)
+	require.NoError(t, err)
+	_, err = store.Revoke(ctx, b.officer, b.org, general.ID)
 	require.NoError(t, err)
 	_, err = b.client.Start(ctx, b.facilitator, b.org, b.session, uuid.New())
 	require.ErrorIs(t, err, telehealthgroup.ErrPermissionDenied)
-	_ = general
+
+	// Whether a participation consent exists is not for everyone to ask.
+	var answer bool
+	require.NoError(t, dbtx.Run(ctx, b.db.App, b.peer, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT public.cl_group_participation_consented($1)`, part2).Scan(&answer)
+	}))
+	require.False(t, answer)
+}
+
+// Counts cover every attendee, including Part 2 attendees the facilitator
+// may not see (the event carries counts only).
+func TestCountsIncludeAttendeesTheFacilitatorCannotSee(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	b.configure(t, telehealthgroup.Virtual, "")
+	part2 := b.db.NewChart(t, b.org, true)
+	_, err := consent.NewStore(b.db.App).Grant(ctx, b.officer, consent.GrantParams{OrganizationID: b.org, ChartID: part2,
+		Recipient: consent.Recipient{UserID: b.facilitator}, RecordTypes: []consent.RecordType{consent.AllRecords},
+		Purposes: []consent.Purpose{consent.PurposeTreatment}, ExpirationEvent: "end_of_treatment", SignedAt: time.Now(), Signer: consent.SignerPatient})
+	require.NoError(t, err)
+	_, err = consent.NewStore(b.db.App).Grant(ctx, b.officer, consent.GrantParams{OrganizationID: b.org, ChartID: part2,
+		Recipient: consent.Recipient{OrganizationID: b.org}, RecordTypes: []consent.RecordType{consent.RecordVirtualGroupParticipation},
+		Purposes: []consent.Purpose{consent.PurposeTreatment}, ExpirationEvent: "end_of_treatment", SignedAt: time.Now(), Signer: consent.SignerPatient})
+	require.NoError(t, err)
+	b.attendee(t, part2, telehealthgroup.Video, true)
+	b.attendee(t, b.db.NewChart(t, b.org, false), telehealthgroup.Video, false)
+
+	colleague := b.db.NewMember(t, b.org, "clinician") // may start, cannot see the Part 2 attendee
+	attendees, err := b.client.Attendees(ctx, colleague, b.org, b.session)
+	require.NoError(t, err)
+	require.Len(t, attendees, 1)
+	started, err := b.client.Start(ctx, colleague, b.org, b.session, uuid.New())
+	require.NoError(t, err)
+	require.Equal(t, 2, started.AttendeeCount)
 }
 
 func TestNoJoinURLsOrSecrets(t *testing.T) {

@@ -1,0 +1,437 @@
+-- +goose Up
+-- CL-55 virtual and hybrid group sessions. We store clinical documentation
+-- and suggestions; PM-13 owns vendors, join URLs and its session lifecycle,
+-- PM-07 owns charges. Configuration is an ordinary (policy-checked) write;
+-- the lifecycle and recording move only through SECURITY DEFINER functions
+-- that check their own permission, so no grant lets a user set a state.
+
+-- The seed's contract: a UUID-only reference to pm_telehealth_sessions.id,
+-- no foreign key. Written only by the metadata trigger below.
+ALTER TABLE public.cl_group_sessions ADD COLUMN pm_telehealth_session_id uuid;
+
+-- An opaque identifier, not a URL, an address or a secret (the Go API
+-- applies the same rule).
+CREATE FUNCTION public.cl_is_opaque_reference(p_value text) RETURNS boolean
+  LANGUAGE sql IMMUTABLE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+    SELECT p_value ~ '^[A-Za-z0-9_:-]+$'
+       AND pg_catalog.length(p_value) <= 64
+       AND p_value !~* '^(https?|wss?|ftp|mailto|tel|sip)[:_-]'
+       AND p_value !~ '^(eyJ|sk_|pk_live|rk_live|ghp_|gho_|xox[abpr]-|AKIA|ASIA|AIza)'
+  $$;
+
+CREATE TABLE public.cl_group_session_telehealth_metadata (
+  organization_id          uuid NOT NULL,
+  session_id               uuid NOT NULL,
+  modality                 text NOT NULL CHECK (modality IN ('virtual', 'hybrid')),
+  pm_telehealth_session_id uuid,
+  vendor_session_ref       text CHECK (public.cl_is_opaque_reference(vendor_session_ref)),
+  contingency_fallback     text NOT NULL DEFAULT 'audio_only'
+                           CHECK (contingency_fallback IN ('audio_only', 'in_person', 'reschedule', 'end_session')),
+  contingency_contact      text NOT NULL DEFAULT 'facilitator_calls_participants'
+                           CHECK (contingency_contact IN ('facilitator_calls_participants', 'participants_call_program', 'program_staff_calls_participants')),
+  recording_state          text NOT NULL DEFAULT 'not_recorded' CHECK (recording_state IN ('not_recorded', 'recording', 'stopped')),
+  jurisdiction_profile     text CHECK (jurisdiction_profile ~ '^[a-z][a-z0-9_]*$' AND pg_catalog.length(jurisdiction_profile) <= 63),
+  state                    text NOT NULL DEFAULT 'scheduled' CHECK (state IN ('scheduled', 'started', 'concluded')),
+  started_at               timestamptz,
+  concluded_at             timestamptz,
+  start_correlation_id     uuid,
+  conclude_correlation_id  uuid,
+  updated_by               uuid NOT NULL,
+  updated_at               timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  PRIMARY KEY (organization_id, session_id),
+  FOREIGN KEY (organization_id, session_id) REFERENCES public.cl_group_sessions (organization_id, id),
+  CHECK ((state = 'scheduled') = (started_at IS NULL)),
+  CHECK ((state = 'concluded') = (concluded_at IS NOT NULL)),
+  CHECK (concluded_at IS NULL OR concluded_at > started_at),
+  CHECK (recording_state = 'not_recorded' OR state <> 'scheduled')
+);
+
+-- How each attendee takes part: billing differs per attendee.
+CREATE TABLE public.cl_group_attendance_modes (
+  organization_id uuid NOT NULL,
+  attendance_id   uuid NOT NULL,
+  session_id      uuid NOT NULL,
+  mode            text NOT NULL CHECK (mode IN ('in_person', 'video', 'audio_only')),
+  at_home         boolean NOT NULL DEFAULT false,
+  joined_at       timestamptz,
+  left_at         timestamptz,
+  updated_by      uuid NOT NULL,
+  PRIMARY KEY (organization_id, attendance_id),
+  FOREIGN KEY (organization_id, session_id, attendance_id) REFERENCES public.cl_group_attendance (organization_id, session_id, id),
+  CHECK (left_at IS NULL OR joined_at IS NULL OR left_at >= joined_at),
+  CHECK (mode <> 'in_person' OR NOT at_home)
+);
+CREATE INDEX cl_group_attendance_modes_session_idx ON public.cl_group_attendance_modes (organization_id, session_id);
+
+-- Recording consent evidence: one row per decision, append-only (no
+-- UPDATE or DELETE grant, and nothing but the decision is insertable: the
+-- time and the order are the database's).
+CREATE TABLE public.cl_group_recording_consents (
+  organization_id uuid NOT NULL,
+  id              uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
+  seq             bigint GENERATED ALWAYS AS IDENTITY,
+  session_id      uuid NOT NULL,
+  attendance_id   uuid NOT NULL,
+  decision        text NOT NULL CHECK (decision IN ('granted', 'declined', 'withdrawn')),
+  method          text NOT NULL CHECK (method IN ('verbal', 'written', 'electronic')),
+  captured_by     uuid NOT NULL,
+  captured_at     timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+  PRIMARY KEY (organization_id, id),
+  FOREIGN KEY (organization_id, session_id, attendance_id) REFERENCES public.cl_group_attendance (organization_id, session_id, id)
+);
+CREATE INDEX cl_group_recording_consents_attendance_idx
+  ON public.cl_group_recording_consents (organization_id, session_id, attendance_id, seq);
+
+-- Technology failures: an append-only log per session.
+CREATE TABLE public.cl_group_technology_failures (
+  organization_id            uuid NOT NULL,
+  id                         uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
+  session_id                 uuid NOT NULL,
+  kind                       text NOT NULL CHECK (kind IN ('video_outage', 'audio_outage', 'platform_outage', 'participant_connection', 'other')),
+  started_at                 timestamptz NOT NULL,
+  ended_at                   timestamptz NOT NULL,
+  affected_participant_count integer NOT NULL CHECK (affected_participant_count >= 0),
+  action_taken               text NOT NULL CHECK (action_taken IN ('switched_to_audio', 'reconnected', 'continued', 'rescheduled', 'ended_session')),
+  recorded_by                uuid NOT NULL,
+  recorded_at                timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+  PRIMARY KEY (organization_id, id),
+  FOREIGN KEY (organization_id, session_id) REFERENCES public.cl_group_sessions (organization_id, id),
+  CHECK (ended_at > started_at),
+  CHECK (ended_at <= recorded_at + interval '1 minute')
+);
+CREATE INDEX cl_group_technology_failures_session_idx ON public.cl_group_technology_failures (organization_id, session_id);
+
+-- Whether a Part 2 patient consents to virtual group participation (a
+-- consent naming it explicitly; '*' does not count). The internal form is
+-- for the library's definer code; the public one answers only callers who
+-- manage virtual groups in the chart's organization, so that nobody else can
+-- learn whether such a consent exists.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_group_participation_covered(p_chart_id uuid) RETURNS boolean
+  LANGUAGE sql STABLE
+  AS $$
+    SELECT coalesce((
+      SELECT NOT c.is_part2 OR EXISTS (
+        SELECT 1 FROM public.cl_part2_consents k
+        WHERE k.chart_id = c.id AND k.organization_id = c.organization_id AND k.revoked_at IS NULL
+          AND k.effective_at <= pg_catalog.statement_timestamp()
+          AND (k.expires_at IS NULL OR k.expires_at > pg_catalog.statement_timestamp())
+          AND 'virtual_group_participation' = ANY (k.record_types))
+      FROM public.cl_charts c WHERE c.id = p_chart_id), false)
+  $$;
+-- +goose StatementEnd
+
+CREATE FUNCTION public.cl_group_participation_consented(p_chart_id uuid) RETURNS boolean
+  LANGUAGE sql STABLE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+    SELECT coalesce(bool_and(public.cl_has_permission(c.organization_id, 'cl.group.virtual.manage')), false)
+       AND public.cl_group_participation_covered(p_chart_id)
+    FROM public.cl_charts c WHERE c.id = p_chart_id
+  $$;
+
+-- Configuration guard: nothing changes after the conclusion, the modality
+-- not after the start; the PM-13 reference is copied to the group session.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_virtual_group_metadata_guard() RETURNS trigger
+  LANGUAGE plpgsql SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    IF TG_OP = 'UPDATE' AND auth.uid() IS NOT NULL THEN
+      IF OLD.state = 'concluded' THEN
+        RAISE EXCEPTION 'a concluded virtual group cannot be changed' USING ERRCODE = 'check_violation';
+      END IF;
+      IF OLD.state = 'started' AND NEW.modality <> OLD.modality THEN
+        RAISE EXCEPTION 'the modality of a started group cannot change' USING ERRCODE = 'check_violation';
+      END IF;
+    END IF;
+    IF TG_OP = 'INSERT' AND (NEW.state <> 'scheduled' OR NEW.recording_state <> 'not_recorded') THEN
+      RAISE EXCEPTION 'a virtual group starts out scheduled and not recorded' USING ERRCODE = 'check_violation';
+    END IF;
+    UPDATE public.cl_group_sessions SET pm_telehealth_session_id = NEW.pm_telehealth_session_id
+    WHERE organization_id = NEW.organization_id AND id = NEW.session_id
+      AND pm_telehealth_session_id IS DISTINCT FROM NEW.pm_telehealth_session_id;
+    RETURN NEW;
+  END
+  $$;
+-- +goose StatementEnd
+CREATE TRIGGER cl_virtual_group_metadata_guard BEFORE INSERT OR UPDATE ON public.cl_group_session_telehealth_metadata
+  FOR EACH ROW EXECUTE FUNCTION public.cl_virtual_group_metadata_guard();
+
+-- An attendee of a virtual or hybrid group who becomes present again needs
+-- the participation consent (it may have been revoked since they were added).
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_virtual_group_attendance_guard() RETURNS trigger
+  LANGUAGE plpgsql SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    IF NEW.status IN ('expected', 'present') AND NEW.status IS DISTINCT FROM OLD.status AND auth.uid() IS NOT NULL
+       AND EXISTS (SELECT 1 FROM public.cl_group_attendance_modes m
+                   WHERE m.organization_id = NEW.organization_id AND m.attendance_id = NEW.id)
+       AND NOT public.cl_group_participation_covered(NEW.chart_id) THEN
+      RAISE EXCEPTION 'no consent to virtual group participation' USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN NEW;
+  END
+  $$;
+-- +goose StatementEnd
+CREATE TRIGGER cl_virtual_group_attendance_guard BEFORE UPDATE ON public.cl_group_attendance
+  FOR EACH ROW EXECUTE FUNCTION public.cl_virtual_group_attendance_guard();
+
+-- The counts of a session over every attendance row (as the definer: the
+-- caller may not see every Part 2 attendee, and counts hold no identity).
+CREATE FUNCTION public.cl_virtual_group_counts(p_organization_id uuid, p_session_id uuid,
+  OUT expected_or_present integer, OUT present integer, OUT without_consent integer)
+  LANGUAGE sql STABLE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+    SELECT (count(*) FILTER (WHERE a.status IN ('expected', 'present')))::int,
+           (count(*) FILTER (WHERE a.status = 'present'))::int,
+           (count(*) FILTER (WHERE a.status IN ('expected', 'present')
+                             AND NOT public.cl_group_participation_covered(a.chart_id)))::int
+    FROM public.cl_group_attendance a
+    JOIN public.cl_group_attendance_modes m ON m.organization_id = a.organization_id AND m.attendance_id = a.id
+    WHERE a.organization_id = p_organization_id AND a.session_id = p_session_id
+  $$;
+
+-- The present attendees' lines for charge suggestions: attendance id and
+-- how they took part, never a chart. For users who may conclude.
+CREATE FUNCTION public.cl_virtual_group_present_lines(p_organization_id uuid, p_session_id uuid)
+  RETURNS TABLE (attendance_id uuid, mode text, at_home boolean)
+  LANGUAGE sql STABLE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+    SELECT a.id, m.mode, m.at_home
+    FROM public.cl_group_attendance a
+    JOIN public.cl_group_attendance_modes m ON m.organization_id = a.organization_id AND m.attendance_id = a.id
+    WHERE public.cl_has_permission(p_organization_id, 'cl.group.virtual.conclude')
+      AND a.organization_id = p_organization_id AND a.session_id = p_session_id AND a.status = 'present'
+    ORDER BY a.id
+  $$;
+
+-- cl_virtual_group_transition: start (p_to = 'started') or conclude
+-- ('concluded') a session, with the matching permission. Returns the
+-- session's lifecycle after the call and whether this call changed it; a
+-- session already in (or past) the target state is returned unchanged, for
+-- the caller to tell a retry (same correlation id) from a conflict. A start
+-- is refused (insufficient_privilege) while an expected or present Part 2
+-- attendee lacks the participation consent.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_virtual_group_transition(
+  p_organization_id uuid, p_session_id uuid, p_to text, p_correlation_id uuid, p_concluded_at timestamptz
+) RETURNS TABLE (state text, started_at timestamptz, concluded_at timestamptz, start_correlation_id uuid,
+                 conclude_correlation_id uuid, changed boolean, expected_or_present integer, present integer)
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  DECLARE
+    m public.cl_group_session_telehealth_metadata;
+    v_changed boolean := false;
+  BEGIN
+    IF auth.uid() IS NULL OR p_to NOT IN ('started', 'concluded')
+       OR NOT public.cl_has_permission(p_organization_id,
+                CASE p_to WHEN 'started' THEN 'cl.group.virtual.start' ELSE 'cl.group.virtual.conclude' END) THEN
+      RAISE EXCEPTION 'permission denied' USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    SELECT * INTO m FROM public.cl_group_session_telehealth_metadata x
+    WHERE x.organization_id = p_organization_id AND x.session_id = p_session_id FOR UPDATE;
+    IF NOT FOUND THEN
+      RAISE EXCEPTION 'no such virtual group' USING ERRCODE = 'no_data_found';
+    END IF;
+    IF p_to = 'started' AND m.state = 'scheduled' THEN
+      IF (SELECT c.without_consent FROM public.cl_virtual_group_counts(p_organization_id, p_session_id) c) > 0 THEN
+        RAISE EXCEPTION 'an attendee has no consent to virtual group participation' USING ERRCODE = 'insufficient_privilege';
+      END IF;
+      UPDATE public.cl_group_session_telehealth_metadata x
+      SET state = 'started', started_at = pg_catalog.now(), start_correlation_id = p_correlation_id,
+          updated_by = auth.uid(), updated_at = pg_catalog.now()
+      WHERE x.organization_id = p_organization_id AND x.session_id = p_session_id RETURNING * INTO m;
+      UPDATE public.cl_group_sessions s SET status = 'in_progress', started_at = m.started_at
+      WHERE s.organization_id = p_organization_id AND s.id = p_session_id;
+      v_changed := true;
+    ELSIF p_to = 'concluded' AND m.state = 'started' THEN
+      IF p_concluded_at IS NULL OR p_concluded_at <= m.started_at OR p_concluded_at > pg_catalog.now() + interval '1 minute' THEN
+        RAISE EXCEPTION 'the conclusion must be after the start and not in the future' USING ERRCODE = 'invalid_parameter_value';
+      END IF;
+      UPDATE public.cl_group_session_telehealth_metadata x
+      SET state = 'concluded', concluded_at = p_concluded_at, conclude_correlation_id = p_correlation_id,
+          recording_state = CASE WHEN x.recording_state = 'recording' THEN 'stopped' ELSE x.recording_state END,
+          updated_by = auth.uid(), updated_at = pg_catalog.now()
+      WHERE x.organization_id = p_organization_id AND x.session_id = p_session_id RETURNING * INTO m;
+      UPDATE public.cl_group_sessions s SET status = 'completed', ended_at = m.concluded_at
+      WHERE s.organization_id = p_organization_id AND s.id = p_session_id;
+      v_changed := true;
+    END IF;
+    RETURN QUERY SELECT m.state, m.started_at, m.concluded_at, m.start_correlation_id, m.conclude_correlation_id, v_changed,
+                        c.expected_or_present, c.present
+                 FROM public.cl_virtual_group_counts(p_organization_id, p_session_id) c;
+  END
+  $$;
+-- +goose StatementEnd
+
+-- A start or conclusion commits only with its event, written in this
+-- transaction (created after it began) and carrying the true counts.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_virtual_group_require_event() RETURNS trigger
+  LANGUAGE plpgsql SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  DECLARE
+    v_type  text := CASE NEW.state WHEN 'started' THEN 'cl_virtual_group_started' ELSE 'cl_virtual_group_concluded' END;
+    v_count integer;
+    v_key   text := CASE NEW.state WHEN 'started' THEN 'attendee_count' ELSE 'participant_count' END;
+  BEGIN
+    SELECT CASE NEW.state WHEN 'started' THEN c.expected_or_present ELSE c.present END INTO v_count
+    FROM public.cl_virtual_group_counts(NEW.organization_id, NEW.session_id) c;
+    IF NOT EXISTS (
+      SELECT 1 FROM public.cl_pm_events e
+      WHERE e.organization_id = NEW.organization_id AND e.event_type = v_type AND e.aggregate_id = NEW.session_id
+        AND e.created_at >= pg_catalog.now()
+        AND (e.envelope OPERATOR(pg_catalog.->) 'data' OPERATOR(pg_catalog.->>) 'session_id') = NEW.session_id::text
+        AND (e.envelope OPERATOR(pg_catalog.->) 'data' OPERATOR(pg_catalog.->>) v_key) = v_count::text) THEN
+      RAISE EXCEPTION 'a virtual group % needs its % event, written in the same transaction', NEW.state, v_type
+        USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NULL;
+  END
+  $$;
+-- +goose StatementEnd
+CREATE CONSTRAINT TRIGGER cl_virtual_group_require_event AFTER UPDATE ON public.cl_group_session_telehealth_metadata
+  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+  WHEN (NEW.state IS DISTINCT FROM OLD.state)
+  EXECUTE FUNCTION public.cl_virtual_group_require_event();
+
+-- cl_virtual_group_set_recording: mark a started session as recording (only
+-- when every present attendee's latest decision is a grant) or stopped.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_virtual_group_set_recording(p_organization_id uuid, p_session_id uuid, p_state text)
+  RETURNS void
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  DECLARE
+    v_state text;
+  BEGIN
+    IF auth.uid() IS NULL OR p_state NOT IN ('recording', 'stopped')
+       OR NOT public.cl_has_permission(p_organization_id, 'cl.group.virtual.recording') THEN
+      RAISE EXCEPTION 'permission denied' USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    SELECT x.state INTO v_state FROM public.cl_group_session_telehealth_metadata x
+    WHERE x.organization_id = p_organization_id AND x.session_id = p_session_id FOR UPDATE;
+    IF NOT FOUND OR v_state <> 'started' THEN
+      RAISE EXCEPTION 'the session is not in progress' USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    IF p_state = 'recording' AND EXISTS (
+         SELECT 1 FROM public.cl_group_attendance a
+         WHERE a.organization_id = p_organization_id AND a.session_id = p_session_id AND a.status = 'present'
+           AND coalesce((SELECT r.decision FROM public.cl_group_recording_consents r
+                         WHERE r.organization_id = a.organization_id AND r.session_id = a.session_id AND r.attendance_id = a.id
+                         ORDER BY r.seq DESC LIMIT 1), 'none') <> 'granted') THEN
+      RAISE EXCEPTION 'not every present attendee has granted recording' USING ERRCODE = 'check_violation';
+    END IF;
+    UPDATE public.cl_group_session_telehealth_metadata x SET recording_state = p_state, updated_by = auth.uid(), updated_at = pg_catalog.now()
+    WHERE x.organization_id = p_organization_id AND x.session_id = p_session_id;
+  END
+  $$;
+-- +goose StatementEnd
+
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_group_recording_consents_audit() RETURNS trigger
+  LANGUAGE plpgsql SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    PERFORM public.pf_audit_write(NEW.captured_by, NEW.organization_id, NULL, 'cl.group.recording_consent.recorded',
+      'group_session', NEW.session_id, NULL,
+      pg_catalog.jsonb_build_object('attendance_id', NEW.attendance_id, 'decision', NEW.decision, 'method', NEW.method,
+                                    'recording_consent_id', NEW.id));
+    RETURN NULL;
+  END
+  $$;
+-- +goose StatementEnd
+CREATE TRIGGER cl_group_recording_consents_audit AFTER INSERT ON public.cl_group_recording_consents
+  FOR EACH ROW EXECUTE FUNCTION public.cl_group_recording_consents_audit();
+
+ALTER TABLE public.cl_group_session_telehealth_metadata ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.cl_group_session_telehealth_metadata FORCE ROW LEVEL SECURITY;
+ALTER TABLE public.cl_group_attendance_modes ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.cl_group_attendance_modes FORCE ROW LEVEL SECURITY;
+ALTER TABLE public.cl_group_recording_consents ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.cl_group_recording_consents FORCE ROW LEVEL SECURITY;
+ALTER TABLE public.cl_group_technology_failures ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.cl_group_technology_failures FORCE ROW LEVEL SECURITY;
+REVOKE ALL ON public.cl_group_session_telehealth_metadata, public.cl_group_attendance_modes,
+  public.cl_group_recording_consents, public.cl_group_technology_failures FROM PUBLIC;
+GRANT SELECT ON public.cl_group_session_telehealth_metadata, public.cl_group_attendance_modes,
+  public.cl_group_recording_consents, public.cl_group_technology_failures TO authenticated;
+GRANT INSERT (organization_id, session_id, modality, pm_telehealth_session_id, vendor_session_ref, contingency_fallback,
+  contingency_contact, jurisdiction_profile, updated_by) ON public.cl_group_session_telehealth_metadata TO authenticated;
+GRANT UPDATE (modality, pm_telehealth_session_id, vendor_session_ref, contingency_fallback, contingency_contact,
+  jurisdiction_profile, updated_by, updated_at) ON public.cl_group_session_telehealth_metadata TO authenticated;
+GRANT INSERT (organization_id, attendance_id, session_id, mode, at_home, updated_by) ON public.cl_group_attendance_modes TO authenticated;
+GRANT UPDATE (joined_at, left_at, updated_by) ON public.cl_group_attendance_modes TO authenticated;
+GRANT INSERT (organization_id, session_id, attendance_id, decision, method, captured_by) ON public.cl_group_recording_consents TO authenticated;
+GRANT INSERT (organization_id, session_id, kind, started_at, ended_at, affected_participant_count, action_taken, recorded_by)
+  ON public.cl_group_technology_failures TO authenticated;
+
+CREATE POLICY cl_group_session_telehealth_metadata_select ON public.cl_group_session_telehealth_metadata
+  FOR SELECT TO authenticated USING (public.cl_has_permission(organization_id, 'cl.group.virtual.view'));
+CREATE POLICY cl_group_session_telehealth_metadata_insert ON public.cl_group_session_telehealth_metadata
+  FOR INSERT TO authenticated
+  WITH CHECK (public.cl_has_permission(organization_id, 'cl.group.virtual.manage') AND updated_by = auth.uid());
+CREATE POLICY cl_group_session_telehealth_metadata_update ON public.cl_group_session_telehealth_metadata
+  FOR UPDATE TO authenticated
+  USING (public.cl_has_permission(organization_id, 'cl.group.virtual.manage'))
+  WITH CHECK (public.cl_has_permission(organization_id, 'cl.group.virtual.manage') AND updated_by = auth.uid());
+
+-- Per-attendee rows are visible with the attendance they describe (whose
+-- policy is the chart's Part 2 consent), and only to viewers.
+CREATE POLICY cl_group_attendance_modes_select ON public.cl_group_attendance_modes FOR SELECT TO authenticated
+  USING (public.cl_has_permission(organization_id, 'cl.group.virtual.view')
+         AND EXISTS (SELECT 1 FROM public.cl_group_attendance a
+                     WHERE a.organization_id = cl_group_attendance_modes.organization_id AND a.id = cl_group_attendance_modes.attendance_id));
+CREATE POLICY cl_group_attendance_modes_insert ON public.cl_group_attendance_modes FOR INSERT TO authenticated
+  WITH CHECK (public.cl_has_permission(organization_id, 'cl.group.virtual.manage') AND updated_by = auth.uid()
+              AND public.cl_group_participation_consented(
+                    (SELECT a.chart_id FROM public.cl_group_attendance a
+                     WHERE a.organization_id = cl_group_attendance_modes.organization_id AND a.id = cl_group_attendance_modes.attendance_id)));
+CREATE POLICY cl_group_attendance_modes_update ON public.cl_group_attendance_modes FOR UPDATE TO authenticated
+  USING (public.cl_has_permission(organization_id, 'cl.group.virtual.manage'))
+  WITH CHECK (public.cl_has_permission(organization_id, 'cl.group.virtual.manage') AND updated_by = auth.uid());
+
+CREATE POLICY cl_group_recording_consents_select ON public.cl_group_recording_consents FOR SELECT TO authenticated
+  USING (public.cl_has_permission(organization_id, 'cl.group.virtual.view')
+         AND EXISTS (SELECT 1 FROM public.cl_group_attendance a
+                     WHERE a.organization_id = cl_group_recording_consents.organization_id AND a.id = cl_group_recording_consents.attendance_id));
+CREATE POLICY cl_group_recording_consents_insert ON public.cl_group_recording_consents FOR INSERT TO authenticated
+  WITH CHECK (public.cl_has_permission(organization_id, 'cl.group.virtual.recording') AND captured_by = auth.uid()
+              AND EXISTS (SELECT 1 FROM public.cl_group_attendance a
+                          WHERE a.organization_id = cl_group_recording_consents.organization_id AND a.id = cl_group_recording_consents.attendance_id));
+CREATE POLICY cl_group_technology_failures_select ON public.cl_group_technology_failures FOR SELECT TO authenticated
+  USING (public.cl_has_permission(organization_id, 'cl.group.virtual.view'));
+CREATE POLICY cl_group_technology_failures_insert ON public.cl_group_technology_failures FOR INSERT TO authenticated
+  WITH CHECK (public.cl_has_permission(organization_id, 'cl.group.virtual.manage') AND recorded_by = auth.uid()
+              AND NOT EXISTS (SELECT 1 FROM public.cl_group_session_telehealth_metadata m
+                              WHERE m.organization_id = cl_group_technology_failures.organization_id
+                                AND m.session_id = cl_group_technology_failures.session_id AND m.state = 'concluded'));
+
+REVOKE ALL ON FUNCTION public.cl_is_opaque_reference(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_group_participation_covered(uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_group_participation_consented(uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_virtual_group_metadata_guard() FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_virtual_group_attendance_guard() FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_virtual_group_counts(uuid, uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_virtual_group_present_lines(uuid, uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_virtual_group_transition(uuid, uuid, text, uuid, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_virtual_group_require_event() FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_virtual_group_set_recording(uuid, uuid, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_group_recording_consents_audit() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.cl_is_opaque_reference(text) TO authenticated;
+GRANT EXECUTE ON FUNCTION public.cl_group_participation_consented(uuid) TO authenticated;
+GRANT EXECUTE ON FUNCTION public.cl_virtual_group_present_lines(uuid, uuid) TO authenticated;
+GRANT EXECUTE ON FUNCTION public.cl_virtual_group_transition(uuid, uuid, text, uuid, timestamptz) TO authenticated;
+GRANT EXECUTE ON FUNCTION public.cl_virtual_group_set_recording(uuid, uuid, text) TO authenticated;

@@ -1,0 +1,277 @@
+package telehealthgroup
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/encoreos/platform-go/billing"
+	"github.com/encoreos/platform-go/events"
+	"github.com/encoreos/platform-go/internal/dbtx"
+	"github.com/encoreos/platform-go/internal/validate"
+)
+
+// transition is what cl_virtual_group_transition returns.
+type transition struct {
+	State                 State      `db:"state"`
+	StartedAt             *time.Time `db:"started_at"`
+	ConcludedAt           *time.Time `db:"concluded_at"`
+	StartCorrelationID    *uuid.UUID `db:"start_correlation_id"`
+	ConcludeCorrelationID *uuid.UUID `db:"conclude_correlation_id"`
+	Changed               bool       `db:"changed"`
+	ExpectedOrPresent     int        `db:"expected_or_present"`
+	Present               int        `db:"present"`
+}
+
+// move calls the database's transition, the only way a session's state
+// changes (it checks the permission, the Part 2 participation consents and
+// the dates, and counts attendees over every row).
+func move(ctx context.Context, tx pgx.Tx, org, session uuid.UUID, to State, correlation uuid.UUID, concludedAt time.Time) (*transition, error) {
+	var at *time.Time
+	if !concludedAt.IsZero() {
+		at = &concludedAt
+	}
+	rows, _ := tx.Query(ctx, transitionSQL, pgx.NamedArgs{"organization_id": org, "session_id": session, "to": to,
+		"correlation_id": uuidOrNil(correlation), "concluded_at": at})
+	t, err := pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[transition])
+	switch {
+	case dbtx.Code(err) == "P0002":
+		return nil, ErrNotFound
+	case dbtx.IsInvalidParameter(err):
+		return nil, validate.Errorf("ConcludedAt", "must be after the start and not in the future")
+	}
+	return t, dbtx.MapError(err)
+}
+
+// Start starts a virtual or hybrid group: the facilitator's action. It
+// needs cl.group.virtual.start, consults the host's Scheduling (PM-13 must
+// not report the telehealth session ended, failed or cancelled), requires
+// every expected or present Part 2 attendee's consent to group
+// participation (checked over every attendee, seen or not), and publishes
+// cl_virtual_group_started (counts only) in the same transaction.
+//
+// Starting again with the same correlation id returns the event published
+// then and publishes nothing; with another (or none), ErrAlreadyStarted.
+func (c *Client) Start(ctx context.Context, actingUser, organizationID, sessionID, correlationID uuid.UUID) (*events.VirtualGroupStarted, error) {
+	return c.start(ctx, nil, actingUser, organizationID, sessionID, correlationID)
+}
+
+// StartTx is [Client.Start] inside the caller's transaction.
+func (c *Client) StartTx(ctx context.Context, tx pgx.Tx, actingUser, organizationID, sessionID, correlationID uuid.UUID) (*events.VirtualGroupStarted, error) {
+	if tx == nil {
+		return nil, dbtx.ErrNilTx
+	}
+	return c.start(ctx, tx, actingUser, organizationID, sessionID, correlationID)
+}
+
+func (c *Client) start(ctx context.Context, tx pgx.Tx, actingUser, org, session, correlation uuid.UUID) (*events.VirtualGroupStarted, error) {
+	if err := validate.First(validate.Required("OrganizationID", org), validate.Required("SessionID", session)); err != nil {
+		return nil, err
+	}
+	var started *events.VirtualGroupStarted
+	err := dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
+		if err := require(ctx, tx, org, PermissionStart); err != nil {
+			return err
+		}
+		s, err := get(ctx, tx, org, session)
+		if err != nil {
+			return err
+		}
+		var info SessionContext
+		if s.State == Scheduled && c.scheduling != nil {
+			if info, err = c.scheduling.SessionContext(ctx, org, session); err != nil {
+				return err
+			}
+			switch info.TelehealthStatus {
+			case "ended", "failed", "cancelled":
+				return ErrTelehealthUnavailable
+			}
+		}
+		t, err := move(ctx, tx, org, session, Started, correlation, time.Time{})
+		if err != nil {
+			return err
+		}
+		if !t.Changed {
+			if correlation == uuid.Nil || t.StartCorrelationID == nil || *t.StartCorrelationID != correlation {
+				if t.State == Concluded {
+					return ErrAlreadyConcluded
+				}
+				return ErrAlreadyStarted
+			}
+		}
+		e := &events.VirtualGroupStarted{
+			Header:                events.Header{OrganizationID: org, Timestamp: *t.StartedAt, CorrelationID: uuidOrNil(correlation)},
+			SessionID:             session,
+			ScheduleID:            uuidOrNil(info.ScheduleID),
+			PMTelehealthSessionID: s.PMTelehealthSessionID,
+			Modality:              s.Modality,
+			StartedAt:             *t.StartedAt,
+			FacilitatorID:         s.FacilitatorID,
+			AttendeeCount:         t.ExpectedOrPresent,
+		}
+		// A retry gets the envelope stored by the first call (same key).
+		env, err := c.publisher.PublishTx(ctx, tx, e, nil)
+		if err != nil {
+			return err
+		}
+		stored, err := events.Decode(env)
+		if err != nil {
+			return err
+		}
+		started = stored.(*events.VirtualGroupStarted)
+		return nil
+	})
+	return started, err
+}
+
+// Conclude concludes a started group at concludedAt (zero: now): the
+// facilitator's action. It needs cl.group.virtual.conclude, and publishes
+// cl_virtual_group_concluded with the documented duration
+// ([BillableMinutes]: start to conclusion less the interruptions in the
+// failure log), the count of present attendees and the jurisdiction
+// profile's modifier suggestions for the session's remote lines; the result
+// also holds one suggestion per present attendee, by attendance id, for
+// PM-07's charge lines (this only suggests).
+//
+// Concluding again with the same correlation id returns the event published
+// then and publishes nothing; a session never started is ErrNotStarted, one
+// concluded under another correlation id ErrAlreadyConcluded.
+func (c *Client) Conclude(ctx context.Context, actingUser, organizationID, sessionID, correlationID uuid.UUID, concludedAt time.Time) (*Conclusion, error) {
+	return c.conclude(ctx, nil, actingUser, organizationID, sessionID, correlationID, concludedAt)
+}
+
+// ConcludeTx is [Client.Conclude] inside the caller's transaction.
+func (c *Client) ConcludeTx(ctx context.Context, tx pgx.Tx, actingUser, organizationID, sessionID, correlationID uuid.UUID, concludedAt time.Time) (*Conclusion, error) {
+	if tx == nil {
+		return nil, dbtx.ErrNilTx
+	}
+	return c.conclude(ctx, tx, actingUser, organizationID, sessionID, correlationID, concludedAt)
+}
+
+type line struct {
+	AttendanceID uuid.UUID `db:"attendance_id"`
+	Mode         Mode      `db:"mode"`
+	AtHome       bool      `db:"at_home"`
+}
+
+func (c *Client) conclude(ctx context.Context, tx pgx.Tx, actingUser, org, session, correlation uuid.UUID, concludedAt time.Time) (*Conclusion, error) {
+	if err := validate.First(validate.Required("OrganizationID", org), validate.Required("SessionID", session)); err != nil {
+		return nil, err
+	}
+	if concludedAt.IsZero() {
+		concludedAt = c.now()
+	}
+	if concludedAt.After(c.now().Add(time.Minute)) {
+		return nil, validate.Errorf("ConcludedAt", "is in the future")
+	}
+	var out *Conclusion
+	err := dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
+		if err := require(ctx, tx, org, PermissionConclude); err != nil {
+			return err
+		}
+		s, err := get(ctx, tx, org, session)
+		if err != nil {
+			return err
+		}
+		if s.State == Scheduled {
+			return ErrNotStarted
+		}
+		t, err := move(ctx, tx, org, session, Concluded, correlation, concludedAt)
+		if err != nil {
+			return err
+		}
+		if !t.Changed && (correlation == uuid.Nil || t.ConcludeCorrelationID == nil || *t.ConcludeCorrelationID != correlation) {
+			return ErrAlreadyConcluded
+		}
+		failures, err := listFailures(ctx, tx, org, session)
+		if err != nil {
+			return err
+		}
+		rows, _ := tx.Query(ctx, presentLinesSQL, pgx.NamedArgs{"organization_id": org, "session_id": session})
+		lines, err := pgx.CollectRows(rows, pgx.RowToStructByName[line])
+		if err != nil {
+			return dbtx.MapError(err)
+		}
+		s.StartedAt, s.ConcludedAt = t.StartedAt, t.ConcludedAt
+		if out, err = c.conclusion(s, lines, failures, t.Present, correlation); err != nil {
+			return err
+		}
+		env, err := c.publisher.PublishTx(ctx, tx, out.Event, nil)
+		if err != nil {
+			return err
+		}
+		stored, err := events.Decode(env)
+		if err != nil {
+			return err
+		}
+		out.Event = stored.(*events.VirtualGroupConcluded)
+		return nil
+	})
+	return out, err
+}
+
+// conclusion computes the event and the per-attendee suggestions.
+func (c *Client) conclusion(s *sessionRow, lines []line, failures []Failure, present int, correlation uuid.UUID) (*Conclusion, error) {
+	code := billing.Default.Code
+	if s.JurisdictionProfile != nil {
+		code = *s.JurisdictionProfile
+	}
+	profile := c.profiles[code]
+	if profile == nil {
+		return nil, errors.New("telehealthgroup: the session names a jurisdiction profile this client does not know")
+	}
+	day := s.StartedAt.UTC()
+	out := &Conclusion{}
+	remote := billing.InPerson
+	for _, l := range lines {
+		d := delivery(l.Mode)
+		out.Attendees = append(out.Attendees, AttendeeSuggestion{
+			AttendanceID: l.AttendanceID,
+			Suggestion:   profile.Suggest(billing.Service{Date: day, Group: true, Delivery: d, PatientAtHome: l.AtHome}),
+		})
+		if d == billing.Video || (d == billing.AudioOnly && remote == billing.InPerson) {
+			remote = d
+		}
+	}
+	// The session's suggestion is that of its remote lines (video if any,
+	// else audio only); with no remote line, none.
+	mods := events.Codes{}
+	if remote != billing.InPerson {
+		for _, m := range profile.Suggest(billing.Service{Date: day, Group: true, Delivery: remote}).Modifiers {
+			mods = append(mods, events.Code(m))
+		}
+	}
+	profileID := profile.ID
+	out.Event = &events.VirtualGroupConcluded{
+		Header:                events.Header{OrganizationID: s.OrganizationID, Timestamp: *s.ConcludedAt, CorrelationID: uuidOrNil(correlation)},
+		SessionID:             s.SessionID,
+		PMTelehealthSessionID: s.PMTelehealthSessionID,
+		Modality:              s.Modality,
+		ConcludedAt:           *s.ConcludedAt,
+		DurationMinutes:       BillableMinutes(*s.StartedAt, *s.ConcludedAt, failures),
+		ParticipantCount:      present,
+		ModifierSuggestions:   mods,
+		JurisdictionProfileID: &profileID,
+	}
+	return out, nil
+}
+
+func delivery(m Mode) billing.Delivery {
+	switch m {
+	case Video:
+		return billing.Video
+	case AudioOnly:
+		return billing.AudioOnly
+	}
+	return billing.InPerson
+}
+
+func uuidOrNil(id uuid.UUID) *uuid.UUID {
+	if id == uuid.Nil {
+		return nil
+	}
+	return &id
+}

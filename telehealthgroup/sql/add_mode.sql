@@ -1,0 +1,2 @@
+INSERT INTO public.cl_group_attendance_modes (organization_id, attendance_id, session_id, mode, at_home, updated_by)
+VALUES (@organization_id, @attendance_id, @session_id, @mode, @at_home, auth.uid())
