@@ -131,6 +131,13 @@ func (o *Outbox) Wrap(e Event) (*Envelope, error) {
 	return env, err
 }
 
+// Prepare is [Outbox.Wrap] that also returns the idempotency key PublishTx
+// would use: for packages whose events enter the outbox through a database
+// function of their own (the virtual-group lifecycle).
+func (o *Outbox) Prepare(e Event, opts *PublishOpts) (*Envelope, string, error) {
+	return o.envelope(e, opts)
+}
+
 // envelope checks e and wraps it, and returns its idempotency key.
 func (o *Outbox) envelope(e Event, opts *PublishOpts) (*Envelope, string, error) {
 	if e == nil {

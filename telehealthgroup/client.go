@@ -20,8 +20,10 @@ type DB = dbtx.Beginner
 
 // Config configures a [Client]; nil means the defaults.
 type Config struct {
-	// Publisher stores the lifecycle events; default events.NewOutbox(nil).
-	Publisher events.Publisher
+	// Outbox shapes the lifecycle events (their CloudEvents source);
+	// default events.NewOutbox(nil). They enter the outbox through
+	// cl_virtual_group_publish, never through another Publisher.
+	Outbox *events.Outbox
 	// Scheduling, when set, is consulted by Start (PM-04/PM-13).
 	Scheduling Scheduling
 	// Notifier, when set, is told of technology failures (PF-10).
@@ -37,7 +39,7 @@ type Config struct {
 // methods ending in Tx run inside the caller's transaction.
 type Client struct {
 	db         DB
-	publisher  events.Publisher
+	outbox     *events.Outbox
 	scheduling Scheduling
 	notifier   Notifier
 	profiles   map[string]*billing.Profile
@@ -47,11 +49,11 @@ type Client struct {
 // New returns a Client over db, or an error when a profile does not
 // validate.
 func New(db DB, cfg *Config) (*Client, error) {
-	c := &Client{db: db, publisher: events.NewOutbox(nil), now: time.Now, profiles: map[string]*billing.Profile{}}
+	c := &Client{db: db, outbox: events.NewOutbox(nil), now: time.Now, profiles: map[string]*billing.Profile{}}
 	profiles := billing.Profiles()
 	if cfg != nil {
-		if cfg.Publisher != nil {
-			c.publisher = cfg.Publisher
+		if cfg.Outbox != nil {
+			c.outbox = cfg.Outbox
 		}
 		c.scheduling, c.notifier = cfg.Scheduling, cfg.Notifier
 		if cfg.Now != nil {

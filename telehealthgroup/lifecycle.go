@@ -2,6 +2,7 @@ package telehealthgroup
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"time"
 
@@ -112,12 +113,8 @@ func (c *Client) start(ctx context.Context, tx pgx.Tx, actingUser, org, session,
 			FacilitatorID:         s.FacilitatorID,
 			AttendeeCount:         t.ExpectedOrPresent,
 		}
-		// A retry gets the envelope stored by the first call (same key).
-		env, err := c.publisher.PublishTx(ctx, tx, e, nil)
-		if err != nil {
-			return err
-		}
-		stored, err := events.Decode(env)
+		// A retry gets the event stored by the first call (same key).
+		stored, err := c.publish(ctx, tx, org, session, e)
 		if err != nil {
 			return err
 		}
@@ -199,11 +196,7 @@ func (c *Client) conclude(ctx context.Context, tx pgx.Tx, actingUser, org, sessi
 		if out, err = c.conclusion(s, lines, failures, t.Present, correlation); err != nil {
 			return err
 		}
-		env, err := c.publisher.PublishTx(ctx, tx, out.Event, nil)
-		if err != nil {
-			return err
-		}
-		stored, err := events.Decode(env)
+		stored, err := c.publish(ctx, tx, org, session, out.Event)
 		if err != nil {
 			return err
 		}
@@ -211,6 +204,29 @@ func (c *Client) conclude(ctx context.Context, tx pgx.Tx, actingUser, org, sessi
 		return nil
 	})
 	return out, err
+}
+
+// publish hands a lifecycle event to cl_virtual_group_publish, the only
+// way these events enter the outbox, and returns the stored event.
+func (c *Client) publish(ctx context.Context, tx pgx.Tx, org, session uuid.UUID, e events.Event) (events.Event, error) {
+	env, key, err := c.outbox.Prepare(e, nil)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := json.Marshal(env)
+	if err != nil {
+		return nil, err
+	}
+	var stored []byte
+	if err := tx.QueryRow(ctx, `SELECT public.cl_virtual_group_publish($1, $2, $3, $4, $5, $6)`,
+		org, session, env.ID, env.Type, key, raw).Scan(&stored); err != nil {
+		return nil, dbtx.MapError(err)
+	}
+	var out events.Envelope
+	if err := json.Unmarshal(stored, &out); err != nil {
+		return nil, err
+	}
+	return events.Decode(&out)
 }
 
 // conclusion computes the event and the per-attendee suggestions.

@@ -2,6 +2,7 @@ package telehealthgroup_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -171,13 +172,27 @@ func TestTransitionsNeedTheirTrueEvent(t *testing.T) {
 	err := dbtx.Run(ctx, b.db.App, b.facilitator, func(tx pgx.Tx) error { _, err := tx.Exec(ctx, transition, b.org, b.session); return err })
 	require.True(t, dbtx.IsCheckViolation(err), "no event: %v", err)
 
+	// The generic door refuses lifecycle events outright (no forging, no
+	// taking a key in advance) ...
 	outbox := events.NewOutbox(nil)
+	forged := &events.VirtualGroupStarted{Header: events.Header{OrganizationID: b.org},
+		SessionID: b.session, Modality: events.ModalityVirtual, StartedAt: time.Now(), FacilitatorID: b.facilitator, AttendeeCount: 999}
+	err = dbtx.Run(ctx, b.db.App, b.peer, func(tx pgx.Tx) error { _, err := outbox.PublishTx(ctx, tx, forged, nil); return err })
+	require.True(t, dbtx.IsInvalidParameter(err), "got %v", err)
+	// ... and the transition's own door checks the event against the session,
+	// and the commit checks the count.
 	err = dbtx.Run(ctx, b.db.App, b.facilitator, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, transition, b.org, b.session); err != nil {
+		var startedAt time.Time
+		if err := tx.QueryRow(ctx, `SELECT started_at FROM public.cl_virtual_group_transition($1, $2, 'started', NULL, NULL)`, b.org, b.session).Scan(&startedAt); err != nil {
 			return err
 		}
-		_, err := outbox.PublishTx(ctx, tx, &events.VirtualGroupStarted{Header: events.Header{OrganizationID: b.org},
-			SessionID: b.session, Modality: events.ModalityVirtual, StartedAt: time.Now(), FacilitatorID: b.facilitator, AttendeeCount: 999}, nil)
+		forged.StartedAt, forged.Timestamp = startedAt, startedAt
+		env, key, err := outbox.Prepare(forged, nil)
+		if err != nil {
+			return err
+		}
+		raw, _ := json.Marshal(env)
+		_, err = tx.Exec(ctx, `SELECT public.cl_virtual_group_publish($1, $2, $3, $4, $5, $6)`, b.org, b.session, env.ID, env.Type, key, raw)
 		return err
 	})
 	require.True(t, dbtx.IsCheckViolation(err), "a forged count: %v", err)

@@ -115,7 +115,7 @@ CREATE FUNCTION public.cl_event_types() RETURNS text[]
   SET search_path = pg_catalog, pg_temp
   AS $$ SELECT ARRAY['peer_encounter_finalized', 'cl_virtual_group_started', 'cl_virtual_group_concluded']::text[] $$;
 
--- cl_pm_events_publish: the one way to write an event. The caller must
+-- cl_pm_events_store: the one way to write an event. The caller must
 -- belong to the organization; the envelope must be exactly a CloudEvents
 -- envelope of a registered type whose attributes match the columns and whose
 -- data holds no free text. Stores the event once per (organization,
@@ -123,7 +123,7 @@ CREATE FUNCTION public.cl_event_types() RETURNS text[]
 -- another event type or aggregate is an error (unique_violation), never a
 -- silent answer about a different event.
 -- +goose StatementBegin
-CREATE FUNCTION public.cl_pm_events_publish(
+CREATE FUNCTION public.cl_pm_events_store(
   p_organization_id uuid, p_id uuid, p_event_type text, p_aggregate_id uuid, p_idempotency_key text, p_envelope jsonb
 ) RETURNS jsonb
   LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -174,6 +174,26 @@ CREATE FUNCTION public.cl_pm_events_publish(
   $$;
 -- +goose StatementEnd
 REVOKE ALL ON FUNCTION public.cl_event_types() FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_pm_events_store(uuid, uuid, text, uuid, text, jsonb) FROM PUBLIC;
+
+-- The public door: every registered type but the virtual-group lifecycle
+-- events, which only their own transition may publish
+-- (cl_virtual_group_publish, migration 0013).
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_pm_events_publish(
+  p_organization_id uuid, p_id uuid, p_event_type text, p_aggregate_id uuid, p_idempotency_key text, p_envelope jsonb
+) RETURNS jsonb
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    IF p_event_type IN ('cl_virtual_group_started', 'cl_virtual_group_concluded') THEN
+      RAISE EXCEPTION 'virtual group events are published by their transition only' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN public.cl_pm_events_store(p_organization_id, p_id, p_event_type, p_aggregate_id, p_idempotency_key, p_envelope);
+  END
+  $$;
+-- +goose StatementEnd
 REVOKE ALL ON FUNCTION public.cl_pm_events_publish(uuid, uuid, text, uuid, text, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.cl_event_types() TO authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_pm_events_publish(uuid, uuid, text, uuid, text, jsonb) TO authenticated;

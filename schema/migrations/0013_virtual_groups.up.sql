@@ -8,6 +8,9 @@
 -- The seed's contract: a UUID-only reference to pm_telehealth_sessions.id,
 -- no foreign key. Written only by the metadata trigger below.
 ALTER TABLE public.cl_group_sessions ADD COLUMN pm_telehealth_session_id uuid;
+REVOKE INSERT ON public.cl_group_sessions FROM authenticated;
+GRANT INSERT (organization_id, id, site_id, facilitator_id, service_type, is_sud_group, status, scheduled_start, scheduled_end)
+  ON public.cl_group_sessions TO authenticated;
 
 -- An opaque identifier, not a URL, an address or a secret (the Go API
 -- applies the same rule).
@@ -161,25 +164,76 @@ CREATE FUNCTION public.cl_virtual_group_metadata_guard() RETURNS trigger
 CREATE TRIGGER cl_virtual_group_metadata_guard BEFORE INSERT OR UPDATE ON public.cl_group_session_telehealth_metadata
   FOR EACH ROW EXECUTE FUNCTION public.cl_virtual_group_metadata_guard();
 
--- An attendee of a virtual or hybrid group who becomes present again needs
--- the participation consent (it may have been revoked since they were added).
+-- A virtual group's lifecycle on its CL-14 session (status, start, end,
+-- PM-13 reference) is the library's: users change it only through the
+-- definer functions (where current_user is the owner).
+CREATE FUNCTION public.cl_is_virtual_group(p_organization_id uuid, p_session_id uuid) RETURNS boolean
+  LANGUAGE sql STABLE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+    SELECT public.cl_has_org_access(p_organization_id) AND EXISTS (
+      SELECT 1 FROM public.cl_group_session_telehealth_metadata m
+      WHERE m.organization_id = p_organization_id AND m.session_id = p_session_id)
+  $$;
+
+-- An invoker trigger: current_user is `authenticated` for a user's own
+-- statement and the owner inside the library's definer functions.
 -- +goose StatementBegin
-CREATE FUNCTION public.cl_virtual_group_attendance_guard() RETURNS trigger
-  LANGUAGE plpgsql SECURITY DEFINER
+CREATE FUNCTION public.cl_virtual_group_session_guard() RETURNS trigger
+  LANGUAGE plpgsql
   SET search_path = pg_catalog, pg_temp
   AS $$
   BEGIN
-    IF NEW.status IN ('expected', 'present') AND NEW.status IS DISTINCT FROM OLD.status AND auth.uid() IS NOT NULL
-       AND EXISTS (SELECT 1 FROM public.cl_group_attendance_modes m
-                   WHERE m.organization_id = NEW.organization_id AND m.attendance_id = NEW.id)
-       AND NOT public.cl_group_participation_covered(NEW.chart_id) THEN
-      RAISE EXCEPTION 'no consent to virtual group participation' USING ERRCODE = 'insufficient_privilege';
+    IF current_user = 'authenticated'
+       AND (NEW.status, NEW.started_at, NEW.ended_at, NEW.pm_telehealth_session_id)
+           IS DISTINCT FROM (OLD.status, OLD.started_at, OLD.ended_at, OLD.pm_telehealth_session_id)
+       AND public.cl_is_virtual_group(NEW.organization_id, NEW.id) THEN
+      RAISE EXCEPTION 'a virtual group''s lifecycle changes through Start and Conclude only' USING ERRCODE = 'insufficient_privilege';
     END IF;
     RETURN NEW;
   END
   $$;
 -- +goose StatementEnd
-CREATE TRIGGER cl_virtual_group_attendance_guard BEFORE UPDATE ON public.cl_group_attendance
+CREATE TRIGGER cl_virtual_group_session_guard BEFORE UPDATE ON public.cl_group_sessions
+  FOR EACH ROW EXECUTE FUNCTION public.cl_virtual_group_session_guard();
+
+-- The attendance of a virtual or hybrid group is managed with
+-- cl.group.virtual.manage (so that nobody else learns anything from a
+-- refusal), and an attendee who is expected or present needs the
+-- participation consent (at add, and again when made present: it may have
+-- been revoked); while the session is recorded, a present attendee needs a
+-- current recording grant.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_virtual_group_attendance_guard() RETURNS trigger
+  LANGUAGE plpgsql SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  DECLARE
+    v_recording text;
+  BEGIN
+    SELECT m.recording_state INTO v_recording FROM public.cl_group_session_telehealth_metadata m
+    WHERE m.organization_id = NEW.organization_id AND m.session_id = NEW.session_id;
+    IF NOT FOUND OR pg_catalog.current_setting('role') <> 'authenticated' THEN
+      RETURN NEW; -- not a virtual group, or the owner's maintenance
+    END IF;
+    IF NOT public.cl_has_permission(NEW.organization_id, 'cl.group.virtual.manage') THEN
+      RAISE EXCEPTION 'managing a virtual group''s attendance needs cl.group.virtual.manage' USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF (TG_OP = 'INSERT' OR NEW.status IS DISTINCT FROM OLD.status) AND NEW.status IN ('expected', 'present')
+       AND NOT public.cl_group_participation_covered(NEW.chart_id) THEN
+      RAISE EXCEPTION 'no consent to virtual group participation' USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF v_recording = 'recording' AND NEW.status = 'present' AND (TG_OP = 'INSERT' OR OLD.status <> 'present')
+       AND coalesce((SELECT r.decision FROM public.cl_group_recording_consents r
+                     WHERE r.organization_id = NEW.organization_id AND r.session_id = NEW.session_id AND r.attendance_id = NEW.id
+                     ORDER BY r.seq DESC LIMIT 1), 'none') <> 'granted' THEN
+      RAISE EXCEPTION 'the session is being recorded: the attendee has not granted recording' USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NEW;
+  END
+  $$;
+-- +goose StatementEnd
+CREATE TRIGGER cl_virtual_group_attendance_guard BEFORE INSERT OR UPDATE ON public.cl_group_attendance
   FOR EACH ROW EXECUTE FUNCTION public.cl_virtual_group_attendance_guard();
 
 -- The counts of a session over every attendance row (as the definer: the
@@ -194,7 +248,6 @@ CREATE FUNCTION public.cl_virtual_group_counts(p_organization_id uuid, p_session
            (count(*) FILTER (WHERE a.status IN ('expected', 'present')
                              AND NOT public.cl_group_participation_covered(a.chart_id)))::int
     FROM public.cl_group_attendance a
-    JOIN public.cl_group_attendance_modes m ON m.organization_id = a.organization_id AND m.attendance_id = a.id
     WHERE a.organization_id = p_organization_id AND a.session_id = p_session_id
   $$;
 
@@ -305,6 +358,57 @@ CREATE CONSTRAINT TRIGGER cl_virtual_group_require_event AFTER UPDATE ON public.
   WHEN (NEW.state IS DISTINCT FROM OLD.state)
   EXECUTE FUNCTION public.cl_virtual_group_require_event();
 
+-- cl_virtual_group_publish: publish a session's started or concluded event,
+-- the only way these two types enter the outbox. The caller holds the
+-- matching permission, the session is in the matching state and was moved
+-- there in this transaction (or the same event is being asked for again, by
+-- its key: a retry), and the event's attributes are the session's.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_virtual_group_publish(
+  p_organization_id uuid, p_session_id uuid, p_id uuid, p_event_type text, p_idempotency_key text, p_envelope jsonb
+) RETURNS jsonb
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  DECLARE
+    m      public.cl_group_session_telehealth_metadata;
+    v_data jsonb := p_envelope OPERATOR(pg_catalog.->) 'data';
+    v_old  jsonb;
+    v_fac  uuid;
+  BEGIN
+    IF auth.uid() IS NULL OR p_event_type NOT IN ('cl_virtual_group_started', 'cl_virtual_group_concluded')
+       OR NOT public.cl_has_permission(p_organization_id, CASE p_event_type WHEN 'cl_virtual_group_started'
+                                       THEN 'cl.group.virtual.start' ELSE 'cl.group.virtual.conclude' END) THEN
+      RAISE EXCEPTION 'permission denied' USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    SELECT e.envelope INTO v_old FROM public.cl_pm_events e
+    WHERE e.organization_id = p_organization_id AND e.idempotency_key = p_idempotency_key
+      AND e.event_type = p_event_type AND e.aggregate_id = p_session_id;
+    IF FOUND THEN
+      RETURN v_old; -- a retry of the same action
+    END IF;
+    SELECT * INTO m FROM public.cl_group_session_telehealth_metadata x
+    WHERE x.organization_id = p_organization_id AND x.session_id = p_session_id;
+    SELECT s.facilitator_id INTO v_fac FROM public.cl_group_sessions s
+    WHERE s.organization_id = p_organization_id AND s.id = p_session_id;
+    IF m.session_id IS NULL OR m.updated_at <> pg_catalog.now()
+       OR m.state <> (CASE p_event_type WHEN 'cl_virtual_group_started' THEN 'started' ELSE 'concluded' END)
+       OR (v_data OPERATOR(pg_catalog.->>) 'session_id') IS DISTINCT FROM p_session_id::text
+       OR (v_data OPERATOR(pg_catalog.->>) 'modality') IS DISTINCT FROM m.modality
+       OR (v_data OPERATOR(pg_catalog.->>) 'correlation_id') IS DISTINCT FROM
+          (CASE p_event_type WHEN 'cl_virtual_group_started' THEN m.start_correlation_id ELSE m.conclude_correlation_id END)::text
+       OR (p_event_type = 'cl_virtual_group_started'
+           AND ((v_data OPERATOR(pg_catalog.->>) 'started_at')::timestamptz IS DISTINCT FROM m.started_at
+                OR (v_data OPERATOR(pg_catalog.->>) 'facilitator_id') IS DISTINCT FROM v_fac::text))
+       OR (p_event_type = 'cl_virtual_group_concluded'
+           AND (v_data OPERATOR(pg_catalog.->>) 'concluded_at')::timestamptz IS DISTINCT FROM m.concluded_at) THEN
+      RAISE EXCEPTION 'the event does not describe this transition of the session' USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN public.cl_pm_events_store(p_organization_id, p_id, p_event_type, p_session_id, p_idempotency_key, p_envelope);
+  END
+  $$;
+-- +goose StatementEnd
+
 -- cl_virtual_group_set_recording: mark a started session as recording (only
 -- when every present attendee's latest decision is a grant) or stopped.
 -- +goose StatementBegin
@@ -345,6 +449,13 @@ CREATE FUNCTION public.cl_group_recording_consents_audit() RETURNS trigger
   SET search_path = pg_catalog, pg_temp
   AS $$
   BEGIN
+    -- A present attendee who declines or withdraws stops a recording.
+    IF NEW.decision <> 'granted' THEN
+      UPDATE public.cl_group_session_telehealth_metadata m SET recording_state = 'stopped'
+      WHERE m.organization_id = NEW.organization_id AND m.session_id = NEW.session_id AND m.recording_state = 'recording'
+        AND EXISTS (SELECT 1 FROM public.cl_group_attendance a
+                    WHERE a.organization_id = NEW.organization_id AND a.id = NEW.attendance_id AND a.status = 'present');
+    END IF;
     PERFORM public.pf_audit_write(NEW.captured_by, NEW.organization_id, NULL, 'cl.group.recording_consent.recorded',
       'group_session', NEW.session_id, NULL,
       pg_catalog.jsonb_build_object('attendance_id', NEW.attendance_id, 'decision', NEW.decision, 'method', NEW.method,
@@ -429,6 +540,11 @@ REVOKE ALL ON FUNCTION public.cl_virtual_group_present_lines(uuid, uuid) FROM PU
 REVOKE ALL ON FUNCTION public.cl_virtual_group_transition(uuid, uuid, text, uuid, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_virtual_group_require_event() FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_virtual_group_set_recording(uuid, uuid, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_virtual_group_publish(uuid, uuid, uuid, text, text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_virtual_group_session_guard() FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_is_virtual_group(uuid, uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.cl_is_virtual_group(uuid, uuid) TO authenticated;
+GRANT EXECUTE ON FUNCTION public.cl_virtual_group_publish(uuid, uuid, uuid, text, text, jsonb) TO authenticated;
 REVOKE ALL ON FUNCTION public.cl_group_recording_consents_audit() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.cl_is_opaque_reference(text) TO authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_group_participation_consented(uuid) TO authenticated;
