@@ -48,9 +48,10 @@ func BenchmarkOutboxWriteOverhead(b *testing.B) {
 				if err != nil {
 					return err
 				}
-				_, err = bb.outbox.PublishTx(ctx, tx, &events.VirtualGroupStarted{
-					Header:    events.Header{OrganizationID: bb.org},
-					SessionID: id, Modality: events.ModalityVirtual, StartedAt: time.Now(), FacilitatorID: bb.user, AttendeeCount: 8,
+				_, err = bb.outbox.PublishTx(ctx, tx, &events.PeerEncounterFinalized{
+					Header:          events.Header{OrganizationID: bb.org},
+					PeerEncounterID: id, ChartID: id, PeerProviderID: bb.user,
+					ServiceDate: events.NewDate(time.Now()), HCPCSCode: "H0038", DurationMinutes: 45,
 				}, nil)
 				return err
 			}))

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -52,19 +53,17 @@ func ExampleSink() {
 	defer stopRelay()
 	go relay.Run(relayCtx) //nolint:errcheck // returns nil when stopped
 
-	// A record change and its event commit together.
+	// A record change and its event commit together (here a bare event; the
+	// peer package finalizes an encounter and publishes it the same way).
 	org := db.NewOrg(tb)
-	facilitator := db.NewMember(tb, org, "clinician")
+	specialist := db.NewMember(tb, org, "peer_specialist")
+	chart := db.NewChart(tb, org, false)
 	outbox := events.NewOutbox(nil)
-	err = dbtx.Run(ctx, db.App, facilitator, func(tx pgx.Tx) error {
-		var session [16]byte
-		if err := tx.QueryRow(ctx, `INSERT INTO public.cl_group_sessions (organization_id, facilitator_id, service_type, scheduled_start, scheduled_end)
-			VALUES ($1, $2, 'group_therapy', now(), now() + interval '1 hour') RETURNING id`, org, facilitator).Scan(&session); err != nil {
-			return err
-		}
-		_, err := outbox.PublishTx(ctx, tx, &events.VirtualGroupStarted{
-			Header:    events.Header{OrganizationID: org},
-			SessionID: session, Modality: events.ModalityVirtual, StartedAt: time.Now(), FacilitatorID: facilitator, AttendeeCount: 6,
+	err = dbtx.Run(ctx, db.App, specialist, func(tx pgx.Tx) error {
+		_, err := outbox.PublishTx(ctx, tx, &events.PeerEncounterFinalized{
+			Header:          events.Header{OrganizationID: org},
+			PeerEncounterID: uuid.New(), ChartID: chart, PeerProviderID: specialist,
+			ServiceDate: events.NewDate(time.Now()), HCPCSCode: "H0038", DurationMinutes: 50,
 		}, nil)
 		return err
 	})
@@ -72,7 +71,7 @@ func ExampleSink() {
 		panic(err)
 	}
 
-	consumer, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{"cl_pm_events.*.cl_virtual_group_started"}})
+	consumer, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{"cl_pm_events.*.peer_encounter_finalized"}})
 	if err != nil {
 		panic(err)
 	}
@@ -88,7 +87,7 @@ func ExampleSink() {
 	if err != nil {
 		panic(err)
 	}
-	started := e.(*events.VirtualGroupStarted)
-	fmt.Println(env.Type, started.Modality, started.AttendeeCount, msg.Headers().Get("Nats-Msg-Id") == env.ID.String())
-	// Output: cl_virtual_group_started virtual 6 true
+	finalized := e.(*events.PeerEncounterFinalized)
+	fmt.Println(env.Type, finalized.HCPCSCode, finalized.DurationMinutes, msg.Headers().Get("Nats-Msg-Id") == env.ID.String())
+	// Output: peer_encounter_finalized H0038 50 true
 }
