@@ -199,6 +199,28 @@ func TestTransitionsNeedTheirTrueEvent(t *testing.T) {
 	s, err := b.client.Get(ctx, b.facilitator, b.org, b.session)
 	require.NoError(t, err)
 	require.Equal(t, telehealthgroup.Scheduled, s.State, "nothing committed")
+
+	// After a real start, nobody publishes a second started event, later or
+	// under another key, and the stored one is not handed to strangers.
+	corr := uuid.New()
+	real, err := b.client.Start(ctx, b.facilitator, b.org, b.session, corr)
+	require.NoError(t, err)
+	again := *real
+	again.AttendeeCount = 999
+	again.CorrelationID = nil
+	err = dbtx.Run(ctx, b.db.App, b.facilitator, func(tx pgx.Tx) error {
+		env, key, err := outbox.Prepare(&again, &events.PublishOpts{IdempotencyKey: "another-key"})
+		if err != nil {
+			return err
+		}
+		raw, _ := json.Marshal(env)
+		_, err = tx.Exec(ctx, `SELECT public.cl_virtual_group_publish($1, $2, $3, $4, $5, $6)`, b.org, b.session, env.ID, env.Type, key, raw)
+		return err
+	})
+	require.True(t, dbtx.IsCheckViolation(err), "a second started event: %v", err)
+	retried, err := b.client.Start(ctx, b.facilitator, b.org, b.session, corr)
+	require.NoError(t, err)
+	require.Equal(t, real, retried, "the same start retried gets the stored event")
 }
 
 func TestStartConsultsTheHostsScheduling(t *testing.T) {

@@ -41,6 +41,9 @@ CREATE TABLE public.cl_group_session_telehealth_metadata (
   concluded_at             timestamptz,
   start_correlation_id     uuid,
   conclude_correlation_id  uuid,
+  -- When the last transition happened (set only by cl_virtual_group_transition):
+  -- its event may be published only in that transaction.
+  transitioned_at          timestamptz,
   updated_by               uuid NOT NULL,
   updated_at               timestamptz NOT NULL DEFAULT pg_catalog.now(),
   PRIMARY KEY (organization_id, session_id),
@@ -151,7 +154,8 @@ CREATE FUNCTION public.cl_virtual_group_metadata_guard() RETURNS trigger
         RAISE EXCEPTION 'the modality of a started group cannot change' USING ERRCODE = 'check_violation';
       END IF;
     END IF;
-    IF TG_OP = 'INSERT' AND (NEW.state <> 'scheduled' OR NEW.recording_state <> 'not_recorded') THEN
+    NEW.updated_at := pg_catalog.now();
+    IF TG_OP = 'INSERT' AND (NEW.state <> 'scheduled' OR NEW.recording_state <> 'not_recorded' OR NEW.transitioned_at IS NOT NULL) THEN
       RAISE EXCEPTION 'a virtual group starts out scheduled and not recorded' USING ERRCODE = 'check_violation';
     END IF;
     UPDATE public.cl_group_sessions SET pm_telehealth_session_id = NEW.pm_telehealth_session_id
@@ -301,7 +305,7 @@ CREATE FUNCTION public.cl_virtual_group_transition(
       END IF;
       UPDATE public.cl_group_session_telehealth_metadata x
       SET state = 'started', started_at = pg_catalog.now(), start_correlation_id = p_correlation_id,
-          updated_by = auth.uid(), updated_at = pg_catalog.now()
+          transitioned_at = pg_catalog.now(), updated_by = auth.uid(), updated_at = pg_catalog.now()
       WHERE x.organization_id = p_organization_id AND x.session_id = p_session_id RETURNING * INTO m;
       UPDATE public.cl_group_sessions s SET status = 'in_progress', started_at = m.started_at
       WHERE s.organization_id = p_organization_id AND s.id = p_session_id;
@@ -312,6 +316,7 @@ CREATE FUNCTION public.cl_virtual_group_transition(
       END IF;
       UPDATE public.cl_group_session_telehealth_metadata x
       SET state = 'concluded', concluded_at = p_concluded_at, conclude_correlation_id = p_correlation_id,
+          transitioned_at = pg_catalog.now(),
           recording_state = CASE WHEN x.recording_state = 'recording' THEN 'stopped' ELSE x.recording_state END,
           updated_by = auth.uid(), updated_at = pg_catalog.now()
       WHERE x.organization_id = p_organization_id AND x.session_id = p_session_id RETURNING * INTO m;
@@ -371,37 +376,53 @@ CREATE FUNCTION public.cl_virtual_group_publish(
   SET search_path = pg_catalog, pg_temp
   AS $$
   DECLARE
-    m      public.cl_group_session_telehealth_metadata;
-    v_data jsonb := p_envelope OPERATOR(pg_catalog.->) 'data';
-    v_old  jsonb;
-    v_fac  uuid;
+    m          public.cl_group_session_telehealth_metadata;
+    v_data     jsonb := p_envelope OPERATOR(pg_catalog.->) 'data';
+    v_old      jsonb;
+    v_fac      uuid;
+    v_corr     uuid;
+    v_expected integer;
+    v_present  integer;
   BEGIN
     IF auth.uid() IS NULL OR p_event_type NOT IN ('cl_virtual_group_started', 'cl_virtual_group_concluded')
        OR NOT public.cl_has_permission(p_organization_id, CASE p_event_type WHEN 'cl_virtual_group_started'
                                        THEN 'cl.group.virtual.start' ELSE 'cl.group.virtual.conclude' END) THEN
       RAISE EXCEPTION 'permission denied' USING ERRCODE = 'insufficient_privilege';
     END IF;
-    SELECT e.envelope INTO v_old FROM public.cl_pm_events e
-    WHERE e.organization_id = p_organization_id AND e.idempotency_key = p_idempotency_key
-      AND e.event_type = p_event_type AND e.aggregate_id = p_session_id;
-    IF FOUND THEN
-      RETURN v_old; -- a retry of the same action
-    END IF;
     SELECT * INTO m FROM public.cl_group_session_telehealth_metadata x
     WHERE x.organization_id = p_organization_id AND x.session_id = p_session_id;
+    v_corr := CASE p_event_type WHEN 'cl_virtual_group_started' THEN m.start_correlation_id ELSE m.conclude_correlation_id END;
+    -- The session's one event of this type: a retry of the same action (same
+    -- correlation id) gets it back; anything else is refused.
+    SELECT e.envelope INTO v_old FROM public.cl_pm_events e
+    WHERE e.organization_id = p_organization_id AND e.event_type = p_event_type AND e.aggregate_id = p_session_id;
+    IF FOUND THEN
+      IF v_corr IS NOT NULL AND (p_envelope OPERATOR(pg_catalog.->>) 'correlationid') = v_corr::text
+         AND (v_old OPERATOR(pg_catalog.->>) 'correlationid') = v_corr::text THEN
+        RETURN v_old;
+      END IF;
+      RAISE EXCEPTION 'the session already has its % event', p_event_type USING ERRCODE = 'check_violation';
+    END IF;
+    SELECT c.expected_or_present, c.present INTO v_expected, v_present
+    FROM public.cl_virtual_group_counts(p_organization_id, p_session_id) c;
     SELECT s.facilitator_id INTO v_fac FROM public.cl_group_sessions s
     WHERE s.organization_id = p_organization_id AND s.id = p_session_id;
-    IF m.session_id IS NULL OR m.updated_at <> pg_catalog.now()
+    IF m.session_id IS NULL OR m.transitioned_at IS DISTINCT FROM pg_catalog.now()
        OR m.state <> (CASE p_event_type WHEN 'cl_virtual_group_started' THEN 'started' ELSE 'concluded' END)
        OR (v_data OPERATOR(pg_catalog.->>) 'session_id') IS DISTINCT FROM p_session_id::text
        OR (v_data OPERATOR(pg_catalog.->>) 'modality') IS DISTINCT FROM m.modality
        OR (v_data OPERATOR(pg_catalog.->>) 'correlation_id') IS DISTINCT FROM
           (CASE p_event_type WHEN 'cl_virtual_group_started' THEN m.start_correlation_id ELSE m.conclude_correlation_id END)::text
+       OR (v_data OPERATOR(pg_catalog.->>) 'pm_telehealth_session_id') IS DISTINCT FROM m.pm_telehealth_session_id::text
        OR (p_event_type = 'cl_virtual_group_started'
            AND ((v_data OPERATOR(pg_catalog.->>) 'started_at')::timestamptz IS DISTINCT FROM m.started_at
-                OR (v_data OPERATOR(pg_catalog.->>) 'facilitator_id') IS DISTINCT FROM v_fac::text))
+                OR (v_data OPERATOR(pg_catalog.->>) 'facilitator_id') IS DISTINCT FROM v_fac::text
+                OR (v_data OPERATOR(pg_catalog.->>) 'attendee_count') IS DISTINCT FROM v_expected::text))
        OR (p_event_type = 'cl_virtual_group_concluded'
-           AND (v_data OPERATOR(pg_catalog.->>) 'concluded_at')::timestamptz IS DISTINCT FROM m.concluded_at) THEN
+           AND ((v_data OPERATOR(pg_catalog.->>) 'concluded_at')::timestamptz IS DISTINCT FROM m.concluded_at
+                OR (v_data OPERATOR(pg_catalog.->>) 'participant_count') IS DISTINCT FROM v_present::text
+                OR NOT coalesce((v_data OPERATOR(pg_catalog.->>) 'duration_minutes')::numeric
+                                BETWEEN 0 AND EXTRACT(EPOCH FROM (m.concluded_at - m.started_at)) / 60, false))) THEN
       RAISE EXCEPTION 'the event does not describe this transition of the session' USING ERRCODE = 'check_violation';
     END IF;
     RETURN public.cl_pm_events_store(p_organization_id, p_id, p_event_type, p_session_id, p_idempotency_key, p_envelope);
@@ -482,7 +503,7 @@ GRANT SELECT ON public.cl_group_session_telehealth_metadata, public.cl_group_att
 GRANT INSERT (organization_id, session_id, modality, pm_telehealth_session_id, vendor_session_ref, contingency_fallback,
   contingency_contact, jurisdiction_profile, updated_by) ON public.cl_group_session_telehealth_metadata TO authenticated;
 GRANT UPDATE (modality, pm_telehealth_session_id, vendor_session_ref, contingency_fallback, contingency_contact,
-  jurisdiction_profile, updated_by, updated_at) ON public.cl_group_session_telehealth_metadata TO authenticated;
+  jurisdiction_profile, updated_by) ON public.cl_group_session_telehealth_metadata TO authenticated;
 GRANT INSERT (organization_id, attendance_id, session_id, mode, at_home, updated_by) ON public.cl_group_attendance_modes TO authenticated;
 GRANT UPDATE (joined_at, left_at, updated_by) ON public.cl_group_attendance_modes TO authenticated;
 GRANT INSERT (organization_id, session_id, attendance_id, decision, method, captured_by) ON public.cl_group_recording_consents TO authenticated;
