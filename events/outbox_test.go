@@ -29,8 +29,9 @@ func setup(t testing.TB) *bundle {
 	t.Helper()
 	db := testdb.New(t)
 	org := db.NewOrg(t)
-	// A clinician publishes; reading the outbox back needs pf.events.view.
-	return &bundle{db: db, outbox: events.NewOutbox(nil), org: org, user: db.NewMember(t, org, "clinician", "privacy_officer")}
+	// Publishing events directly needs pf.events.publish and reading them
+	// back pf.events.view: an organization administrator holds both.
+	return &bundle{db: db, outbox: events.NewOutbox(nil), org: org, user: db.NewMember(t, org, "org_admin")}
 }
 
 // finalized is a valid event of b's organization.
@@ -117,7 +118,7 @@ func TestPublishingTheSameKeyTwiceStoresOneEvent(t *testing.T) {
 
 	// The same key in another organization is another event.
 	b2 := &bundle{db: b.db, outbox: b.outbox, org: b.db.NewOrg(t)}
-	b2.user = b.db.NewMember(t, b2.org, "clinician", "privacy_officer")
+	b2.user = b.db.NewMember(t, b2.org, "org_admin")
 	e2 := b2.finalized()
 	e2.PeerEncounterID = e.PeerEncounterID
 	_, err = b2.publish(t, e2, nil)

@@ -3,6 +3,7 @@ package peer
 import (
 	"context"
 	_ "embed"
+	"encoding/json"
 	"errors"
 	"strings"
 	"time"
@@ -21,8 +22,10 @@ type DB = dbtx.Beginner
 
 // Config configures a [Client]; nil means the defaults.
 type Config struct {
-	// Publisher stores peer_encounter_finalized; default events.NewOutbox(nil).
-	Publisher events.Publisher
+	// Outbox shapes peer_encounter_finalized (its CloudEvents source);
+	// default events.NewOutbox(nil). The event enters the outbox through
+	// cl_peer_encounter_publish, which checks it against the encounter.
+	Outbox *events.Outbox
 	// Now returns the current time; default time.Now. For tests.
 	Now func() time.Time
 }
@@ -30,17 +33,17 @@ type Config struct {
 // Client records peer encounters. Every method acts as the acting user it
 // is given; the methods ending in Tx run inside the caller's transaction.
 type Client struct {
-	db        DB
-	publisher events.Publisher
-	now       func() time.Time
+	db     DB
+	outbox *events.Outbox
+	now    func() time.Time
 }
 
 // New returns a Client over db.
 func New(db DB, cfg *Config) *Client {
-	c := &Client{db: db, publisher: events.NewOutbox(nil), now: time.Now}
+	c := &Client{db: db, outbox: events.NewOutbox(nil), now: time.Now}
 	if cfg != nil {
-		if cfg.Publisher != nil {
-			c.publisher = cfg.Publisher
+		if cfg.Outbox != nil {
+			c.outbox = cfg.Outbox
 		}
 		if cfg.Now != nil {
 			c.now = cfg.Now
@@ -266,7 +269,7 @@ func (c *Client) finalize(ctx context.Context, tx pgx.Tx, actingUser, organizati
 		if e, err = collectOne(tx.Query(ctx, finalizeSQL, args)); err != nil {
 			return err
 		}
-		_, err = c.publisher.PublishTx(ctx, tx, &events.PeerEncounterFinalized{
+		env, key, err := c.outbox.Prepare(&events.PeerEncounterFinalized{
 			Header:          events.Header{OrganizationID: e.OrganizationID, Timestamp: *e.FinalizedAt},
 			PeerEncounterID: e.ID,
 			ChartID:         e.ChartID,
@@ -276,7 +279,15 @@ func (c *Client) finalize(ctx context.Context, tx pgx.Tx, actingUser, organizati
 			HCPCSCode:       events.Code(e.HCPCSCode),
 			DurationMinutes: e.DurationMinutes,
 		}, nil)
-		return err
+		if err != nil {
+			return err
+		}
+		raw, err := json.Marshal(env)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `SELECT public.cl_peer_encounter_publish($1, $2, $3, $4, $5)`, e.OrganizationID, e.ID, env.ID, key, raw)
+		return dbtx.MapError(err)
 	})
 	return e, err
 }

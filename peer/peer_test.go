@@ -2,6 +2,7 @@ package peer_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -197,6 +198,25 @@ func TestTheDatabaseStandsBehindTheAPI(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, peer.StatusDraft, got.Status)
 	require.Equal(t, "H0038", got.HCPCSCode)
+
+	// Nobody forges the charge-capture event: not through the outbox's door
+	// (which needs pf.events.publish), not through finalization's (which
+	// needs the encounter finalized, by the caller, in this transaction).
+	forged := &events.PeerEncounterFinalized{Header: events.Header{OrganizationID: b.org}, PeerEncounterID: e.ID, ChartID: b.chart,
+		PeerProviderID: b.peer, ServiceDate: events.NewDate(time.Now()), HCPCSCode: "H0038", DurationMinutes: 600}
+	outbox := events.NewOutbox(nil)
+	err = dbtx.Run(ctx, b.db.App, b.peer, func(tx pgx.Tx) error { _, err := outbox.PublishTx(ctx, tx, forged, nil); return err })
+	require.ErrorIs(t, err, events.ErrPermissionDenied)
+	err = dbtx.Run(ctx, b.db.App, b.peer, func(tx pgx.Tx) error {
+		env, key, err := outbox.Prepare(forged, nil)
+		if err != nil {
+			return err
+		}
+		raw, _ := json.Marshal(env)
+		_, err = tx.Exec(ctx, `SELECT public.cl_peer_encounter_publish($1, $2, $3, $4, $5)`, b.org, e.ID, env.ID, key, raw)
+		return err
+	})
+	require.True(t, dbtx.IsCheckViolation(err), "a draft's event: %v", err)
 }
 
 func TestPart2EncountersFollowConsent(t *testing.T) {

@@ -56,7 +56,7 @@ func ExampleSink() {
 	// A record change and its event commit together (here a bare event; the
 	// peer package finalizes an encounter and publishes it the same way).
 	org := db.NewOrg(tb)
-	specialist := db.NewMember(tb, org, "peer_specialist")
+	specialist := db.NewMember(tb, org, "org_admin") // direct publishing needs pf.events.publish
 	chart := db.NewChart(tb, org, false)
 	outbox := events.NewOutbox(nil)
 	err = dbtx.Run(ctx, db.App, specialist, func(tx pgx.Tx) error {

@@ -73,6 +73,7 @@ INSERT INTO public.pf_permissions (code, description) VALUES
   ('cl.part2.break_glass',        'Open a time-boxed medical-emergency access to a Part 2 chart (42 CFR 2.51)'),
   ('pf.audit.view',               'Read the audit log, including accountings of disclosures'),
   ('pf.events.view',              'Read the event outbox (events name charts and encounters)'),
+  ('pf.events.publish',           'Publish library events directly, outside their own actions (integration and tests)'),
   ('cl.group.virtual.view',       'View virtual and hybrid group sessions'),
   ('cl.group.virtual.manage',     'Edit virtual group telehealth metadata and attendance'),
   ('cl.group.virtual.start',      'Start a virtual or hybrid group session'),

@@ -176,9 +176,11 @@ CREATE FUNCTION public.cl_pm_events_store(
 REVOKE ALL ON FUNCTION public.cl_event_types() FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_pm_events_store(uuid, uuid, text, uuid, text, jsonb) FROM PUBLIC;
 
--- The public door: every registered type but the virtual-group lifecycle
--- events, which only their own transition may publish
--- (cl_virtual_group_publish, migration 0013).
+-- The public door. The virtual-group lifecycle events are published only by
+-- their own transition (cl_virtual_group_publish, migration 0013), and
+-- peer_encounter_finalized only by finalization (cl_peer_encounter_publish,
+-- migration 0009) or by a holder of pf.events.publish (an integration
+-- principal the organization trusts).
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_pm_events_publish(
   p_organization_id uuid, p_id uuid, p_event_type text, p_aggregate_id uuid, p_idempotency_key text, p_envelope jsonb
@@ -189,6 +191,9 @@ CREATE FUNCTION public.cl_pm_events_publish(
   BEGIN
     IF p_event_type IN ('cl_virtual_group_started', 'cl_virtual_group_concluded') THEN
       RAISE EXCEPTION 'virtual group events are published by their transition only' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF p_event_type = 'peer_encounter_finalized' AND NOT public.cl_has_permission(p_organization_id, 'pf.events.publish') THEN
+      RAISE EXCEPTION 'peer_encounter_finalized is published by finalization' USING ERRCODE = 'insufficient_privilege';
     END IF;
     RETURN public.cl_pm_events_store(p_organization_id, p_id, p_event_type, p_aggregate_id, p_idempotency_key, p_envelope);
   END

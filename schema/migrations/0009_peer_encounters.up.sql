@@ -314,6 +314,41 @@ REVOKE ALL ON FUNCTION public.cl_peer_encounters_by_chart(uuid, uuid, date, date
 GRANT EXECUTE ON FUNCTION public.cl_peer_encounters_by_chart(uuid, uuid, date, date, date, uuid, integer) TO authenticated;
 REVOKE ALL ON FUNCTION public.pf_billing_code_valid(uuid, text, date) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_peer_service_types_for(uuid, text) FROM PUBLIC;
+-- cl_peer_encounter_publish: publish an encounter's peer_encounter_finalized,
+-- only in the transaction that finalized it (by the caller), only once, and
+-- only with the encounter's own figures: charge capture (PM-07) bills on it.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_peer_encounter_publish(
+  p_organization_id uuid, p_encounter_id uuid, p_id uuid, p_idempotency_key text, p_envelope jsonb
+) RETURNS jsonb
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  DECLARE
+    pe     public.cl_peer_encounters;
+    v_data jsonb := p_envelope OPERATOR(pg_catalog.->) 'data';
+  BEGIN
+    SELECT * INTO pe FROM public.cl_peer_encounters x WHERE x.organization_id = p_organization_id AND x.id = p_encounter_id;
+    IF NOT FOUND OR auth.uid() IS NULL OR pe.status <> 'finalized' OR pe.finalized_at <> pg_catalog.now()
+       OR pe.finalized_by IS DISTINCT FROM auth.uid()
+       OR EXISTS (SELECT 1 FROM public.cl_pm_events e WHERE e.organization_id = p_organization_id
+                    AND e.event_type = 'peer_encounter_finalized' AND e.aggregate_id = p_encounter_id)
+       OR (v_data OPERATOR(pg_catalog.->>) 'peer_encounter_id') IS DISTINCT FROM pe.id::text
+       OR (v_data OPERATOR(pg_catalog.->>) 'chart_id') IS DISTINCT FROM pe.chart_id::text
+       OR (v_data OPERATOR(pg_catalog.->>) 'encounter_id') IS DISTINCT FROM pe.encounter_id::text
+       OR (v_data OPERATOR(pg_catalog.->>) 'peer_provider_id') IS DISTINCT FROM pe.peer_provider_id::text
+       OR (v_data OPERATOR(pg_catalog.->>) 'service_date') IS DISTINCT FROM pe.service_date::text
+       OR (v_data OPERATOR(pg_catalog.->>) 'hcpcs_code') IS DISTINCT FROM pe.hcpcs_code
+       OR (v_data OPERATOR(pg_catalog.->>) 'duration_minutes') IS DISTINCT FROM pe.duration_minutes::text THEN
+      RAISE EXCEPTION 'the event does not describe this finalization' USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN public.cl_pm_events_store(p_organization_id, p_id, 'peer_encounter_finalized', p_encounter_id,
+                                     p_idempotency_key, p_envelope);
+  END
+  $$;
+-- +goose StatementEnd
+REVOKE ALL ON FUNCTION public.cl_peer_encounter_publish(uuid, uuid, uuid, text, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.cl_peer_encounter_publish(uuid, uuid, uuid, text, jsonb) TO authenticated;
 REVOKE ALL ON FUNCTION public.cl_peer_encounters_guard() FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_peer_encounters_require_event() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.pf_billing_code_valid(uuid, text, date) TO authenticated;
