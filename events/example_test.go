@@ -21,7 +21,7 @@ func ExampleRelay() {
 	ctx := context.Background()
 	org := db.NewOrg(tb)
 	peer := db.NewMember(tb, org, "org_admin") // direct publishing needs pf.events.publish
-	encounter := db.NewChart(tb, org, false) // any UUID will do for the example
+	encounter := db.NewChart(tb, org, false)   // any UUID will do for the example
 
 	outbox := events.NewOutbox(nil)
 	finalized := &events.PeerEncounterFinalized{
