@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/encoreos/platform-go/internal/dbtx"
+	"github.com/encoreos/platform-go/internal/sqlarg"
 	"github.com/encoreos/platform-go/internal/validate"
 )
 
@@ -74,13 +75,13 @@ func (s *Store) grant(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p Gr
 		"organization_id":            p.OrganizationID,
 		"chart_id":                   p.ChartID,
 		"disclosing_organization_id": disclosing,
-		"recipient_user_id":          nilIfZero(p.Recipient.UserID),
-		"recipient_organization_id":  nilIfZero(p.Recipient.OrganizationID),
+		"recipient_user_id":          sqlarg.UUID(p.Recipient.UserID),
+		"recipient_organization_id":  sqlarg.UUID(p.Recipient.OrganizationID),
 		"record_types":               p.RecordTypes,
 		"purposes":                   p.Purposes,
-		"effective_at":               timeOrNil(p.EffectiveAt),
-		"expires_at":                 timeOrNil(p.ExpiresAt),
-		"expiration_event":           stringOrNil(p.ExpirationEvent),
+		"effective_at":               sqlarg.Time(p.EffectiveAt),
+		"expires_at":                 sqlarg.Time(p.ExpiresAt),
+		"expiration_event":           sqlarg.String(p.ExpirationEvent),
 		"signed_at":                  p.SignedAt,
 		"signer":                     p.Signer,
 	}
@@ -240,25 +241,4 @@ func collectOne(rows pgx.Rows, err error) (*Consent, error) {
 	}
 	c, err := pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[Consent])
 	return c, dbtx.MapError(err)
-}
-
-func nilIfZero(id uuid.UUID) *uuid.UUID {
-	if id == uuid.Nil {
-		return nil
-	}
-	return &id
-}
-
-func timeOrNil(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	return &t
-}
-
-func stringOrNil(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
 }

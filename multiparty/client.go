@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/encoreos/platform-go/internal/dbtx"
+	"github.com/encoreos/platform-go/internal/sqlarg"
 	"github.com/encoreos/platform-go/internal/validate"
 )
 
@@ -63,8 +64,8 @@ func (c *Client) create(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p 
 	err := dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
 		id := uuid.New()
 		if _, err := tx.Exec(ctx, insertEncounterSQL, pgx.NamedArgs{
-			"organization_id": p.OrganizationID, "id": id, "site_id": nilIfZero(p.SiteID), "kind": p.Kind, "modality": p.Modality,
-			"pm_telehealth_session_id": nilIfZero(p.PMTelehealthSessionID), "lead_clinician_id": p.LeadClinicianID,
+			"organization_id": p.OrganizationID, "id": id, "site_id": sqlarg.UUID(p.SiteID), "kind": p.Kind, "modality": p.Modality,
+			"pm_telehealth_session_id": sqlarg.UUID(p.PMTelehealthSessionID), "lead_clinician_id": p.LeadClinicianID,
 			"started_at": p.StartedAt, "summary": p.Summary,
 		}); err != nil {
 			return mapWriteError(err, "LeadClinicianID", "is not a member of the organization (or SiteID a site of it)")
@@ -121,8 +122,8 @@ func addParticipant(ctx context.Context, tx pgx.Tx, org, encounterID uuid.UUID, 
 		joined = &p.JoinedAt
 	}
 	_, err := tx.Exec(ctx, insertParticipantSQL, pgx.NamedArgs{
-		"organization_id": org, "encounter_id": encounterID, "kind": p.Kind, "chart_id": nilIfZero(p.ChartID),
-		"member_user_id": nilIfZero(p.MemberUserID), "language": stringOrNil(p.Language), "role_code": stringOrNil(p.RoleCode),
+		"organization_id": org, "encounter_id": encounterID, "kind": p.Kind, "chart_id": sqlarg.UUID(p.ChartID),
+		"member_user_id": sqlarg.UUID(p.MemberUserID), "language": sqlarg.String(p.Language), "role_code": sqlarg.String(p.RoleCode),
 		"joined_at": joined,
 	})
 	if dbtx.IsUniqueViolation(err) {
@@ -215,18 +216,4 @@ func mapWriteError(err error, field, reason string) error {
 		return validate.Errorf(field, "%s", reason)
 	}
 	return dbtx.MapError(err)
-}
-
-func nilIfZero(id uuid.UUID) *uuid.UUID {
-	if id == uuid.Nil {
-		return nil
-	}
-	return &id
-}
-
-func stringOrNil(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
 }

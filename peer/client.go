@@ -13,6 +13,7 @@ import (
 
 	"github.com/encoreos/platform-go/events"
 	"github.com/encoreos/platform-go/internal/dbtx"
+	"github.com/encoreos/platform-go/internal/sqlarg"
 	"github.com/encoreos/platform-go/internal/validate"
 )
 
@@ -211,8 +212,8 @@ func (c *Client) check(ctx context.Context, tx pgx.Tx, org, chart uuid.UUID, f *
 func fieldArgs(org uuid.UUID, f *Fields, source string) pgx.NamedArgs {
 	return pgx.NamedArgs{
 		"organization_id":     org,
-		"site_id":             nilIfZero(f.SiteID),
-		"encounter_id":        nilIfZero(f.EncounterID),
+		"site_id":             sqlarg.UUID(f.SiteID),
+		"encounter_id":        sqlarg.UUID(f.EncounterID),
 		"peer_provider_id":    f.PeerProviderID,
 		"service_date":        dateOf(f.ServiceDate),
 		"start_time":          f.StartTime,
@@ -403,11 +404,4 @@ func collectOne(rows pgx.Rows, err error) (*Encounter, error) {
 		return nil, ErrNotFound
 	}
 	return e, dbtx.MapError(err)
-}
-
-func nilIfZero(id uuid.UUID) *uuid.UUID {
-	if id == uuid.Nil {
-		return nil
-	}
-	return &id
 }

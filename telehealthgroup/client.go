@@ -11,6 +11,7 @@ import (
 	"github.com/encoreos/platform-go/billing"
 	"github.com/encoreos/platform-go/events"
 	"github.com/encoreos/platform-go/internal/dbtx"
+	"github.com/encoreos/platform-go/internal/sqlarg"
 	"github.com/encoreos/platform-go/internal/validate"
 )
 
@@ -136,8 +137,8 @@ func (c *Client) configure(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID,
 		}
 		if _, err := tx.Exec(ctx, configureSQL, pgx.NamedArgs{
 			"organization_id": p.OrganizationID, "session_id": p.SessionID, "modality": p.Modality,
-			"pm_telehealth_session_id": uuidOrNil(p.PMTelehealthSessionID),
-			"vendor_session_ref":       stringOrNil(p.VendorSessionRef), "contingency_fallback": p.ContingencyFallback,
+			"pm_telehealth_session_id": sqlarg.UUID(p.PMTelehealthSessionID),
+			"vendor_session_ref":       sqlarg.String(p.VendorSessionRef), "contingency_fallback": p.ContingencyFallback,
 			"contingency_contact": p.ContingencyContact, "jurisdiction_profile": p.JurisdictionProfile,
 		}); err != nil {
 			switch {
@@ -265,7 +266,7 @@ func (c *Client) SetAttendance(ctx context.Context, actingUser, organizationID, 
 		}
 		var id, session uuid.UUID
 		err := tx.QueryRow(ctx, setAttendanceSQL, pgx.NamedArgs{"organization_id": organizationID, "attendance_id": attendanceID,
-			"status": status, "joined_at": timeOrNil(joinedAt), "left_at": timeOrNil(leftAt)}).Scan(&id, &session)
+			"status": status, "joined_at": sqlarg.Time(joinedAt), "left_at": sqlarg.Time(leftAt)}).Scan(&id, &session)
 		if err != nil {
 			return dbtx.MapError(err)
 		}
@@ -328,18 +329,4 @@ func require(ctx context.Context, tx pgx.Tx, org uuid.UUID, permission string) e
 		return ErrPermissionDenied
 	}
 	return nil
-}
-
-func stringOrNil(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
-func timeOrNil(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	return &t
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/encoreos/platform-go/billing"
 	"github.com/encoreos/platform-go/events"
 	"github.com/encoreos/platform-go/internal/dbtx"
+	"github.com/encoreos/platform-go/internal/sqlarg"
 	"github.com/encoreos/platform-go/internal/validate"
 )
 
@@ -36,7 +37,7 @@ func move(ctx context.Context, tx pgx.Tx, org, session uuid.UUID, to State, corr
 		at = &concludedAt
 	}
 	rows, _ := tx.Query(ctx, transitionSQL, pgx.NamedArgs{"organization_id": org, "session_id": session, "to": to,
-		"correlation_id": uuidOrNil(correlation), "concluded_at": at})
+		"correlation_id": sqlarg.UUID(correlation), "concluded_at": at})
 	t, err := pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[transition])
 	switch {
 	case dbtx.Code(err) == "P0002":
@@ -104,9 +105,9 @@ func (c *Client) start(ctx context.Context, tx pgx.Tx, actingUser, org, session,
 			}
 		}
 		e := &events.VirtualGroupStarted{
-			Header:                events.Header{OrganizationID: org, Timestamp: *t.StartedAt, CorrelationID: uuidOrNil(correlation)},
+			Header:                events.Header{OrganizationID: org, Timestamp: *t.StartedAt, CorrelationID: sqlarg.UUID(correlation)},
 			SessionID:             session,
-			ScheduleID:            uuidOrNil(info.ScheduleID),
+			ScheduleID:            sqlarg.UUID(info.ScheduleID),
 			PMTelehealthSessionID: s.PMTelehealthSessionID,
 			Modality:              s.Modality,
 			StartedAt:             *t.StartedAt,
@@ -262,7 +263,7 @@ func (c *Client) conclusion(s *sessionRow, lines []line, failures []Failure, pre
 	}
 	profileID := profile.ID
 	out.Event = &events.VirtualGroupConcluded{
-		Header:                events.Header{OrganizationID: s.OrganizationID, Timestamp: *s.ConcludedAt, CorrelationID: uuidOrNil(correlation)},
+		Header:                events.Header{OrganizationID: s.OrganizationID, Timestamp: *s.ConcludedAt, CorrelationID: sqlarg.UUID(correlation)},
 		SessionID:             s.SessionID,
 		PMTelehealthSessionID: s.PMTelehealthSessionID,
 		Modality:              s.Modality,
@@ -283,11 +284,4 @@ func delivery(m Mode) billing.Delivery {
 		return billing.AudioOnly
 	}
 	return billing.InPerson
-}
-
-func uuidOrNil(id uuid.UUID) *uuid.UUID {
-	if id == uuid.Nil {
-		return nil
-	}
-	return &id
 }

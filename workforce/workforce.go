@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/encoreos/platform-go/internal/dbtx"
+	"github.com/encoreos/platform-go/internal/sqlarg"
 	"github.com/encoreos/platform-go/internal/validate"
 )
 
@@ -151,11 +152,11 @@ func (c *Client) GetProviderProductivity(ctx context.Context, actingUser, organi
 		// Asked first so that a denial is told apart from an empty report;
 		// the function below audits the denied call either way.
 		if err := tx.QueryRow(ctx, `SELECT CASE WHEN $2::uuid IS NULL THEN public.cl_has_permission($1, 'hr.productivity.view')
-			ELSE public.cl_has_site_permission($1, $2, 'hr.productivity.view') END`, organizationID, nilIfZero(opts.SiteID)).Scan(&permitted); err != nil {
+			ELSE public.cl_has_site_permission($1, $2, 'hr.productivity.view') END`, organizationID, sqlarg.UUID(opts.SiteID)).Scan(&permitted); err != nil {
 			return dbtx.MapError(err)
 		}
 		rows, _ := tx.Query(ctx, productivitySQL, pgx.NamedArgs{"organization_id": organizationID, "period_start": opts.PeriodStart,
-			"period_end": opts.PeriodEnd, "site_id": nilIfZero(opts.SiteID), "provider_id": nilIfZero(opts.ProviderID)})
+			"period_end": opts.PeriodEnd, "site_id": sqlarg.UUID(opts.SiteID), "provider_id": sqlarg.UUID(opts.ProviderID)})
 		rs, err := pgx.CollectRows(rows, pgx.RowToStructByName[row])
 		if err != nil {
 			if dbtx.IsInvalidParameter(err) {
@@ -185,11 +186,4 @@ func (c *Client) GetProviderProductivity(ctx context.Context, actingUser, organi
 		return nil, ErrPermissionDenied
 	}
 	return out, nil
-}
-
-func nilIfZero(id uuid.UUID) *uuid.UUID {
-	if id == uuid.Nil {
-		return nil
-	}
-	return &id
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/encoreos/platform-go/events"
 	"github.com/encoreos/platform-go/internal/dbtx"
+	"github.com/encoreos/platform-go/internal/sqlarg"
 )
 
 // RequireOpts narrows what [RequirePublished] looks for; nil matches any
@@ -62,7 +63,7 @@ func requirePublished(t testing.TB, tx pgx.Tx, organizationID uuid.UUID, eventTy
 	rows, _ := tx.Query(context.Background(), `
 		SELECT envelope FROM public.cl_pm_events
 		WHERE organization_id = $1 AND event_type = $2 AND ($3::uuid IS NULL OR aggregate_id = $3)
-		ORDER BY seq DESC`, organizationID, eventType, nilIfZero(opts.AggregateID))
+		ORDER BY seq DESC`, organizationID, eventType, sqlarg.UUID(opts.AggregateID))
 	raw, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
 	if err != nil {
 		t.Fatalf("eventstest: reading the outbox: %v", err)
@@ -78,11 +79,4 @@ func requirePublished(t testing.TB, tx pgx.Tx, organizationID uuid.UUID, eventTy
 		t.Fatalf("eventstest: %v", err)
 	}
 	return &env
-}
-
-func nilIfZero(id uuid.UUID) *uuid.UUID {
-	if id == uuid.Nil {
-		return nil
-	}
-	return &id
 }
