@@ -16,6 +16,20 @@
 -- owner).
 
 -- +goose StatementBegin
+-- pf_is_code_value: a JSON number, boolean or null, or a string of at most 64
+-- code-like characters (no spaces, so never free text). The one definition
+-- of "safe scalar" shared by the audit details and the event data checks.
+CREATE FUNCTION public.pf_is_code_value(p_value jsonb) RETURNS boolean
+  LANGUAGE sql IMMUTABLE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+    SELECT pg_catalog.jsonb_typeof(p_value) IN ('number', 'boolean', 'null')
+        OR (pg_catalog.jsonb_typeof(p_value) = 'string'
+            AND ((p_value OPERATOR(pg_catalog.#>>) '{}'::text[]) ~ '^[A-Za-z0-9_.:+-]*$' AND pg_catalog.length((p_value OPERATOR(pg_catalog.#>>) '{}'::text[])) <= 64))
+  $$;
+-- +goose StatementEnd
+
+-- +goose StatementBegin
 CREATE FUNCTION public.pf_audit_details_ok(p_details jsonb) RETURNS boolean
   LANGUAGE sql IMMUTABLE
   SET search_path = pg_catalog, pg_temp
@@ -24,11 +38,7 @@ CREATE FUNCTION public.pf_audit_details_ok(p_details jsonb) RETURNS boolean
        AND NOT EXISTS (
          SELECT 1 FROM pg_catalog.jsonb_each(p_details) AS e(key, value)
          WHERE NOT (e.key ~ '^[a-z][a-z0-9_]*$' AND pg_catalog.length(e.key) <= 63)
-            OR NOT (
-              pg_catalog.jsonb_typeof(e.value) IN ('number', 'boolean', 'null')
-              OR (pg_catalog.jsonb_typeof(e.value) = 'string'
-                  AND ((e.value OPERATOR(pg_catalog.#>>) '{}'::text[]) ~ '^[A-Za-z0-9_.:+-]*$' AND pg_catalog.length((e.value OPERATOR(pg_catalog.#>>) '{}'::text[])) <= 64))
-            )
+            OR NOT public.pf_is_code_value(e.value)
        )
   $$;
 -- +goose StatementEnd
@@ -123,4 +133,7 @@ CREATE FUNCTION public.pf_audit_record(
 REVOKE ALL ON FUNCTION public.pf_audit_record(uuid, uuid, text, text, uuid, text, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.pf_audit_record(uuid, uuid, text, text, uuid, text, jsonb) TO authenticated;
 REVOKE ALL ON FUNCTION public.pf_audit_details_ok(jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.pf_is_code_value(jsonb) FROM PUBLIC;
+-- Pure; data checks that run as the inserting role call it.
+GRANT EXECUTE ON FUNCTION public.pf_is_code_value(jsonb) TO authenticated;
 REVOKE ALL ON FUNCTION public.pf_audit_logs_refuse_change() FROM PUBLIC;

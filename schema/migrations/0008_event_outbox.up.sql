@@ -32,9 +32,7 @@ CREATE FUNCTION public.cl_event_data_ok(p_data jsonb) RETURNS boolean
          SELECT 1 FROM pg_catalog.jsonb_each(p_data) AS e(key, value)
          WHERE NOT (e.key ~ '^[a-z][a-z0-9_]*$' AND pg_catalog.length(e.key) <= 63)
             OR NOT (
-              pg_catalog.jsonb_typeof(e.value) IN ('number', 'boolean', 'null')
-              OR (pg_catalog.jsonb_typeof(e.value) = 'string'
-                  AND ((e.value OPERATOR(pg_catalog.#>>) '{}'::text[]) ~ '^[A-Za-z0-9_.:+-]*$' AND pg_catalog.length((e.value OPERATOR(pg_catalog.#>>) '{}'::text[])) <= 64))
+              public.pf_is_code_value(e.value)
               OR (pg_catalog.jsonb_typeof(e.value) = 'array'
                   AND NOT EXISTS (
                     SELECT 1 FROM pg_catalog.jsonb_array_elements(e.value) AS a(item)
