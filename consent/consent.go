@@ -175,6 +175,9 @@ func (p *GrantParams) validate(now time.Time) error {
 	if p.SignedAt.After(now.Add(clockSkew)) {
 		return validate.Errorf("SignedAt", "is in the future")
 	}
+	if !p.EffectiveAt.IsZero() && p.SignedAt.After(p.EffectiveAt) {
+		return validate.Errorf("SignedAt", "must not be after EffectiveAt: a consent is in force only once signed (42 CFR 2.31)")
+	}
 	if p.Signer != SignerPatient && p.Signer != SignerPersonalRepresentative {
 		return validate.Errorf("Signer", "must be patient or personal_representative")
 	}

@@ -120,7 +120,7 @@ func TestConsentToAnOrganizationCoversItsMembers(t *testing.T) {
 	_, err := b.store.Grant(context.Background(), b.manager, p)
 	require.NoError(t, err)
 	require.Equal(t, 1, visibleNotes(t, b.db, b.clinician))
-	require.Equal(t, 1, visibleNotes(t, b.db, b.peer))
+	require.Equal(t, 1, visibleNotes(t, b.db, b.db.NewMember(t, b.org, "clinician")))
 
 	// AllRecords never covers SUD counseling notes.
 	d, err := b.store.Check(context.Background(), consent.Request{ActingUser: b.clinician, ChartID: b.part2, RecordType: consent.RecordSUDCounselingNote})
@@ -137,6 +137,7 @@ func TestConsentExpires(t *testing.T) {
 	// Expired already.
 	p := b.grantParams(b.clinician, consent.RecordProgressNote)
 	p.EffectiveAt = time.Now().Add(-2 * time.Hour)
+	p.SignedAt = p.EffectiveAt
 	p.ExpiresAt = time.Now().Add(-time.Hour)
 	_, err := b.store.Grant(ctx, b.manager, p)
 	require.NoError(t, err)

@@ -3,7 +3,6 @@ package events_test
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -20,17 +19,19 @@ func ExampleRelay() {
 	defer done()
 	ctx := context.Background()
 	org := db.NewOrg(tb)
-	peer := db.NewMember(tb, org, "org_admin") // direct publishing needs pf.events.publish
-	encounter := db.NewChart(tb, org, false)   // any UUID will do for the example
+	// Direct publishing is for an integration principal (pf.events.publish),
+	// and an event about a record needs the record.
+	integration := db.NewMember(tb, org, "integration")
+	pe := db.NewFinalizedPeerEncounter(tb, org)
 
 	outbox := events.NewOutbox(nil)
 	finalized := &events.PeerEncounterFinalized{
 		Header:          events.Header{OrganizationID: org},
-		PeerEncounterID: encounter, ChartID: encounter, PeerProviderID: peer,
-		ServiceDate: events.NewDate(time.Now()), HCPCSCode: "H0038", DurationMinutes: 45,
+		PeerEncounterID: pe.ID, ChartID: pe.ChartID, PeerProviderID: pe.PeerProviderID,
+		ServiceDate: events.NewDate(pe.ServiceDate), HCPCSCode: "H0038", DurationMinutes: pe.DurationMinutes,
 	}
 	for range 2 { // finalizing twice publishes once
-		err := dbtx.Run(ctx, db.App, peer, func(tx pgx.Tx) error {
+		err := dbtx.Run(ctx, db.App, integration, func(tx pgx.Tx) error {
 			_, err := outbox.PublishTx(ctx, tx, finalized, nil)
 			return err
 		})

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -30,16 +29,20 @@ func setup(t testing.TB) *bundle {
 	db := testdb.New(t)
 	org := db.NewOrg(t)
 	// Publishing events directly needs pf.events.publish and reading them
-	// back pf.events.view: an organization administrator holds both.
-	return &bundle{db: db, outbox: events.NewOutbox(nil), org: org, user: db.NewMember(t, org, "org_admin")}
+	// back pf.events.view: an integration principal holds both (no role for
+	// people does).
+	return &bundle{db: db, outbox: events.NewOutbox(nil), org: org, user: db.NewMember(t, org, "integration")}
 }
 
-// finalized is a valid event of b's organization.
-func (b *bundle) finalized() *events.PeerEncounterFinalized {
+// finalized is a valid event of b's organization, about a finalized
+// encounter that exists (an event about a record needs the record).
+func (b *bundle) finalized(t testing.TB) *events.PeerEncounterFinalized {
+	t.Helper()
+	pe := b.db.NewFinalizedPeerEncounter(t, b.org)
 	return &events.PeerEncounterFinalized{
 		Header:          events.Header{OrganizationID: b.org},
-		PeerEncounterID: uuid.New(), ChartID: uuid.New(), PeerProviderID: uuid.New(),
-		ServiceDate: events.NewDate(time.Now()), HCPCSCode: "H0038", DurationMinutes: 30,
+		PeerEncounterID: pe.ID, ChartID: pe.ChartID, PeerProviderID: pe.PeerProviderID,
+		ServiceDate: events.NewDate(pe.ServiceDate), HCPCSCode: events.Code(pe.HCPCSCode), DurationMinutes: pe.DurationMinutes,
 	}
 }
 
@@ -65,7 +68,7 @@ func TestPublishStoresTheEventWithTheChange(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := context.Background()
-	e := b.finalized()
+	e := b.finalized(t)
 
 	env, err := b.publish(t, e, nil)
 	require.NoError(t, err)
@@ -80,7 +83,7 @@ func TestPublishStoresTheEventWithTheChange(t *testing.T) {
 	// A transaction that wrote an event and rolled back leaves no event.
 	tx, err := b.db.App.Begin(ctx)
 	require.NoError(t, err)
-	other := b.finalized()
+	other := b.finalized(t)
 	require.NoError(t, dbtx.RunTx(ctx, tx, b.user, func(tx pgx.Tx) error {
 		_, err := b.outbox.PublishTx(ctx, tx, other, nil)
 		return err
@@ -93,7 +96,7 @@ func TestPublishStoresTheEventWithTheChange(t *testing.T) {
 func TestPublishingTheSameKeyTwiceStoresOneEvent(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	e := b.finalized()
+	e := b.finalized(t)
 	first, err := b.publish(t, e, nil)
 	require.NoError(t, err)
 	again := *e
@@ -105,7 +108,7 @@ func TestPublishingTheSameKeyTwiceStoresOneEvent(t *testing.T) {
 
 	// With a correlation id, the key is the event type and the correlation.
 	corr := uuid.New()
-	c1, c2 := b.finalized(), b.finalized()
+	c1, c2 := b.finalized(t), b.finalized(t)
 	c1.CorrelationID, c2.CorrelationID = &corr, &corr
 	s1, err := b.publish(t, c1, nil)
 	require.NoError(t, err)
@@ -118,12 +121,12 @@ func TestPublishingTheSameKeyTwiceStoresOneEvent(t *testing.T) {
 
 	// The same key in another organization is another event.
 	b2 := &bundle{db: b.db, outbox: b.outbox, org: b.db.NewOrg(t)}
-	b2.user = b.db.NewMember(t, b2.org, "org_admin")
-	e2 := b2.finalized()
-	e2.PeerEncounterID = e.PeerEncounterID
-	_, err = b2.publish(t, e2, nil)
+	b2.user = b.db.NewMember(t, b2.org, "integration")
+	_, err = b.publish(t, b.finalized(t), &events.PublishOpts{IdempotencyKey: "shared-key"})
 	require.NoError(t, err)
-	require.Equal(t, 3, b.outboxCount(t))
+	_, err = b2.publish(t, b2.finalized(t), &events.PublishOpts{IdempotencyKey: "shared-key"})
+	require.NoError(t, err)
+	require.Equal(t, 4, b.outboxCount(t))
 }
 
 func TestPublishRefusesBadEventsAndOtherOrganizations(t *testing.T) {
@@ -142,15 +145,15 @@ func TestPublishRefusesBadEventsAndOtherOrganizations(t *testing.T) {
 		"no service date":     func(e *events.PeerEncounterFinalized) { e.ServiceDate = events.Date{} },
 	}
 	for name, mutate := range cases {
-		e := b.finalized()
+		e := b.finalized(t)
 		mutate(e)
 		_, err := b.publish(t, e, nil)
 		require.ErrorIs(t, err, events.ErrInvalid, name)
 	}
-	_, err := b.publish(t, b.finalized(), &events.PublishOpts{IdempotencyKey: "has spaces"})
+	_, err := b.publish(t, b.finalized(t), &events.PublishOpts{IdempotencyKey: "has spaces"})
 	require.ErrorIs(t, err, events.ErrInvalid)
 
-	other := b.finalized()
+	other := b.finalized(t)
 	other.OrganizationID = b.db.NewOrg(t)
 	_, err = b.publish(t, other, nil)
 	require.ErrorIs(t, err, events.ErrPermissionDenied)
@@ -165,7 +168,7 @@ func TestPublishRefusesBadEventsAndOtherOrganizations(t *testing.T) {
 		return err
 	})
 	require.True(t, dbtx.IsPermissionDenied(err), "got %v", err)
-	good, err := b.outbox.Wrap(b.finalized())
+	good, err := b.outbox.Wrap(b.finalized(t))
 	require.NoError(t, err)
 	publish := func(env *events.Envelope, eventType string, aggregate uuid.UUID) error {
 		raw, err := json.Marshal(env)
@@ -193,9 +196,9 @@ func TestPublishRefusesBadEventsAndOtherOrganizations(t *testing.T) {
 
 	// A key already used for another aggregate is a conflict, not an answer
 	// about that other event.
-	first := b.finalized()
+	first := b.finalized(t)
 	_, err = b.publish(t, first, &events.PublishOpts{IdempotencyKey: "finalize-1"})
 	require.NoError(t, err)
-	_, err = b.publish(t, b.finalized(), &events.PublishOpts{IdempotencyKey: "finalize-1"})
+	_, err = b.publish(t, b.finalized(t), &events.PublishOpts{IdempotencyKey: "finalize-1"})
 	require.ErrorIs(t, err, events.ErrIdempotencyConflict)
 }

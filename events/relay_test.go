@@ -27,21 +27,20 @@ import (
 // aggregates, in one transaction, and returns them in publish order.
 func (b *bundle) publishMany(t testing.TB, n, aggregates int) []*events.PeerEncounterFinalized {
 	t.Helper()
-	aggs := make([]uuid.UUID, aggregates)
+	aggs := make([]*events.PeerEncounterFinalized, aggregates)
 	for i := range aggs {
-		aggs[i] = uuid.New()
+		aggs[i] = b.finalized(t)
 	}
 	out := make([]*events.PeerEncounterFinalized, n)
 	require.NoError(t, dbtx.Run(context.Background(), b.db.App, b.user, func(tx pgx.Tx) error {
 		for i := range n {
-			e := b.finalized()
-			e.PeerEncounterID = aggs[i%aggregates]
+			e := *aggs[i%aggregates]
 			e.DurationMinutes = i // the sequence within the test
 			key := fmt.Sprintf("seq:%d:%s", i, e.PeerEncounterID)
-			if _, err := b.outbox.PublishTx(context.Background(), tx, e, &events.PublishOpts{IdempotencyKey: key}); err != nil {
+			if _, err := b.outbox.PublishTx(context.Background(), tx, &e, &events.PublishOpts{IdempotencyKey: key}); err != nil {
 				return err
 			}
-			out[i] = e
+			out[i] = &e
 		}
 		return nil
 	}))

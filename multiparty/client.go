@@ -62,6 +62,23 @@ func (c *Client) create(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p 
 	}
 	var e *Encounter
 	err := dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
+		// The references the policy checks, asked first for a field error
+		// (a policy's refusal cannot say which column it was).
+		var mayCreate, leadOK, sessionOK bool
+		if err := tx.QueryRow(ctx, `SELECT public.cl_has_permission($1, 'cl.multi_party.manage'),
+			public.cl_staff_holds($1, $2, 'cl.multi_party.manage'), public.cl_pm_reference_ok($1, 'pm_telehealth_sessions', $3)`,
+			p.OrganizationID, p.LeadClinicianID, sqlarg.UUID(p.PMTelehealthSessionID)).Scan(&mayCreate, &leadOK, &sessionOK); err != nil {
+			return dbtx.MapError(err)
+		}
+		if !mayCreate {
+			return ErrPermissionDenied
+		}
+		if !leadOK {
+			return validate.Errorf("LeadClinicianID", "is not a clinician of the organization who may lead multi-party encounters")
+		}
+		if !sessionOK {
+			return validate.Errorf("PMTelehealthSessionID", "is not a telehealth session of the organization")
+		}
 		id := uuid.New()
 		if _, err := tx.Exec(ctx, insertEncounterSQL, pgx.NamedArgs{
 			"organization_id": p.OrganizationID, "id": id, "site_id": sqlarg.UUID(p.SiteID), "kind": p.Kind, "modality": p.Modality,

@@ -23,6 +23,7 @@ type bundle struct {
 	org, clinician, colleague, peer uuid.UUID
 	officer                         uuid.UUID
 	chart, part2                    uuid.UUID
+	telehealth                      uuid.UUID // a PM-13 session of org
 }
 
 func setup(t testing.TB) *bundle {
@@ -32,12 +33,12 @@ func setup(t testing.TB) *bundle {
 	return &bundle{db: db, client: multiparty.New(db.App), org: org,
 		clinician: db.NewMember(t, org, "clinician"), colleague: db.NewMember(t, org, "clinician"),
 		peer: db.NewMember(t, org, "peer_specialist"), officer: db.NewMember(t, org, "privacy_officer"),
-		chart: db.NewChart(t, org, false), part2: db.NewChart(t, org, true)}
+		chart: db.NewChart(t, org, false), part2: db.NewChart(t, org, true), telehealth: db.NewTelehealthSession(t, org)}
 }
 
 func (b *bundle) family(chart uuid.UUID) multiparty.CreateParams {
 	return multiparty.CreateParams{
-		OrganizationID: b.org, Kind: multiparty.Family, Modality: multiparty.Hybrid, PMTelehealthSessionID: uuid.New(),
+		OrganizationID: b.org, Kind: multiparty.Family, Modality: multiparty.Hybrid, PMTelehealthSessionID: b.telehealth,
 		LeadClinicianID: b.clinician, StartedAt: time.Now().Add(-time.Hour),
 		Participants: []multiparty.ParticipantParams{
 			{Kind: multiparty.Patient, ChartID: chart},

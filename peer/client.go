@@ -153,7 +153,7 @@ func (c *Client) update(ctx context.Context, tx pgx.Tx, actingUser, organization
 	}
 	var e *Encounter
 	err := dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
-		current, err := collectOne(tx.Query(ctx, getForUpdateSQL, pgx.NamedArgs{"organization_id": organizationID, "id": id}))
+		current, err := lockForEdit(ctx, tx, pgx.NamedArgs{"organization_id": organizationID, "id": id})
 		if err != nil {
 			return err
 		}
@@ -184,12 +184,12 @@ func (c *Client) update(ctx context.Context, tx pgx.Tx, actingUser, organization
 // check runs the database-backed validation and returns the service type's
 // source. keepSource, when set, is the source of an unchanged service type.
 func (c *Client) check(ctx context.Context, tx pgx.Tx, org, chart uuid.UUID, f *Fields, keepSource string) (string, error) {
-	var member, chartOK, providerOK, codeOK bool
+	var member, chartOK, providerOK, codeOK, encounterOK bool
 	var source *string
 	err := tx.QueryRow(ctx, checksSQL, pgx.NamedArgs{
 		"organization_id": org, "chart_id": chart, "peer_provider_id": f.PeerProviderID, "service_type": f.ServiceType,
-		"hcpcs_code": f.HCPCSCode, "service_date": dateOf(f.ServiceDate),
-	}).Scan(&member, &chartOK, &providerOK, &source, &codeOK)
+		"hcpcs_code": f.HCPCSCode, "service_date": dateOf(f.ServiceDate), "encounter_id": sqlarg.UUID(f.EncounterID),
+	}).Scan(&member, &chartOK, &providerOK, &source, &codeOK, &encounterOK)
 	switch {
 	case err != nil:
 		return "", dbtx.MapError(err)
@@ -201,6 +201,8 @@ func (c *Client) check(ctx context.Context, tx pgx.Tx, org, chart uuid.UUID, f *
 		return "", validate.Errorf("PeerProviderID", "is not an active peer specialist of the organization")
 	case !codeOK:
 		return "", validate.Errorf("HCPCSCode", "is not a code the organization may bill on the service date")
+	case !encounterOK:
+		return "", validate.Errorf("EncounterID", "is not a PM-03 encounter of the organization")
 	case keepSource != "":
 		return keepSource, nil
 	case source == nil:
@@ -252,7 +254,7 @@ func (c *Client) finalize(ctx context.Context, tx pgx.Tx, actingUser, organizati
 		args := pgx.NamedArgs{"organization_id": organizationID, "id": id}
 		// The row lock makes a concurrent finalize wait, then see the
 		// encounter finalized.
-		current, err := collectOne(tx.Query(ctx, getForUpdateSQL, args))
+		current, err := lockForEdit(ctx, tx, args)
 		if err != nil {
 			return err
 		}
@@ -290,6 +292,19 @@ func (c *Client) finalize(ctx context.Context, tx pgx.Tx, actingUser, organizati
 		_, err = tx.Exec(ctx, `SELECT public.cl_peer_encounter_publish($1, $2, $3, $4, $5)`, e.OrganizationID, e.ID, env.ID, key, raw)
 		return dbtx.MapError(err)
 	})
+	return e, err
+}
+
+// lockForEdit locks an encounter the caller may edit (its author, or one
+// documenting on behalf). An encounter the caller can only read is someone
+// else's to edit or finalize: ErrPermissionDenied, not ErrNotFound.
+func lockForEdit(ctx context.Context, tx pgx.Tx, args pgx.NamedArgs) (*Encounter, error) {
+	e, err := collectOne(tx.Query(ctx, getForUpdateSQL, args))
+	if errors.Is(err, ErrNotFound) {
+		if _, readErr := collectOne(tx.Query(ctx, getSQL, args)); readErr == nil {
+			return nil, ErrPermissionDenied
+		}
+	}
 	return e, err
 }
 

@@ -80,7 +80,7 @@ func TestCreateUpdateFinalizePublishesOnce(t *testing.T) {
 	b := setup(t)
 	ctx := context.Background()
 	f := b.fields()
-	pmEncounter := uuid.New()
+	pmEncounter := b.db.NewPMEncounter(t, b.org, b.chart, b.peer)
 	f.EncounterID = pmEncounter
 	e := b.create(t, b.chart, f)
 	require.Equal(t, peer.StatusDraft, e.Status)
@@ -105,9 +105,11 @@ func TestCreateUpdateFinalizePublishesOnce(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, peer.StatusFinalized, fin.Status)
 	require.Equal(t, b.peer, *fin.FinalizedBy)
-	again, err := b.client.Finalize(ctx, b.peer2, b.org, e.ID)
+	again, err := b.client.Finalize(ctx, b.peer, b.org, e.ID)
 	require.NoError(t, err)
 	require.Equal(t, fin.FinalizedAt, again.FinalizedAt, "finalizing twice changes nothing")
+	_, err = b.client.Finalize(ctx, b.peer2, b.org, e.ID)
+	require.ErrorIs(t, err, peer.ErrPermissionDenied, "another peer's encounter is theirs to finalize")
 
 	env := eventstest.RequirePublished(t, b.db.App, b.officer, b.org, events.TypePeerEncounterFinalized,
 		&eventstest.RequireOpts{AggregateID: e.ID, Count: 1})

@@ -135,6 +135,14 @@ func (c *Client) configure(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID,
 		if current, err := get(ctx, tx, p.OrganizationID, p.SessionID); err == nil && current.State == Concluded {
 			return ErrAlreadyConcluded
 		}
+		var pmOK bool
+		if err := tx.QueryRow(ctx, `SELECT public.cl_pm_reference_ok($1, 'pm_telehealth_sessions', $2)`,
+			p.OrganizationID, sqlarg.UUID(p.PMTelehealthSessionID)).Scan(&pmOK); err != nil {
+			return dbtx.MapError(err)
+		}
+		if !pmOK {
+			return validate.Errorf("PMTelehealthSessionID", "is not a telehealth session of the organization")
+		}
 		if _, err := tx.Exec(ctx, configureSQL, pgx.NamedArgs{
 			"organization_id": p.OrganizationID, "session_id": p.SessionID, "modality": p.Modality,
 			"pm_telehealth_session_id": sqlarg.UUID(p.PMTelehealthSessionID),
@@ -203,7 +211,7 @@ func (c *Client) addAttendee(ctx context.Context, tx pgx.Tx, actingUser uuid.UUI
 			return validate.Errorf("Mode", "cannot be in person in a virtual group")
 		}
 		var consented bool
-		if err := tx.QueryRow(ctx, `SELECT public.cl_group_participation_consented($1)`, p.ChartID).Scan(&consented); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT public.cl_group_participation_consented($1, $2)`, p.OrganizationID, p.ChartID).Scan(&consented); err != nil {
 			return dbtx.MapError(err)
 		}
 		if !consented {

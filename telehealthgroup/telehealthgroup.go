@@ -100,25 +100,19 @@ type ConfigureParams struct {
 	JurisdictionProfile string
 }
 
-var opaque = regexp.MustCompile(`^[A-Za-z0-9_:-]{1,64}$`)
+var opaque = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
 
 // secretPrefixes are the starts of well-known credentials and tokens.
 var secretPrefixes = []string{"eyJ", "sk_", "pk_live", "rk_live", "ghp_", "gho_", "xoxa-", "xoxb-", "xoxp-", "xoxr-", "AKIA", "ASIA", "AIza"}
 
-// OpaqueReference reports whether s looks like an opaque identifier and
-// not a URL, an address or a secret. The database applies the same rule
+// OpaqueReference reports whether s looks like an opaque identifier, by an
+// allow-list: 1 to 64 letters and digits with '_' and '-' between them (so
+// no scheme, host, path or address can be written), and no well-known
+// credential prefix. The database applies the same rule
 // (cl_is_opaque_reference).
 func OpaqueReference(s string) bool {
 	if !opaque.MatchString(s) {
 		return false
-	}
-	lower := strings.ToLower(s)
-	for _, scheme := range []string{"http", "https", "ws", "wss", "ftp", "mailto", "tel", "sip"} {
-		for _, sep := range []string{":", "_", "-"} {
-			if strings.HasPrefix(lower, scheme+sep) {
-				return false
-			}
-		}
 	}
 	for _, p := range secretPrefixes {
 		if strings.HasPrefix(s, p) {
@@ -136,7 +130,7 @@ func (p *ConfigureParams) validate(profiles map[string]*billing.Profile) error {
 		return validate.Errorf("Modality", "must be virtual or hybrid")
 	}
 	if p.VendorSessionRef != "" && !OpaqueReference(p.VendorSessionRef) {
-		return validate.Errorf("VendorSessionRef", "must be an opaque identifier (letters, digits, _ : -, at most 64), never a URL or a secret")
+		return validate.Errorf("VendorSessionRef", "must be an opaque identifier (letters and digits with _ and -, at most 64), never a URL, an address or a secret")
 	}
 	if p.ContingencyFallback == "" {
 		p.ContingencyFallback = FallbackAudioOnly

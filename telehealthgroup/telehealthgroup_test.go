@@ -50,7 +50,7 @@ func setup(t testing.TB) *bundle {
 func (b *bundle) configure(t testing.TB, modality telehealthgroup.Modality, profile string) *telehealthgroup.Session {
 	t.Helper()
 	s, err := b.client.Configure(context.Background(), b.facilitator, telehealthgroup.ConfigureParams{
-		OrganizationID: b.org, SessionID: b.session, Modality: modality, PMTelehealthSessionID: uuid.New(),
+		OrganizationID: b.org, SessionID: b.session, Modality: modality, PMTelehealthSessionID: b.db.NewTelehealthSession(t, b.org),
 		VendorSessionRef: "vendor-session-83211", JurisdictionProfile: profile})
 	require.NoError(t, err)
 	return s
@@ -316,7 +316,7 @@ func TestPart2AttendeesNeedConsentToGroupParticipation(t *testing.T) {
 	// Whether a participation consent exists is not for everyone to ask.
 	var answer bool
 	require.NoError(t, dbtx.Run(ctx, b.db.App, b.peer, func(tx pgx.Tx) error {
-		return tx.QueryRow(ctx, `SELECT public.cl_group_participation_consented($1)`, part2).Scan(&answer)
+		return tx.QueryRow(ctx, `SELECT public.cl_group_participation_consented($1, $2)`, b.org, part2).Scan(&answer)
 	}))
 	require.False(t, answer)
 }

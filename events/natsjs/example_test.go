@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -53,17 +52,18 @@ func ExampleSink() {
 	defer stopRelay()
 	go relay.Run(relayCtx) //nolint:errcheck // returns nil when stopped
 
-	// A record change and its event commit together (here a bare event; the
-	// peer package finalizes an encounter and publishes it the same way).
+	// A record change and its event commit together (here an integration
+	// principal publishes about an existing finalized encounter; the peer
+	// package finalizes an encounter and publishes it the same way).
 	org := db.NewOrg(tb)
-	specialist := db.NewMember(tb, org, "org_admin") // direct publishing needs pf.events.publish
-	chart := db.NewChart(tb, org, false)
+	integration := db.NewMember(tb, org, "integration") // direct publishing needs pf.events.publish
+	pe := db.NewFinalizedPeerEncounter(tb, org)
 	outbox := events.NewOutbox(nil)
-	err = dbtx.Run(ctx, db.App, specialist, func(tx pgx.Tx) error {
+	err = dbtx.Run(ctx, db.App, integration, func(tx pgx.Tx) error {
 		_, err := outbox.PublishTx(ctx, tx, &events.PeerEncounterFinalized{
 			Header:          events.Header{OrganizationID: org},
-			PeerEncounterID: uuid.New(), ChartID: chart, PeerProviderID: specialist,
-			ServiceDate: events.NewDate(time.Now()), HCPCSCode: "H0038", DurationMinutes: 50,
+			PeerEncounterID: pe.ID, ChartID: pe.ChartID, PeerProviderID: pe.PeerProviderID,
+			ServiceDate: events.NewDate(pe.ServiceDate), HCPCSCode: "H0038", DurationMinutes: pe.DurationMinutes,
 		}, nil)
 		return err
 	})
@@ -89,5 +89,5 @@ func ExampleSink() {
 	}
 	finalized := e.(*events.PeerEncounterFinalized)
 	fmt.Println(env.Type, finalized.HCPCSCode, finalized.DurationMinutes, msg.Headers().Get("Nats-Msg-Id") == env.ID.String())
-	// Output: peer_encounter_finalized H0038 50 true
+	// Output: peer_encounter_finalized H0038 30 true
 }

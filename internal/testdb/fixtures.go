@@ -3,6 +3,7 @@ package testdb
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -70,4 +71,49 @@ func (db *DB) insertID(t testing.TB, sql string, args ...any) uuid.UUID {
 		t.Fatalf("testdb: %s: %v", sql, err)
 	}
 	return id
+}
+
+// FinalizedPeerEncounter is a finalized peer encounter created by
+// [DB.NewFinalizedPeerEncounter], with the figures its
+// peer_encounter_finalized event carries.
+type FinalizedPeerEncounter struct {
+	ID, ChartID, PeerProviderID uuid.UUID
+	ServiceDate                 time.Time
+	HCPCSCode                   string
+	DurationMinutes             int
+}
+
+// NewFinalizedPeerEncounter creates, as the host's superuser, a chart, a
+// peer specialist and a finalized 30-minute H0038 encounter of theirs in
+// org (without its event): the record an integration principal may
+// publish peer_encounter_finalized about.
+func (db *DB) NewFinalizedPeerEncounter(t testing.TB, org uuid.UUID) FinalizedPeerEncounter {
+	t.Helper()
+	e := FinalizedPeerEncounter{ChartID: db.NewChart(t, org, false), PeerProviderID: db.NewMember(t, org, "peer_specialist"),
+		HCPCSCode: "H0038", DurationMinutes: 30}
+	if err := db.Admin.QueryRow(context.Background(), `
+		INSERT INTO public.cl_peer_encounters (organization_id, chart_id, peer_provider_id, service_date, start_time, end_time,
+		  duration_minutes, service_type, service_type_source, hcpcs_code, status, created_by, updated_by, finalized_by, finalized_at)
+		VALUES ($1, $2, $3, current_date, now() - interval '1 hour', now() - interval '30 minutes', 30, 'peer_support', 'pf15',
+		  'H0038', 'finalized', $3, $3, $3, now())
+		RETURNING id, service_date`, org, e.ChartID, e.PeerProviderID).Scan(&e.ID, &e.ServiceDate); err != nil {
+		t.Fatalf("testdb: a finalized peer encounter: %v", err)
+	}
+	return e
+}
+
+// NewTelehealthSession creates a PM-13 telehealth session of org (the
+// host's row a UUID-only reference must name) and returns its id.
+func (db *DB) NewTelehealthSession(t testing.TB, org uuid.UUID) uuid.UUID {
+	t.Helper()
+	return db.insertID(t, `INSERT INTO public.pm_telehealth_sessions (organization_id) VALUES ($1) RETURNING id`, org)
+}
+
+// NewPMEncounter creates a PM-03 encounter of org for chart with provider
+// (the host's row a peer encounter's UUID-only encounter_id must name) and
+// returns its id.
+func (db *DB) NewPMEncounter(t testing.TB, org, chart, provider uuid.UUID) uuid.UUID {
+	t.Helper()
+	return db.insertID(t, `INSERT INTO public.pm_encounters (organization_id, chart_id, provider_id, encounter_date)
+		VALUES ($1, $2, $3, current_date) RETURNING id`, org, chart, provider)
 }

@@ -49,3 +49,17 @@ BEGIN
 END
 $$;
 -- +goose StatementEnd
+
+-- Plausible times: the one rule for "a date a clinical record can carry"
+-- (no year 0001 or 9999, no timestamp the Go time type cannot round-trip).
+-- Used by CHECK constraints on every clinical date and time; whether a time
+-- may lie in the future is each record's own rule.
+CREATE FUNCTION public.pf_plausible_time(p_value timestamptz) RETURNS boolean
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  SET search_path = pg_catalog, pg_temp
+  AS $$ SELECT p_value >= '1900-01-01 00:00:00+00'::timestamptz AND p_value < '2200-01-01 00:00:00+00'::timestamptz $$;
+
+CREATE FUNCTION public.pf_plausible_date(p_value date) RETURNS boolean
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  SET search_path = pg_catalog, pg_temp
+  AS $$ SELECT p_value >= '1900-01-01'::date AND p_value < '2200-01-01'::date $$;

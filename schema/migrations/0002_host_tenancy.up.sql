@@ -66,47 +66,76 @@ CREATE TABLE public.pf_member_roles (
   FOREIGN KEY (organization_id, site_id) REFERENCES public.pf_sites (organization_id, id)
 );
 
+-- The permission catalogue: one permission per action on each kind of
+-- record. Policies and SECURITY DEFINER functions check these, never role
+-- names; which role holds what is data (pf_role_permissions), so a host
+-- changes its authorization model with rows, not with a release.
 INSERT INTO public.pf_permissions (code, description) VALUES
-  ('hr.productivity.view',        'View aggregate provider productivity (HR)'),
-  ('cl.consent.view',             'View Part 2 consents'),
-  ('cl.consent.manage',           'Record and revoke Part 2 consents'),
-  ('cl.part2.break_glass',        'Open a time-boxed medical-emergency access to a Part 2 chart (42 CFR 2.51)'),
-  ('pf.audit.view',               'Read the audit log, including accountings of disclosures'),
-  ('pf.events.view',              'Read the event outbox (events name charts and encounters)'),
-  ('pf.events.publish',           'Publish library events directly, outside their own actions (integration and tests)'),
-  ('cl.group.virtual.view',       'View virtual and hybrid group sessions'),
-  ('cl.group.virtual.manage',     'Edit virtual group telehealth metadata and attendance'),
-  ('cl.group.virtual.start',      'Start a virtual or hybrid group session'),
-  ('cl.group.virtual.conclude',   'Conclude a virtual or hybrid group session'),
-  ('cl.group.virtual.recording',  'Capture recording consent and mark recording'),
-  ('cl.multi_party.view',         'View multi-party encounters'),
-  ('cl.multi_party.manage',       'Create and edit multi-party encounters'),
-  ('cl.peer.supervision.manage',  'Record peer supervision');
+  ('cl.chart.view',                    'See a chart and whether it holds Part 2 records (clinical staff only): every clinical read needs it'),
+  ('cl.peer.encounter.view',           'View peer encounters, their focus notes and amendments'),
+  ('cl.peer.encounter.create',         'Create peer encounter drafts (as their peer provider, unless documenting on behalf)'),
+  ('cl.peer.encounter.edit',           'Edit one''s own peer encounter drafts'),
+  ('cl.peer.encounter.finalize',       'Finalize one''s own peer encounters (sends them to charge capture)'),
+  ('cl.peer.encounter.amend',          'Amend finalized peer encounters (addenda and corrections)'),
+  ('cl.peer.encounter.on_behalf',      'Document and finalize a peer encounter for another peer provider (audited)'),
+  ('cl.peer.service.provide',          'Be the peer provider of record of a peer recovery service'),
+  ('cl.peer.supervision.view',         'View peer supervision records and certifications'),
+  ('cl.peer.supervision.manage',       'Record peer supervision'),
+  ('cl.peer.supervision.supervise',    'Be the supervisor of record of a peer specialist'),
+  ('cl.peer.certification.manage',     'Record peer specialists'' certification dates'),
+  ('cl.peer.supervision_rules.manage', 'Set the organization''s peer supervision rule set'),
+  ('cl.progress_note.view',            'View progress-note metadata (CL-04)'),
+  ('cl.progress_note.write',           'Write and sign one''s own progress notes (CL-04)'),
+  ('cl.group.view',                    'View group sessions and their attendance (CL-14)'),
+  ('cl.group.manage',                  'Schedule group sessions and record attendance (CL-14)'),
+  ('cl.group.facilitate',              'Be the facilitator of record of a group session'),
+  ('pm.appointment.view',              'View appointments and encounters (PM-03)'),
+  ('pm.telehealth.view',               'View telehealth session status (PM-13)'),
+  ('hr.productivity.view',             'View aggregate provider productivity (HR)'),
+  ('cl.consent.view',                  'View Part 2 consents'),
+  ('cl.consent.manage',                'Record and revoke Part 2 consents'),
+  ('cl.part2.break_glass',             'Open a time-boxed medical-emergency access to a Part 2 chart (42 CFR 2.51)'),
+  ('pf.audit.view',                    'Read the audit log, including accountings of disclosures'),
+  ('pf.events.view',                   'Read the event outbox (events name charts and encounters)'),
+  ('pf.events.publish',                'Publish library events directly, outside their own actions (an integration principal, never a person)'),
+  ('cl.group.virtual.view',            'View virtual and hybrid group sessions'),
+  ('cl.group.virtual.manage',          'Edit virtual group telehealth metadata and attendance'),
+  ('cl.group.virtual.start',           'Start a virtual or hybrid group session'),
+  ('cl.group.virtual.conclude',        'Conclude a virtual or hybrid group session'),
+  ('cl.group.virtual.recording',       'Capture recording consent and mark recording'),
+  ('cl.multi_party.view',              'View multi-party encounters'),
+  ('cl.multi_party.manage',            'Create and edit multi-party encounters');
 
 INSERT INTO public.pf_roles (code, description) VALUES
-  ('org_admin',        'Organization administrator'),
+  ('org_admin',        'Organization administrator (configuration, not clinical records)'),
   ('clinician',        'Licensed clinician'),
   ('peer_specialist',  'Certified peer specialist or recovery coach'),
   ('peer_supervisor',  'Qualified supervisor of peer specialists'),
-  ('hr_manager',       'Human resources / workforce planning'),
-  ('privacy_officer',  'Privacy or compliance officer');
+  ('hr_manager',       'Human resources / workforce planning (aggregates only, no clinical rows)'),
+  ('privacy_officer',  'Privacy or compliance officer (consents and the audit log, no clinical rows)'),
+  ('integration',      'A service account the host creates on purpose to publish events directly; never a person');
 
+-- The default authorization model (README, "Authorization"). Clinical
+-- permissions go to clinical roles only: HR, privacy officers,
+-- administrators and members without a role see no clinical row.
 INSERT INTO public.pf_role_permissions (role, permission)
-SELECT 'org_admin', code FROM public.pf_permissions;
-INSERT INTO public.pf_role_permissions (role, permission) VALUES
-  ('clinician', 'cl.consent.view'),
-  ('clinician', 'cl.part2.break_glass'),
-  ('clinician', 'cl.group.virtual.view'),
-  ('clinician', 'cl.group.virtual.manage'),
-  ('clinician', 'cl.group.virtual.start'),
-  ('clinician', 'cl.group.virtual.conclude'),
-  ('clinician', 'cl.group.virtual.recording'),
-  ('clinician', 'cl.multi_party.view'),
-  ('clinician', 'cl.multi_party.manage'),
-  ('peer_specialist', 'cl.group.virtual.view'),
-  ('peer_supervisor', 'cl.peer.supervision.manage'),
-  ('hr_manager', 'hr.productivity.view'),
-  ('privacy_officer', 'cl.consent.view'),
-  ('privacy_officer', 'cl.consent.manage'),
-  ('privacy_officer', 'pf.audit.view'),
-  ('privacy_officer', 'pf.events.view');
+SELECT r.role, p.permission
+FROM (VALUES
+  ('org_admin',       ARRAY['cl.peer.certification.manage', 'cl.peer.supervision_rules.manage', 'cl.peer.supervision.view',
+                            'pf.audit.view']),
+  ('clinician',       ARRAY['cl.chart.view', 'cl.peer.encounter.view', 'cl.progress_note.view', 'cl.progress_note.write',
+                            'cl.group.view', 'cl.group.manage', 'cl.group.facilitate', 'pm.appointment.view', 'pm.telehealth.view',
+                            'cl.consent.view', 'cl.part2.break_glass',
+                            'cl.group.virtual.view', 'cl.group.virtual.manage', 'cl.group.virtual.start',
+                            'cl.group.virtual.conclude', 'cl.group.virtual.recording',
+                            'cl.multi_party.view', 'cl.multi_party.manage']),
+  ('peer_specialist', ARRAY['cl.chart.view', 'cl.peer.service.provide', 'cl.peer.encounter.view', 'cl.peer.encounter.create',
+                            'cl.peer.encounter.edit', 'cl.peer.encounter.finalize', 'cl.peer.encounter.amend',
+                            'cl.group.view', 'cl.group.virtual.view', 'pm.appointment.view']),
+  ('peer_supervisor', ARRAY['cl.chart.view', 'cl.peer.encounter.view', 'cl.peer.encounter.amend',
+                            'cl.peer.supervision.view', 'cl.peer.supervision.manage', 'cl.peer.supervision.supervise',
+                            'cl.peer.certification.manage', 'cl.peer.supervision_rules.manage']),
+  ('hr_manager',      ARRAY['hr.productivity.view']),
+  ('privacy_officer', ARRAY['cl.consent.view', 'cl.consent.manage', 'pf.audit.view', 'pf.events.view']),
+  ('integration',     ARRAY['pf.events.publish', 'pf.events.view'])
+) AS r(role, permissions), pg_catalog.unnest(r.permissions) AS p(permission);

@@ -4,28 +4,38 @@
 -- pf_member_roles, which the caller may not see in full), search_path fixed,
 -- every name schema-qualified, EXECUTE for `authenticated` only.
 --
--- A host with its own PF-01/PF-02/PF-30 tables replaces the bodies of these
--- four functions (same names, same signatures) and keeps everything else.
+-- A host with its own PF-01/PF-02/PF-30 tables replaces the bodies of
+-- cl_has_org_access, cl_has_site_access and cl_member_has_permission (same
+-- names, same signatures) and keeps everything else.
 
+-- PL/pgSQL rather than SQL: a SECURITY DEFINER function is never inlined
+-- anyway, and PL/pgSQL is planned once per session with its arguments as
+-- parameters, which Citus can distribute (an SQL body in a policy cannot be
+-- planned there).
+-- +goose StatementBegin
 CREATE FUNCTION public.cl_has_org_access(p_organization_id uuid) RETURNS boolean
-  LANGUAGE sql STABLE SECURITY DEFINER
+  LANGUAGE plpgsql STABLE SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
   AS $$
-    SELECT EXISTS (
+  BEGIN
+    RETURN EXISTS (
       SELECT 1 FROM public.pf_members m
       WHERE m.organization_id = p_organization_id
         AND m.user_id = auth.uid()
-        AND m.status = 'active'
-    )
+        AND m.status = 'active');
+  END
   $$;
+-- +goose StatementEnd
 
 -- Site access: an active member with a role that is organization-wide or at
 -- that site.
+-- +goose StatementBegin
 CREATE FUNCTION public.cl_has_site_access(p_organization_id uuid, p_site_id uuid) RETURNS boolean
-  LANGUAGE sql STABLE SECURITY DEFINER
+  LANGUAGE plpgsql STABLE SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
   AS $$
-    SELECT EXISTS (
+  BEGIN
+    RETURN EXISTS (
       SELECT 1
       FROM public.pf_members m
       JOIN public.pf_member_roles r
@@ -33,78 +43,93 @@ CREATE FUNCTION public.cl_has_site_access(p_organization_id uuid, p_site_id uuid
       WHERE m.organization_id = p_organization_id
         AND m.user_id = auth.uid()
         AND m.status = 'active'
-        AND (r.site_id IS NULL OR r.site_id = p_site_id)
-    )
+        AND (r.site_id IS NULL OR r.site_id = p_site_id));
+  END
   $$;
+-- +goose StatementEnd
 
--- Organization-wide permission: granted by a role held organization-wide.
-CREATE FUNCTION public.cl_has_permission(p_organization_id uuid, p_permission text) RETURNS boolean
-  LANGUAGE sql STABLE SECURITY DEFINER
+-- cl_member_has_permission: whether p_user_id is an active member of the
+-- organization holding p_permission through a role held organization-wide
+-- or at p_site_id (NULL: organization-wide roles only). The one definition
+-- of "holds a permission"; the caller-facing helpers below ask it about
+-- auth.uid().
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_member_has_permission(
+  p_organization_id uuid, p_user_id uuid, p_permission text, p_site_id uuid DEFAULT NULL
+) RETURNS boolean
+  LANGUAGE plpgsql STABLE SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
   AS $$
-    SELECT EXISTS (
+  BEGIN
+    RETURN EXISTS (
       SELECT 1
       FROM public.pf_members m
       JOIN public.pf_member_roles r
         ON r.organization_id = m.organization_id AND r.user_id = m.user_id
       JOIN public.pf_role_permissions rp ON rp.role = r.role
-      WHERE m.organization_id = p_organization_id
-        AND m.user_id = auth.uid()
-        AND m.status = 'active'
-        AND r.site_id IS NULL
-        AND rp.permission = p_permission
-    )
-  $$;
-
--- Permission at a site: granted by a role held organization-wide or at that
--- site.
-CREATE FUNCTION public.cl_has_site_permission(p_organization_id uuid, p_site_id uuid, p_permission text) RETURNS boolean
-  LANGUAGE sql STABLE SECURITY DEFINER
-  SET search_path = pg_catalog, pg_temp
-  AS $$
-    SELECT EXISTS (
-      SELECT 1
-      FROM public.pf_members m
-      JOIN public.pf_member_roles r
-        ON r.organization_id = m.organization_id AND r.user_id = m.user_id
-      JOIN public.pf_role_permissions rp ON rp.role = r.role
-      WHERE m.organization_id = p_organization_id
-        AND m.user_id = auth.uid()
-        AND m.status = 'active'
-        AND (r.site_id IS NULL OR r.site_id = p_site_id)
-        AND rp.permission = p_permission
-    )
-  $$;
-
--- Whether a user is an active member of an organization holding a role
--- (organization-wide or at any site). Used by feature validation, e.g. "the
--- provider is a member with a peer role".
-CREATE FUNCTION public.cl_member_has_role(p_organization_id uuid, p_user_id uuid, p_role text) RETURNS boolean
-  LANGUAGE sql STABLE SECURITY DEFINER
-  SET search_path = pg_catalog, pg_temp
-  AS $$
-    SELECT public.cl_has_org_access(p_organization_id) AND EXISTS (
-      SELECT 1
-      FROM public.pf_members m
-      JOIN public.pf_member_roles r
-        ON r.organization_id = m.organization_id AND r.user_id = m.user_id
       WHERE m.organization_id = p_organization_id
         AND m.user_id = p_user_id
         AND m.status = 'active'
-        AND r.role = p_role
-    )
+        AND (r.site_id IS NULL OR r.site_id = p_site_id)
+        AND rp.permission = p_permission);
+  END
   $$;
+-- +goose StatementEnd
+
+-- Organization-wide permission of the caller: granted by a role held
+-- organization-wide.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_has_permission(p_organization_id uuid, p_permission text) RETURNS boolean
+  LANGUAGE plpgsql STABLE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    RETURN public.cl_member_has_permission(p_organization_id, auth.uid(), p_permission, NULL);
+  END
+  $$;
+-- +goose StatementEnd
+
+-- Permission of the caller at a site: granted by a role held
+-- organization-wide or at that site.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_has_site_permission(p_organization_id uuid, p_site_id uuid, p_permission text) RETURNS boolean
+  LANGUAGE plpgsql STABLE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    RETURN public.cl_member_has_permission(p_organization_id, auth.uid(), p_permission, p_site_id);
+  END
+  $$;
+-- +goose StatementEnd
+
+-- cl_staff_holds: whether a staff member a row names (a peer provider, a
+-- supervisor, a facilitator) holds the permission that makes them eligible,
+-- asked by a caller of the same organization. Used by the guards that stand
+-- behind "the provider is a peer specialist" and the like, by permission,
+-- never by role name.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_staff_holds(p_organization_id uuid, p_user_id uuid, p_permission text) RETURNS boolean
+  LANGUAGE plpgsql STABLE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    RETURN public.cl_has_org_access(p_organization_id)
+       AND public.cl_member_has_permission(p_organization_id, p_user_id, p_permission, NULL);
+  END
+  $$;
+-- +goose StatementEnd
 
 REVOKE ALL ON FUNCTION public.cl_has_org_access(uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_has_site_access(uuid, uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_has_permission(uuid, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_has_site_permission(uuid, uuid, text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_member_has_role(uuid, uuid, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_member_has_permission(uuid, uuid, text, uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_staff_holds(uuid, uuid, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.cl_has_org_access(uuid) TO authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_has_site_access(uuid, uuid) TO authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_has_permission(uuid, text) TO authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_has_site_permission(uuid, uuid, text) TO authenticated;
-GRANT EXECUTE ON FUNCTION public.cl_member_has_role(uuid, uuid, text) TO authenticated;
+GRANT EXECUTE ON FUNCTION public.cl_staff_holds(uuid, uuid, text) TO authenticated;
 
 -- Row-level security on the tenancy tables: members read their own
 -- organizations; nobody but the host (as the owner) writes them.

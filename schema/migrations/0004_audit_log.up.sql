@@ -44,7 +44,7 @@ CREATE FUNCTION public.pf_audit_details_ok(p_details jsonb) RETURNS boolean
 -- +goose StatementEnd
 
 CREATE TABLE public.pf_audit_logs (
-  id              uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+  id              uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
   occurred_at     timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
   actor_user_id   uuid,
   organization_id uuid NOT NULL,
@@ -53,7 +53,11 @@ CREATE TABLE public.pf_audit_logs (
   target_type     text NOT NULL CHECK ((target_type ~ '^[a-z][a-z0-9_]+$' AND pg_catalog.length(target_type) <= 63)),
   target_id       uuid,
   purpose         text CHECK ((purpose ~ '^[A-Z][A-Z0-9]+$' AND pg_catalog.length(purpose) <= 16)),
-  details         jsonb NOT NULL DEFAULT '{}'::jsonb CHECK (public.pf_audit_details_ok(details))
+  details         jsonb NOT NULL DEFAULT '{}'::jsonb CHECK (public.pf_audit_details_ok(details)),
+  PRIMARY KEY (organization_id, id),
+  -- A row's site is a site of its organization (none may name a made-up
+  -- site or another organization's).
+  FOREIGN KEY (organization_id, site_id) REFERENCES public.pf_sites (organization_id, id)
 );
 CREATE INDEX pf_audit_logs_org_time_idx ON public.pf_audit_logs (organization_id, occurred_at);
 CREATE INDEX pf_audit_logs_target_idx ON public.pf_audit_logs (organization_id, target_type, target_id, occurred_at);

@@ -21,5 +21,8 @@ ALTER TABLE public.cl_charts ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.cl_charts FORCE ROW LEVEL SECURITY;
 REVOKE ALL ON public.cl_charts FROM PUBLIC;
 GRANT SELECT ON public.cl_charts TO authenticated;
+-- Whether a chart is Part 2 is itself Part 2 information: only clinical
+-- staff (cl.chart.view, organization-wide or at the chart's site) see charts.
 CREATE POLICY cl_charts_select ON public.cl_charts FOR SELECT TO authenticated
-  USING (public.cl_has_org_access(organization_id));
+  USING (public.cl_has_org_access(organization_id)
+         AND public.cl_has_site_permission(organization_id, site_id, 'cl.chart.view'));

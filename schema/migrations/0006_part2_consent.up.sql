@@ -4,9 +4,9 @@
 -- trail from which an accounting of disclosures is produced.
 
 -- The record types a consent can name. '*' means every record type except
--- SUD counseling notes, which need a consent of their own. Later migrations
--- that add a record type replace this function; the Go constants in package
--- consent mirror it (a test compares them).
+-- those that need a consent naming them (cl_part2_needs_explicit_consent).
+-- Later migrations that add a record type replace this function; the Go
+-- constants in package consent mirror it (a test compares them).
 CREATE FUNCTION public.cl_part2_record_types() RETURNS text[]
   LANGUAGE sql IMMUTABLE
   SET search_path = pg_catalog, pg_temp
@@ -15,12 +15,50 @@ CREATE FUNCTION public.cl_part2_record_types() RETURNS text[]
                  'multi_party_encounter', 'sud_counseling_note']::text[]
   $$;
 
--- Purposes, as HL7 PurposeOfUse codes: treatment, payment, health care
--- operations, research, at the patient's request.
+-- Record types a general ('*') consent never covers: SUD counseling notes
+-- (42 CFR 2.31(b)) and participation in a virtual group, where other
+-- patients see and hear the patient.
+CREATE FUNCTION public.cl_part2_needs_explicit_consent(p_record_type text) RETURNS boolean
+  LANGUAGE sql IMMUTABLE
+  SET search_path = pg_catalog, pg_temp
+  AS $$ SELECT p_record_type IN ('sud_counseling_note', 'virtual_group_participation') $$;
+
+-- cl_part2_record_type: a record type asked about, checked. One canonical
+-- spelling per type; anything else (another case, a look-alike letter, '',
+-- '*', NULL) is an error, never a quiet match.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_part2_record_type(p_record_type text) RETURNS text
+  LANGUAGE plpgsql IMMUTABLE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    IF p_record_type IS NULL OR p_record_type = '*' OR NOT (p_record_type = ANY (public.cl_part2_record_types())) THEN
+      RAISE EXCEPTION 'unknown Part 2 record type' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN p_record_type;
+  END
+  $$;
+-- +goose StatementEnd
+
+-- Purposes a consent can name, as HL7 PurposeOfUse codes: treatment,
+-- payment, health care operations, research, at the patient's request.
 CREATE FUNCTION public.cl_part2_purposes() RETURNS text[]
   LANGUAGE sql IMMUTABLE
   SET search_path = pg_catalog, pg_temp
   AS $$ SELECT ARRAY['TREAT', 'HPAYMT', 'HOPERAT', 'HRESCH', 'PATRQT']::text[] $$;
+
+-- The closed vocabularies of an access decision: the consentable purposes
+-- plus emergency treatment (ETREAT, 42 CFR 2.51), and what the records are
+-- for (the Go consent.Use constants).
+CREATE FUNCTION public.cl_part2_decision_purposes() RETURNS text[]
+  LANGUAGE sql IMMUTABLE
+  SET search_path = pg_catalog, pg_temp
+  AS $$ SELECT public.cl_part2_purposes() || ARRAY['ETREAT']::text[] $$;
+
+CREATE FUNCTION public.cl_part2_uses() RETURNS text[]
+  LANGUAGE sql IMMUTABLE
+  SET search_path = pg_catalog, pg_temp
+  AS $$ SELECT ARRAY['display', 'save', 'export', 'ai']::text[] $$;
 
 -- A written consent (42 CFR 2.31): who may disclose, to whom (a person or an
 -- organization), what (record types), why (purposes), until when (a date or
@@ -61,7 +99,13 @@ CREATE TABLE public.cl_part2_consents (
   CONSTRAINT cl_part2_consents_expiry_after_start
     CHECK (expires_at IS NULL OR expires_at > effective_at),
   CONSTRAINT cl_part2_consents_revocation
-    CHECK ((revoked_at IS NULL) = (revoked_by IS NULL))
+    CHECK ((revoked_at IS NULL) = (revoked_by IS NULL)),
+  -- 42 CFR 2.31: a consent is in force only once it is signed.
+  CONSTRAINT cl_part2_consents_signed_before_effective
+    CHECK (signed_at <= effective_at),
+  CONSTRAINT cl_part2_consents_plausible_times
+    CHECK (public.pf_plausible_time(signed_at) AND public.pf_plausible_time(effective_at)
+           AND (expires_at IS NULL OR public.pf_plausible_time(expires_at)))
 );
 CREATE INDEX cl_part2_consents_chart_idx ON public.cl_part2_consents (chart_id) WHERE revoked_at IS NULL;
 
@@ -100,7 +144,7 @@ CREATE FUNCTION public.cl_part2_consent_covers(
         AND k.effective_at <= p_at
         AND (k.expires_at IS NULL OR k.expires_at > p_at)
         AND (p_record_type = ANY (k.record_types)
-             OR (p_record_type <> 'sud_counseling_note' AND '*' = ANY (k.record_types)))
+             OR (NOT public.cl_part2_needs_explicit_consent(p_record_type) AND '*' = ANY (k.record_types)))
         -- NULL (row-level security, which has no purpose) accepts any
         -- consented purpose; the audited check names one.
         AND (p_purpose IS NULL OR p_purpose = ANY (k.purposes))
@@ -128,13 +172,16 @@ CREATE FUNCTION public.cl_part2_emergency_covers(
   $$;
 
 -- cl_check_sud_consent: may p_requesting_user see p_chart_id's records of
--- type p_record_type? True for a chart that is not Part 2; for a Part 2
--- chart, true only under a current consent whose recipient covers the user
--- (the user, or an organization the user is an active member of) and whose
--- record types cover p_record_type, or under a current emergency access.
--- A caller may ask only about itself and only about charts of organizations
--- it belongs to; every other question gets false, whether or not the chart
--- or a consent exists (no probing).
+-- type p_record_type? False unless the caller is clinical staff of the
+-- chart (cl.chart.view, organization-wide or at the chart's site); then
+-- true for a chart that is not Part 2, and for a Part 2 chart only under a
+-- current consent whose recipient covers the user (the user, or an
+-- organization the user is an active member of) and whose record types
+-- cover p_record_type, or under a current emergency access.
+-- A caller may ask only about itself; every other question gets false,
+-- whether or not the chart or a consent exists, and to anyone without
+-- clinical access every chart answers alike (Part 2 status is private).
+-- An unknown record type is an error.
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_check_sud_consent(p_chart_id uuid, p_record_type text, p_requesting_user uuid)
   RETURNS boolean
@@ -142,27 +189,28 @@ CREATE FUNCTION public.cl_check_sud_consent(p_chart_id uuid, p_record_type text,
   SET search_path = pg_catalog, pg_temp
   AS $$
   DECLARE
+    v_type  text := public.cl_part2_record_type(p_record_type);
     v_org   uuid;
+    v_site  uuid;
     v_part2 boolean;
     v_now   timestamptz := pg_catalog.statement_timestamp();
   BEGIN
-    IF p_chart_id IS NULL OR p_record_type IS NULL OR p_requesting_user IS NULL
-       OR p_requesting_user IS DISTINCT FROM auth.uid() THEN
+    IF p_chart_id IS NULL OR p_requesting_user IS NULL OR p_requesting_user IS DISTINCT FROM auth.uid() THEN
       RETURN false;
     END IF;
 
     -- Chart ids are UUIDs; should a host ever hold one id in two
     -- organizations, the answer is no rather than a guess.
-    SELECT c.organization_id, c.is_part2 INTO STRICT v_org, v_part2
+    SELECT c.organization_id, c.site_id, c.is_part2 INTO STRICT v_org, v_site, v_part2
     FROM public.cl_charts c WHERE c.id = p_chart_id;
-    IF NOT public.cl_has_org_access(v_org) THEN
+    IF NOT public.cl_has_site_permission(v_org, v_site, 'cl.chart.view') THEN
       RETURN false;
     END IF;
     IF NOT v_part2 THEN
       RETURN true;
     END IF;
-    RETURN public.cl_part2_consent_covers(p_chart_id, v_org, p_record_type, p_requesting_user, v_now, NULL)
-        OR public.cl_part2_emergency_covers(p_chart_id, p_record_type, p_requesting_user, v_now);
+    RETURN public.cl_part2_consent_covers(p_chart_id, v_org, v_type, p_requesting_user, v_now, NULL)
+        OR public.cl_part2_emergency_covers(p_chart_id, v_type, p_requesting_user, v_now);
   EXCEPTION
     WHEN no_data_found OR too_many_rows THEN
       RETURN false;
@@ -190,14 +238,12 @@ CREATE FUNCTION public.cl_part2_decide(p_chart_id uuid, p_record_type text, p_pu
     v_basis text;
     v_now   timestamptz := pg_catalog.statement_timestamp();
   BEGIN
-    IF p_record_type IS NULL OR p_record_type = '*' OR NOT (p_record_type = ANY (public.cl_part2_record_types())) THEN
-      RAISE EXCEPTION 'unknown Part 2 record type' USING ERRCODE = 'invalid_parameter_value';
+    PERFORM public.cl_part2_record_type(p_record_type);
+    IF p_purpose IS NULL OR NOT (p_purpose = ANY (public.cl_part2_decision_purposes())) THEN
+      RAISE EXCEPTION 'unknown purpose of use' USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF p_purpose IS NULL OR NOT (p_purpose ~ '^[A-Z][A-Z0-9]+$' AND pg_catalog.length(p_purpose) <= 16) THEN
-      RAISE EXCEPTION 'invalid purpose of use' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF p_use IS NULL OR NOT (p_use ~ '^[a-z][a-z0-9_]+$' AND pg_catalog.length(p_use) <= 31) THEN
-      RAISE EXCEPTION 'invalid use' USING ERRCODE = 'invalid_parameter_value';
+    IF p_use IS NULL OR NOT (p_use = ANY (public.cl_part2_uses())) THEN
+      RAISE EXCEPTION 'unknown use' USING ERRCODE = 'invalid_parameter_value';
     END IF;
 
     BEGIN
@@ -207,7 +253,10 @@ CREATE FUNCTION public.cl_part2_decide(p_chart_id uuid, p_record_type text, p_pu
       WHEN no_data_found OR too_many_rows THEN
         RETURN 'denied';
     END;
-    IF v_user IS NULL OR NOT public.cl_has_org_access(v_org) THEN
+    -- Without clinical access every chart answers alike, unaudited: a
+    -- denial row would tell the auditor nothing and the caller (through
+    -- timing) whether the chart is Part 2.
+    IF v_user IS NULL OR NOT public.cl_has_site_permission(v_org, v_site, 'cl.chart.view') THEN
       RETURN 'denied';
     END IF;
     IF NOT v_part2 THEN
@@ -347,6 +396,10 @@ CREATE POLICY cl_part2_emergency_access_select ON public.cl_part2_emergency_acce
 
 REVOKE ALL ON FUNCTION public.cl_part2_record_types() FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_part2_purposes() FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_part2_needs_explicit_consent(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_part2_record_type(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_part2_decision_purposes() FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_part2_uses() FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_part2_consent_covers(uuid, uuid, text, uuid, timestamptz, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_part2_emergency_covers(uuid, text, uuid, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_check_sud_consent(uuid, text, uuid) FROM PUBLIC;
@@ -355,6 +408,8 @@ REVOKE ALL ON FUNCTION public.cl_part2_break_glass(uuid, text, interval) FROM PU
 REVOKE ALL ON FUNCTION public.cl_part2_consents_guard() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.cl_part2_record_types() TO authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_part2_purposes() TO authenticated;
+GRANT EXECUTE ON FUNCTION public.cl_part2_decision_purposes() TO authenticated;
+GRANT EXECUTE ON FUNCTION public.cl_part2_uses() TO authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_check_sud_consent(uuid, text, uuid) TO authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_part2_decide(uuid, text, text, text) TO authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_part2_break_glass(uuid, text, interval) TO authenticated;

@@ -38,7 +38,10 @@ CREATE TABLE public.cl_group_sessions (
   FOREIGN KEY (organization_id, site_id) REFERENCES public.pf_sites (organization_id, id),
   FOREIGN KEY (organization_id, facilitator_id) REFERENCES public.pf_members (organization_id, user_id),
   CHECK (scheduled_end > scheduled_start),
-  CHECK (ended_at IS NULL OR (started_at IS NOT NULL AND ended_at >= started_at))
+  CHECK (ended_at IS NULL OR (started_at IS NOT NULL AND ended_at >= started_at)),
+  CHECK (public.pf_plausible_time(scheduled_start) AND public.pf_plausible_time(scheduled_end)
+         AND (started_at IS NULL OR public.pf_plausible_time(started_at))
+         AND (ended_at IS NULL OR public.pf_plausible_time(ended_at)))
 );
 
 CREATE TABLE public.cl_group_attendance (
@@ -108,7 +111,9 @@ CREATE TABLE public.cl_progress_notes (
   FOREIGN KEY (organization_id, author_id) REFERENCES public.pf_members (organization_id, user_id),
   FOREIGN KEY (organization_id, group_session_id) REFERENCES public.cl_group_sessions (organization_id, id),
   CHECK (session_end >= session_start),
-  CHECK ((status = 'signed') = (finalized_at IS NOT NULL))
+  CHECK ((status = 'signed') = (finalized_at IS NOT NULL)),
+  CHECK (public.pf_plausible_time(session_start) AND public.pf_plausible_time(session_end)
+         AND (finalized_at IS NULL OR (public.pf_plausible_time(finalized_at) AND finalized_at >= session_start)))
 );
 
 ALTER TABLE public.pm_telehealth_sessions ENABLE ROW LEVEL SECURITY;
@@ -137,50 +142,89 @@ GRANT SELECT, INSERT ON public.cl_progress_notes TO authenticated;
 GRANT UPDATE (site_id, appointment_id, group_session_id, session_start, session_end, status, finalized_at)
   ON public.cl_progress_notes TO authenticated;
 
+-- Every policy names the permission of its action (PF-30, granted to roles
+-- by data); organization membership alone opens nothing clinical.
 CREATE POLICY pm_telehealth_sessions_select ON public.pm_telehealth_sessions FOR SELECT TO authenticated
-  USING (public.cl_has_org_access(organization_id));
+  USING (public.cl_has_permission(organization_id, 'pm.telehealth.view'));
 CREATE POLICY pm_appointments_select ON public.pm_appointments FOR SELECT TO authenticated
-  USING (public.cl_has_org_access(organization_id));
+  USING (public.cl_has_site_permission(organization_id, site_id, 'pm.appointment.view')
+         AND public.cl_check_sud_consent(chart_id, 'progress_note', auth.uid()));
 CREATE POLICY pm_encounters_select ON public.pm_encounters FOR SELECT TO authenticated
-  USING (public.cl_has_org_access(organization_id));
+  USING (public.cl_has_permission(organization_id, 'pm.appointment.view')
+         AND public.cl_check_sud_consent(chart_id, 'progress_note', auth.uid()));
 
 CREATE POLICY cl_group_sessions_select ON public.cl_group_sessions FOR SELECT TO authenticated
-  USING (public.cl_has_org_access(organization_id));
+  USING (public.cl_has_site_permission(organization_id, site_id, 'cl.group.view'));
 CREATE POLICY cl_group_sessions_insert ON public.cl_group_sessions FOR INSERT TO authenticated
-  WITH CHECK (public.cl_has_org_access(organization_id));
+  WITH CHECK (public.cl_has_site_permission(organization_id, site_id, 'cl.group.manage')
+              AND public.cl_staff_holds(organization_id, facilitator_id, 'cl.group.facilitate'));
 CREATE POLICY cl_group_sessions_update ON public.cl_group_sessions FOR UPDATE TO authenticated
-  USING (public.cl_has_org_access(organization_id))
-  WITH CHECK (public.cl_has_org_access(organization_id));
+  USING (public.cl_has_site_permission(organization_id, site_id, 'cl.group.manage'))
+  WITH CHECK (public.cl_has_site_permission(organization_id, site_id, 'cl.group.manage')
+              AND public.cl_staff_holds(organization_id, facilitator_id, 'cl.group.facilitate'));
 
 -- Attendance names a patient in a group: Part 2 charts need consent.
 CREATE POLICY cl_group_attendance_select ON public.cl_group_attendance FOR SELECT TO authenticated
-  USING (public.cl_has_org_access(organization_id)
+  USING (public.cl_has_permission(organization_id, 'cl.group.view')
          AND public.cl_check_sud_consent(chart_id, 'group_session', auth.uid()));
 CREATE POLICY cl_group_attendance_insert ON public.cl_group_attendance FOR INSERT TO authenticated
-  WITH CHECK (public.cl_has_org_access(organization_id)
+  WITH CHECK (public.cl_has_permission(organization_id, 'cl.group.manage')
               AND public.cl_check_sud_consent(chart_id, 'group_session', auth.uid()));
 CREATE POLICY cl_group_attendance_update ON public.cl_group_attendance FOR UPDATE TO authenticated
-  USING (public.cl_has_org_access(organization_id)
+  USING (public.cl_has_permission(organization_id, 'cl.group.manage')
          AND public.cl_check_sud_consent(chart_id, 'group_session', auth.uid()))
-  WITH CHECK (public.cl_has_org_access(organization_id)
+  WITH CHECK (public.cl_has_permission(organization_id, 'cl.group.manage')
               AND public.cl_check_sud_consent(chart_id, 'group_session', auth.uid()));
 
+-- A note's record type for Part 2 purposes.
+CREATE FUNCTION public.cl_progress_note_record_type(p_is_sud_counseling_note boolean) RETURNS text
+  LANGUAGE sql IMMUTABLE
+  SET search_path = pg_catalog, pg_temp
+  AS $$ SELECT CASE WHEN p_is_sud_counseling_note THEN 'sud_counseling_note' ELSE 'progress_note' END $$;
+REVOKE ALL ON FUNCTION public.cl_progress_note_record_type(boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.cl_progress_note_record_type(boolean) TO authenticated;
+
+-- Notes are written by their author only; a signed note is frozen (its
+-- timing feeds HR's documentation-lag figures).
 CREATE POLICY cl_progress_notes_select ON public.cl_progress_notes FOR SELECT TO authenticated
-  USING (public.cl_has_org_access(organization_id)
-         AND public.cl_check_sud_consent(chart_id,
-               CASE WHEN is_sud_counseling_note THEN 'sud_counseling_note' ELSE 'progress_note' END,
-               auth.uid()));
+  USING (public.cl_has_site_permission(organization_id, site_id, 'cl.progress_note.view')
+         AND public.cl_check_sud_consent(chart_id, public.cl_progress_note_record_type(is_sud_counseling_note), auth.uid()));
 CREATE POLICY cl_progress_notes_insert ON public.cl_progress_notes FOR INSERT TO authenticated
-  WITH CHECK (public.cl_has_org_access(organization_id) AND author_id = auth.uid()
-              AND public.cl_check_sud_consent(chart_id,
-                    CASE WHEN is_sud_counseling_note THEN 'sud_counseling_note' ELSE 'progress_note' END,
-                    auth.uid()));
+  WITH CHECK (public.cl_has_site_permission(organization_id, site_id, 'cl.progress_note.write') AND author_id = auth.uid()
+              AND public.cl_check_sud_consent(chart_id, public.cl_progress_note_record_type(is_sud_counseling_note), auth.uid()));
 CREATE POLICY cl_progress_notes_update ON public.cl_progress_notes FOR UPDATE TO authenticated
-  USING (public.cl_has_org_access(organization_id)
-         AND public.cl_check_sud_consent(chart_id,
-               CASE WHEN is_sud_counseling_note THEN 'sud_counseling_note' ELSE 'progress_note' END,
-               auth.uid()))
-  WITH CHECK (public.cl_has_org_access(organization_id)
-              AND public.cl_check_sud_consent(chart_id,
-                    CASE WHEN is_sud_counseling_note THEN 'sud_counseling_note' ELSE 'progress_note' END,
-                    auth.uid()));
+  USING (public.cl_has_site_permission(organization_id, site_id, 'cl.progress_note.write') AND author_id = auth.uid()
+         AND status = 'draft'
+         AND public.cl_check_sud_consent(chart_id, public.cl_progress_note_record_type(is_sud_counseling_note), auth.uid()))
+  WITH CHECK (public.cl_has_site_permission(organization_id, site_id, 'cl.progress_note.write') AND author_id = auth.uid()
+              AND public.cl_check_sud_consent(chart_id, public.cl_progress_note_record_type(is_sud_counseling_note), auth.uid()));
+
+-- cl_pm_reference_ok: whether a UUID-only reference to a PM row (the
+-- specifications forbid a foreign key across cores) names a row of the same
+-- organization. A host without the PM table gets true (nothing to check
+-- against); with it, another organization's id or a made-up one is refused.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_pm_reference_ok(p_organization_id uuid, p_table text, p_id uuid) RETURNS boolean
+  LANGUAGE plpgsql STABLE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  DECLARE
+    v_found boolean;
+  BEGIN
+    IF p_id IS NULL THEN
+      RETURN true;
+    END IF;
+    IF p_table NOT IN ('pm_encounters', 'pm_telehealth_sessions', 'pm_appointments') THEN
+      RAISE EXCEPTION 'not a PM table' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF pg_catalog.to_regclass('public.' || p_table) IS NULL THEN
+      RETURN true;
+    END IF;
+    EXECUTE pg_catalog.format('SELECT EXISTS (SELECT 1 FROM public.%I x WHERE x.organization_id = $1 AND x.id = $2)', p_table)
+      INTO v_found USING p_organization_id, p_id;
+    RETURN v_found;
+  END
+  $$;
+-- +goose StatementEnd
+REVOKE ALL ON FUNCTION public.cl_pm_reference_ok(uuid, text, uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.cl_pm_reference_ok(uuid, text, uuid) TO authenticated;

@@ -174,11 +174,15 @@ CREATE FUNCTION public.cl_pm_events_store(
 REVOKE ALL ON FUNCTION public.cl_event_types() FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_pm_events_store(uuid, uuid, text, uuid, text, jsonb) FROM PUBLIC;
 
--- The public door. The virtual-group lifecycle events are published only by
--- their own transition (cl_virtual_group_publish, migration 0013), and
--- peer_encounter_finalized only by finalization (cl_peer_encounter_publish,
--- migration 0009) or by a holder of pf.events.publish (an integration
--- principal the organization trusts).
+-- The public door, for an integration principal only: a member holding
+-- pf.events.publish, which no role for people holds (the seeded
+-- `integration` role is for a service account the host creates on
+-- purpose). The virtual-group lifecycle events are published only by their
+-- own transition (cl_virtual_group_publish, migration 0013), and an event
+-- about a record needs that record, in that organization, in the state the
+-- event reports: peer_encounter_finalized a finalized encounter (people
+-- publish it only by finalizing, through cl_peer_encounter_publish,
+-- migration 0009).
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_pm_events_publish(
   p_organization_id uuid, p_id uuid, p_event_type text, p_aggregate_id uuid, p_idempotency_key text, p_envelope jsonb
@@ -190,8 +194,15 @@ CREATE FUNCTION public.cl_pm_events_publish(
     IF p_event_type IN ('cl_virtual_group_started', 'cl_virtual_group_concluded') THEN
       RAISE EXCEPTION 'virtual group events are published by their transition only' USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF p_event_type = 'peer_encounter_finalized' AND NOT public.cl_has_permission(p_organization_id, 'pf.events.publish') THEN
-      RAISE EXCEPTION 'peer_encounter_finalized is published by finalization' USING ERRCODE = 'insufficient_privilege';
+    IF NOT public.cl_has_permission(p_organization_id, 'pf.events.publish') THEN
+      RAISE EXCEPTION 'publishing events directly needs pf.events.publish (an integration principal)'
+        USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF p_event_type = 'peer_encounter_finalized' AND NOT EXISTS (
+         SELECT 1 FROM public.cl_peer_encounters pe
+         WHERE pe.organization_id = p_organization_id AND pe.id = p_aggregate_id AND pe.status = 'finalized') THEN
+      RAISE EXCEPTION 'peer_encounter_finalized needs a finalized peer encounter of the organization'
+        USING ERRCODE = 'foreign_key_violation';
     END IF;
     RETURN public.cl_pm_events_store(p_organization_id, p_id, p_event_type, p_aggregate_id, p_idempotency_key, p_envelope);
   END

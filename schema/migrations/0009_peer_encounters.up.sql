@@ -125,6 +125,10 @@ CREATE TABLE public.cl_peer_encounters (
   CHECK (end_time > start_time),
   CHECK (duration_minutes BETWEEN 1 AND 1440),
   CHECK (duration_minutes <= pg_catalog.ceil(EXTRACT(EPOCH FROM (end_time - start_time)) / 60)),
+  CHECK (public.pf_plausible_date(service_date) AND public.pf_plausible_time(start_time) AND public.pf_plausible_time(end_time)),
+  -- The service date is the day the service starts on, in some time zone
+  -- (UTC-12 to UTC+14): Go checks the caller's own zone exactly.
+  CHECK (service_date BETWEEN (start_time AT TIME ZONE 'UTC')::date - 1 AND (start_time AT TIME ZONE 'UTC')::date + 1),
   CHECK ((status = 'finalized') = (finalized_at IS NOT NULL AND finalized_by IS NOT NULL))
 );
 -- Listing a chart's or a provider's encounters, newest first (keyset).
@@ -151,16 +155,21 @@ CREATE TABLE public.cl_peer_encounter_amendments (
 
 -- The database stands behind the Go validation for every acting-user write
 -- (auth.uid() set; a host's superuser maintenance is not checked here):
--- the provider is a peer specialist, the code billable on the service date,
--- the service type one of the source the encounter records. A finalized
--- encounter is immutable; finalizing is a transition of its own: by the
--- caller, now, with nothing else changed, and (checked at commit) with its
--- peer_encounter_finalized event in the outbox.
+-- the provider holds cl.peer.service.provide, the code is billable on the
+-- service date, the service type is one of the source the encounter
+-- records, and the service is not in the future. A finalized encounter is
+-- immutable; finalizing is a transition of its own: with
+-- cl.peer.encounter.finalize, by the caller, now, with nothing else
+-- changed, and (checked at commit) with its peer_encounter_finalized event
+-- in the outbox. Documenting or finalizing for another peer provider needs
+-- cl.peer.encounter.on_behalf (the policies) and is audited here.
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_peer_encounters_guard() RETURNS trigger
   LANGUAGE plpgsql SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
   AS $$
+  DECLARE
+    v_user uuid := auth.uid();
   BEGIN
     IF TG_OP = 'UPDATE' THEN
       IF OLD.status = 'finalized' THEN
@@ -179,18 +188,27 @@ CREATE FUNCTION public.cl_peer_encounters_guard() RETURNS trigger
            (OLD.site_id, OLD.encounter_id, OLD.peer_provider_id, OLD.service_date, OLD.start_time, OLD.end_time,
             OLD.duration_minutes, OLD.service_type, OLD.service_type_source, OLD.hcpcs_code, OLD.focus_notes)
            OR NEW.finalized_at <> pg_catalog.now()
-           OR (auth.uid() IS NOT NULL AND NEW.finalized_by IS DISTINCT FROM auth.uid()) THEN
+           OR (v_user IS NOT NULL AND NEW.finalized_by IS DISTINCT FROM v_user) THEN
           RAISE EXCEPTION 'finalizing changes nothing but the status, by the caller, now'
             USING ERRCODE = 'check_violation';
         END IF;
+        IF v_user IS NOT NULL AND NOT public.cl_has_permission(NEW.organization_id, 'cl.peer.encounter.finalize') THEN
+          RAISE EXCEPTION 'finalizing a peer encounter needs cl.peer.encounter.finalize'
+            USING ERRCODE = 'insufficient_privilege';
+        END IF;
       END IF;
     END IF;
-    IF auth.uid() IS NULL THEN
+    IF v_user IS NULL THEN
       RETURN NEW;
     END IF;
     IF (TG_OP = 'INSERT' OR NEW.peer_provider_id <> OLD.peer_provider_id)
-       AND NOT public.cl_member_has_role(NEW.organization_id, NEW.peer_provider_id, 'peer_specialist') THEN
+       AND NOT public.cl_staff_holds(NEW.organization_id, NEW.peer_provider_id, 'cl.peer.service.provide') THEN
       RAISE EXCEPTION 'the provider is not a peer specialist of the organization' USING ERRCODE = 'check_violation';
+    END IF;
+    IF (TG_OP = 'INSERT' OR NEW.start_time <> OLD.start_time OR NEW.end_time <> OLD.end_time OR NEW.service_date <> OLD.service_date)
+       AND (NEW.end_time > pg_catalog.statement_timestamp() + interval '1 minute'
+            OR NEW.service_date > (pg_catalog.statement_timestamp() AT TIME ZONE 'UTC')::date + 1) THEN
+      RAISE EXCEPTION 'a peer encounter cannot be in the future' USING ERRCODE = 'check_violation';
     END IF;
     IF (TG_OP = 'INSERT' OR NEW.status = 'finalized' OR NEW.hcpcs_code <> OLD.hcpcs_code OR NEW.service_date <> OLD.service_date)
        AND NOT public.pf_billing_code_valid(NEW.organization_id, NEW.hcpcs_code, NEW.service_date) THEN
@@ -200,6 +218,14 @@ CREATE FUNCTION public.cl_peer_encounters_guard() RETURNS trigger
        AND NOT EXISTS (SELECT 1 FROM public.cl_peer_service_types_for(NEW.organization_id) t
                        WHERE t.source = NEW.service_type_source AND t.code = NEW.service_type AND t.active) THEN
       RAISE EXCEPTION 'the service type is not one the organization uses now' USING ERRCODE = 'check_violation';
+    END IF;
+    IF NEW.peer_provider_id <> v_user AND (TG_OP = 'INSERT' OR NEW.status = 'finalized'
+                                           OR NEW.peer_provider_id <> OLD.peer_provider_id) THEN
+      PERFORM public.pf_audit_write(v_user, NEW.organization_id, NEW.site_id,
+        CASE WHEN TG_OP = 'UPDATE' AND NEW.status = 'finalized' THEN 'cl.peer_encounter.finalized_on_behalf'
+             ELSE 'cl.peer_encounter.documented_on_behalf' END,
+        'peer_encounter', NEW.id, 'TREAT',
+        pg_catalog.jsonb_build_object('peer_provider_id', NEW.peer_provider_id, 'chart_id', NEW.chart_id));
     END IF;
     RETURN NEW;
   END
@@ -263,27 +289,43 @@ CREATE POLICY cl_peer_service_types_select ON public.cl_peer_service_types FOR S
 CREATE POLICY cl_peer_settings_select ON public.cl_peer_settings FOR SELECT TO authenticated
   USING (public.cl_has_org_access(organization_id));
 
--- The seed's policy, verbatim: organization access and Part 2 consent.
+-- The seed's policy, organization access and Part 2 consent, kept verbatim
+-- in every policy, with the permission of the action beside it and the
+-- ownership rules: a peer specialist documents as themself (or holds
+-- cl.peer.encounter.on_behalf), and only the author edits a draft.
 CREATE POLICY cl_peer_encounters_select ON public.cl_peer_encounters FOR SELECT TO authenticated
   USING (public.cl_has_org_access(organization_id)
-         AND public.cl_check_sud_consent(chart_id, 'peer_encounter', auth.uid()));
+         AND public.cl_check_sud_consent(chart_id, 'peer_encounter', auth.uid())
+         AND public.cl_has_permission(organization_id, 'cl.peer.encounter.view'));
 CREATE POLICY cl_peer_encounters_insert ON public.cl_peer_encounters FOR INSERT TO authenticated
   WITH CHECK (public.cl_has_org_access(organization_id)
               AND public.cl_check_sud_consent(chart_id, 'peer_encounter', auth.uid())
-              AND status = 'draft' AND created_by = auth.uid() AND updated_by = auth.uid());
+              AND public.cl_has_permission(organization_id, 'cl.peer.encounter.create')
+              AND status = 'draft' AND created_by = auth.uid() AND updated_by = auth.uid()
+              AND public.cl_pm_reference_ok(organization_id, 'pm_encounters', encounter_id)
+              AND (peer_provider_id = auth.uid()
+                   OR public.cl_has_permission(organization_id, 'cl.peer.encounter.on_behalf')));
 -- Only drafts can be edited (the guard trigger says why to the others).
 CREATE POLICY cl_peer_encounters_update ON public.cl_peer_encounters FOR UPDATE TO authenticated
   USING (public.cl_has_org_access(organization_id)
-         AND public.cl_check_sud_consent(chart_id, 'peer_encounter', auth.uid()))
+         AND public.cl_check_sud_consent(chart_id, 'peer_encounter', auth.uid())
+         AND public.cl_has_permission(organization_id, 'cl.peer.encounter.edit')
+         AND (created_by = auth.uid() OR public.cl_has_permission(organization_id, 'cl.peer.encounter.on_behalf')))
   WITH CHECK (public.cl_has_org_access(organization_id)
               AND public.cl_check_sud_consent(chart_id, 'peer_encounter', auth.uid())
-              AND updated_by = auth.uid());
+              AND public.cl_has_permission(organization_id, 'cl.peer.encounter.edit')
+              AND updated_by = auth.uid()
+              AND public.cl_pm_reference_ok(organization_id, 'pm_encounters', encounter_id)
+              AND (peer_provider_id = auth.uid()
+                   OR public.cl_has_permission(organization_id, 'cl.peer.encounter.on_behalf')));
 CREATE POLICY cl_peer_encounter_amendments_select ON public.cl_peer_encounter_amendments FOR SELECT TO authenticated
   USING (public.cl_has_org_access(organization_id)
-         AND public.cl_check_sud_consent(chart_id, 'peer_encounter', auth.uid()));
+         AND public.cl_check_sud_consent(chart_id, 'peer_encounter', auth.uid())
+         AND public.cl_has_permission(organization_id, 'cl.peer.encounter.view'));
 CREATE POLICY cl_peer_encounter_amendments_insert ON public.cl_peer_encounter_amendments FOR INSERT TO authenticated
   WITH CHECK (public.cl_has_org_access(organization_id)
               AND public.cl_check_sud_consent(chart_id, 'peer_encounter', auth.uid())
+              AND public.cl_has_permission(organization_id, 'cl.peer.encounter.amend')
               AND created_by = auth.uid());
 
 -- A chart's encounters with the seed's policy checked once for the chart
@@ -302,6 +344,7 @@ CREATE FUNCTION public.cl_peer_encounters_by_chart(
     SELECT e.* FROM public.cl_peer_encounters e
     WHERE public.cl_has_org_access(p_organization_id)
       AND public.cl_check_sud_consent(p_chart_id, 'peer_encounter', auth.uid())
+      AND public.cl_has_permission(p_organization_id, 'cl.peer.encounter.view')
       AND e.organization_id = p_organization_id
       AND e.chart_id = p_chart_id
       AND e.service_date BETWEEN p_from AND p_to

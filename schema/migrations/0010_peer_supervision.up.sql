@@ -26,7 +26,8 @@ CREATE TABLE public.cl_peer_supervision (
   PRIMARY KEY (organization_id, id),
   FOREIGN KEY (organization_id, peer_provider_id) REFERENCES public.pf_members (organization_id, user_id),
   FOREIGN KEY (organization_id, supervisor_id) REFERENCES public.pf_members (organization_id, user_id),
-  CHECK (peer_provider_id <> supervisor_id)
+  CHECK (peer_provider_id <> supervisor_id),
+  CHECK (public.pf_plausible_date(supervision_date))
 );
 CREATE INDEX cl_peer_supervision_peer_idx ON public.cl_peer_supervision (organization_id, peer_provider_id, supervision_date);
 CREATE INDEX cl_peer_supervision_supervisor_idx ON public.cl_peer_supervision (organization_id, supervisor_id, supervision_date);
@@ -36,7 +37,7 @@ CREATE INDEX cl_peer_supervision_supervisor_idx ON public.cl_peer_supervision (o
 CREATE TABLE public.cl_peer_certifications (
   organization_id  uuid NOT NULL,
   peer_provider_id uuid NOT NULL,
-  certified_on     date NOT NULL,
+  certified_on     date NOT NULL CHECK (public.pf_plausible_date(certified_on)),
   PRIMARY KEY (organization_id, peer_provider_id),
   FOREIGN KEY (organization_id, peer_provider_id) REFERENCES public.pf_members (organization_id, user_id)
 );
@@ -65,27 +66,40 @@ GRANT UPDATE (supervision_date, modality, duration_minutes, notes, updated_by, u
 GRANT UPDATE (certified_on) ON public.cl_peer_certifications TO authenticated;
 GRANT UPDATE (rules, updated_by, updated_at) ON public.cl_peer_supervision_rules TO authenticated;
 
+-- Supervision records are about staff, not patients, but they are not for
+-- every member either: supervisors and administrators (cl.peer.supervision.view)
+-- and the peer specialist they are about. The staff a record names must be
+-- eligible by permission (cl.peer.service.provide, cl.peer.supervision.supervise),
+-- and supervision is recorded after it happened.
 CREATE POLICY cl_peer_supervision_select ON public.cl_peer_supervision FOR SELECT TO authenticated
-  USING (public.cl_has_org_access(organization_id));
+  USING (public.cl_has_permission(organization_id, 'cl.peer.supervision.view')
+         OR (peer_provider_id = auth.uid() AND public.cl_has_org_access(organization_id)));
 CREATE POLICY cl_peer_supervision_insert ON public.cl_peer_supervision FOR INSERT TO authenticated
   WITH CHECK (public.cl_has_permission(organization_id, 'cl.peer.supervision.manage')
-              AND created_by = auth.uid() AND updated_by = auth.uid());
+              AND created_by = auth.uid() AND updated_by = auth.uid()
+              AND public.cl_staff_holds(organization_id, peer_provider_id, 'cl.peer.service.provide')
+              AND public.cl_staff_holds(organization_id, supervisor_id, 'cl.peer.supervision.supervise')
+              AND supervision_date <= CURRENT_DATE + 1);
 CREATE POLICY cl_peer_supervision_update ON public.cl_peer_supervision FOR UPDATE TO authenticated
   USING (public.cl_has_permission(organization_id, 'cl.peer.supervision.manage'))
-  WITH CHECK (public.cl_has_permission(organization_id, 'cl.peer.supervision.manage') AND updated_by = auth.uid());
+  WITH CHECK (public.cl_has_permission(organization_id, 'cl.peer.supervision.manage') AND updated_by = auth.uid()
+              AND supervision_date <= CURRENT_DATE + 1);
 
 CREATE POLICY cl_peer_certifications_select ON public.cl_peer_certifications FOR SELECT TO authenticated
-  USING (public.cl_has_org_access(organization_id));
+  USING (public.cl_has_permission(organization_id, 'cl.peer.supervision.view')
+         OR (peer_provider_id = auth.uid() AND public.cl_has_org_access(organization_id)));
 CREATE POLICY cl_peer_certifications_insert ON public.cl_peer_certifications FOR INSERT TO authenticated
-  WITH CHECK (public.cl_has_permission(organization_id, 'cl.peer.supervision.manage'));
+  WITH CHECK (public.cl_has_permission(organization_id, 'cl.peer.certification.manage')
+              AND public.cl_staff_holds(organization_id, peer_provider_id, 'cl.peer.service.provide'));
 CREATE POLICY cl_peer_certifications_update ON public.cl_peer_certifications FOR UPDATE TO authenticated
-  USING (public.cl_has_permission(organization_id, 'cl.peer.supervision.manage'))
-  WITH CHECK (public.cl_has_permission(organization_id, 'cl.peer.supervision.manage'));
+  USING (public.cl_has_permission(organization_id, 'cl.peer.certification.manage'))
+  WITH CHECK (public.cl_has_permission(organization_id, 'cl.peer.certification.manage'));
 
+-- The rule set is configuration: every member may read it.
 CREATE POLICY cl_peer_supervision_rules_select ON public.cl_peer_supervision_rules FOR SELECT TO authenticated
   USING (public.cl_has_org_access(organization_id));
 CREATE POLICY cl_peer_supervision_rules_insert ON public.cl_peer_supervision_rules FOR INSERT TO authenticated
-  WITH CHECK (public.cl_has_permission(organization_id, 'cl.peer.supervision.manage') AND updated_by = auth.uid());
+  WITH CHECK (public.cl_has_permission(organization_id, 'cl.peer.supervision_rules.manage') AND updated_by = auth.uid());
 CREATE POLICY cl_peer_supervision_rules_update ON public.cl_peer_supervision_rules FOR UPDATE TO authenticated
-  USING (public.cl_has_permission(organization_id, 'cl.peer.supervision.manage'))
-  WITH CHECK (public.cl_has_permission(organization_id, 'cl.peer.supervision.manage') AND updated_by = auth.uid());
+  USING (public.cl_has_permission(organization_id, 'cl.peer.supervision_rules.manage'))
+  WITH CHECK (public.cl_has_permission(organization_id, 'cl.peer.supervision_rules.manage') AND updated_by = auth.uid());

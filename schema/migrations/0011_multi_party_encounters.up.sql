@@ -24,7 +24,8 @@ CREATE TABLE public.cl_multi_party_encounters (
   PRIMARY KEY (organization_id, id),
   FOREIGN KEY (organization_id, site_id) REFERENCES public.pf_sites (organization_id, id),
   FOREIGN KEY (organization_id, lead_clinician_id) REFERENCES public.pf_members (organization_id, user_id),
-  CHECK (ended_at IS NULL OR ended_at > started_at)
+  CHECK (ended_at IS NULL OR ended_at > started_at),
+  CHECK (public.pf_plausible_time(started_at) AND (ended_at IS NULL OR public.pf_plausible_time(ended_at)))
 );
 
 CREATE TABLE public.cl_multi_party_participants (
@@ -50,7 +51,8 @@ CREATE TABLE public.cl_multi_party_participants (
   CHECK ((kind = 'patient') = (chart_id IS NOT NULL)),
   CHECK ((kind = 'staff') = (member_user_id IS NOT NULL)),
   CHECK ((kind = 'interpreter') = (language IS NOT NULL)),
-  CHECK (left_at IS NULL OR joined_at IS NULL OR left_at >= joined_at)
+  CHECK (left_at IS NULL OR joined_at IS NULL OR left_at >= joined_at),
+  CHECK ((joined_at IS NULL OR public.pf_plausible_time(joined_at)) AND (left_at IS NULL OR public.pf_plausible_time(left_at)))
 );
 CREATE UNIQUE INDEX cl_multi_party_participants_patient_idx
   ON public.cl_multi_party_participants (organization_id, encounter_id, chart_id) WHERE chart_id IS NOT NULL;
@@ -81,6 +83,22 @@ CREATE FUNCTION public.cl_multi_party_visible(p_organization_id uuid, p_encounte
   $$;
 -- +goose StatementEnd
 
+-- Whether an encounter the caller may see is still open (participants are
+-- added only then). A function of the organization and the encounter, not
+-- a sub-query in the policy.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_multi_party_open(p_organization_id uuid, p_encounter_id uuid) RETURNS boolean
+  LANGUAGE plpgsql STABLE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    RETURN public.cl_multi_party_visible(p_organization_id, p_encounter_id) AND EXISTS (
+      SELECT 1 FROM public.cl_multi_party_encounters e
+      WHERE e.organization_id = p_organization_id AND e.id = p_encounter_id AND e.ended_at IS NULL);
+  END
+  $$;
+-- +goose StatementEnd
+
 ALTER TABLE public.cl_multi_party_encounters ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.cl_multi_party_encounters FORCE ROW LEVEL SECURITY;
 ALTER TABLE public.cl_multi_party_participants ENABLE ROW LEVEL SECURITY;
@@ -96,7 +114,10 @@ CREATE POLICY cl_multi_party_encounters_select ON public.cl_multi_party_encounte
   USING (public.cl_multi_party_visible(organization_id, id));
 CREATE POLICY cl_multi_party_encounters_insert ON public.cl_multi_party_encounters FOR INSERT TO authenticated
   WITH CHECK (public.cl_has_permission(organization_id, 'cl.multi_party.manage')
-              AND created_by = auth.uid() AND updated_by = auth.uid());
+              AND created_by = auth.uid() AND updated_by = auth.uid()
+              AND public.cl_staff_holds(organization_id, lead_clinician_id, 'cl.multi_party.manage')
+              AND public.cl_pm_reference_ok(organization_id, 'pm_telehealth_sessions', pm_telehealth_session_id)
+              AND started_at <= pg_catalog.statement_timestamp() + interval '1 minute');
 CREATE POLICY cl_multi_party_encounters_update ON public.cl_multi_party_encounters FOR UPDATE TO authenticated
   USING (public.cl_has_permission(organization_id, 'cl.multi_party.manage') AND public.cl_multi_party_visible(organization_id, id))
   WITH CHECK (public.cl_has_permission(organization_id, 'cl.multi_party.manage')
@@ -108,10 +129,7 @@ CREATE POLICY cl_multi_party_participants_select ON public.cl_multi_party_partic
 -- ended; adding a patient, that chart's consent for multi-party encounters.
 CREATE POLICY cl_multi_party_participants_insert ON public.cl_multi_party_participants FOR INSERT TO authenticated
   WITH CHECK (public.cl_has_permission(organization_id, 'cl.multi_party.manage') AND created_by = auth.uid()
-              AND public.cl_multi_party_visible(organization_id, encounter_id)
-              AND EXISTS (SELECT 1 FROM public.cl_multi_party_encounters e
-                          WHERE e.organization_id = cl_multi_party_participants.organization_id
-                            AND e.id = cl_multi_party_participants.encounter_id AND e.ended_at IS NULL)
+              AND public.cl_multi_party_open(organization_id, encounter_id)
               AND (kind <> 'patient' OR public.cl_check_sud_consent(chart_id, 'multi_party_encounter', auth.uid())));
 CREATE POLICY cl_multi_party_participants_update ON public.cl_multi_party_participants FOR UPDATE TO authenticated
   USING (public.cl_has_permission(organization_id, 'cl.multi_party.manage') AND public.cl_multi_party_visible(organization_id, encounter_id))
@@ -140,4 +158,6 @@ CREATE TRIGGER cl_multi_party_encounters_guard BEFORE UPDATE ON public.cl_multi_
   FOR EACH ROW EXECUTE FUNCTION public.cl_multi_party_encounters_guard();
 REVOKE ALL ON FUNCTION public.cl_multi_party_encounters_guard() FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_multi_party_visible(uuid, uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_multi_party_open(uuid, uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.cl_multi_party_open(uuid, uuid) TO authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_multi_party_visible(uuid, uuid) TO authenticated;

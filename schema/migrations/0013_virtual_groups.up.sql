@@ -12,15 +12,16 @@ REVOKE INSERT ON public.cl_group_sessions FROM authenticated;
 GRANT INSERT (organization_id, id, site_id, facilitator_id, service_type, is_sud_group, status, scheduled_start, scheduled_end)
   ON public.cl_group_sessions TO authenticated;
 
--- An opaque identifier, not a URL, an address or a secret (the Go API
--- applies the same rule).
+-- An opaque identifier, by an allow-list of what one looks like: 1 to 64
+-- letters and digits, with '_' and '-' between them. No ':' (so no scheme:
+-- sms:, callto:, javascript: ...), no '.', '/' or '@' (so no host, path or
+-- address), and none of the well-known credential prefixes. The Go API
+-- applies the same rule (telehealthgroup.OpaqueReference).
 CREATE FUNCTION public.cl_is_opaque_reference(p_value text) RETURNS boolean
   LANGUAGE sql IMMUTABLE
   SET search_path = pg_catalog, pg_temp
   AS $$
-    SELECT p_value ~ '^[A-Za-z0-9_:-]+$'
-       AND pg_catalog.length(p_value) <= 64
-       AND p_value !~* '^(https?|wss?|ftp|mailto|tel|sip)[:_-]'
+    SELECT p_value ~ '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$'
        AND p_value !~ '^(eyJ|sk_|pk_live|rk_live|ghp_|gho_|xox[abpr]-|AKIA|ASIA|AIza)'
   $$;
 
@@ -109,34 +110,79 @@ CREATE TABLE public.cl_group_technology_failures (
 );
 CREATE INDEX cl_group_technology_failures_session_idx ON public.cl_group_technology_failures (organization_id, session_id);
 
--- Whether a Part 2 patient consents to virtual group participation (a
--- consent naming it explicitly; '*' does not count). The internal form is
--- for the library's definer code; the public one answers only callers who
--- manage virtual groups in the chart's organization, so that nobody else can
--- learn whether such a consent exists.
+-- Whether a patient may take part in a virtual group run by p_user: a
+-- chart that is not Part 2, or a current consent that names virtual group
+-- participation explicitly ('*' does not count, see
+-- cl_part2_needs_explicit_consent), for treatment, addressed to p_user or to
+-- an organization p_user is an active member of. The internal form is for
+-- the library's definer code; the public ones answer only callers who
+-- manage virtual groups in the chart's organization, so that nobody else
+-- can learn whether such a consent exists.
 -- +goose StatementBegin
-CREATE FUNCTION public.cl_group_participation_covered(p_chart_id uuid) RETURNS boolean
-  LANGUAGE sql STABLE
+CREATE FUNCTION public.cl_group_participation_covered(p_organization_id uuid, p_chart_id uuid, p_user uuid) RETURNS boolean
+  LANGUAGE plpgsql STABLE
+  SET search_path = pg_catalog, pg_temp
   AS $$
-    SELECT coalesce((
-      SELECT NOT c.is_part2 OR EXISTS (
-        SELECT 1 FROM public.cl_part2_consents k
-        WHERE k.chart_id = c.id AND k.organization_id = c.organization_id AND k.revoked_at IS NULL
-          AND k.effective_at <= pg_catalog.statement_timestamp()
-          AND (k.expires_at IS NULL OR k.expires_at > pg_catalog.statement_timestamp())
-          AND 'virtual_group_participation' = ANY (k.record_types))
-      FROM public.cl_charts c WHERE c.id = p_chart_id), false)
+  DECLARE
+    v_part2 boolean;
+  BEGIN
+    SELECT c.is_part2 INTO v_part2 FROM public.cl_charts c WHERE c.organization_id = p_organization_id AND c.id = p_chart_id;
+    IF NOT FOUND OR p_user IS NULL THEN
+      RETURN false;
+    END IF;
+    RETURN NOT v_part2
+        OR public.cl_part2_consent_covers(p_chart_id, p_organization_id, 'virtual_group_participation', p_user,
+                                          pg_catalog.statement_timestamp(), 'TREAT');
+  END
   $$;
 -- +goose StatementEnd
 
-CREATE FUNCTION public.cl_group_participation_consented(p_chart_id uuid) RETURNS boolean
-  LANGUAGE sql STABLE SECURITY DEFINER
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_group_participation_consented(p_organization_id uuid, p_chart_id uuid) RETURNS boolean
+  LANGUAGE plpgsql STABLE SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
   AS $$
-    SELECT coalesce(bool_and(public.cl_has_permission(c.organization_id, 'cl.group.virtual.manage')), false)
-       AND public.cl_group_participation_covered(p_chart_id)
-    FROM public.cl_charts c WHERE c.id = p_chart_id
+  BEGIN
+    RETURN public.cl_has_permission(p_organization_id, 'cl.group.virtual.manage')
+       AND public.cl_group_participation_covered(p_organization_id, p_chart_id, auth.uid());
+  END
   $$;
+-- +goose StatementEnd
+
+-- The same for an attendance row of the organization.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_group_attendee_consented(p_organization_id uuid, p_attendance_id uuid) RETURNS boolean
+  LANGUAGE plpgsql STABLE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  DECLARE
+    v_chart uuid;
+  BEGIN
+    SELECT a.chart_id INTO v_chart FROM public.cl_group_attendance a
+    WHERE a.organization_id = p_organization_id AND a.id = p_attendance_id;
+    RETURN FOUND AND public.cl_group_participation_consented(p_organization_id, v_chart);
+  END
+  $$;
+-- +goose StatementEnd
+
+-- Whether an attendance row of the organization is visible to the caller
+-- under its own policy (the chart's Part 2 consent), for the per-attendee
+-- tables' policies.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_group_attendance_visible(p_organization_id uuid, p_attendance_id uuid) RETURNS boolean
+  LANGUAGE plpgsql STABLE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  DECLARE
+    v_chart uuid;
+  BEGIN
+    SELECT a.chart_id INTO v_chart FROM public.cl_group_attendance a
+    WHERE a.organization_id = p_organization_id AND a.id = p_attendance_id;
+    RETURN FOUND AND public.cl_has_permission(p_organization_id, 'cl.group.view')
+       AND public.cl_check_sud_consent(v_chart, 'group_session', auth.uid());
+  END
+  $$;
+-- +goose StatementEnd
 
 -- Configuration guard: nothing changes after the conclusion, the modality
 -- not after the start; the PM-13 reference is copied to the group session.
@@ -180,6 +226,19 @@ CREATE FUNCTION public.cl_is_virtual_group(p_organization_id uuid, p_session_id 
       WHERE m.organization_id = p_organization_id AND m.session_id = p_session_id)
   $$;
 
+-- Whether a virtual group has concluded (its logs are then closed).
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_virtual_group_concluded(p_organization_id uuid, p_session_id uuid) RETURNS boolean
+  LANGUAGE plpgsql STABLE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    RETURN EXISTS (SELECT 1 FROM public.cl_group_session_telehealth_metadata m
+                   WHERE m.organization_id = p_organization_id AND m.session_id = p_session_id AND m.state = 'concluded');
+  END
+  $$;
+-- +goose StatementEnd
+
 -- An invoker trigger: current_user is `authenticated` for a user's own
 -- statement and the owner inside the library's definer functions.
 -- +goose StatementBegin
@@ -217,14 +276,19 @@ CREATE FUNCTION public.cl_virtual_group_attendance_guard() RETURNS trigger
   BEGIN
     SELECT m.recording_state INTO v_recording FROM public.cl_group_session_telehealth_metadata m
     WHERE m.organization_id = NEW.organization_id AND m.session_id = NEW.session_id;
-    IF NOT FOUND OR pg_catalog.current_setting('role') <> 'authenticated' THEN
-      RETURN NEW; -- not a virtual group, or the owner's maintenance
+    IF NOT FOUND THEN
+      RETURN NEW; -- not a virtual group
+    END IF;
+    IF auth.uid() IS NULL THEN
+      -- No acting user: the owner's maintenance. Any other role without
+      -- claims holds no permission, so the policies have refused it already.
+      RETURN NEW;
     END IF;
     IF NOT public.cl_has_permission(NEW.organization_id, 'cl.group.virtual.manage') THEN
       RAISE EXCEPTION 'managing a virtual group''s attendance needs cl.group.virtual.manage' USING ERRCODE = 'insufficient_privilege';
     END IF;
     IF (TG_OP = 'INSERT' OR NEW.status IS DISTINCT FROM OLD.status) AND NEW.status IN ('expected', 'present')
-       AND NOT public.cl_group_participation_covered(NEW.chart_id) THEN
+       AND NOT public.cl_group_participation_covered(NEW.organization_id, NEW.chart_id, auth.uid()) THEN
       RAISE EXCEPTION 'no consent to virtual group participation' USING ERRCODE = 'insufficient_privilege';
     END IF;
     IF v_recording = 'recording' AND NEW.status = 'present' AND (TG_OP = 'INSERT' OR OLD.status <> 'present')
@@ -250,7 +314,7 @@ CREATE FUNCTION public.cl_virtual_group_counts(p_organization_id uuid, p_session
     SELECT (count(*) FILTER (WHERE a.status IN ('expected', 'present')))::int,
            (count(*) FILTER (WHERE a.status = 'present'))::int,
            (count(*) FILTER (WHERE a.status IN ('expected', 'present')
-                             AND NOT public.cl_group_participation_covered(a.chart_id)))::int
+                             AND NOT public.cl_group_participation_covered(a.organization_id, a.chart_id, auth.uid())))::int
     FROM public.cl_group_attendance a
     WHERE a.organization_id = p_organization_id AND a.session_id = p_session_id
   $$;
@@ -514,46 +578,47 @@ CREATE POLICY cl_group_session_telehealth_metadata_select ON public.cl_group_ses
   FOR SELECT TO authenticated USING (public.cl_has_permission(organization_id, 'cl.group.virtual.view'));
 CREATE POLICY cl_group_session_telehealth_metadata_insert ON public.cl_group_session_telehealth_metadata
   FOR INSERT TO authenticated
-  WITH CHECK (public.cl_has_permission(organization_id, 'cl.group.virtual.manage') AND updated_by = auth.uid());
+  WITH CHECK (public.cl_has_permission(organization_id, 'cl.group.virtual.manage') AND updated_by = auth.uid()
+              AND public.cl_pm_reference_ok(organization_id, 'pm_telehealth_sessions', pm_telehealth_session_id));
 CREATE POLICY cl_group_session_telehealth_metadata_update ON public.cl_group_session_telehealth_metadata
   FOR UPDATE TO authenticated
   USING (public.cl_has_permission(organization_id, 'cl.group.virtual.manage'))
-  WITH CHECK (public.cl_has_permission(organization_id, 'cl.group.virtual.manage') AND updated_by = auth.uid());
+  WITH CHECK (public.cl_has_permission(organization_id, 'cl.group.virtual.manage') AND updated_by = auth.uid()
+              AND public.cl_pm_reference_ok(organization_id, 'pm_telehealth_sessions', pm_telehealth_session_id));
 
 -- Per-attendee rows are visible with the attendance they describe (whose
 -- policy is the chart's Part 2 consent), and only to viewers.
 CREATE POLICY cl_group_attendance_modes_select ON public.cl_group_attendance_modes FOR SELECT TO authenticated
   USING (public.cl_has_permission(organization_id, 'cl.group.virtual.view')
-         AND EXISTS (SELECT 1 FROM public.cl_group_attendance a
-                     WHERE a.organization_id = cl_group_attendance_modes.organization_id AND a.id = cl_group_attendance_modes.attendance_id));
+         AND public.cl_group_attendance_visible(organization_id, attendance_id));
 CREATE POLICY cl_group_attendance_modes_insert ON public.cl_group_attendance_modes FOR INSERT TO authenticated
   WITH CHECK (public.cl_has_permission(organization_id, 'cl.group.virtual.manage') AND updated_by = auth.uid()
-              AND public.cl_group_participation_consented(
-                    (SELECT a.chart_id FROM public.cl_group_attendance a
-                     WHERE a.organization_id = cl_group_attendance_modes.organization_id AND a.id = cl_group_attendance_modes.attendance_id)));
+              AND public.cl_group_attendee_consented(organization_id, attendance_id));
 CREATE POLICY cl_group_attendance_modes_update ON public.cl_group_attendance_modes FOR UPDATE TO authenticated
   USING (public.cl_has_permission(organization_id, 'cl.group.virtual.manage'))
   WITH CHECK (public.cl_has_permission(organization_id, 'cl.group.virtual.manage') AND updated_by = auth.uid());
 
 CREATE POLICY cl_group_recording_consents_select ON public.cl_group_recording_consents FOR SELECT TO authenticated
   USING (public.cl_has_permission(organization_id, 'cl.group.virtual.view')
-         AND EXISTS (SELECT 1 FROM public.cl_group_attendance a
-                     WHERE a.organization_id = cl_group_recording_consents.organization_id AND a.id = cl_group_recording_consents.attendance_id));
+         AND public.cl_group_attendance_visible(organization_id, attendance_id));
 CREATE POLICY cl_group_recording_consents_insert ON public.cl_group_recording_consents FOR INSERT TO authenticated
   WITH CHECK (public.cl_has_permission(organization_id, 'cl.group.virtual.recording') AND captured_by = auth.uid()
-              AND EXISTS (SELECT 1 FROM public.cl_group_attendance a
-                          WHERE a.organization_id = cl_group_recording_consents.organization_id AND a.id = cl_group_recording_consents.attendance_id));
+              AND public.cl_group_attendance_visible(organization_id, attendance_id));
 CREATE POLICY cl_group_technology_failures_select ON public.cl_group_technology_failures FOR SELECT TO authenticated
   USING (public.cl_has_permission(organization_id, 'cl.group.virtual.view'));
 CREATE POLICY cl_group_technology_failures_insert ON public.cl_group_technology_failures FOR INSERT TO authenticated
   WITH CHECK (public.cl_has_permission(organization_id, 'cl.group.virtual.manage') AND recorded_by = auth.uid()
-              AND NOT EXISTS (SELECT 1 FROM public.cl_group_session_telehealth_metadata m
-                              WHERE m.organization_id = cl_group_technology_failures.organization_id
-                                AND m.session_id = cl_group_technology_failures.session_id AND m.state = 'concluded'));
+              AND NOT public.cl_virtual_group_concluded(organization_id, session_id));
 
 REVOKE ALL ON FUNCTION public.cl_is_opaque_reference(text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_group_participation_covered(uuid) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_group_participation_consented(uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_group_participation_covered(uuid, uuid, uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_group_participation_consented(uuid, uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_group_attendee_consented(uuid, uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_group_attendance_visible(uuid, uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_virtual_group_concluded(uuid, uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.cl_group_attendee_consented(uuid, uuid) TO authenticated;
+GRANT EXECUTE ON FUNCTION public.cl_group_attendance_visible(uuid, uuid) TO authenticated;
+GRANT EXECUTE ON FUNCTION public.cl_virtual_group_concluded(uuid, uuid) TO authenticated;
 REVOKE ALL ON FUNCTION public.cl_virtual_group_metadata_guard() FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_virtual_group_attendance_guard() FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_virtual_group_counts(uuid, uuid) FROM PUBLIC;
@@ -568,7 +633,7 @@ GRANT EXECUTE ON FUNCTION public.cl_is_virtual_group(uuid, uuid) TO authenticate
 GRANT EXECUTE ON FUNCTION public.cl_virtual_group_publish(uuid, uuid, uuid, text, text, jsonb) TO authenticated;
 REVOKE ALL ON FUNCTION public.cl_group_recording_consents_audit() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.cl_is_opaque_reference(text) TO authenticated;
-GRANT EXECUTE ON FUNCTION public.cl_group_participation_consented(uuid) TO authenticated;
+GRANT EXECUTE ON FUNCTION public.cl_group_participation_consented(uuid, uuid) TO authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_virtual_group_present_lines(uuid, uuid) TO authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_virtual_group_transition(uuid, uuid, text, uuid, timestamptz) TO authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_virtual_group_set_recording(uuid, uuid, text) TO authenticated;
