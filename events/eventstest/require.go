@@ -26,7 +26,7 @@ type RequireOpts struct {
 // RequirePublished asserts, as actingUser, that the outbox holds an event
 // of eventType for organizationID, and returns the newest match. Reading the
 // outbox needs the pf.events.view permission (events name charts): use a
-// user whose role grants it (privacy_officer and org_admin do).
+// user whose role grants it (privacy_officer and integration do).
 func RequirePublished(t testing.TB, db dbtx.Beginner, actingUser, organizationID uuid.UUID, eventType string, opts *RequireOpts) *events.Envelope {
 	t.Helper()
 	var env *events.Envelope

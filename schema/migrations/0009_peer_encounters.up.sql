@@ -372,7 +372,8 @@ CREATE FUNCTION public.cl_peer_encounter_publish(
     v_data jsonb := p_envelope OPERATOR(pg_catalog.->) 'data';
   BEGIN
     SELECT * INTO pe FROM public.cl_peer_encounters x WHERE x.organization_id = p_organization_id AND x.id = p_encounter_id;
-    IF NOT FOUND OR auth.uid() IS NULL OR pe.status <> 'finalized' OR pe.finalized_at <> pg_catalog.now()
+    IF NOT FOUND OR auth.uid() IS NULL OR NOT public.cl_has_permission(p_organization_id, 'cl.peer.encounter.finalize')
+       OR pe.status <> 'finalized' OR pe.finalized_at <> pg_catalog.now()
        OR pe.finalized_by IS DISTINCT FROM auth.uid()
        OR EXISTS (SELECT 1 FROM public.cl_pm_events e WHERE e.organization_id = p_organization_id
                     AND e.event_type = 'peer_encounter_finalized' AND e.aggregate_id = p_encounter_id)

@@ -216,41 +216,51 @@ CREATE TRIGGER cl_virtual_group_metadata_guard BEFORE INSERT OR UPDATE ON public
 
 -- A virtual group's lifecycle on its CL-14 session (status, start, end,
 -- PM-13 reference) is the library's: users change it only through the
--- definer functions (where current_user is the owner).
-CREATE FUNCTION public.cl_is_virtual_group(p_organization_id uuid, p_session_id uuid) RETURNS boolean
-  LANGUAGE sql STABLE SECURITY DEFINER
-  SET search_path = pg_catalog, pg_temp
-  AS $$
-    SELECT public.cl_has_org_access(p_organization_id) AND EXISTS (
-      SELECT 1 FROM public.cl_group_session_telehealth_metadata m
-      WHERE m.organization_id = p_organization_id AND m.session_id = p_session_id)
-  $$;
-
--- Whether a virtual group has concluded (its logs are then closed).
+-- definer functions (where current_user is cl_definer). Whether a
+-- session's lifecycle is so locked: true for a virtual group, and true
+-- (fail closed) for a caller who may not manage groups at all.
 -- +goose StatementBegin
-CREATE FUNCTION public.cl_virtual_group_concluded(p_organization_id uuid, p_session_id uuid) RETURNS boolean
+CREATE FUNCTION public.cl_group_lifecycle_locked(p_organization_id uuid, p_session_id uuid) RETURNS boolean
   LANGUAGE plpgsql STABLE SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
   AS $$
   BEGIN
-    RETURN EXISTS (SELECT 1 FROM public.cl_group_session_telehealth_metadata m
-                   WHERE m.organization_id = p_organization_id AND m.session_id = p_session_id AND m.state = 'concluded');
+    RETURN NOT public.cl_has_permission(p_organization_id, 'cl.group.manage') OR EXISTS (
+      SELECT 1 FROM public.cl_group_session_telehealth_metadata m
+      WHERE m.organization_id = p_organization_id AND m.session_id = p_session_id);
   END
   $$;
 -- +goose StatementEnd
 
--- An invoker trigger: current_user is `authenticated` for a user's own
--- statement and the owner inside the library's definer functions.
+-- Whether the caller may still log failures of a session: it manages
+-- virtual groups and the session has not concluded.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_virtual_group_open(p_organization_id uuid, p_session_id uuid) RETURNS boolean
+  LANGUAGE plpgsql STABLE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    RETURN public.cl_has_permission(p_organization_id, 'cl.group.virtual.manage') AND NOT EXISTS (
+      SELECT 1 FROM public.cl_group_session_telehealth_metadata m
+      WHERE m.organization_id = p_organization_id AND m.session_id = p_session_id AND m.state = 'concluded');
+  END
+  $$;
+-- +goose StatementEnd
+
+-- An invoker trigger: current_user is cl_definer inside the library's
+-- definer functions, anything else for a caller's own statement. Without an
+-- acting user it is the host's maintenance (any other role without claims
+-- holds no permission, so the policies refused it already).
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_virtual_group_session_guard() RETURNS trigger
   LANGUAGE plpgsql
   SET search_path = pg_catalog, pg_temp
   AS $$
   BEGIN
-    IF current_user = 'authenticated'
+    IF current_user IS DISTINCT FROM 'cl_definer' AND auth.uid() IS NOT NULL
        AND (NEW.status, NEW.started_at, NEW.ended_at, NEW.pm_telehealth_session_id)
            IS DISTINCT FROM (OLD.status, OLD.started_at, OLD.ended_at, OLD.pm_telehealth_session_id)
-       AND public.cl_is_virtual_group(NEW.organization_id, NEW.id) THEN
+       AND public.cl_group_lifecycle_locked(NEW.organization_id, NEW.id) THEN
       RAISE EXCEPTION 'a virtual group''s lifecycle changes through Start and Conclude only' USING ERRCODE = 'insufficient_privilege';
     END IF;
     RETURN NEW;
@@ -608,17 +618,17 @@ CREATE POLICY cl_group_technology_failures_select ON public.cl_group_technology_
   USING (public.cl_has_permission(organization_id, 'cl.group.virtual.view'));
 CREATE POLICY cl_group_technology_failures_insert ON public.cl_group_technology_failures FOR INSERT TO authenticated
   WITH CHECK (public.cl_has_permission(organization_id, 'cl.group.virtual.manage') AND recorded_by = auth.uid()
-              AND NOT public.cl_virtual_group_concluded(organization_id, session_id));
+              AND public.cl_virtual_group_open(organization_id, session_id));
 
 REVOKE ALL ON FUNCTION public.cl_is_opaque_reference(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_group_participation_covered(uuid, uuid, uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_group_participation_consented(uuid, uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_group_attendee_consented(uuid, uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_group_attendance_visible(uuid, uuid) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_virtual_group_concluded(uuid, uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_virtual_group_open(uuid, uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.cl_group_attendee_consented(uuid, uuid) TO authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_group_attendance_visible(uuid, uuid) TO authenticated;
-GRANT EXECUTE ON FUNCTION public.cl_virtual_group_concluded(uuid, uuid) TO authenticated;
+GRANT EXECUTE ON FUNCTION public.cl_virtual_group_open(uuid, uuid) TO authenticated;
 REVOKE ALL ON FUNCTION public.cl_virtual_group_metadata_guard() FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_virtual_group_attendance_guard() FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_virtual_group_counts(uuid, uuid) FROM PUBLIC;
@@ -628,8 +638,8 @@ REVOKE ALL ON FUNCTION public.cl_virtual_group_require_event() FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_virtual_group_set_recording(uuid, uuid, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_virtual_group_publish(uuid, uuid, uuid, text, text, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_virtual_group_session_guard() FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_is_virtual_group(uuid, uuid) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION public.cl_is_virtual_group(uuid, uuid) TO authenticated;
+REVOKE ALL ON FUNCTION public.cl_group_lifecycle_locked(uuid, uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.cl_group_lifecycle_locked(uuid, uuid) TO authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_virtual_group_publish(uuid, uuid, uuid, text, text, jsonb) TO authenticated;
 REVOKE ALL ON FUNCTION public.cl_group_recording_consents_audit() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.cl_is_opaque_reference(text) TO authenticated;

@@ -1,0 +1,413 @@
+package schema_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/encoreos/platform-go/internal/dbtx"
+	"github.com/encoreos/platform-go/internal/testdb"
+)
+
+// The authorization model as the second door sees it: an end user's own
+// JWT running raw SQL as `authenticated`. Every attack here is a statement
+// a member could send through a Supabase-style client; each names what the
+// database must answer.
+
+// clinic is one organization with a member of every seeded role, and a
+// second organization to reference across.
+type clinic struct {
+	db                                   *testdb.DB
+	org, orgB, siteB                     uuid.UUID
+	peerA, peerB, clinician, supervisor  uuid.UUID
+	hr, officer, admin, nobody, integrat uuid.UUID
+	chart, part2                         uuid.UUID
+	draftB                               uuid.UUID // peerB's draft encounter on chart
+	finalized                            testdb.FinalizedPeerEncounter
+	note                                 uuid.UUID // clinician's signed progress note on chart
+	pmEncounterB                         uuid.UUID // a PM-03 encounter of orgB
+}
+
+func newClinic(t *testing.T) *clinic {
+	t.Helper()
+	db := testdb.New(t)
+	c := &clinic{db: db, org: db.NewOrg(t), orgB: db.NewOrg(t)}
+	c.siteB = db.NewSite(t, c.orgB)
+	c.peerA = db.NewMember(t, c.org, "peer_specialist")
+	c.peerB = db.NewMember(t, c.org, "peer_specialist")
+	c.clinician = db.NewMember(t, c.org, "clinician")
+	c.supervisor = db.NewMember(t, c.org, "peer_supervisor")
+	c.hr = db.NewMember(t, c.org, "hr_manager")
+	c.officer = db.NewMember(t, c.org, "privacy_officer")
+	c.admin = db.NewMember(t, c.org, "org_admin")
+	c.nobody = db.NewMember(t, c.org)
+	c.integrat = db.NewMember(t, c.org, "integration")
+	c.chart, c.part2 = db.NewChart(t, c.org, false), db.NewChart(t, c.org, true)
+	ctx := context.Background()
+	require.NoError(t, db.Admin.QueryRow(ctx, `
+		INSERT INTO public.cl_peer_encounters (organization_id, chart_id, peer_provider_id, service_date, start_time, end_time,
+		  duration_minutes, service_type, service_type_source, hcpcs_code, focus_notes, created_by, updated_by)
+		VALUES ($1, $2, $3, current_date, now() - interval '2 hours', now() - interval '1 hour', 60, 'peer_support', 'pf15',
+		  'H0038', 'Discussed goals', $3, $3) RETURNING id`, c.org, c.chart, c.peerB).Scan(&c.draftB))
+	c.finalized = db.NewFinalizedPeerEncounter(t, c.org)
+	db.Exec(t, `INSERT INTO public.cl_peer_encounter_amendments (organization_id, peer_encounter_id, chart_id, kind, body, reason, created_by)
+		VALUES ($1, $2, $3, 'addendum', 'Follow-up call', 'late entry', $4)`, c.org, c.finalized.ID, c.finalized.ChartID, c.finalized.PeerProviderID)
+	require.NoError(t, db.Admin.QueryRow(ctx, `
+		INSERT INTO public.cl_progress_notes (organization_id, chart_id, author_id, session_start, session_end, status, finalized_at)
+		VALUES ($1, $2, $3, now() - interval '3 hours', now() - interval '2 hours', 'signed', now() - interval '1 hour')
+		RETURNING id`, c.org, c.chart, c.clinician).Scan(&c.note))
+	db.Exec(t, `INSERT INTO public.pm_appointments (organization_id, chart_id, provider_id, service_type, starts_at, ends_at)
+		VALUES ($1, $2, $3, 'individual_therapy', now() - interval '3 hours', now() - interval '2 hours')`, c.org, c.chart, c.clinician)
+	db.Exec(t, `INSERT INTO public.cl_peer_supervision (organization_id, peer_provider_id, supervisor_id, supervision_date, modality,
+		notes, created_by, updated_by) VALUES ($1, $2, $3, current_date, 'individual_in_person', 'Reviewed boundaries', $3, $3)`,
+		c.org, c.peerA, c.supervisor)
+	c.pmEncounterB = db.NewPMEncounter(t, c.orgB, db.NewChart(t, c.orgB, false), db.NewMember(t, c.orgB, "clinician"))
+	db.NewPMEncounter(t, c.org, c.chart, c.clinician)
+	var session uuid.UUID
+	require.NoError(t, db.Admin.QueryRow(ctx, `INSERT INTO public.cl_group_sessions (organization_id, facilitator_id, service_type,
+		scheduled_start, scheduled_end) VALUES ($1, $2, 'group_therapy', now(), now() + interval '1 hour') RETURNING id`,
+		c.org, c.clinician).Scan(&session))
+	db.Exec(t, `INSERT INTO public.cl_group_attendance (organization_id, session_id, chart_id) VALUES ($1, $2, $3)`, c.org, session, c.chart)
+	return c
+}
+
+// scalar runs sql as user and returns its one integer (or the error).
+func (c *clinic) scalar(t *testing.T, user uuid.UUID, sql string, args ...any) (int, error) {
+	t.Helper()
+	var n int
+	err := dbtx.Run(context.Background(), c.db.App, user, func(tx pgx.Tx) error {
+		return tx.QueryRow(context.Background(), sql, args...).Scan(&n)
+	})
+	return n, err
+}
+
+// attack is a raw statement returning one integer, and what the database
+// must answer: zero (nothing seen, nothing changed, false) or an error with
+// the given SQLSTATE.
+type attack struct {
+	name string
+	as   uuid.UUID
+	sql  string
+	args []any
+	code string // "" means the statement succeeds and returns 0
+}
+
+func (c *clinic) run(t *testing.T, attacks []attack) {
+	t.Helper()
+	for _, a := range attacks {
+		n, err := c.scalar(t, a.as, a.sql, a.args...)
+		if a.code == "" {
+			require.NoError(t, err, a.name)
+			require.Zero(t, n, a.name)
+			continue
+		}
+		require.Error(t, err, a.name)
+		require.Equal(t, a.code, dbtx.Code(err), "%s: %v", a.name, err)
+	}
+}
+
+const (
+	denied       = "42501" // insufficient_privilege, including a row-level-security refusal
+	invalidParam = "22023"
+	checkFailed  = "23514"
+	fkViolation  = "23503"
+)
+
+// insertEncounter is a peer encounter insert as the caller, returning 1.
+const insertEncounter = `
+	WITH i AS (
+	  INSERT INTO public.cl_peer_encounters (organization_id, chart_id, peer_provider_id, service_date, start_time, end_time,
+	    duration_minutes, service_type, service_type_source, hcpcs_code, focus_notes, created_by, updated_by, encounter_id)
+	  VALUES ($1, $2, $3, ($4::timestamptz AT TIME ZONE 'UTC')::date, $4::timestamptz, $4::timestamptz + interval '60 minutes',
+	    60, 'peer_support', 'pf15', 'H0038', 'A session that never happened', auth.uid(), auth.uid(), $5)
+	  RETURNING 1)
+	SELECT count(*)::int - 1 FROM i`
+
+func twoHoursAgo() time.Time { return time.Now().Add(-2 * time.Hour) }
+
+// clinicalReads are the clinical tables a clinic has rows in, each with a
+// member of the clinic who may read them.
+var clinicalReads = map[string]func(*clinic) uuid.UUID{
+	"cl_peer_encounters":           func(c *clinic) uuid.UUID { return c.peerA },
+	"cl_peer_encounter_amendments": func(c *clinic) uuid.UUID { return c.peerA },
+	"cl_progress_notes":            func(c *clinic) uuid.UUID { return c.clinician },
+	"pm_appointments":              func(c *clinic) uuid.UUID { return c.clinician },
+	"pm_encounters":                func(c *clinic) uuid.UUID { return c.clinician },
+	"cl_charts":                    func(c *clinic) uuid.UUID { return c.clinician },
+	"cl_group_sessions":            func(c *clinic) uuid.UUID { return c.clinician },
+	"cl_group_attendance":          func(c *clinic) uuid.UUID { return c.clinician },
+}
+
+func TestNonClinicalMembersSeeNoClinicalRowAndCannotDocument(t *testing.T) {
+	t.Parallel()
+	c := newClinic(t)
+	var attacks []attack
+	for name, who := range map[string]uuid.UUID{"role-less member": c.nobody, "HR": c.hr, "privacy officer": c.officer,
+		"administrator": c.admin, "integration": c.integrat} {
+		for table := range clinicalReads {
+			attacks = append(attacks, attack{name: name + " reads " + table, as: who,
+				sql: `SELECT count(*)::int FROM public.` + table})
+		}
+		attacks = append(attacks,
+			attack{name: name + " documents a session for a real peer specialist", as: who, code: denied,
+				sql: insertEncounter, args: []any{c.org, c.chart, c.peerA, twoHoursAgo(), nil}},
+			attack{name: name + " edits a peer's draft", as: who,
+				sql: `WITH u AS (UPDATE public.cl_peer_encounters SET focus_notes = 'x', updated_by = auth.uid()
+				      WHERE organization_id = $1 AND id = $2 RETURNING 1) SELECT count(*)::int FROM u`,
+				args: []any{c.org, c.draftB}},
+			attack{name: name + " learns a chart is Part 2 from the consent check", as: who,
+				sql:  `SELECT (public.cl_check_sud_consent($1, 'peer_encounter', auth.uid()) <> public.cl_check_sud_consent($2, 'peer_encounter', auth.uid()))::int`,
+				args: []any{c.chart, c.part2}},
+		)
+	}
+	// The supervision record is about peerA: not for HR or a role-less member.
+	for name, who := range map[string]uuid.UUID{"role-less member": c.nobody, "HR": c.hr, "another peer": c.peerB} {
+		attacks = append(attacks, attack{name: name + " reads supervision notes", as: who,
+			sql: `SELECT count(*)::int FROM public.cl_peer_supervision`})
+	}
+	c.run(t, attacks)
+
+	// Controls: the same reads by clinical staff see rows, so the zeros
+	// above are the policies' doing.
+	for table, who := range clinicalReads {
+		n, err := c.scalar(t, who(c), `SELECT count(*)::int FROM public.`+table)
+		require.NoError(t, err, table)
+		require.Positive(t, n, table)
+	}
+	n, err := c.scalar(t, c.peerA, `SELECT count(*)::int FROM public.cl_peer_supervision`)
+	require.NoError(t, err)
+	require.Equal(t, 1, n, "a peer sees their own supervision record")
+}
+
+func TestPeerEncountersBelongToTheirAuthor(t *testing.T) {
+	t.Parallel()
+	c := newClinic(t)
+	ctx := context.Background()
+	c.run(t, []attack{
+		{name: "a peer documents as another peer", as: c.peerA, code: denied,
+			sql: insertEncounter, args: []any{c.org, c.chart, c.peerB, twoHoursAgo(), nil}},
+		{name: "a peer edits another peer's draft", as: c.peerA,
+			sql: `WITH u AS (UPDATE public.cl_peer_encounters SET duration_minutes = 59, updated_by = auth.uid()
+			      WHERE organization_id = $1 AND id = $2 RETURNING 1) SELECT count(*)::int FROM u`, args: []any{c.org, c.draftB}},
+		{name: "a peer finalizes another peer's draft", as: c.peerA,
+			sql: `WITH u AS (UPDATE public.cl_peer_encounters SET status = 'finalized', finalized_by = auth.uid(), finalized_at = now(),
+			      updated_by = auth.uid() WHERE organization_id = $1 AND id = $2 RETURNING 1) SELECT count(*)::int FROM u`,
+			args: []any{c.org, c.draftB}},
+		{name: "a clinician (may view, may not document) writes an encounter", as: c.clinician, code: denied,
+			sql: insertEncounter, args: []any{c.org, c.chart, c.peerA, twoHoursAgo(), nil}},
+		{name: "a supervisor documents for a peer without the on-behalf permission", as: c.supervisor, code: denied,
+			sql: insertEncounter, args: []any{c.org, c.chart, c.peerA, twoHoursAgo(), nil}},
+		{name: "year 9999 with 1439 minutes", as: c.peerA, code: checkFailed,
+			sql: insertEncounter, args: []any{c.org, c.chart, c.peerA, time.Date(9999, 12, 30, 0, 0, 0, 0, time.UTC), nil}},
+		{name: "a service tomorrow", as: c.peerA, code: checkFailed,
+			sql: insertEncounter, args: []any{c.org, c.chart, c.peerA, time.Now().Add(24 * time.Hour), nil}},
+		{name: "another organization's PM encounter", as: c.peerA, code: denied,
+			sql: insertEncounter, args: []any{c.org, c.chart, c.peerA, twoHoursAgo(), c.pmEncounterB}},
+	})
+	// Control: the same insert as oneself, today, succeeds.
+	var n int
+	require.NoError(t, dbtx.Run(ctx, c.db.App, c.peerA, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, strings.Replace(insertEncounter, "count(*)::int - 1", "count(*)::int", 1),
+			c.org, c.chart, c.peerA, twoHoursAgo(), nil).Scan(&n)
+	}))
+	require.Equal(t, 1, n)
+
+	// Documenting on behalf is a permission of its own, and audited.
+	c.db.Exec(t, `INSERT INTO public.pf_roles (code, description) VALUES ('peer_lead', 'Documents for the peer team')`)
+	c.db.Exec(t, `INSERT INTO public.pf_role_permissions (role, permission) VALUES
+		('peer_lead', 'cl.chart.view'), ('peer_lead', 'cl.peer.encounter.create'), ('peer_lead', 'cl.peer.encounter.on_behalf')`)
+	lead := c.db.NewMember(t, c.org, "peer_lead")
+	require.NoError(t, dbtx.Run(ctx, c.db.App, lead, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, strings.Replace(insertEncounter, "count(*)::int - 1", "count(*)::int", 1),
+			c.org, c.chart, c.peerA, twoHoursAgo(), nil).Scan(&n)
+	}))
+	require.NoError(t, c.db.Admin.QueryRow(ctx, `SELECT count(*) FROM public.pf_audit_logs
+		WHERE organization_id = $1 AND actor_user_id = $2 AND action = 'cl.peer_encounter.documented_on_behalf'`, c.org, lead).Scan(&n))
+	require.Equal(t, 1, n)
+}
+
+func TestPart2StatusAndRecordTypesAreClosed(t *testing.T) {
+	t.Parallel()
+	c := newClinic(t)
+	var attacks []attack
+	for _, variant := range []string{"SUD_COUNSELING_NOTE", "sud_counsеling_note" /* Cyrillic е */, "", "*", "peer encounter"} {
+		attacks = append(attacks, attack{name: "record type " + variant, as: c.clinician, code: invalidParam,
+			sql: `SELECT public.cl_check_sud_consent($1, $2, auth.uid())::int`, args: []any{c.part2, variant}})
+	}
+	attacks = append(attacks,
+		attack{name: "a made-up purpose of use", as: c.clinician, code: invalidParam,
+			sql: `SELECT length(public.cl_part2_decide($1, 'progress_note', 'GOSSIP', 'display'))`, args: []any{c.part2}},
+		attack{name: "a made-up use", as: c.clinician, code: invalidParam,
+			sql: `SELECT length(public.cl_part2_decide($1, 'progress_note', 'TREAT', 'tweet'))`, args: []any{c.part2}},
+		attack{name: "HR asks the audited check about a Part 2 chart", as: c.hr,
+			sql: `SELECT (public.cl_part2_decide($1, 'progress_note', 'TREAT', 'display') <> 'denied')::int`, args: []any{c.part2}},
+		attack{name: "HR asks the audited check about a plain chart", as: c.hr,
+			sql: `SELECT (public.cl_part2_decide($1, 'progress_note', 'TREAT', 'display') <> 'denied')::int`, args: []any{c.chart}},
+	)
+	c.run(t, attacks)
+}
+
+func TestConsentsAndReferencesAreCheckedByTheDatabase(t *testing.T) {
+	t.Parallel()
+	c := newClinic(t)
+	consent := `
+		WITH i AS (INSERT INTO public.cl_part2_consents (organization_id, chart_id, disclosing_organization_id, recipient_user_id,
+		  record_types, purposes, effective_at, expires_at, signed_at, signer, recorded_by)
+		  VALUES ($1, $2, $1, $3, $4::text[], $5::text[], $6::timestamptz, $6::timestamptz + interval '30 days', $7::timestamptz,
+		    'patient', auth.uid()) RETURNING 1)
+		SELECT count(*)::int - 1 FROM i`
+	c.run(t, []attack{
+		{name: "a consent in force before it was signed", as: c.officer, code: checkFailed, sql: consent,
+			args: []any{c.org, c.part2, c.clinician, "{progress_note}", "{TREAT}", "2026-01-01", "2026-02-01"}},
+		{name: "a consent of year 0001", as: c.officer, code: checkFailed, sql: consent,
+			args: []any{c.org, c.part2, c.clinician, "{progress_note}", "{TREAT}", "0001-01-01", "0001-01-01"}},
+		{name: "a supervision record naming a supervisor without the role", as: c.supervisor, code: denied,
+			sql: `WITH i AS (INSERT INTO public.cl_peer_supervision (organization_id, peer_provider_id, supervisor_id, supervision_date,
+			      modality, created_by, updated_by) VALUES ($1, $2, $3, current_date, 'phone', auth.uid(), auth.uid()) RETURNING 1)
+			      SELECT count(*)::int - 1 FROM i`, args: []any{c.org, c.peerA, c.hr}},
+		{name: "a member rewrites another provider's note timing", as: c.peerA,
+			sql: `WITH u AS (UPDATE public.cl_progress_notes SET finalized_at = session_end WHERE organization_id = $1 AND id = $2
+			      RETURNING 1) SELECT count(*)::int FROM u`, args: []any{c.org, c.note}},
+		{name: "the author rewrites a signed note's timing", as: c.clinician,
+			sql: `WITH u AS (UPDATE public.cl_progress_notes SET finalized_at = session_end WHERE organization_id = $1 AND id = $2
+			      RETURNING 1) SELECT count(*)::int FROM u`, args: []any{c.org, c.note}},
+		{name: "an audit row naming another organization's site", as: c.clinician, code: fkViolation,
+			sql:  `SELECT length(public.pf_audit_record($1, $2, 'host.export', 'chart', $3, 'TREAT', '{}')::text)`,
+			args: []any{c.org, c.siteB, c.chart}},
+	})
+	// Every scheme-bearing or address-like vendor reference is refused by
+	// the allow-list, whatever its scheme.
+	for _, ref := range []string{"sms:5551234", "callto:alice", "facetime:x", "skype:bob", "javascript:alert(1)",
+		"https://meet.example/abc", "a@b", "zoom.us", "-leading", "sk_live_123"} {
+		n, err := c.scalar(t, c.clinician, `SELECT public.cl_is_opaque_reference($1)::int`, ref)
+		require.NoError(t, err)
+		require.Zero(t, n, ref)
+	}
+	n, err := c.scalar(t, c.clinician, `SELECT public.cl_is_opaque_reference('vendor-session-83211')::int`)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+}
+
+func TestNoPersonInjectsEvents(t *testing.T) {
+	t.Parallel()
+	c := newClinic(t)
+	envelope := func(aggregate uuid.UUID) string {
+		return `{"specversion":"1.0","id":"` + aggregate.String() + `","source":"x","type":"peer_encounter_finalized",` +
+			`"subject":"` + aggregate.String() + `","datacontenttype":"application/json","organizationid":"` + c.org.String() + `",` +
+			`"time":"2026-01-01T00:00:00Z","data":{"event_type":"peer_encounter_finalized","organization_id":"` + c.org.String() + `"}}`
+	}
+	publish := `SELECT length(public.cl_pm_events_publish($1, $2, 'peer_encounter_finalized', $2, 'k-1', $3::jsonb)::text)`
+	ghost := uuid.New()
+	c.run(t, []attack{
+		{name: "an administrator publishes a charge", as: c.admin, code: denied, sql: publish, args: []any{c.org, ghost, envelope(ghost)}},
+		{name: "a peer publishes a charge directly", as: c.peerA, code: denied, sql: publish, args: []any{c.org, ghost, envelope(ghost)}},
+		{name: "an integration publishes about no encounter", as: c.integrat, code: fkViolation, sql: publish,
+			args: []any{c.org, ghost, envelope(ghost)}},
+		{name: "an integration publishes about a draft", as: c.integrat, code: fkViolation, sql: publish,
+			args: []any{c.org, c.draftB, envelope(c.draftB)}},
+	})
+}
+
+// Every policy that applies to `authenticated` on a clinical table checks a
+// permission (not membership alone), and so does every SECURITY DEFINER
+// function `authenticated` may call that reads one. The configuration and
+// catalogue tables below are the only ones membership opens.
+func TestEveryClinicalRuleChecksAPermission(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	ctx := context.Background()
+	nonClinical := []string{"pf_organizations", "pf_sites", "pf_members", "pf_member_roles", "pf_permissions", "pf_roles",
+		"pf_role_permissions", "pf_billing_codes", "pf_org_billing_codes", "pf_lookup_values", "cl_peer_service_types",
+		"cl_peer_settings", "cl_peer_supervision_rules", "hr_service_categories", "hr_org_service_categories",
+		"hr_productivity_settings"}
+	permissionChecks := `(cl_has_permission|cl_has_site_permission|cl_multi_party_visible|cl_multi_party_open)\(`
+	rows, err := db.Admin.Query(ctx, `
+		SELECT p.tablename || '.' || p.policyname
+		FROM pg_catalog.pg_policies p
+		WHERE p.schemaname = 'public' AND 'authenticated' = ANY (p.roles) AND NOT (p.tablename = ANY ($1))
+		  AND ((p.qual IS NOT NULL AND p.qual !~ $2) OR (p.with_check IS NOT NULL AND p.with_check !~ $2))`,
+		nonClinical, permissionChecks)
+	require.NoError(t, err)
+	offenders, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	require.Empty(t, offenders, "policies on clinical tables that check membership alone")
+
+	var policies int
+	require.NoError(t, db.Admin.QueryRow(ctx, `SELECT count(*) FROM pg_catalog.pg_policies
+		WHERE schemaname = 'public' AND 'authenticated' = ANY (roles) AND NOT (tablename = ANY ($1))`, nonClinical).Scan(&policies))
+	require.GreaterOrEqual(t, policies, 30, "the query must see the clinical policies")
+
+	// Definer functions callable by users that read a clinical table.
+	readers := `
+		SELECT p.proname::text FROM pg_catalog.pg_proc p
+		WHERE p.pronamespace = 'public'::regnamespace AND p.prosecdef
+		  AND pg_catalog.has_function_privilege('authenticated', p.oid, 'EXECUTE')
+		  AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c
+		              WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' AND c.relrowsecurity
+		                AND NOT (c.relname = ANY ($1)) AND c.relname NOT IN ('pf_audit_logs', 'cl_pm_events')
+		                AND p.prosrc ~ ('public\.' || c.relname || '\M'))`
+	var readersCount int
+	require.NoError(t, db.Admin.QueryRow(ctx, `SELECT count(*) FROM (`+readers+`) r`, nonClinical).Scan(&readersCount))
+	require.GreaterOrEqual(t, readersCount, 15, "the query must find the definer functions that read clinical tables")
+	rows, err = db.Admin.Query(ctx, readers+`
+		  AND p.prosrc !~ $2 AND p.prosrc !~ '(cl_check_sud_consent|cl_staff_holds|cl_group_participation_consented|cl_group_attendance_visible)\('`,
+		nonClinical, permissionChecks)
+	require.NoError(t, err)
+	offenders, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	require.Empty(t, offenders, "definer functions that read clinical tables without a permission check")
+}
+
+// The library's functions run as cl_definer, which carries no power beyond
+// the library's own tables: no superuser, no BYPASSRLS, no role or database
+// creation, no server files or programs.
+func TestDefinerFunctionsRunWithLeastPrivilege(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	ctx := context.Background()
+	var super, bypass, createRole, createDB, login bool
+	var serverRoles int
+	require.NoError(t, db.Admin.QueryRow(ctx, `
+		SELECT r.rolsuper, r.rolbypassrls, r.rolcreaterole, r.rolcreatedb, r.rolcanlogin,
+		       (SELECT count(*) FROM pg_catalog.pg_roles s
+		        WHERE s.rolname IN ('pg_read_server_files', 'pg_write_server_files', 'pg_execute_server_program')
+		          AND pg_catalog.pg_has_role(r.oid, s.oid, 'MEMBER'))
+		FROM pg_catalog.pg_roles r WHERE r.rolname = 'cl_definer'`).Scan(&super, &bypass, &createRole, &createDB, &login, &serverRoles))
+	require.False(t, super || bypass || createRole || createDB || login, "cl_definer holds a power it must not")
+	require.Zero(t, serverRoles, "cl_definer may reach server files or programs")
+
+	rows, err := db.Admin.Query(ctx, `
+		SELECT p.oid::regprocedure::text FROM pg_catalog.pg_proc p
+		WHERE p.pronamespace = 'public'::regnamespace AND p.proowner <> 'cl_definer'::regrole
+		  AND p.proname <> 'pf_apply_least_privilege'`)
+	require.NoError(t, err)
+	notOwned, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	require.Empty(t, notOwned, "functions not owned by cl_definer (end the migration with CALL public.pf_apply_least_privilege())")
+
+	rows, err = db.Admin.Query(ctx, `
+		SELECT c.relname::text FROM pg_catalog.pg_class c
+		WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' AND c.relrowsecurity
+		  AND c.relname <> 'platform_schema_migrations'
+		  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policies p WHERE p.schemaname = 'public' AND p.tablename = c.relname
+		                  AND p.roles = ARRAY['cl_definer']::name[])`)
+	require.NoError(t, err)
+	noPolicy, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	require.Empty(t, noPolicy, "tables the definer role cannot read")
+
+	// A definer function cannot reach the server: pg_read_file needs a
+	// privilege cl_definer lacks.
+	tx, err := db.Admin.Begin(ctx)
+	require.NoError(t, err)
+	defer tx.Rollback(ctx) //nolint:errcheck // the test only reads
+	_, err = tx.Exec(ctx, `SET LOCAL ROLE cl_definer`)
+	require.NoError(t, err)
+	_, err = tx.Exec(ctx, `SELECT pg_catalog.pg_read_file('/etc/passwd')`)
+	require.True(t, dbtx.IsPermissionDenied(err), "got %v", err)
+}
