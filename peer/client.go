@@ -124,10 +124,25 @@ func (c *Client) Get(ctx context.Context, actingUser, organizationID, id uuid.UU
 	}
 	var e *Encounter
 	err := dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) (err error) {
-		e, err = collectOne(tx.Query(ctx, getSQL, pgx.NamedArgs{"organization_id": organizationID, "id": id}))
-		return err
+		if e, err = collectOne(tx.Query(ctx, getSQL, pgx.NamedArgs{"organization_id": organizationID, "id": id})); err != nil {
+			return err
+		}
+		return disclosed(ctx, tx, organizationID, e.ChartID)
 	})
 	return e, err
+}
+
+// disclosed accounts, in the read's own transaction, for the records a
+// read returned: one part2.record.disclosed audit row per Part 2 chart
+// among charts (cl_part2_disclosed), so that every disclosure through this
+// API is in the chart's accounting of disclosures. The library's reads are
+// for treatment, for display.
+func disclosed(ctx context.Context, tx pgx.Tx, org uuid.UUID, charts ...uuid.UUID) error {
+	if len(charts) == 0 {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `SELECT public.cl_part2_disclosed($1, $2, 'peer_encounter', 'TREAT', 'display')`, org, charts)
+	return dbtx.MapError(err)
 }
 
 // Update replaces a draft encounter's fields. A finalized encounter returns
@@ -367,8 +382,10 @@ func (c *Client) Amendments(ctx context.Context, actingUser, organizationID, id 
 	err := dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) error {
 		rows, _ := tx.Query(ctx, amendmentsSQL, pgx.NamedArgs{"organization_id": organizationID, "peer_encounter_id": id})
 		var err error
-		out, err = pgx.CollectRows(rows, pgx.RowToStructByName[Amendment])
-		return dbtx.MapError(err)
+		if out, err = pgx.CollectRows(rows, pgx.RowToStructByName[Amendment]); err != nil || len(out) == 0 {
+			return dbtx.MapError(err)
+		}
+		return disclosed(ctx, tx, organizationID, out[0].ChartID)
 	})
 	return out, err
 }

@@ -251,6 +251,40 @@ func TestPart2EncountersFollowConsent(t *testing.T) {
 	require.ErrorIs(t, err, peer.ErrNotFound)
 }
 
+// Every read of a Part 2 chart's encounters through the API is in the
+// chart's accounting of disclosures, once per call; reads of other charts
+// add nothing.
+func TestReadingPart2EncountersIsAccounted(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	b.grant(t, b.peer, b.part2)
+	e := b.create(t, b.part2, b.fields())
+	plain := b.create(t, b.chart, b.fields())
+	disclosures := func() int {
+		var n int
+		require.NoError(t, b.db.Admin.QueryRow(ctx, `SELECT count(*) FROM public.pf_audit_logs
+			WHERE organization_id = $1 AND action = 'part2.record.disclosed' AND target_id = $2 AND actor_user_id = $3
+			  AND purpose = 'TREAT' AND details->>'record_type' = 'peer_encounter' AND details->>'basis' = 'consent'`,
+			b.org, b.part2, b.peer).Scan(&n))
+		return n
+	}
+	require.Zero(t, disclosures())
+	_, err := b.client.Get(ctx, b.peer, b.org, e.ID)
+	require.NoError(t, err)
+	require.Equal(t, 1, disclosures(), "Get")
+	_, err = b.client.ListByChart(ctx, b.peer, b.org, b.part2, peer.ListParams{})
+	require.NoError(t, err)
+	require.Equal(t, 2, disclosures(), "ListByChart")
+	page, err := b.client.ListByProvider(ctx, b.peer, b.org, b.peer, peer.ListParams{})
+	require.NoError(t, err)
+	require.Len(t, page.Encounters, 2)
+	require.Equal(t, 3, disclosures(), "ListByProvider: one row for the Part 2 chart among the page's charts")
+	_, err = b.client.Get(ctx, b.peer, b.org, plain.ID)
+	require.NoError(t, err)
+	require.Equal(t, 3, disclosures(), "a chart that is not Part 2 is no disclosure")
+}
+
 func TestOtherOrganizations(t *testing.T) {
 	t.Parallel()
 	b := setup(t)

@@ -281,6 +281,57 @@ CREATE FUNCTION public.cl_part2_decide(p_chart_id uuid, p_record_type text, p_pu
   $$;
 -- +goose StatementEnd
 
+-- cl_part2_disclosed: the accounting of a read. The library calls it in
+-- the transaction of every read of Part 2-covered records (peer encounters
+-- and their amendments), with the charts whose records it returned; it
+-- writes one part2.record.disclosed row per Part 2 chart the caller could
+-- see them under (basis consent or emergency; purpose and use from the
+-- closed vocabularies), and returns how many. Charts that are not Part 2,
+-- or that the caller could not have seen, write nothing.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_part2_disclosed(
+  p_organization_id uuid, p_chart_ids uuid[], p_record_type text, p_purpose text, p_use text
+) RETURNS integer
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  DECLARE
+    v_user  uuid := auth.uid();
+    v_type  text := public.cl_part2_record_type(p_record_type);
+    v_now   timestamptz := pg_catalog.statement_timestamp();
+    v_count integer := 0;
+    c       record;
+    v_basis text;
+  BEGIN
+    IF p_purpose IS NULL OR NOT (p_purpose = ANY (public.cl_part2_decision_purposes())) THEN
+      RAISE EXCEPTION 'unknown purpose of use' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF p_use IS NULL OR NOT (p_use = ANY (public.cl_part2_uses())) THEN
+      RAISE EXCEPTION 'unknown use' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF v_user IS NULL OR p_chart_ids IS NULL THEN
+      RETURN 0;
+    END IF;
+    FOR c IN
+      SELECT DISTINCT ch.id, ch.site_id FROM public.cl_charts ch
+      WHERE ch.organization_id = p_organization_id AND ch.id = ANY (p_chart_ids) AND ch.is_part2
+    LOOP
+      CONTINUE WHEN NOT public.cl_has_site_permission(p_organization_id, c.site_id, 'cl.chart.view');
+      v_basis := CASE
+        WHEN public.cl_part2_consent_covers(c.id, p_organization_id, v_type, v_user, v_now, NULL) THEN 'consent'
+        WHEN public.cl_part2_emergency_covers(c.id, v_type, v_user, v_now) THEN 'emergency'
+      END;
+      CONTINUE WHEN v_basis IS NULL;
+      PERFORM public.pf_audit_write(v_user, p_organization_id, c.site_id, 'part2.record.disclosed', 'chart', c.id,
+        CASE WHEN v_basis = 'emergency' THEN 'ETREAT' ELSE p_purpose END,
+        pg_catalog.jsonb_build_object('record_type', v_type, 'use', p_use, 'basis', v_basis));
+      v_count := v_count + 1;
+    END LOOP;
+    RETURN v_count;
+  END
+  $$;
+-- +goose StatementEnd
+
 -- cl_part2_break_glass: open a time-boxed emergency access for the caller
 -- and return it.
 -- Needs cl.part2.break_glass in the chart's organization, a reason of at
@@ -404,6 +455,8 @@ REVOKE ALL ON FUNCTION public.cl_part2_consent_covers(uuid, uuid, text, uuid, ti
 REVOKE ALL ON FUNCTION public.cl_part2_emergency_covers(uuid, text, uuid, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_check_sud_consent(uuid, text, uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_part2_decide(uuid, text, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_part2_disclosed(uuid, uuid[], text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.cl_part2_disclosed(uuid, uuid[], text, text, text) TO authenticated;
 REVOKE ALL ON FUNCTION public.cl_part2_break_glass(uuid, text, interval) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_part2_consents_guard() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.cl_part2_record_types() TO authenticated;
