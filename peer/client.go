@@ -67,7 +67,7 @@ var (
 	//go:embed sql/checks.sql
 	checksSQL string
 	//go:embed sql/list.sql
-	listTemplate string
+	listByProviderSQL string
 	//go:embed sql/list_by_chart.sql
 	listByChartSQL string
 	//go:embed sql/service_types.sql
@@ -76,8 +76,6 @@ var (
 	amendSQL string
 	//go:embed sql/amendments.sql
 	amendmentsSQL string
-
-	listByProviderSQL = strings.ReplaceAll(listTemplate, "{{owner}}", "peer_provider_id")
 )
 
 // Create records a draft encounter.
@@ -106,6 +104,9 @@ func (c *Client) create(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p 
 		if err != nil {
 			return err
 		}
+		if err := disclosed(ctx, tx, p.OrganizationID, p.ChartID); err != nil {
+			return err
+		}
 		args := fieldArgs(p.OrganizationID, &p.Fields, source)
 		args["chart_id"] = p.ChartID
 		e, err = collectOne(tx.Query(ctx, insertSQL, args))
@@ -124,24 +125,19 @@ func (c *Client) Get(ctx context.Context, actingUser, organizationID, id uuid.UU
 	}
 	var e *Encounter
 	err := dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) (err error) {
-		if e, err = collectOne(tx.Query(ctx, getSQL, pgx.NamedArgs{"organization_id": organizationID, "id": id})); err != nil {
-			return err
-		}
-		return disclosed(ctx, tx, organizationID, e.ChartID)
+		e, err = collectOne(tx.Query(ctx, getSQL, pgx.NamedArgs{"organization_id": organizationID, "id": id, "use": "display"}))
+		return err
 	})
 	return e, err
 }
 
-// disclosed accounts, in the read's own transaction, for the records a
-// read returned: one part2.record.disclosed audit row per Part 2 chart
-// among charts (cl_part2_disclosed), so that every disclosure through this
-// API is in the chart's accounting of disclosures. The library's reads are
-// for treatment, for display.
-func disclosed(ctx context.Context, tx pgx.Tx, org uuid.UUID, charts ...uuid.UUID) error {
-	if len(charts) == 0 {
-		return nil
-	}
-	_, err := tx.Exec(ctx, `SELECT public.cl_part2_disclosed($1, $2, 'peer_encounter', 'TREAT', 'display')`, org, charts)
+// disclosed accounts, before a write to a chart's encounters, for the
+// disclosure of a Part 2 chart (cl_part2_disclosed: one
+// part2.record.disclosed row, use save), which opens the chart's rows to
+// this transaction; a chart that is not Part 2 writes nothing. The
+// library's reads account for themselves inside their functions.
+func disclosed(ctx context.Context, tx pgx.Tx, org, chart uuid.UUID) error {
+	_, err := tx.Exec(ctx, `SELECT public.cl_part2_disclosed($1, ARRAY[$2::uuid], 'peer_encounter', 'TREAT', 'save')`, org, chart)
 	return dbtx.MapError(err)
 }
 
@@ -168,7 +164,7 @@ func (c *Client) update(ctx context.Context, tx pgx.Tx, actingUser, organization
 	}
 	var e *Encounter
 	err := dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
-		current, err := lockForEdit(ctx, tx, pgx.NamedArgs{"organization_id": organizationID, "id": id})
+		current, err := lockForEdit(ctx, tx, organizationID, id)
 		if err != nil {
 			return err
 		}
@@ -269,7 +265,7 @@ func (c *Client) finalize(ctx context.Context, tx pgx.Tx, actingUser, organizati
 		args := pgx.NamedArgs{"organization_id": organizationID, "id": id}
 		// The row lock makes a concurrent finalize wait, then see the
 		// encounter finalized.
-		current, err := lockForEdit(ctx, tx, args)
+		current, err := lockForEdit(ctx, tx, organizationID, id)
 		if err != nil {
 			return err
 		}
@@ -311,14 +307,17 @@ func (c *Client) finalize(ctx context.Context, tx pgx.Tx, actingUser, organizati
 }
 
 // lockForEdit locks an encounter the caller may edit (its author, or one
-// documenting on behalf). An encounter the caller can only read is someone
-// else's to edit or finalize: ErrPermissionDenied, not ErrNotFound.
-func lockForEdit(ctx context.Context, tx pgx.Tx, args pgx.NamedArgs) (*Encounter, error) {
-	e, err := collectOne(tx.Query(ctx, getForUpdateSQL, args))
+// documenting on behalf). The read before it accounts for a Part 2 chart
+// (use save) and so opens its rows to this transaction. An encounter the
+// caller can only read is someone else's to edit or finalize:
+// ErrPermissionDenied, not ErrNotFound.
+func lockForEdit(ctx context.Context, tx pgx.Tx, org, id uuid.UUID) (*Encounter, error) {
+	if _, err := collectOne(tx.Query(ctx, getSQL, pgx.NamedArgs{"organization_id": org, "id": id, "use": "save"})); err != nil {
+		return nil, err
+	}
+	e, err := collectOne(tx.Query(ctx, getForUpdateSQL, pgx.NamedArgs{"organization_id": org, "id": id}))
 	if errors.Is(err, ErrNotFound) {
-		if _, readErr := collectOne(tx.Query(ctx, getSQL, args)); readErr == nil {
-			return nil, ErrPermissionDenied
-		}
+		return nil, ErrPermissionDenied
 	}
 	return e, err
 }
@@ -358,7 +357,7 @@ func (c *Client) amend(ctx context.Context, tx pgx.Tx, actingUser, organizationI
 	}
 	var a *Amendment
 	err := dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
-		current, err := collectOne(tx.Query(ctx, getSQL, pgx.NamedArgs{"organization_id": organizationID, "id": id}))
+		current, err := collectOne(tx.Query(ctx, getSQL, pgx.NamedArgs{"organization_id": organizationID, "id": id, "use": "save"}))
 		if err != nil {
 			return err
 		}
@@ -382,10 +381,8 @@ func (c *Client) Amendments(ctx context.Context, actingUser, organizationID, id 
 	err := dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) error {
 		rows, _ := tx.Query(ctx, amendmentsSQL, pgx.NamedArgs{"organization_id": organizationID, "peer_encounter_id": id})
 		var err error
-		if out, err = pgx.CollectRows(rows, pgx.RowToStructByName[Amendment]); err != nil || len(out) == 0 {
-			return dbtx.MapError(err)
-		}
-		return disclosed(ctx, tx, organizationID, out[0].ChartID)
+		out, err = pgx.CollectRows(rows, pgx.RowToStructByName[Amendment])
+		return dbtx.MapError(err)
 	})
 	return out, err
 }

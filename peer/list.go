@@ -94,18 +94,8 @@ func (c *Client) list(ctx context.Context, sql string, actingUser, org, owner uu
 			"after_date": afterDate, "after_id": afterID, "limit": p.Limit + 1,
 		})
 		var err error
-		if page.Encounters, err = pgx.CollectRows(rows, pgx.RowToStructByName[Encounter]); err != nil {
-			return dbtx.MapError(err)
-		}
-		charts := make([]uuid.UUID, 0, 1)
-		seen := make(map[uuid.UUID]bool)
-		for _, e := range page.Encounters[:min(len(page.Encounters), p.Limit)] {
-			if !seen[e.ChartID] {
-				seen[e.ChartID] = true
-				charts = append(charts, e.ChartID)
-			}
-		}
-		return disclosed(ctx, tx, org, charts...)
+		page.Encounters, err = pgx.CollectRows(rows, pgx.RowToStructByName[Encounter])
+		return dbtx.MapError(err)
 	})
 	if err != nil {
 		return nil, err

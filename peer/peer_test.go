@@ -261,14 +261,17 @@ func TestReadingPart2EncountersIsAccounted(t *testing.T) {
 	b.grant(t, b.peer, b.part2)
 	e := b.create(t, b.part2, b.fields())
 	plain := b.create(t, b.chart, b.fields())
-	disclosures := func() int {
+	accounted := func(use string) int {
 		var n int
 		require.NoError(t, b.db.Admin.QueryRow(ctx, `SELECT count(*) FROM public.pf_audit_logs
 			WHERE organization_id = $1 AND action = 'part2.record.disclosed' AND target_id = $2 AND actor_user_id = $3
-			  AND purpose = 'TREAT' AND details->>'record_type' = 'peer_encounter' AND details->>'basis' = 'consent'`,
-			b.org, b.part2, b.peer).Scan(&n))
+			  AND purpose = 'TREAT' AND details->>'record_type' = 'peer_encounter' AND details->>'basis' = 'consent'
+			  AND details->>'use' = $4`,
+			b.org, b.part2, b.peer, use).Scan(&n))
 		return n
 	}
+	disclosures := func() int { return accounted("display") }
+	require.Equal(t, 1, accounted("save"), "the write on the Part 2 chart")
 	require.Zero(t, disclosures())
 	_, err := b.client.Get(ctx, b.peer, b.org, e.ID)
 	require.NoError(t, err)

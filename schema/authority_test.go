@@ -160,6 +160,9 @@ func TestNonClinicalMembersSeeNoClinicalRowAndCannotDocument(t *testing.T) {
 				sql: `WITH u AS (UPDATE public.cl_peer_encounters SET focus_notes = 'x', updated_by = auth.uid()
 				      WHERE organization_id = $1 AND id = $2 RETURNING 1) SELECT count(*)::int FROM u`,
 				args: []any{c.org, c.draftB}},
+			attack{name: name + " learns a chart is Part 2 from the accounting check", as: who,
+				sql:  `SELECT (public.cl_part2_opened($1, $2, 'peer_encounter') <> public.cl_part2_opened($1, $3, 'peer_encounter'))::int`,
+				args: []any{c.org, c.chart, c.part2}},
 			attack{name: name + " learns a chart is Part 2 from the consent check", as: who,
 				sql:  `SELECT (public.cl_check_sud_consent($1, 'peer_encounter', auth.uid()) <> public.cl_check_sud_consent($2, 'peer_encounter', auth.uid()))::int`,
 				args: []any{c.chart, c.part2}},
@@ -355,7 +358,7 @@ func TestEveryClinicalRuleChecksAPermission(t *testing.T) {
 	require.NoError(t, db.Admin.QueryRow(ctx, `SELECT count(*) FROM (`+readers+`) r`, nonClinical).Scan(&readersCount))
 	require.GreaterOrEqual(t, readersCount, 15, "the query must find the definer functions that read clinical tables")
 	rows, err = db.Admin.Query(ctx, readers+`
-		  AND p.prosrc !~ $2 AND p.prosrc !~ '(cl_check_sud_consent|cl_staff_holds|cl_group_participation_consented|cl_group_attendance_visible)\('`,
+		  AND p.prosrc !~ $2 AND p.prosrc !~ '(cl_check_sud_consent|cl_staff_holds|cl_group_participation_consented|cl_group_attendance_visible|cl_peer_chart_readable)\('`,
 		nonClinical, permissionChecks)
 	require.NoError(t, err)
 	offenders, err = pgx.CollectRows(rows, pgx.RowTo[string])
@@ -410,4 +413,53 @@ func TestDefinerFunctionsRunWithLeastPrivilege(t *testing.T) {
 	require.NoError(t, err)
 	_, err = tx.Exec(ctx, `SELECT pg_catalog.pg_read_file('/etc/passwd')`)
 	require.True(t, dbtx.IsPermissionDenied(err), "got %v", err)
+}
+
+// A Part 2 chart's rows leave the database only with their line in the
+// accounting of disclosures: plain SQL sees them only after
+// cl_part2_disclosed has written it in the same transaction.
+func TestPart2RowsNeedTheirAccountingFirst(t *testing.T) {
+	t.Parallel()
+	c := newClinic(t)
+	ctx := context.Background()
+	c.db.Exec(t, `INSERT INTO public.cl_part2_consents (organization_id, chart_id, disclosing_organization_id, recipient_user_id,
+		record_types, purposes, effective_at, expires_at, signed_at, signer, recorded_by)
+		VALUES ($1, $2, $1, $3, '{peer_encounter}', '{TREAT}', now() - interval '1 day', now() + interval '1 day',
+		  now() - interval '1 day', 'patient', $4)`, c.org, c.part2, c.peerA, c.officer)
+	c.db.Exec(t, `INSERT INTO public.cl_peer_encounters (organization_id, chart_id, peer_provider_id, service_date, start_time, end_time,
+		duration_minutes, service_type, service_type_source, hcpcs_code, focus_notes, created_by, updated_by)
+		VALUES ($1, $2, $3, current_date, now() - interval '2 hours', now() - interval '1 hour', 60, 'peer_support', 'pf15',
+		  'H0038', 'Part 2 session', $3, $3)`, c.org, c.part2, c.peerA)
+	accounted := func() int {
+		var n int
+		require.NoError(t, c.db.Admin.QueryRow(ctx, `SELECT count(*) FROM public.pf_audit_logs WHERE organization_id = $1
+			AND action = 'part2.record.disclosed' AND target_id = $2 AND actor_user_id = $3`, c.org, c.part2, c.peerA).Scan(&n))
+		return n
+	}
+	var before, after, opened int
+	require.NoError(t, dbtx.Run(ctx, c.db.App, c.peerA, func(tx pgx.Tx) error {
+		const count = `SELECT count(*)::int FROM public.cl_peer_encounters WHERE chart_id = $1`
+		if err := tx.QueryRow(ctx, count, c.part2).Scan(&before); err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, `SELECT public.cl_part2_disclosed($1, ARRAY[$2::uuid], 'peer_encounter', 'TREAT', 'display')`,
+			c.org, c.part2).Scan(&opened); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, count, c.part2).Scan(&after)
+	}))
+	require.Zero(t, before, "under consent, but not yet accounted for")
+	require.Equal(t, 1, opened)
+	require.Equal(t, 1, after, "accounted for, then visible")
+	require.Equal(t, 1, accounted())
+
+	// The opening lasts for its transaction only.
+	n, err := c.scalar(t, c.peerA, `SELECT count(*)::int FROM public.cl_peer_encounters WHERE chart_id = $1`, c.part2)
+	require.NoError(t, err)
+	require.Zero(t, n)
+	// Without consent, asking writes nothing and opens nothing.
+	n, err = c.scalar(t, c.peerB, `SELECT public.cl_part2_disclosed($1, ARRAY[$2::uuid], 'peer_encounter', 'TREAT', 'display')`, c.org, c.part2)
+	require.NoError(t, err)
+	require.Zero(t, n)
+	require.Equal(t, 1, accounted())
 }

@@ -1,3 +1,3 @@
-SELECT * FROM public.cl_peer_encounter_amendments
-WHERE organization_id = @organization_id AND peer_encounter_id = @peer_encounter_id
-ORDER BY created_at, id
+-- An encounter's amendments, oldest first, through
+-- cl_peer_encounter_amendments_of (policy per chart, disclosure accounted).
+SELECT * FROM public.cl_peer_encounter_amendments_of(@organization_id, @peer_encounter_id)

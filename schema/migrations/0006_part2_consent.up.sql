@@ -332,6 +332,40 @@ CREATE FUNCTION public.cl_part2_disclosed(
   $$;
 -- +goose StatementEnd
 
+-- cl_part2_opened: whether a chart's records of a type are open to the
+-- caller in this transaction: always for a chart that is not Part 2; for a
+-- Part 2 chart only once this transaction has accounted for the disclosure
+-- (a part2.record.disclosed row by the caller, written by
+-- cl_part2_disclosed since the transaction began). Policies over Part 2
+-- records add it, so that no row of a Part 2 chart leaves the database,
+-- through the API or by plain SQL, without its line in the accounting of
+-- disclosures.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_part2_opened(p_organization_id uuid, p_chart_id uuid, p_record_type text) RETURNS boolean
+  LANGUAGE plpgsql STABLE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  DECLARE
+    v_type  text := public.cl_part2_record_type(p_record_type);
+    v_site  uuid;
+    v_part2 boolean;
+  BEGIN
+    SELECT c.site_id, c.is_part2 INTO v_site, v_part2 FROM public.cl_charts c
+    WHERE c.organization_id = p_organization_id AND c.id = p_chart_id;
+    -- To anyone without clinical access every chart answers alike.
+    IF NOT FOUND OR NOT public.cl_has_site_permission(p_organization_id, v_site, 'cl.chart.view') THEN
+      RETURN false;
+    END IF;
+    RETURN NOT v_part2
+        OR EXISTS (SELECT 1 FROM public.pf_audit_logs a
+                   WHERE a.organization_id = p_organization_id AND a.target_type = 'chart' AND a.target_id = p_chart_id
+                     AND a.occurred_at >= pg_catalog.now() AND a.actor_user_id = auth.uid()
+                     AND a.action = 'part2.record.disclosed'
+                     AND (a.details OPERATOR(pg_catalog.->>) 'record_type') = v_type);
+  END
+  $$;
+-- +goose StatementEnd
+
 -- cl_part2_break_glass: open a time-boxed emergency access for the caller
 -- and return it.
 -- Needs cl.part2.break_glass in the chart's organization, a reason of at
@@ -456,6 +490,8 @@ REVOKE ALL ON FUNCTION public.cl_part2_emergency_covers(uuid, text, uuid, timest
 REVOKE ALL ON FUNCTION public.cl_check_sud_consent(uuid, text, uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_part2_decide(uuid, text, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_part2_disclosed(uuid, uuid[], text, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_part2_opened(uuid, uuid, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.cl_part2_opened(uuid, uuid, text) TO authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_part2_disclosed(uuid, uuid[], text, text, text) TO authenticated;
 REVOKE ALL ON FUNCTION public.cl_part2_break_glass(uuid, text, interval) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_part2_consents_guard() FROM PUBLIC;
