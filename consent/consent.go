@@ -92,8 +92,9 @@ type GrantParams struct {
 	OrganizationID uuid.UUID
 	// ChartID is the patient's chart. Required.
 	ChartID uuid.UUID
-	// DisclosingOrganizationID is the Part 2 program that may disclose;
-	// zero means OrganizationID.
+	// DisclosingOrganizationID is the Part 2 program that may disclose:
+	// the organization holding the chart (zero means OrganizationID; any
+	// other value is invalid).
 	DisclosingOrganizationID uuid.UUID
 	// Recipient is who may receive the records. Required.
 	Recipient Recipient
@@ -138,6 +139,9 @@ func (p *GrantParams) validate(now time.Time) error {
 		if r != AllRecords && !r.Valid() {
 			return validate.Errorf("RecordTypes", "holds an unknown record type")
 		}
+	}
+	if p.DisclosingOrganizationID != uuid.Nil && p.DisclosingOrganizationID != p.OrganizationID {
+		return validate.Errorf("DisclosingOrganizationID", "must be the organization holding the chart")
 	}
 	if hasDuplicates(p.RecordTypes) {
 		return validate.Errorf("RecordTypes", "holds a record type twice")

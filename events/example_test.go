@@ -26,7 +26,7 @@ func ExampleRelay() {
 
 	outbox := events.NewOutbox(nil)
 	finalized := &events.PeerEncounterFinalized{
-		Header:          events.Header{OrganizationID: org},
+		Header:          events.Header{OrganizationID: org, Timestamp: pe.FinalizedAt},
 		PeerEncounterID: pe.ID, ChartID: pe.ChartID, PeerProviderID: pe.PeerProviderID,
 		ServiceDate: events.NewDate(pe.ServiceDate), HCPCSCode: "H0038", DurationMinutes: pe.DurationMinutes,
 	}

@@ -40,7 +40,7 @@ func (b *bundle) finalized(t testing.TB) *events.PeerEncounterFinalized {
 	t.Helper()
 	pe := b.db.NewFinalizedPeerEncounter(t, b.org)
 	return &events.PeerEncounterFinalized{
-		Header:          events.Header{OrganizationID: b.org},
+		Header:          events.Header{OrganizationID: b.org, Timestamp: pe.FinalizedAt},
 		PeerEncounterID: pe.ID, ChartID: pe.ChartID, PeerProviderID: pe.PeerProviderID,
 		ServiceDate: events.NewDate(pe.ServiceDate), HCPCSCode: events.Code(pe.HCPCSCode), DurationMinutes: pe.DurationMinutes,
 	}
@@ -99,12 +99,15 @@ func TestPublishingTheSameKeyTwiceStoresOneEvent(t *testing.T) {
 	e := b.finalized(t)
 	first, err := b.publish(t, e, nil)
 	require.NoError(t, err)
-	again := *e
-	again.DurationMinutes = 99 // a retried action: same aggregate and type
+	again := *e // a retried action: same aggregate, type and figures
 	second, err := b.publish(t, &again, nil)
 	require.NoError(t, err)
 	require.Equal(t, first.ID, second.ID, "the second publish returns the stored event")
 	require.Equal(t, 1, b.outboxCount(t))
+	forged := *e
+	forged.DurationMinutes = 99 // a "retry" with other figures than the encounter's
+	_, err = b.publish(t, &forged, nil)
+	require.True(t, dbtx.IsCheckViolation(err), "got %v", err)
 
 	// With a correlation id, the key is the event type and the correlation.
 	corr := uuid.New()

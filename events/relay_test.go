@@ -3,6 +3,7 @@ package events_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,31 +20,43 @@ import (
 
 	"github.com/encoreos/platform-go/events"
 	"github.com/encoreos/platform-go/events/eventstest"
-	"github.com/encoreos/platform-go/internal/dbtx"
 	"github.com/encoreos/platform-go/internal/testdb"
 )
 
-// publishMany publishes n finalized events spread over aggregates
-// aggregates, in one transaction, and returns them in publish order.
+// publishMany puts n finalized events spread over aggregates aggregates in
+// the outbox, in one transaction, and returns them in publish order. An
+// encounter has one event through the publishing doors, so a history of
+// several per aggregate (what ordering is about) is written as the host's
+// superuser, the way fillOutbox is: the relay cannot tell.
 func (b *bundle) publishMany(t testing.TB, n, aggregates int) []*events.PeerEncounterFinalized {
 	t.Helper()
-	aggs := make([]*events.PeerEncounterFinalized, aggregates)
+	ctx := context.Background()
+	aggs := make([]uuid.UUID, aggregates)
 	for i := range aggs {
-		aggs[i] = b.finalized(t)
+		aggs[i] = uuid.New()
 	}
 	out := make([]*events.PeerEncounterFinalized, n)
-	require.NoError(t, dbtx.Run(context.Background(), b.db.App, b.user, func(tx pgx.Tx) error {
-		for i := range n {
-			e := *aggs[i%aggregates]
-			e.DurationMinutes = i // the sequence within the test
-			key := fmt.Sprintf("seq:%d:%s", i, e.PeerEncounterID)
-			if _, err := b.outbox.PublishTx(context.Background(), tx, &e, &events.PublishOpts{IdempotencyKey: key}); err != nil {
-				return err
-			}
-			out[i] = &e
+	tx, err := b.db.Admin.Begin(ctx)
+	require.NoError(t, err)
+	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+	for i := range n {
+		e := &events.PeerEncounterFinalized{
+			Header:          events.Header{OrganizationID: b.org},
+			PeerEncounterID: aggs[i%aggregates], ChartID: uuid.New(),
+			PeerProviderID: uuid.New(), ServiceDate: events.NewDate(time.Now()), HCPCSCode: "H0038",
+			DurationMinutes: i, // the sequence within the test
 		}
-		return nil
-	}))
+		key := fmt.Sprintf("seq:%d:%s", i, e.PeerEncounterID)
+		env, _, err := b.outbox.Prepare(e, &events.PublishOpts{IdempotencyKey: key})
+		require.NoError(t, err)
+		raw, err := json.Marshal(env)
+		require.NoError(t, err)
+		_, err = tx.Exec(ctx, `INSERT INTO public.cl_pm_events (organization_id, id, event_type, aggregate_id, idempotency_key, envelope)
+			VALUES ($1, $2, $3, $4, $5, $6)`, b.org, env.ID, events.TypePeerEncounterFinalized, e.PeerEncounterID, key, raw)
+		require.NoError(t, err)
+		out[i] = e
+	}
+	require.NoError(t, tx.Commit(ctx))
 	return out
 }
 

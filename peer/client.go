@@ -213,7 +213,7 @@ func (c *Client) check(ctx context.Context, tx pgx.Tx, org, chart uuid.UUID, f *
 	case !codeOK:
 		return "", validate.Errorf("HCPCSCode", "is not a code the organization may bill on the service date")
 	case !encounterOK:
-		return "", validate.Errorf("EncounterID", "is not a PM-03 encounter of the organization")
+		return "", validate.Errorf("EncounterID", "is not a PM-03 encounter of the organization for this chart")
 	case keepSource != "":
 		return keepSource, nil
 	case source == nil:

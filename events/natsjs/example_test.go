@@ -61,7 +61,7 @@ func ExampleSink() {
 	outbox := events.NewOutbox(nil)
 	err = dbtx.Run(ctx, db.App, integration, func(tx pgx.Tx) error {
 		_, err := outbox.PublishTx(ctx, tx, &events.PeerEncounterFinalized{
-			Header:          events.Header{OrganizationID: org},
+			Header:          events.Header{OrganizationID: org, Timestamp: pe.FinalizedAt},
 			PeerEncounterID: pe.ID, ChartID: pe.ChartID, PeerProviderID: pe.PeerProviderID,
 			ServiceDate: events.NewDate(pe.ServiceDate), HCPCSCode: "H0038", DurationMinutes: pe.DurationMinutes,
 		}, nil)

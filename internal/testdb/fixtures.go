@@ -78,7 +78,7 @@ func (db *DB) insertID(t testing.TB, sql string, args ...any) uuid.UUID {
 // peer_encounter_finalized event carries.
 type FinalizedPeerEncounter struct {
 	ID, ChartID, PeerProviderID uuid.UUID
-	ServiceDate                 time.Time
+	ServiceDate, FinalizedAt    time.Time
 	HCPCSCode                   string
 	DurationMinutes             int
 }
@@ -96,7 +96,7 @@ func (db *DB) NewFinalizedPeerEncounter(t testing.TB, org uuid.UUID) FinalizedPe
 		  duration_minutes, service_type, service_type_source, hcpcs_code, status, created_by, updated_by, finalized_by, finalized_at)
 		VALUES ($1, $2, $3, current_date, now() - interval '1 hour', now() - interval '30 minutes', 30, 'peer_support', 'pf15',
 		  'H0038', 'finalized', $3, $3, $3, now())
-		RETURNING id, service_date`, org, e.ChartID, e.PeerProviderID).Scan(&e.ID, &e.ServiceDate); err != nil {
+		RETURNING id, service_date, finalized_at`, org, e.ChartID, e.PeerProviderID).Scan(&e.ID, &e.ServiceDate, &e.FinalizedAt); err != nil {
 		t.Fatalf("testdb: a finalized peer encounter: %v", err)
 	}
 	return e

@@ -63,3 +63,27 @@ CREATE FUNCTION public.pf_plausible_date(p_value date) RETURNS boolean
   LANGUAGE sql IMMUTABLE PARALLEL SAFE
   SET search_path = pg_catalog, pg_temp
   AS $$ SELECT p_value >= '1900-01-01'::date AND p_value < '2200-01-01'::date $$;
+
+-- pf_stamp: the database's clock on a row's bookkeeping times. For every
+-- acting-user write (auth.uid() set) created_at is the transaction's time
+-- on insert and kept on update, and updated_at is the transaction's time;
+-- whatever the caller sent is ignored. A table without one of the columns
+-- is left alone there. The host's own maintenance (no acting user, e.g. a
+-- backfill of history) keeps its values.
+-- +goose StatementBegin
+CREATE FUNCTION public.pf_stamp() RETURNS trigger
+  LANGUAGE plpgsql
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    IF auth.uid() IS NULL THEN
+      RETURN NEW;
+    END IF;
+    NEW := pg_catalog.jsonb_populate_record(NEW, pg_catalog.jsonb_build_object(
+      'created_at', CASE WHEN TG_OP = 'INSERT' THEN pg_catalog.to_jsonb(pg_catalog.now())
+                         ELSE pg_catalog.to_jsonb(OLD) OPERATOR(pg_catalog.->) 'created_at' END,
+      'updated_at', pg_catalog.now()));
+    RETURN NEW;
+  END
+  $$;
+-- +goose StatementEnd

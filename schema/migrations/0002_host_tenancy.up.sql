@@ -121,8 +121,9 @@ INSERT INTO public.pf_roles (code, description) VALUES
 INSERT INTO public.pf_role_permissions (role, permission)
 SELECT r.role, p.permission
 FROM (VALUES
-  ('org_admin',       ARRAY['cl.peer.certification.manage', 'cl.peer.supervision_rules.manage', 'cl.peer.supervision.view',
-                            'pf.audit.view']),
+  -- The audit log names the charts of Part 2 decisions, consents and
+  -- disclosures: it is for the privacy officer, not for administrators.
+  ('org_admin',       ARRAY['cl.peer.certification.manage', 'cl.peer.supervision_rules.manage', 'cl.peer.supervision.view']),
   ('clinician',       ARRAY['cl.chart.view', 'cl.peer.encounter.view', 'cl.progress_note.view', 'cl.progress_note.write',
                             'cl.group.view', 'cl.group.manage', 'cl.group.facilitate', 'pm.appointment.view', 'pm.telehealth.view',
                             'cl.consent.view', 'cl.part2.break_glass',

@@ -101,6 +101,9 @@ CREATE TABLE public.cl_part2_consents (
   CONSTRAINT cl_part2_consents_revocation
     CHECK ((revoked_at IS NULL) = (revoked_by IS NULL)),
   -- 42 CFR 2.31: a consent is in force only once it is signed.
+  -- The Part 2 program that discloses is the organization holding the chart.
+  CONSTRAINT cl_part2_consents_disclosing_organization
+    CHECK (disclosing_organization_id = organization_id),
   CONSTRAINT cl_part2_consents_signed_before_effective
     CHECK (signed_at <= effective_at),
   CONSTRAINT cl_part2_consents_plausible_times
@@ -421,6 +424,13 @@ CREATE FUNCTION public.cl_part2_consents_guard() RETURNS trigger
   AS $$
   BEGIN
     IF TG_OP = 'INSERT' THEN
+      IF auth.uid() IS NOT NULL THEN
+        -- Recorded now, by the caller; signed already.
+        NEW.recorded_at := pg_catalog.now();
+        IF NEW.signed_at > pg_catalog.statement_timestamp() + interval '5 minutes' THEN
+          RAISE EXCEPTION 'a consent cannot be signed in the future' USING ERRCODE = 'check_violation';
+        END IF;
+      END IF;
       PERFORM public.pf_audit_write(
         NEW.recorded_by, NEW.organization_id, NULL, 'part2.consent.granted', 'chart', NEW.chart_id, NULL,
         pg_catalog.jsonb_build_object('consent_id', NEW.id));

@@ -191,6 +191,7 @@ CREATE POLICY cl_progress_notes_select ON public.cl_progress_notes FOR SELECT TO
          AND public.cl_check_sud_consent(chart_id, public.cl_progress_note_record_type(is_sud_counseling_note), auth.uid()));
 CREATE POLICY cl_progress_notes_insert ON public.cl_progress_notes FOR INSERT TO authenticated
   WITH CHECK (public.cl_has_site_permission(organization_id, site_id, 'cl.progress_note.write') AND author_id = auth.uid()
+              AND status = 'draft'
               AND public.cl_check_sud_consent(chart_id, public.cl_progress_note_record_type(is_sud_counseling_note), auth.uid()));
 CREATE POLICY cl_progress_notes_update ON public.cl_progress_notes FOR UPDATE TO authenticated
   USING (public.cl_has_site_permission(organization_id, site_id, 'cl.progress_note.write') AND author_id = auth.uid()
@@ -199,32 +200,60 @@ CREATE POLICY cl_progress_notes_update ON public.cl_progress_notes FOR UPDATE TO
   WITH CHECK (public.cl_has_site_permission(organization_id, site_id, 'cl.progress_note.write') AND author_id = auth.uid()
               AND public.cl_check_sud_consent(chart_id, public.cl_progress_note_record_type(is_sud_counseling_note), auth.uid()));
 
+-- Signing is stamped by the database (HR's documentation lag is measured
+-- from it): a note signed by an acting user is signed now.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_progress_notes_sign() RETURNS trigger
+  LANGUAGE plpgsql
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    IF auth.uid() IS NOT NULL AND NEW.status = 'signed' AND OLD.status = 'draft' THEN
+      NEW.finalized_at := pg_catalog.statement_timestamp();
+    END IF;
+    RETURN NEW;
+  END
+  $$;
+-- +goose StatementEnd
+CREATE TRIGGER cl_progress_notes_sign BEFORE UPDATE ON public.cl_progress_notes
+  FOR EACH ROW EXECUTE FUNCTION public.cl_progress_notes_sign();
+REVOKE ALL ON FUNCTION public.cl_progress_notes_sign() FROM PUBLIC;
+
 -- cl_pm_reference_ok: whether a UUID-only reference to a PM row (the
 -- specifications forbid a foreign key across cores) names a row of the same
--- organization. A host without the PM table gets true (nothing to check
--- against); with it, another organization's id or a made-up one is refused.
+-- organization and, when p_chart_id is given and the PM table has charts,
+-- of the same chart (a peer encounter bills onto its own patient's
+-- encounter, never another's). Asked by a member of the organization only:
+-- anyone else gets false, whether or not the row exists. A host without the
+-- PM table gets true (nothing to check against).
 -- +goose StatementBegin
-CREATE FUNCTION public.cl_pm_reference_ok(p_organization_id uuid, p_table text, p_id uuid) RETURNS boolean
+CREATE FUNCTION public.cl_pm_reference_ok(p_organization_id uuid, p_table text, p_id uuid, p_chart_id uuid DEFAULT NULL)
+  RETURNS boolean
   LANGUAGE plpgsql STABLE SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
   AS $$
   DECLARE
     v_found boolean;
   BEGIN
-    IF p_id IS NULL THEN
-      RETURN true;
-    END IF;
     IF p_table NOT IN ('pm_encounters', 'pm_telehealth_sessions', 'pm_appointments') THEN
       RAISE EXCEPTION 'not a PM table' USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF pg_catalog.to_regclass('public.' || p_table) IS NULL THEN
+    IF NOT public.cl_has_org_access(p_organization_id) THEN
+      RETURN false;
+    END IF;
+    IF p_id IS NULL OR pg_catalog.to_regclass('public.' || p_table) IS NULL THEN
       RETURN true;
     END IF;
-    EXECUTE pg_catalog.format('SELECT EXISTS (SELECT 1 FROM public.%I x WHERE x.organization_id = $1 AND x.id = $2)', p_table)
-      INTO v_found USING p_organization_id, p_id;
+    IF p_chart_id IS NOT NULL AND p_table <> 'pm_telehealth_sessions' THEN
+      EXECUTE pg_catalog.format('SELECT EXISTS (SELECT 1 FROM public.%I x WHERE x.organization_id = $1 AND x.id = $2 AND x.chart_id = $3)', p_table)
+        INTO v_found USING p_organization_id, p_id, p_chart_id;
+    ELSE
+      EXECUTE pg_catalog.format('SELECT EXISTS (SELECT 1 FROM public.%I x WHERE x.organization_id = $1 AND x.id = $2)', p_table)
+        INTO v_found USING p_organization_id, p_id;
+    END IF;
     RETURN v_found;
   END
   $$;
 -- +goose StatementEnd
-REVOKE ALL ON FUNCTION public.cl_pm_reference_ok(uuid, text, uuid) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION public.cl_pm_reference_ok(uuid, text, uuid) TO authenticated;
+REVOKE ALL ON FUNCTION public.cl_pm_reference_ok(uuid, text, uuid, uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.cl_pm_reference_ok(uuid, text, uuid, uuid) TO authenticated;

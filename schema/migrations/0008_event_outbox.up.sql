@@ -198,11 +198,10 @@ CREATE FUNCTION public.cl_pm_events_publish(
       RAISE EXCEPTION 'publishing events directly needs pf.events.publish (an integration principal)'
         USING ERRCODE = 'insufficient_privilege';
     END IF;
-    IF p_event_type = 'peer_encounter_finalized' AND NOT EXISTS (
-         SELECT 1 FROM public.cl_peer_encounters pe
-         WHERE pe.organization_id = p_organization_id AND pe.id = p_aggregate_id AND pe.status = 'finalized') THEN
-      RAISE EXCEPTION 'peer_encounter_finalized needs a finalized peer encounter of the organization'
-        USING ERRCODE = 'foreign_key_violation';
+    IF p_event_type = 'peer_encounter_finalized' THEN
+      -- The record, its own figures, its one event (migration 0009).
+      PERFORM public.cl_peer_encounter_verify_direct(p_organization_id, p_aggregate_id, p_idempotency_key,
+                                                     p_envelope OPERATOR(pg_catalog.->) 'data');
     END IF;
     RETURN public.cl_pm_events_store(p_organization_id, p_id, p_event_type, p_aggregate_id, p_idempotency_key, p_envelope);
   END

@@ -233,6 +233,29 @@ CREATE FUNCTION public.cl_peer_encounters_guard() RETURNS trigger
 -- +goose StatementEnd
 CREATE TRIGGER cl_peer_encounters_guard BEFORE INSERT OR UPDATE ON public.cl_peer_encounters
   FOR EACH ROW EXECUTE FUNCTION public.cl_peer_encounters_guard();
+CREATE TRIGGER cl_peer_encounters_stamp BEFORE INSERT OR UPDATE ON public.cl_peer_encounters
+  FOR EACH ROW EXECUTE FUNCTION public.pf_stamp();
+
+-- Only a finalized encounter is amended (a draft is edited), and the
+-- amendment's time is the database's.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_peer_encounter_amendments_guard() RETURNS trigger
+  LANGUAGE plpgsql SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    IF NOT EXISTS (SELECT 1 FROM public.cl_peer_encounters e
+                   WHERE e.organization_id = NEW.organization_id AND e.id = NEW.peer_encounter_id AND e.status = 'finalized') THEN
+      RAISE EXCEPTION 'only a finalized peer encounter is amended; edit the draft' USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NEW;
+  END
+  $$;
+-- +goose StatementEnd
+CREATE TRIGGER cl_peer_encounter_amendments_guard BEFORE INSERT ON public.cl_peer_encounter_amendments
+  FOR EACH ROW EXECUTE FUNCTION public.cl_peer_encounter_amendments_guard();
+CREATE TRIGGER cl_peer_encounter_amendments_stamp BEFORE INSERT ON public.cl_peer_encounter_amendments
+  FOR EACH ROW EXECUTE FUNCTION public.pf_stamp();
 
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_peer_encounters_require_event() RETURNS trigger
@@ -307,7 +330,7 @@ CREATE POLICY cl_peer_encounters_insert ON public.cl_peer_encounters FOR INSERT 
               AND public.cl_has_permission(organization_id, 'cl.peer.encounter.create')
               AND public.cl_part2_opened(organization_id, chart_id, 'peer_encounter')
               AND status = 'draft' AND created_by = auth.uid() AND updated_by = auth.uid()
-              AND public.cl_pm_reference_ok(organization_id, 'pm_encounters', encounter_id)
+              AND public.cl_pm_reference_ok(organization_id, 'pm_encounters', encounter_id, chart_id)
               AND (peer_provider_id = auth.uid()
                    OR public.cl_has_permission(organization_id, 'cl.peer.encounter.on_behalf')));
 -- Only drafts can be edited (the guard trigger says why to the others).
@@ -321,7 +344,7 @@ CREATE POLICY cl_peer_encounters_update ON public.cl_peer_encounters FOR UPDATE 
               AND public.cl_check_sud_consent(chart_id, 'peer_encounter', auth.uid())
               AND public.cl_has_permission(organization_id, 'cl.peer.encounter.edit')
               AND updated_by = auth.uid()
-              AND public.cl_pm_reference_ok(organization_id, 'pm_encounters', encounter_id)
+              AND public.cl_pm_reference_ok(organization_id, 'pm_encounters', encounter_id, chart_id)
               AND (peer_provider_id = auth.uid()
                    OR public.cl_has_permission(organization_id, 'cl.peer.encounter.on_behalf')));
 CREATE POLICY cl_peer_encounter_amendments_select ON public.cl_peer_encounter_amendments FOR SELECT TO authenticated
@@ -487,6 +510,38 @@ REVOKE ALL ON FUNCTION public.cl_peer_encounter_amendments_of(uuid, uuid) FROM P
 GRANT EXECUTE ON FUNCTION public.cl_peer_encounter_amendments_of(uuid, uuid) TO authenticated;
 REVOKE ALL ON FUNCTION public.pf_billing_code_valid(uuid, text, date) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_peer_service_types_for(uuid, text) FROM PUBLIC;
+-- cl_peer_encounter_event_ok: whether an event's data is exactly the
+-- peer_encounter_finalized of a finalized encounter: the one definition of
+-- where each field comes from. The header fields (event_type and
+-- organization_id, which cl_pm_events_store checks; timestamp, the
+-- finalization; an optional correlation_id) aside, the data must equal the
+-- encounter's facts key for key and type for type, with no other key: a
+-- field the contract does not define, or a figure that differs, is refused.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_peer_encounter_event_ok(pe public.cl_peer_encounters, p_data jsonb) RETURNS boolean
+  LANGUAGE plpgsql STABLE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    IF pe.status IS DISTINCT FROM 'finalized' OR pg_catalog.jsonb_typeof(p_data) IS DISTINCT FROM 'object'
+       OR (p_data OPERATOR(pg_catalog.->>) 'timestamp') IS NULL
+       OR (p_data OPERATOR(pg_catalog.->>) 'timestamp') !~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+(Z|[+-][0-9:]+)$' THEN
+      RETURN false;
+    END IF;
+    RETURN (p_data OPERATOR(pg_catalog.->>) 'timestamp')::timestamptz = pe.finalized_at
+       AND (p_data OPERATOR(pg_catalog.-) ARRAY['event_type', 'organization_id', 'timestamp', 'correlation_id']::text[])
+           = pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+               'peer_encounter_id', pe.id,
+               'chart_id', pe.chart_id,
+               'encounter_id', pe.encounter_id,
+               'peer_provider_id', pe.peer_provider_id,
+               'service_date', pe.service_date,
+               'hcpcs_code', pe.hcpcs_code,
+               'duration_minutes', pe.duration_minutes));
+  END
+  $$;
+-- +goose StatementEnd
+
 -- cl_peer_encounter_publish: publish an encounter's peer_encounter_finalized,
 -- only in the transaction that finalized it (by the caller), only once, and
 -- only with the encounter's own figures: charge capture (PM-07) bills on it.
@@ -498,22 +553,15 @@ CREATE FUNCTION public.cl_peer_encounter_publish(
   SET search_path = pg_catalog, pg_temp
   AS $$
   DECLARE
-    pe     public.cl_peer_encounters;
-    v_data jsonb := p_envelope OPERATOR(pg_catalog.->) 'data';
+    pe public.cl_peer_encounters;
   BEGIN
     SELECT * INTO pe FROM public.cl_peer_encounters x WHERE x.organization_id = p_organization_id AND x.id = p_encounter_id;
     IF NOT FOUND OR auth.uid() IS NULL OR NOT public.cl_has_permission(p_organization_id, 'cl.peer.encounter.finalize')
-       OR pe.status <> 'finalized' OR pe.finalized_at <> pg_catalog.now()
+       OR pe.finalized_at <> pg_catalog.now()
        OR pe.finalized_by IS DISTINCT FROM auth.uid()
        OR EXISTS (SELECT 1 FROM public.cl_pm_events e WHERE e.organization_id = p_organization_id
                     AND e.event_type = 'peer_encounter_finalized' AND e.aggregate_id = p_encounter_id)
-       OR (v_data OPERATOR(pg_catalog.->>) 'peer_encounter_id') IS DISTINCT FROM pe.id::text
-       OR (v_data OPERATOR(pg_catalog.->>) 'chart_id') IS DISTINCT FROM pe.chart_id::text
-       OR (v_data OPERATOR(pg_catalog.->>) 'encounter_id') IS DISTINCT FROM pe.encounter_id::text
-       OR (v_data OPERATOR(pg_catalog.->>) 'peer_provider_id') IS DISTINCT FROM pe.peer_provider_id::text
-       OR (v_data OPERATOR(pg_catalog.->>) 'service_date') IS DISTINCT FROM pe.service_date::text
-       OR (v_data OPERATOR(pg_catalog.->>) 'hcpcs_code') IS DISTINCT FROM pe.hcpcs_code
-       OR (v_data OPERATOR(pg_catalog.->>) 'duration_minutes') IS DISTINCT FROM pe.duration_minutes::text THEN
+       OR NOT public.cl_peer_encounter_event_ok(pe, p_envelope OPERATOR(pg_catalog.->) 'data') THEN
       RAISE EXCEPTION 'the event does not describe this finalization' USING ERRCODE = 'check_violation';
     END IF;
     RETURN public.cl_pm_events_store(p_organization_id, p_id, 'peer_encounter_finalized', p_encounter_id,
@@ -521,9 +569,44 @@ CREATE FUNCTION public.cl_peer_encounter_publish(
   END
   $$;
 -- +goose StatementEnd
+REVOKE ALL ON FUNCTION public.cl_peer_encounter_event_ok(public.cl_peer_encounters, jsonb) FROM PUBLIC;
+
+-- cl_peer_encounter_verify_direct: what cl_pm_events_publish (an
+-- integration principal's door) requires of a peer_encounter_finalized: a
+-- finalized encounter of the organization, the encounter's own figures,
+-- and no other event for it (a retry with the same key gets the stored
+-- event back from cl_pm_events_store). Raises otherwise.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_peer_encounter_verify_direct(
+  p_organization_id uuid, p_encounter_id uuid, p_idempotency_key text, p_data jsonb
+) RETURNS void
+  LANGUAGE plpgsql STABLE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  DECLARE
+    pe public.cl_peer_encounters;
+  BEGIN
+    SELECT * INTO pe FROM public.cl_peer_encounters x
+    WHERE x.organization_id = p_organization_id AND x.id = p_encounter_id AND x.status = 'finalized';
+    IF NOT FOUND THEN
+      RAISE EXCEPTION 'peer_encounter_finalized needs a finalized peer encounter of the organization'
+        USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    IF NOT public.cl_peer_encounter_event_ok(pe, p_data)
+       OR EXISTS (SELECT 1 FROM public.cl_pm_events e
+                  WHERE e.organization_id = p_organization_id AND e.event_type = 'peer_encounter_finalized'
+                    AND e.aggregate_id = p_encounter_id AND e.idempotency_key <> p_idempotency_key) THEN
+      RAISE EXCEPTION 'the event does not describe the finalized encounter, or the encounter already has its event'
+        USING ERRCODE = 'check_violation';
+    END IF;
+  END
+  $$;
+-- +goose StatementEnd
+REVOKE ALL ON FUNCTION public.cl_peer_encounter_verify_direct(uuid, uuid, text, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_peer_encounter_publish(uuid, uuid, uuid, text, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.cl_peer_encounter_publish(uuid, uuid, uuid, text, jsonb) TO authenticated;
 REVOKE ALL ON FUNCTION public.cl_peer_encounters_guard() FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_peer_encounter_amendments_guard() FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_peer_encounters_require_event() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.pf_billing_code_valid(uuid, text, date) TO authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_peer_service_types_for(uuid, text) TO authenticated;

@@ -51,6 +51,11 @@ CREATE TABLE public.cl_peer_supervision_rules (
   updated_at      timestamptz NOT NULL DEFAULT pg_catalog.now()
 );
 
+CREATE TRIGGER cl_peer_supervision_stamp BEFORE INSERT OR UPDATE ON public.cl_peer_supervision
+  FOR EACH ROW EXECUTE FUNCTION public.pf_stamp();
+CREATE TRIGGER cl_peer_supervision_rules_stamp BEFORE INSERT OR UPDATE ON public.cl_peer_supervision_rules
+  FOR EACH ROW EXECUTE FUNCTION public.pf_stamp();
+
 ALTER TABLE public.cl_peer_supervision ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.cl_peer_supervision FORCE ROW LEVEL SECURITY;
 ALTER TABLE public.cl_peer_certifications ENABLE ROW LEVEL SECURITY;

@@ -99,6 +99,11 @@ CREATE FUNCTION public.cl_multi_party_open(p_organization_id uuid, p_encounter_i
   $$;
 -- +goose StatementEnd
 
+CREATE TRIGGER cl_multi_party_encounters_stamp BEFORE INSERT OR UPDATE ON public.cl_multi_party_encounters
+  FOR EACH ROW EXECUTE FUNCTION public.pf_stamp();
+CREATE TRIGGER cl_multi_party_participants_stamp BEFORE INSERT OR UPDATE ON public.cl_multi_party_participants
+  FOR EACH ROW EXECUTE FUNCTION public.pf_stamp();
+
 ALTER TABLE public.cl_multi_party_encounters ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.cl_multi_party_encounters FORCE ROW LEVEL SECURITY;
 ALTER TABLE public.cl_multi_party_participants ENABLE ROW LEVEL SECURITY;

@@ -112,9 +112,22 @@ CREATE FUNCTION public.get_provider_productivity(
       'provider_filter', p_provider_id,
       'period_start', pg_catalog.to_char(p_period_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
       'period_end', pg_catalog.to_char(p_period_end AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'));
-    IF v_user IS NULL OR NOT (CASE WHEN p_site_id IS NULL
-                                   THEN public.cl_has_permission(p_organization_id, 'hr.productivity.view')
-                                   ELSE public.cl_has_site_permission(p_organization_id, p_site_id, 'hr.productivity.view') END) THEN
+    -- A stranger to the organization writes nothing into its log (and
+    -- learns nothing); a member is refused with an audit row, also for a
+    -- site that is not the organization's (named in the details, never as
+    -- the row's site).
+    IF v_user IS NULL OR NOT public.cl_has_org_access(p_organization_id) THEN
+      RETURN;
+    END IF;
+    IF p_site_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.pf_sites s
+                                             WHERE s.organization_id = p_organization_id AND s.id = p_site_id) THEN
+      PERFORM public.pf_audit_write(v_user, p_organization_id, NULL, 'hr.productivity.denied', 'organization',
+                                    p_organization_id, 'HOPERAT', v_details || pg_catalog.jsonb_build_object('site_filter', p_site_id));
+      RETURN;
+    END IF;
+    IF NOT (CASE WHEN p_site_id IS NULL
+                 THEN public.cl_has_permission(p_organization_id, 'hr.productivity.view')
+                 ELSE public.cl_has_site_permission(p_organization_id, p_site_id, 'hr.productivity.view') END) THEN
       PERFORM public.pf_audit_write(v_user, p_organization_id, p_site_id, 'hr.productivity.denied', 'organization',
                                     p_organization_id, 'HOPERAT', v_details);
       RETURN;
