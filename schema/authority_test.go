@@ -463,3 +463,128 @@ func TestPart2RowsNeedTheirAccountingFirst(t *testing.T) {
 	require.Zero(t, n)
 	require.Equal(t, 1, accounted())
 }
+
+// What the independent review of this model found, each now refused.
+func TestReviewFindingsStayFixed(t *testing.T) {
+	t.Parallel()
+	c := newClinic(t)
+	ctx := context.Background()
+	otherChartsPM := c.db.NewPMEncounter(t, c.org, c.part2, c.clinician)
+	stranger := c.db.NewMember(t, c.orgB, "hr_manager")
+	consent := `
+		WITH i AS (INSERT INTO public.cl_part2_consents (organization_id, chart_id, disclosing_organization_id, recipient_user_id,
+		  record_types, purposes, effective_at, expires_at, signed_at, signer, recorded_by)
+		  VALUES ($1, $2, $3, $4, '{progress_note}', '{TREAT}', $5::timestamptz, $5::timestamptz + interval '30 days', $5::timestamptz,
+		    'patient', auth.uid()) RETURNING 1)
+		SELECT count(*)::int - 1 FROM i`
+	c.run(t, []attack{
+		{name: "a PM encounter of another patient", as: c.peerA, code: denied,
+			sql: insertEncounter, args: []any{c.org, c.chart, c.peerA, twoHoursAgo(), otherChartsPM}},
+		{name: "a stranger probes another organization's PM rows", as: stranger,
+			sql: `SELECT public.cl_pm_reference_ok($1, 'pm_encounters', $2)::int`, args: []any{c.org, otherChartsPM}},
+		{name: "a stranger's productivity call", as: stranger,
+			sql: `SELECT count(*)::int FROM public.get_provider_productivity($1, now() - interval '30 days', now())`, args: []any{c.org}},
+		{name: "an amendment of a draft", as: c.peerB, code: checkFailed,
+			sql: `WITH i AS (INSERT INTO public.cl_peer_encounter_amendments (organization_id, peer_encounter_id, chart_id, kind, body, reason,
+			      created_by) VALUES ($1, $2, $3, 'addendum', 'x', 'y', auth.uid()) RETURNING 1) SELECT count(*)::int - 1 FROM i`,
+			args: []any{c.org, c.draftB, c.chart}},
+		{name: "a consent signed in the future", as: c.officer, code: checkFailed, sql: consent,
+			args: []any{c.org, c.part2, c.org, c.clinician, time.Now().Add(48 * time.Hour)}},
+		{name: "a consent disclosed by another organization", as: c.officer, code: checkFailed, sql: consent,
+			args: []any{c.org, c.part2, c.orgB, c.clinician, time.Now().Add(-time.Hour)}},
+		{name: "a note inserted already signed", as: c.clinician, code: denied,
+			sql: `WITH i AS (INSERT INTO public.cl_progress_notes (organization_id, chart_id, author_id, session_start, session_end, status,
+			      finalized_at) VALUES ($1, $2, auth.uid(), now() - interval '2 hours', now() - interval '1 hour', 'signed', now() - interval '1 hour')
+			      RETURNING 1) SELECT count(*)::int - 1 FROM i`, args: []any{c.org, c.chart}},
+		{name: "a made-up purpose in the host's audit", as: c.clinician, code: invalidParam,
+			sql: `SELECT length(public.pf_audit_record($1, NULL, 'host.export', 'chart', $2, 'GOSSIP', '{}')::text)`, args: []any{c.org, c.chart}},
+	})
+	var n int
+	require.NoError(t, c.db.Admin.QueryRow(ctx, `SELECT count(*) FROM public.pf_audit_logs WHERE actor_user_id = $1`, stranger).Scan(&n))
+	require.Zero(t, n, "nothing written into another organization's log")
+
+	// The audit log names the charts of Part 2 decisions: an administrator
+	// does not read it, the privacy officer does.
+	_, err := c.scalar(t, c.clinician, `SELECT length(public.cl_part2_decide($1, 'progress_note', 'TREAT', 'display'))`, c.part2)
+	require.NoError(t, err)
+	n, err = c.scalar(t, c.admin, `SELECT count(*)::int FROM public.pf_audit_logs`)
+	require.NoError(t, err)
+	require.Zero(t, n)
+	n, err = c.scalar(t, c.officer, `SELECT count(*)::int FROM public.pf_audit_logs WHERE target_id = $1`, c.part2)
+	require.NoError(t, err)
+	require.Positive(t, n)
+
+	// Bookkeeping times are the database's.
+	var created time.Time
+	require.NoError(t, dbtx.Run(ctx, c.db.App, c.peerA, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `INSERT INTO public.cl_peer_encounters (organization_id, chart_id, peer_provider_id, service_date,
+			start_time, end_time, duration_minutes, service_type, service_type_source, hcpcs_code, created_by, updated_by, created_at)
+			VALUES ($1, $2, auth.uid(), current_date, now() - interval '2 hours', now() - interval '1 hour', 60, 'peer_support', 'pf15',
+			  'H0038', auth.uid(), auth.uid(), '1850-01-01') RETURNING created_at`, c.org, c.chart).Scan(&created)
+	}))
+	require.WithinDuration(t, time.Now(), created, time.Minute)
+}
+
+// A finalization's event is the encounter's own, key for key: no field the
+// contract lacks, no figure that differs, one event per encounter, whoever
+// publishes it.
+func TestFinalizedEventsCarryTheEncountersOwnFigures(t *testing.T) {
+	t.Parallel()
+	c := newClinic(t)
+	ctx := context.Background()
+	// The envelope of an encounter's event, built from the row, with extra
+	// merged into its data.
+	const envelope = `
+		SELECT pg_catalog.jsonb_build_object('specversion', '1.0', 'id', $3::uuid, 'source', 'urn:test', 'type', 'peer_encounter_finalized',
+		  'time', '2026-01-01T00:00:00Z', 'subject', e.id, 'datacontenttype', 'application/json', 'organizationid', e.organization_id,
+		  'data', pg_catalog.jsonb_build_object('event_type', 'peer_encounter_finalized', 'organization_id', e.organization_id,
+		    'timestamp', pg_catalog.to_char(e.finalized_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+		    'peer_encounter_id', e.id, 'chart_id', e.chart_id, 'peer_provider_id', e.peer_provider_id,
+		    'service_date', e.service_date, 'hcpcs_code', e.hcpcs_code, 'duration_minutes', e.duration_minutes) || $4::jsonb)
+		FROM public.cl_peer_encounters e WHERE e.organization_id = $1 AND e.id = $2`
+	finalizeAndPublish := func(extra string) error {
+		return dbtx.Run(ctx, c.db.App, c.peerB, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `UPDATE public.cl_peer_encounters SET status = 'finalized', finalized_by = auth.uid(),
+				finalized_at = now(), updated_by = auth.uid() WHERE organization_id = $1 AND id = $2`, c.org, c.draftB); err != nil {
+				return err
+			}
+			var env []byte
+			evid := uuid.New()
+			if err := tx.QueryRow(ctx, envelope, c.org, c.draftB, evid, extra).Scan(&env); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, `SELECT public.cl_peer_encounter_publish($1, $2, $3, 'finalize-b', $4::jsonb)`,
+				c.org, c.draftB, evid, env)
+			return err
+		})
+	}
+	refused := func(err error) bool {
+		return dbtx.IsCheckViolation(err) && strings.Contains(err.Error(), "does not describe")
+	}
+	for _, extra := range []string{`{"units": 96}`, `{"duration_minutes": "60"}`, `{"duration_minutes": 1440}`, `{"hcpcs_code": "H2017"}`} {
+		err := finalizeAndPublish(extra)
+		require.True(t, refused(err), "%s: %v", extra, err)
+	}
+	require.NoError(t, finalizeAndPublish(`{}`), "the encounter's own figures")
+
+	// An integration principal: only the finalized encounter's figures, and
+	// only while it has no event.
+	publish := func(id uuid.UUID, key, extra string) error {
+		var env []byte
+		evid := uuid.New()
+		// The integration cannot read encounters; the test builds its
+		// envelope as the host would, from the host's own copy.
+		require.NoError(t, c.db.Admin.QueryRow(ctx, envelope, c.org, id, evid, extra).Scan(&env))
+		return dbtx.Run(ctx, c.db.App, c.integrat, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, `SELECT public.cl_pm_events_publish($1, $2, 'peer_encounter_finalized', $3, $4, $5::jsonb)`,
+				c.org, evid, id, key, env)
+			return err
+		})
+	}
+	err := publish(c.finalized.ID, "i-1", `{"chart_id": "`+c.part2.String()+`"}`)
+	require.True(t, refused(err), "another chart: %v", err)
+	require.NoError(t, publish(c.finalized.ID, "i-1", `{}`))
+	require.NoError(t, publish(c.finalized.ID, "i-1", `{}`), "a retry with the same key gets the stored event")
+	require.True(t, refused(publish(c.finalized.ID, "i-2", `{}`)), "a second event for the encounter")
+	require.True(t, refused(publish(c.draftB, "i-3", `{}`)), "the encounter peerB finalized has its event already")
+}

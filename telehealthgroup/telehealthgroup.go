@@ -103,7 +103,8 @@ type ConfigureParams struct {
 var opaque = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
 
 // secretPrefixes are the starts of well-known credentials and tokens.
-var secretPrefixes = []string{"eyJ", "sk_", "pk_live", "rk_live", "ghp_", "gho_", "xoxa-", "xoxb-", "xoxp-", "xoxr-", "AKIA", "ASIA", "AIza"}
+var secretPrefixes = []string{"eyJ", "sk_", "sk-", "pk_live", "rk_live", "ghp_", "gho_", "github_pat_", "glpat-",
+	"xoxa-", "xoxb-", "xoxp-", "xoxr-", "xapp-", "AKIA", "ASIA", "AIza"}
 
 // OpaqueReference reports whether s looks like an opaque identifier, by an
 // allow-list: 1 to 64 letters and digits with '_' and '-' between them (so

@@ -22,7 +22,7 @@ CREATE FUNCTION public.cl_is_opaque_reference(p_value text) RETURNS boolean
   SET search_path = pg_catalog, pg_temp
   AS $$
     SELECT p_value ~ '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$'
-       AND p_value !~ '^(eyJ|sk_|pk_live|rk_live|ghp_|gho_|xox[abpr]-|AKIA|ASIA|AIza)'
+       AND p_value !~ '^(eyJ|sk_|sk-|pk_live|rk_live|ghp_|gho_|github_pat_|glpat-|xox[abpr]-|xapp-|AKIA|ASIA|AIza)'
   $$;
 
 CREATE TABLE public.cl_group_session_telehealth_metadata (
@@ -284,15 +284,18 @@ CREATE FUNCTION public.cl_virtual_group_attendance_guard() RETURNS trigger
   DECLARE
     v_recording text;
   BEGIN
+    -- This trigger runs before the policies: to a caller who may not manage
+    -- attendance at all (another organization's member included) it says
+    -- nothing, and the policy refuses every session alike. No acting user
+    -- is the owner's maintenance (any other role without claims holds no
+    -- permission, so the policies refuse it).
+    IF auth.uid() IS NULL OR NOT public.cl_has_permission(NEW.organization_id, 'cl.group.manage') THEN
+      RETURN NEW;
+    END IF;
     SELECT m.recording_state INTO v_recording FROM public.cl_group_session_telehealth_metadata m
     WHERE m.organization_id = NEW.organization_id AND m.session_id = NEW.session_id;
     IF NOT FOUND THEN
       RETURN NEW; -- not a virtual group
-    END IF;
-    IF auth.uid() IS NULL THEN
-      -- No acting user: the owner's maintenance. Any other role without
-      -- claims holds no permission, so the policies have refused it already.
-      RETURN NEW;
     END IF;
     IF NOT public.cl_has_permission(NEW.organization_id, 'cl.group.virtual.manage') THEN
       RAISE EXCEPTION 'managing a virtual group''s attendance needs cl.group.virtual.manage' USING ERRCODE = 'insufficient_privilege';
@@ -605,7 +608,8 @@ CREATE POLICY cl_group_attendance_modes_insert ON public.cl_group_attendance_mod
   WITH CHECK (public.cl_has_permission(organization_id, 'cl.group.virtual.manage') AND updated_by = auth.uid()
               AND public.cl_group_attendee_consented(organization_id, attendance_id));
 CREATE POLICY cl_group_attendance_modes_update ON public.cl_group_attendance_modes FOR UPDATE TO authenticated
-  USING (public.cl_has_permission(organization_id, 'cl.group.virtual.manage'))
+  USING (public.cl_has_permission(organization_id, 'cl.group.virtual.manage')
+         AND public.cl_group_attendance_visible(organization_id, attendance_id))
   WITH CHECK (public.cl_has_permission(organization_id, 'cl.group.virtual.manage') AND updated_by = auth.uid());
 
 CREATE POLICY cl_group_recording_consents_select ON public.cl_group_recording_consents FOR SELECT TO authenticated
