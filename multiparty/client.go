@@ -134,6 +134,14 @@ func (c *Client) addParticipant(ctx context.Context, tx pgx.Tx, actingUser, org,
 }
 
 func addParticipant(ctx context.Context, tx pgx.Tx, org, encounterID uuid.UUID, p *ParticipantParams) error {
+	if p.Kind == Patient {
+		// Adding a Part 2 patient is a use of their record: accounted for
+		// first, which also opens the chart to this transaction.
+		if _, err := tx.Exec(ctx, `SELECT public.cl_part2_disclosed($1, ARRAY[$2::uuid], 'multi_party_encounter', 'TREAT', 'save')`,
+			org, p.ChartID); err != nil {
+			return dbtx.MapError(err)
+		}
+	}
 	var joined *time.Time
 	if !p.JoinedAt.IsZero() {
 		joined = &p.JoinedAt
@@ -164,7 +172,13 @@ func (c *Client) Get(ctx context.Context, actingUser, organizationID, id uuid.UU
 	return e, err
 }
 
+// get reads an encounter with its participants, after accounting for the
+// disclosure of its Part 2 patients (cl_multi_party_disclose, once per
+// transaction), which opens them to this transaction.
 func get(ctx context.Context, tx pgx.Tx, org, id uuid.UUID) (*Encounter, error) {
+	if _, err := tx.Exec(ctx, `SELECT public.cl_multi_party_disclose($1, $2, 'display')`, org, id); err != nil {
+		return nil, dbtx.MapError(err)
+	}
 	args := pgx.NamedArgs{"organization_id": org, "id": id}
 	rows, _ := tx.Query(ctx, getEncounterSQL, args)
 	e, err := pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[Encounter])

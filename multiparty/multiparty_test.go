@@ -109,8 +109,30 @@ func TestPart2PatientsNeedConsent(t *testing.T) {
 	require.Zero(t, n)
 
 	c := b.consentTo(t, b.colleague, b.part2)
+	disclosures := func() int {
+		require.NoError(t, b.db.Admin.QueryRow(ctx, `SELECT count(*) FROM public.pf_audit_logs WHERE organization_id = $1
+			AND action = 'part2.record.disclosed' AND target_id = $2 AND actor_user_id = $3
+			AND details->>'record_type' = 'multi_party_encounter'`, b.org, b.part2, b.colleague).Scan(&n))
+		return n
+	}
+	// Under consent, plain SQL still sees nothing until the disclosure is
+	// accounted for; then it does, and the accounting has its row.
+	var before, after int
+	require.NoError(t, dbtx.Run(ctx, b.db.App, b.colleague, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM public.cl_multi_party_participants`).Scan(&before); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `SELECT public.cl_multi_party_disclose($1, $2, 'display')`, b.org, e.ID); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `SELECT count(*) FROM public.cl_multi_party_participants`).Scan(&after)
+	}))
+	require.Zero(t, before)
+	require.Equal(t, 5, after)
+	require.Equal(t, 1, disclosures())
 	_, err = b.client.Get(ctx, b.colleague, b.org, e.ID)
 	require.NoError(t, err)
+	require.Equal(t, 2, disclosures(), "the API's read is accounted for once")
 	_, err = consent.NewStore(b.db.App).Revoke(ctx, b.officer, b.org, c.ID)
 	require.NoError(t, err)
 	_, err = b.client.Get(ctx, b.colleague, b.org, e.ID)

@@ -289,8 +289,9 @@ CREATE FUNCTION public.cl_part2_decide(p_chart_id uuid, p_record_type text, p_pu
 -- and their amendments), with the charts whose records it returned; it
 -- writes one part2.record.disclosed row per Part 2 chart the caller could
 -- see them under (basis consent or emergency; purpose and use from the
--- closed vocabularies), and returns how many. Charts that are not Part 2,
--- or that the caller could not have seen, write nothing.
+-- closed vocabularies), once per transaction for a chart, record type and
+-- use, and returns how many it wrote. Charts that are not Part 2, or that
+-- the caller could not have seen, write nothing.
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_part2_disclosed(
   p_organization_id uuid, p_chart_ids uuid[], p_record_type text, p_purpose text, p_use text
@@ -325,6 +326,13 @@ CREATE FUNCTION public.cl_part2_disclosed(
         WHEN public.cl_part2_emergency_covers(c.id, v_type, v_user, v_now) THEN 'emergency'
       END;
       CONTINUE WHEN v_basis IS NULL;
+      -- Once per transaction for a chart, record type and use.
+      CONTINUE WHEN EXISTS (
+        SELECT 1 FROM public.pf_audit_logs a
+        WHERE a.organization_id = p_organization_id AND a.target_type = 'chart' AND a.target_id = c.id
+          AND a.occurred_at >= pg_catalog.now() AND a.actor_user_id = v_user AND a.action = 'part2.record.disclosed'
+          AND (a.details OPERATOR(pg_catalog.->>) 'record_type') = v_type
+          AND (a.details OPERATOR(pg_catalog.->>) 'use') = p_use);
       PERFORM public.pf_audit_write(v_user, p_organization_id, c.site_id, 'part2.record.disclosed', 'chart', c.id,
         CASE WHEN v_basis = 'emergency' THEN 'ETREAT' ELSE p_purpose END,
         pg_catalog.jsonb_build_object('record_type', v_type, 'use', p_use, 'basis', v_basis));

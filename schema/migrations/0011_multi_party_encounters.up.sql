@@ -83,7 +83,47 @@ CREATE FUNCTION public.cl_multi_party_visible(p_organization_id uuid, p_encounte
   $$;
 -- +goose StatementEnd
 
--- Whether an encounter the caller may see is still open (participants are
+-- Whether the caller may read an encounter now: it may see it
+-- (cl_multi_party_visible) and every Part 2 patient's disclosure is in the
+-- accounting of this transaction (cl_part2_opened; cl_multi_party_disclose
+-- writes it). The policies use this one.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_multi_party_readable(p_organization_id uuid, p_encounter_id uuid) RETURNS boolean
+  LANGUAGE plpgsql STABLE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    RETURN public.cl_multi_party_visible(p_organization_id, p_encounter_id) AND NOT EXISTS (
+      SELECT 1 FROM public.cl_multi_party_participants p
+      WHERE p.organization_id = p_organization_id AND p.encounter_id = p_encounter_id AND p.kind = 'patient'
+        AND NOT public.cl_part2_opened(p_organization_id, p.chart_id, 'multi_party_encounter'));
+  END
+  $$;
+-- +goose StatementEnd
+
+-- cl_multi_party_disclose: account for reading an encounter the caller may
+-- see (one part2.record.disclosed row per Part 2 patient, once per
+-- transaction and use), which opens it to plain SQL in this transaction.
+-- Returns how many rows it wrote; an encounter the caller may not see
+-- writes nothing.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_multi_party_disclose(p_organization_id uuid, p_encounter_id uuid, p_use text) RETURNS integer
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    IF NOT public.cl_multi_party_visible(p_organization_id, p_encounter_id) THEN
+      RETURN 0;
+    END IF;
+    RETURN public.cl_part2_disclosed(p_organization_id,
+      ARRAY(SELECT p.chart_id FROM public.cl_multi_party_participants p
+            WHERE p.organization_id = p_organization_id AND p.encounter_id = p_encounter_id AND p.kind = 'patient'),
+      'multi_party_encounter', 'TREAT', p_use);
+  END
+  $$;
+-- +goose StatementEnd
+
+-- Whether an encounter the caller may read is still open (participants are
 -- added only then). A function of the organization and the encounter, not
 -- a sub-query in the policy.
 -- +goose StatementBegin
@@ -92,7 +132,7 @@ CREATE FUNCTION public.cl_multi_party_open(p_organization_id uuid, p_encounter_i
   SET search_path = pg_catalog, pg_temp
   AS $$
   BEGIN
-    RETURN public.cl_multi_party_visible(p_organization_id, p_encounter_id) AND EXISTS (
+    RETURN public.cl_multi_party_readable(p_organization_id, p_encounter_id) AND EXISTS (
       SELECT 1 FROM public.cl_multi_party_encounters e
       WHERE e.organization_id = p_organization_id AND e.id = p_encounter_id AND e.ended_at IS NULL);
   END
@@ -116,7 +156,7 @@ GRANT UPDATE (ended_at, summary, updated_by, updated_at) ON public.cl_multi_part
 GRANT UPDATE (joined_at, left_at) ON public.cl_multi_party_participants TO authenticated;
 
 CREATE POLICY cl_multi_party_encounters_select ON public.cl_multi_party_encounters FOR SELECT TO authenticated
-  USING (public.cl_multi_party_visible(organization_id, id));
+  USING (public.cl_multi_party_readable(organization_id, id));
 CREATE POLICY cl_multi_party_encounters_insert ON public.cl_multi_party_encounters FOR INSERT TO authenticated
   WITH CHECK (public.cl_has_permission(organization_id, 'cl.multi_party.manage')
               AND created_by = auth.uid() AND updated_by = auth.uid()
@@ -124,12 +164,12 @@ CREATE POLICY cl_multi_party_encounters_insert ON public.cl_multi_party_encounte
               AND public.cl_pm_reference_ok(organization_id, 'pm_telehealth_sessions', pm_telehealth_session_id)
               AND started_at <= pg_catalog.statement_timestamp() + interval '1 minute');
 CREATE POLICY cl_multi_party_encounters_update ON public.cl_multi_party_encounters FOR UPDATE TO authenticated
-  USING (public.cl_has_permission(organization_id, 'cl.multi_party.manage') AND public.cl_multi_party_visible(organization_id, id))
+  USING (public.cl_has_permission(organization_id, 'cl.multi_party.manage') AND public.cl_multi_party_readable(organization_id, id))
   WITH CHECK (public.cl_has_permission(organization_id, 'cl.multi_party.manage')
-              AND public.cl_multi_party_visible(organization_id, id) AND updated_by = auth.uid());
+              AND public.cl_multi_party_readable(organization_id, id) AND updated_by = auth.uid());
 
 CREATE POLICY cl_multi_party_participants_select ON public.cl_multi_party_participants FOR SELECT TO authenticated
-  USING (public.cl_multi_party_visible(organization_id, encounter_id));
+  USING (public.cl_multi_party_readable(organization_id, encounter_id));
 -- Adding a participant needs an encounter the user may see that has not
 -- ended; adding a patient, that chart's consent for multi-party encounters.
 CREATE POLICY cl_multi_party_participants_insert ON public.cl_multi_party_participants FOR INSERT TO authenticated
@@ -137,9 +177,9 @@ CREATE POLICY cl_multi_party_participants_insert ON public.cl_multi_party_partic
               AND public.cl_multi_party_open(organization_id, encounter_id)
               AND (kind <> 'patient' OR public.cl_check_sud_consent(chart_id, 'multi_party_encounter', auth.uid())));
 CREATE POLICY cl_multi_party_participants_update ON public.cl_multi_party_participants FOR UPDATE TO authenticated
-  USING (public.cl_has_permission(organization_id, 'cl.multi_party.manage') AND public.cl_multi_party_visible(organization_id, encounter_id))
+  USING (public.cl_has_permission(organization_id, 'cl.multi_party.manage') AND public.cl_multi_party_readable(organization_id, encounter_id))
   WITH CHECK (public.cl_has_permission(organization_id, 'cl.multi_party.manage')
-              AND public.cl_multi_party_visible(organization_id, encounter_id)
+              AND public.cl_multi_party_readable(organization_id, encounter_id)
               AND (kind <> 'patient' OR public.cl_check_sud_consent(chart_id, 'multi_party_encounter', auth.uid())));
 
 -- An encounter ends once; after that its documentation is frozen.
@@ -164,5 +204,9 @@ CREATE TRIGGER cl_multi_party_encounters_guard BEFORE UPDATE ON public.cl_multi_
 REVOKE ALL ON FUNCTION public.cl_multi_party_encounters_guard() FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_multi_party_visible(uuid, uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_multi_party_open(uuid, uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_multi_party_readable(uuid, uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_multi_party_disclose(uuid, uuid, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.cl_multi_party_readable(uuid, uuid) TO authenticated;
+GRANT EXECUTE ON FUNCTION public.cl_multi_party_disclose(uuid, uuid, text) TO authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_multi_party_open(uuid, uuid) TO authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_multi_party_visible(uuid, uuid) TO authenticated;
