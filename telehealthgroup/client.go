@@ -217,6 +217,12 @@ func (c *Client) addAttendee(ctx context.Context, tx pgx.Tx, actingUser uuid.UUI
 		if !consented {
 			return ErrPermissionDenied
 		}
+		// Adding a Part 2 patient uses their record: accounted for first,
+		// which opens the chart's attendance to this transaction.
+		if _, err := tx.Exec(ctx, `SELECT public.cl_part2_disclosed($1, ARRAY[$2::uuid], 'group_session', 'TREAT', 'save')`,
+			p.OrganizationID, p.ChartID); err != nil {
+			return dbtx.MapError(err)
+		}
 		var id uuid.UUID
 		if err := tx.QueryRow(ctx, addAttendeeSQL, pgx.NamedArgs{"organization_id": p.OrganizationID, "session_id": p.SessionID,
 			"chart_id": p.ChartID}).Scan(&id); err != nil {
@@ -272,6 +278,9 @@ func (c *Client) SetAttendance(ctx context.Context, actingUser, organizationID, 
 		if err := require(ctx, tx, organizationID, PermissionManage); err != nil {
 			return err
 		}
+		if err := disclose(ctx, tx, organizationID, uuid.Nil, attendanceID, "save"); err != nil {
+			return err
+		}
 		var id, session uuid.UUID
 		err := tx.QueryRow(ctx, setAttendanceSQL, pgx.NamedArgs{"organization_id": organizationID, "attendance_id": attendanceID,
 			"status": status, "joined_at": sqlarg.Time(joinedAt), "left_at": sqlarg.Time(leftAt)}).Scan(&id, &session)
@@ -320,7 +329,18 @@ func get(ctx context.Context, tx pgx.Tx, org, session uuid.UUID) (*sessionRow, e
 	return row, nil
 }
 
+// disclose accounts for reading or writing a group's Part 2 attendees (the
+// session's, or one attendance's when attendance is not zero) and so opens
+// them to this transaction (cl_group_disclose).
+func disclose(ctx context.Context, tx pgx.Tx, org, session, attendance uuid.UUID, use string) error {
+	_, err := tx.Exec(ctx, `SELECT public.cl_group_disclose($1, $2, $3, $4)`, org, sqlarg.UUID(session), sqlarg.UUID(attendance), use)
+	return dbtx.MapError(err)
+}
+
 func listAttendees(ctx context.Context, tx pgx.Tx, org, session uuid.UUID) ([]Attendee, error) {
+	if err := disclose(ctx, tx, org, session, uuid.Nil, "display"); err != nil {
+		return nil, err
+	}
 	rows, _ := tx.Query(ctx, attendeesSQL, pgx.NamedArgs{"organization_id": org, "session_id": session})
 	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[Attendee])
 	return out, dbtx.MapError(err)

@@ -58,6 +58,9 @@ func (c *Client) RecordConsent(ctx context.Context, actingUser, organizationID, 
 		if err := require(ctx, tx, organizationID, PermissionRecording); err != nil {
 			return err
 		}
+		if err := disclose(ctx, tx, organizationID, uuid.Nil, attendanceID, "save"); err != nil {
+			return err
+		}
 		var id uuid.UUID
 		return dbtx.MapError(tx.QueryRow(ctx, recordConsentSQL, pgx.NamedArgs{"organization_id": organizationID,
 			"attendance_id": attendanceID, "decision": d, "method": m}).Scan(&id))

@@ -304,9 +304,21 @@ func TestPart2AttendeesNeedConsentToGroupParticipation(t *testing.T) {
 	participation := grant(consent.RecordVirtualGroupParticipation)
 	require.NoError(t, add())
 
+	// Adding and listing a Part 2 attendee are in the chart's accounting of
+	// disclosures, one row each.
+	_, err := b.client.Attendees(ctx, b.facilitator, b.org, b.session)
+	require.NoError(t, err)
+	var uses []string
+	rows, _ := b.db.Admin.Query(ctx, `SELECT details->>'use' FROM public.pf_audit_logs WHERE organization_id = $1
+		AND action = 'part2.record.disclosed' AND target_id = $2 AND details->>'record_type' = 'group_session' ORDER BY occurred_at`,
+		b.org, part2)
+	uses, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	require.Equal(t, []string{"save", "display", "display"}, uses, "add (its write, then the list it returns), then Attendees")
+
 	// Revoked before the start: the start is refused, even by a starter who
 	// cannot see that attendee at all.
-	_, err := store.Revoke(ctx, b.officer, b.org, participation.ID)
+	_, err = store.Revoke(ctx, b.officer, b.org, participation.ID)
 	require.NoError(t, err)
 	_, err = store.Revoke(ctx, b.officer, b.org, general.ID)
 	require.NoError(t, err)

@@ -163,16 +163,21 @@ CREATE POLICY cl_group_sessions_update ON public.cl_group_sessions FOR UPDATE TO
   WITH CHECK (public.cl_has_site_permission(organization_id, site_id, 'cl.group.manage')
               AND public.cl_staff_holds(organization_id, facilitator_id, 'cl.group.facilitate'));
 
--- Attendance names a patient in a group: Part 2 charts need consent.
+-- Attendance names a patient in a group: Part 2 charts need consent, and
+-- their rows open only with their accounting (cl_part2_opened; the
+-- library's virtual-group reads write it through cl_group_disclose).
 CREATE POLICY cl_group_attendance_select ON public.cl_group_attendance FOR SELECT TO authenticated
   USING (public.cl_has_permission(organization_id, 'cl.group.view')
-         AND public.cl_check_sud_consent(chart_id, 'group_session', auth.uid()));
+         AND public.cl_check_sud_consent(chart_id, 'group_session', auth.uid())
+         AND public.cl_part2_opened(organization_id, chart_id, 'group_session'));
 CREATE POLICY cl_group_attendance_insert ON public.cl_group_attendance FOR INSERT TO authenticated
   WITH CHECK (public.cl_has_permission(organization_id, 'cl.group.manage')
-              AND public.cl_check_sud_consent(chart_id, 'group_session', auth.uid()));
+              AND public.cl_check_sud_consent(chart_id, 'group_session', auth.uid())
+              AND public.cl_part2_opened(organization_id, chart_id, 'group_session'));
 CREATE POLICY cl_group_attendance_update ON public.cl_group_attendance FOR UPDATE TO authenticated
   USING (public.cl_has_permission(organization_id, 'cl.group.manage')
-         AND public.cl_check_sud_consent(chart_id, 'group_session', auth.uid()))
+         AND public.cl_check_sud_consent(chart_id, 'group_session', auth.uid())
+         AND public.cl_part2_opened(organization_id, chart_id, 'group_session'))
   WITH CHECK (public.cl_has_permission(organization_id, 'cl.group.manage')
               AND public.cl_check_sud_consent(chart_id, 'group_session', auth.uid()));
 
@@ -199,6 +204,34 @@ CREATE POLICY cl_progress_notes_update ON public.cl_progress_notes FOR UPDATE TO
          AND public.cl_check_sud_consent(chart_id, public.cl_progress_note_record_type(is_sud_counseling_note), auth.uid()))
   WITH CHECK (public.cl_has_site_permission(organization_id, site_id, 'cl.progress_note.write') AND author_id = auth.uid()
               AND public.cl_check_sud_consent(chart_id, public.cl_progress_note_record_type(is_sud_counseling_note), auth.uid()));
+
+-- cl_group_disclose: account for a group's Part 2 attendees before they
+-- are read or written (one part2.record.disclosed row per Part 2 chart the
+-- caller may see, once per transaction and use), which opens them to this
+-- transaction. The whole session's attendees when p_attendance_id is NULL,
+-- else that one attendee. Returns how many rows it wrote.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_group_disclose(p_organization_id uuid, p_session_id uuid, p_attendance_id uuid, p_use text)
+  RETURNS integer
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    IF NOT public.cl_has_permission(p_organization_id, 'cl.group.view') THEN
+      RETURN 0;
+    END IF;
+    RETURN public.cl_part2_disclosed(p_organization_id,
+      ARRAY(SELECT a.chart_id FROM public.cl_group_attendance a
+            WHERE a.organization_id = p_organization_id
+              AND (a.session_id = p_session_id OR p_session_id IS NULL)
+              AND (a.id = p_attendance_id OR p_attendance_id IS NULL)
+              AND (p_session_id IS NOT NULL OR p_attendance_id IS NOT NULL)),
+      'group_session', 'TREAT', p_use);
+  END
+  $$;
+-- +goose StatementEnd
+REVOKE ALL ON FUNCTION public.cl_group_disclose(uuid, uuid, uuid, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.cl_group_disclose(uuid, uuid, uuid, text) TO authenticated;
 
 -- Signing is stamped by the database (HR's documentation lag is measured
 -- from it): a note signed by an acting user is signed now.

@@ -179,7 +179,8 @@ CREATE FUNCTION public.cl_group_attendance_visible(p_organization_id uuid, p_att
     SELECT a.chart_id INTO v_chart FROM public.cl_group_attendance a
     WHERE a.organization_id = p_organization_id AND a.id = p_attendance_id;
     RETURN FOUND AND public.cl_has_permission(p_organization_id, 'cl.group.view')
-       AND public.cl_check_sud_consent(v_chart, 'group_session', auth.uid());
+       AND public.cl_check_sud_consent(v_chart, 'group_session', auth.uid())
+       AND public.cl_part2_opened(p_organization_id, v_chart, 'group_session');
   END
   $$;
 -- +goose StatementEnd
