@@ -113,7 +113,7 @@ func run(ctx context.Context, out io.Writer) error {
 		if err != nil {
 			return err
 		}
-		n, err := visibleNotes(ctx, appPool, clinician)
+		n, err := visibleNotes(ctx, appPool, clinician, org, chart)
 		if err != nil {
 			return err
 		}
@@ -330,10 +330,16 @@ func freshDatabase(ctx context.Context, out io.Writer, url string) (*pgx.Conn, *
 }
 
 // visibleNotes counts the progress notes the user can see: RLS and the
-// Part 2 consent check decide.
-func visibleNotes(ctx context.Context, pool *pgxpool.Pool, user uuid.UUID) (int, error) {
+// Part 2 consent check decide, and a Part 2 chart's notes are read only
+// after the read is in the chart's accounting of disclosures
+// (cl_part2_disclosed, which writes nothing without a consent).
+func visibleNotes(ctx context.Context, pool *pgxpool.Pool, user, org, part2Chart uuid.UUID) (int, error) {
 	var n int
 	err := dbtx.Run(ctx, pool, user, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT public.cl_part2_disclosed($1, ARRAY[$2::uuid], 'progress_note', 'TREAT', 'display')`,
+			org, part2Chart); err != nil {
+			return err
+		}
 		return tx.QueryRow(ctx, `SELECT count(*) FROM public.cl_progress_notes`).Scan(&n)
 	})
 	return n, err

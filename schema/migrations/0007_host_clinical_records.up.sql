@@ -190,10 +190,13 @@ REVOKE ALL ON FUNCTION public.cl_progress_note_record_type(boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.cl_progress_note_record_type(boolean) TO authenticated;
 
 -- Notes are written by their author only; a signed note is frozen (its
--- timing feeds HR's documentation-lag figures).
+-- timing feeds HR's documentation-lag figures). A Part 2 chart's notes are
+-- read after their disclosure is accounted for (cl_part2_disclosed with
+-- record type progress_note or sud_counseling_note).
 CREATE POLICY cl_progress_notes_select ON public.cl_progress_notes FOR SELECT TO authenticated
   USING (public.cl_has_site_permission(organization_id, site_id, 'cl.progress_note.view')
-         AND public.cl_check_sud_consent(chart_id, public.cl_progress_note_record_type(is_sud_counseling_note), auth.uid()));
+         AND public.cl_check_sud_consent(chart_id, public.cl_progress_note_record_type(is_sud_counseling_note), auth.uid())
+         AND public.cl_part2_opened(organization_id, chart_id, public.cl_progress_note_record_type(is_sud_counseling_note)));
 CREATE POLICY cl_progress_notes_insert ON public.cl_progress_notes FOR INSERT TO authenticated
   WITH CHECK (public.cl_has_site_permission(organization_id, site_id, 'cl.progress_note.write') AND author_id = auth.uid()
               AND status = 'draft'
