@@ -151,7 +151,10 @@ func TestRelaysInParallelNeverDeliverTwice(t *testing.T) {
 			sink := eventstest.NewSink()
 			var rs []*events.Relay
 			for range relays {
-				rs = append(rs, b.relay(t, sink, &events.RelayConfig{BatchSize: 25}))
+				// A broker that takes a moment per batch keeps each claim
+				// open long enough that the relays' batches overlap (on a
+				// loaded machine one relay could otherwise drain them all).
+				rs = append(rs, b.relay(t, slowSink{sink, 2 * time.Millisecond}, &events.RelayConfig{BatchSize: 25}))
 			}
 			b.runRelays(t, sink, 2000, rs...)
 			require.Equal(t, 2000, sink.Deliveries(), "an event was delivered twice")
@@ -164,6 +167,17 @@ func TestRelaysInParallelNeverDeliverTwice(t *testing.T) {
 			require.EqualValues(t, 2000, total)
 		})
 	}
+}
+
+// slowSink delivers to its Sink after a pause.
+type slowSink struct {
+	*eventstest.Sink
+	pause time.Duration
+}
+
+func (s slowSink) Deliver(ctx context.Context, batch []events.Envelope) (int, error) {
+	time.Sleep(s.pause)
+	return s.Sink.Deliver(ctx, batch)
 }
 
 func TestSinkFailsForAWhileThenRecovers(t *testing.T) {
