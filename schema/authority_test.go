@@ -185,6 +185,14 @@ func TestNonClinicalMembersSeeNoClinicalRowAndCannotDocument(t *testing.T) {
 	n, err := c.scalar(t, c.peerA, `SELECT count(*)::int FROM public.cl_peer_supervision`)
 	require.NoError(t, err)
 	require.Equal(t, 1, n, "a peer sees their own supervision record")
+	// The Part 2 probes do tell clinical staff apart (a plain chart is open,
+	// a Part 2 chart without consent is not), so their zeros above are the
+	// functions' doing.
+	n, err = c.scalar(t, c.clinician, `SELECT ((public.cl_part2_opened($1, $2, 'peer_encounter') <> public.cl_part2_opened($1, $3, 'peer_encounter'))
+		AND (public.cl_check_sud_consent($2, 'peer_encounter', auth.uid()) <> public.cl_check_sud_consent($3, 'peer_encounter', auth.uid())))::int`,
+		c.org, c.chart, c.part2)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
 }
 
 func TestPeerEncountersBelongToTheirAuthor(t *testing.T) {
@@ -212,8 +220,13 @@ func TestPeerEncountersBelongToTheirAuthor(t *testing.T) {
 		{name: "another organization's PM encounter", as: c.peerA, code: denied,
 			sql: insertEncounter, args: []any{c.org, c.chart, c.peerA, twoHoursAgo(), c.pmEncounterB}},
 	})
-	// Control: the same insert as oneself, today, succeeds.
+	// Controls: the author edits their own draft, and the same insert as
+	// oneself, today, succeeds.
 	var n int
+	n, err := c.scalar(t, c.peerB, `WITH u AS (UPDATE public.cl_peer_encounters SET duration_minutes = 59, updated_by = auth.uid()
+		WHERE organization_id = $1 AND id = $2 RETURNING 1) SELECT count(*)::int FROM u`, c.org, c.draftB)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
 	require.NoError(t, dbtx.Run(ctx, c.db.App, c.peerA, func(tx pgx.Tx) error {
 		return tx.QueryRow(ctx, strings.Replace(insertEncounter, "count(*)::int - 1", "count(*)::int", 1),
 			c.org, c.chart, c.peerA, twoHoursAgo(), nil).Scan(&n)

@@ -308,11 +308,10 @@ func TestPart2AttendeesNeedConsentToGroupParticipation(t *testing.T) {
 	// disclosures, one row each.
 	_, err := b.client.Attendees(ctx, b.facilitator, b.org, b.session)
 	require.NoError(t, err)
-	var uses []string
 	rows, _ := b.db.Admin.Query(ctx, `SELECT details->>'use' FROM public.pf_audit_logs WHERE organization_id = $1
 		AND action = 'part2.record.disclosed' AND target_id = $2 AND details->>'record_type' = 'group_session' ORDER BY occurred_at`,
 		b.org, part2)
-	uses, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	uses, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	require.NoError(t, err)
 	require.Equal(t, []string{"save", "display", "display"}, uses, "add (its write, then the list it returns), then Attendees")
 

@@ -129,10 +129,10 @@ CREATE FUNCTION public.pf_audit_record(
       RAISE EXCEPTION 'hosts record actions in the host.* namespace'
         USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    -- Purposes of use are a closed vocabulary (cl_part2_decision_purposes,
+    -- Purposes of use are a closed vocabulary (cl_part2_purpose,
     -- migration 0006): a made-up code never reaches an accounting.
-    IF p_purpose IS NOT NULL AND NOT (p_purpose = ANY (public.cl_part2_decision_purposes())) THEN
-      RAISE EXCEPTION 'unknown purpose of use' USING ERRCODE = 'invalid_parameter_value';
+    IF p_purpose IS NOT NULL THEN
+      PERFORM public.cl_part2_purpose(p_purpose);
     END IF;
     RETURN public.pf_audit_write(auth.uid(), p_organization_id, p_site_id, p_action, p_target_type,
                                  p_target_id, p_purpose, p_details);

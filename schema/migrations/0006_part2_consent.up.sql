@@ -60,6 +60,37 @@ CREATE FUNCTION public.cl_part2_uses() RETURNS text[]
   SET search_path = pg_catalog, pg_temp
   AS $$ SELECT ARRAY['display', 'save', 'export', 'ai']::text[] $$;
 
+-- cl_part2_purpose and cl_part2_use: a purpose of use and a use, checked
+-- against those vocabularies (as cl_part2_record_type checks a record type):
+-- anything else is an error.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_part2_purpose(p_purpose text) RETURNS text
+  LANGUAGE plpgsql IMMUTABLE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    IF p_purpose IS NULL OR NOT (p_purpose = ANY (public.cl_part2_decision_purposes())) THEN
+      RAISE EXCEPTION 'unknown purpose of use' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN p_purpose;
+  END
+  $$;
+-- +goose StatementEnd
+
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_part2_use(p_use text) RETURNS text
+  LANGUAGE plpgsql IMMUTABLE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    IF p_use IS NULL OR NOT (p_use = ANY (public.cl_part2_uses())) THEN
+      RAISE EXCEPTION 'unknown use' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN p_use;
+  END
+  $$;
+-- +goose StatementEnd
+
 -- A written consent (42 CFR 2.31): who may disclose, to whom (a person or an
 -- organization), what (record types), why (purposes), until when (a date or
 -- an event), signed when and by whom, and its revocation.
@@ -241,13 +272,7 @@ CREATE FUNCTION public.cl_part2_decide(p_chart_id uuid, p_record_type text, p_pu
     v_basis text;
     v_now   timestamptz := pg_catalog.statement_timestamp();
   BEGIN
-    PERFORM public.cl_part2_record_type(p_record_type);
-    IF p_purpose IS NULL OR NOT (p_purpose = ANY (public.cl_part2_decision_purposes())) THEN
-      RAISE EXCEPTION 'unknown purpose of use' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF p_use IS NULL OR NOT (p_use = ANY (public.cl_part2_uses())) THEN
-      RAISE EXCEPTION 'unknown use' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
+    PERFORM public.cl_part2_record_type(p_record_type), public.cl_part2_purpose(p_purpose), public.cl_part2_use(p_use);
 
     BEGIN
       SELECT c.organization_id, c.site_id, c.is_part2 INTO STRICT v_org, v_site, v_part2
@@ -284,6 +309,27 @@ CREATE FUNCTION public.cl_part2_decide(p_chart_id uuid, p_record_type text, p_pu
   $$;
 -- +goose StatementEnd
 
+-- cl_part2_accounted: whether this transaction holds the caller's
+-- part2.record.disclosed row for a chart and record type (and use, unless
+-- NULL). For the library's definer code: the audit log is not the caller's
+-- to read.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_part2_accounted(p_organization_id uuid, p_chart_id uuid, p_record_type text, p_use text)
+  RETURNS boolean
+  LANGUAGE plpgsql STABLE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    RETURN EXISTS (
+      SELECT 1 FROM public.pf_audit_logs a
+      WHERE a.organization_id = p_organization_id AND a.target_type = 'chart' AND a.target_id = p_chart_id
+        AND a.occurred_at >= pg_catalog.now() AND a.actor_user_id = auth.uid() AND a.action = 'part2.record.disclosed'
+        AND (a.details OPERATOR(pg_catalog.->>) 'record_type') = p_record_type
+        AND (p_use IS NULL OR (a.details OPERATOR(pg_catalog.->>) 'use') = p_use));
+  END
+  $$;
+-- +goose StatementEnd
+
 -- cl_part2_disclosed: the accounting of a read. The library calls it in
 -- the transaction of every read of Part 2-covered records (peer encounters
 -- and their amendments), with the charts whose records it returned; it
@@ -300,19 +346,15 @@ CREATE FUNCTION public.cl_part2_disclosed(
   SET search_path = pg_catalog, pg_temp
   AS $$
   DECLARE
-    v_user  uuid := auth.uid();
-    v_type  text := public.cl_part2_record_type(p_record_type);
-    v_now   timestamptz := pg_catalog.statement_timestamp();
-    v_count integer := 0;
-    c       record;
-    v_basis text;
+    v_user    uuid := auth.uid();
+    v_type    text := public.cl_part2_record_type(p_record_type);
+    v_purpose text := public.cl_part2_purpose(p_purpose);
+    v_use     text := public.cl_part2_use(p_use);
+    v_now     timestamptz := pg_catalog.statement_timestamp();
+    v_count   integer := 0;
+    c         record;
+    v_basis   text;
   BEGIN
-    IF p_purpose IS NULL OR NOT (p_purpose = ANY (public.cl_part2_decision_purposes())) THEN
-      RAISE EXCEPTION 'unknown purpose of use' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF p_use IS NULL OR NOT (p_use = ANY (public.cl_part2_uses())) THEN
-      RAISE EXCEPTION 'unknown use' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
     IF v_user IS NULL OR p_chart_ids IS NULL THEN
       RETURN 0;
     END IF;
@@ -327,15 +369,10 @@ CREATE FUNCTION public.cl_part2_disclosed(
       END;
       CONTINUE WHEN v_basis IS NULL;
       -- Once per transaction for a chart, record type and use.
-      CONTINUE WHEN EXISTS (
-        SELECT 1 FROM public.pf_audit_logs a
-        WHERE a.organization_id = p_organization_id AND a.target_type = 'chart' AND a.target_id = c.id
-          AND a.occurred_at >= pg_catalog.now() AND a.actor_user_id = v_user AND a.action = 'part2.record.disclosed'
-          AND (a.details OPERATOR(pg_catalog.->>) 'record_type') = v_type
-          AND (a.details OPERATOR(pg_catalog.->>) 'use') = p_use);
+      CONTINUE WHEN public.cl_part2_accounted(p_organization_id, c.id, v_type, v_use);
       PERFORM public.pf_audit_write(v_user, p_organization_id, c.site_id, 'part2.record.disclosed', 'chart', c.id,
-        CASE WHEN v_basis = 'emergency' THEN 'ETREAT' ELSE p_purpose END,
-        pg_catalog.jsonb_build_object('record_type', v_type, 'use', p_use, 'basis', v_basis));
+        CASE WHEN v_basis = 'emergency' THEN 'ETREAT' ELSE v_purpose END,
+        pg_catalog.jsonb_build_object('record_type', v_type, 'use', v_use, 'basis', v_basis));
       v_count := v_count + 1;
     END LOOP;
     RETURN v_count;
@@ -367,12 +404,7 @@ CREATE FUNCTION public.cl_part2_opened(p_organization_id uuid, p_chart_id uuid, 
     IF NOT FOUND OR NOT public.cl_has_site_permission(p_organization_id, v_site, 'cl.chart.view') THEN
       RETURN false;
     END IF;
-    RETURN NOT v_part2
-        OR EXISTS (SELECT 1 FROM public.pf_audit_logs a
-                   WHERE a.organization_id = p_organization_id AND a.target_type = 'chart' AND a.target_id = p_chart_id
-                     AND a.occurred_at >= pg_catalog.now() AND a.actor_user_id = auth.uid()
-                     AND a.action = 'part2.record.disclosed'
-                     AND (a.details OPERATOR(pg_catalog.->>) 'record_type') = v_type);
+    RETURN NOT v_part2 OR public.cl_part2_accounted(p_organization_id, p_chart_id, v_type, NULL);
   END
   $$;
 -- +goose StatementEnd
@@ -509,6 +541,9 @@ REVOKE ALL ON FUNCTION public.cl_check_sud_consent(uuid, text, uuid) FROM PUBLIC
 REVOKE ALL ON FUNCTION public.cl_part2_decide(uuid, text, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_part2_disclosed(uuid, uuid[], text, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_part2_opened(uuid, uuid, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_part2_accounted(uuid, uuid, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_part2_purpose(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_part2_use(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.cl_part2_opened(uuid, uuid, text) TO authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_part2_disclosed(uuid, uuid[], text, text, text) TO authenticated;
 REVOKE ALL ON FUNCTION public.cl_part2_break_glass(uuid, text, interval) FROM PUBLIC;

@@ -149,6 +149,16 @@ CREATE FUNCTION public.cl_group_participation_consented(p_organization_id uuid, 
   $$;
 -- +goose StatementEnd
 
+-- The chart of an attendance row of the organization (NULL for none), for
+-- the library's definer code.
+CREATE FUNCTION public.cl_group_attendance_chart(p_organization_id uuid, p_attendance_id uuid) RETURNS uuid
+  LANGUAGE sql STABLE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+    SELECT a.chart_id FROM public.cl_group_attendance a
+    WHERE a.organization_id = p_organization_id AND a.id = p_attendance_id
+  $$;
+
 -- The same for an attendance row of the organization.
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_group_attendee_consented(p_organization_id uuid, p_attendance_id uuid) RETURNS boolean
@@ -156,11 +166,9 @@ CREATE FUNCTION public.cl_group_attendee_consented(p_organization_id uuid, p_att
   SET search_path = pg_catalog, pg_temp
   AS $$
   DECLARE
-    v_chart uuid;
+    v_chart uuid := public.cl_group_attendance_chart(p_organization_id, p_attendance_id);
   BEGIN
-    SELECT a.chart_id INTO v_chart FROM public.cl_group_attendance a
-    WHERE a.organization_id = p_organization_id AND a.id = p_attendance_id;
-    RETURN FOUND AND public.cl_group_participation_consented(p_organization_id, v_chart);
+    RETURN v_chart IS NOT NULL AND public.cl_group_participation_consented(p_organization_id, v_chart);
   END
   $$;
 -- +goose StatementEnd
@@ -174,11 +182,9 @@ CREATE FUNCTION public.cl_group_attendance_visible(p_organization_id uuid, p_att
   SET search_path = pg_catalog, pg_temp
   AS $$
   DECLARE
-    v_chart uuid;
+    v_chart uuid := public.cl_group_attendance_chart(p_organization_id, p_attendance_id);
   BEGIN
-    SELECT a.chart_id INTO v_chart FROM public.cl_group_attendance a
-    WHERE a.organization_id = p_organization_id AND a.id = p_attendance_id;
-    RETURN FOUND AND public.cl_has_permission(p_organization_id, 'cl.group.view')
+    RETURN v_chart IS NOT NULL AND public.cl_has_permission(p_organization_id, 'cl.group.view')
        AND public.cl_check_sud_consent(v_chart, 'group_session', auth.uid())
        AND public.cl_part2_opened(p_organization_id, v_chart, 'group_session');
   END
@@ -629,6 +635,7 @@ REVOKE ALL ON FUNCTION public.cl_is_opaque_reference(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_group_participation_covered(uuid, uuid, uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_group_participation_consented(uuid, uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_group_attendee_consented(uuid, uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_group_attendance_chart(uuid, uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_group_attendance_visible(uuid, uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_virtual_group_open(uuid, uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.cl_group_attendee_consented(uuid, uuid) TO authenticated;
