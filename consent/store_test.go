@@ -119,6 +119,42 @@ func TestPart2RecordsFollowConsent(t *testing.T) {
 	require.ErrorIs(t, err, consent.ErrAlreadyRevoked)
 }
 
+// AccountTx writes one accounting row per Part 2 chart the user may see,
+// once per transaction and use, and nothing for other charts.
+func TestAccountTxAccountsOncePerChartAndUse(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	_, err := b.store.Grant(ctx, b.manager, b.grantParams(b.clinician, consent.RecordProgressNote))
+	require.NoError(t, err)
+	plain := b.db.NewChart(t, b.org, false)
+	var first, again, other int
+	require.NoError(t, dbtx.Run(ctx, b.db.App, b.clinician, func(tx pgx.Tx) (err error) {
+		if first, err = consent.AccountTx(ctx, tx, b.org, consent.RecordProgressNote, consent.PurposeTreatment, consent.UseDisplay,
+			b.part2, plain); err != nil {
+			return err
+		}
+		if again, err = consent.AccountTx(ctx, tx, b.org, consent.RecordProgressNote, consent.PurposeTreatment, consent.UseDisplay,
+			b.part2); err != nil {
+			return err
+		}
+		other, err = consent.AccountTx(ctx, tx, b.org, consent.RecordProgressNote, consent.PurposeTreatment, consent.UseExport, b.part2)
+		return err
+	}))
+	require.Equal(t, []int{1, 0, 1}, []int{first, again, other})
+	var n int
+	require.NoError(t, dbtx.Run(ctx, b.db.App, b.peer, func(tx pgx.Tx) (err error) {
+		n, err = consent.AccountTx(ctx, tx, b.org, consent.RecordProgressNote, consent.PurposeTreatment, consent.UseDisplay, b.part2)
+		return err
+	}))
+	require.Zero(t, n, "no consent, no disclosure")
+	err = dbtx.Run(ctx, b.db.App, b.clinician, func(tx pgx.Tx) error {
+		_, err := consent.AccountTx(ctx, tx, b.org, consent.RecordType("Progress_Note"), consent.PurposeTreatment, consent.UseDisplay, b.part2)
+		return err
+	})
+	require.True(t, dbtx.IsInvalidParameter(err), "record types have one spelling: %v", err)
+}
+
 func TestConsentToAnOrganizationCoversItsMembers(t *testing.T) {
 	t.Parallel()
 	b := setup(t)

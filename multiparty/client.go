@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/encoreos/platform-go/consent"
 	"github.com/encoreos/platform-go/internal/dbtx"
 	"github.com/encoreos/platform-go/internal/sqlarg"
 	"github.com/encoreos/platform-go/internal/validate"
@@ -137,9 +138,9 @@ func addParticipant(ctx context.Context, tx pgx.Tx, org, encounterID uuid.UUID, 
 	if p.Kind == Patient {
 		// Adding a Part 2 patient is a use of their record: accounted for
 		// first, which also opens the chart to this transaction.
-		if _, err := tx.Exec(ctx, `SELECT public.cl_part2_disclosed($1, ARRAY[$2::uuid], 'multi_party_encounter', 'TREAT', 'save')`,
-			org, p.ChartID); err != nil {
-			return dbtx.MapError(err)
+		if _, err := consent.AccountTx(ctx, tx, org, consent.RecordMultiPartyEncounter, consent.PurposeTreatment, consent.UseSave,
+			p.ChartID); err != nil {
+			return err
 		}
 	}
 	var joined *time.Time

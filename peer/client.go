@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/encoreos/platform-go/consent"
 	"github.com/encoreos/platform-go/events"
 	"github.com/encoreos/platform-go/internal/dbtx"
 	"github.com/encoreos/platform-go/internal/sqlarg"
@@ -104,7 +105,10 @@ func (c *Client) create(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p 
 		if err != nil {
 			return err
 		}
-		if err := disclosed(ctx, tx, p.OrganizationID, p.ChartID); err != nil {
+		// Writing on a Part 2 chart is a use of its records: accounted for
+		// first, which opens the chart's rows to this transaction.
+		if _, err := consent.AccountTx(ctx, tx, p.OrganizationID, consent.RecordPeerEncounter, consent.PurposeTreatment,
+			consent.UseSave, p.ChartID); err != nil {
 			return err
 		}
 		args := fieldArgs(p.OrganizationID, &p.Fields, source)
@@ -129,16 +133,6 @@ func (c *Client) Get(ctx context.Context, actingUser, organizationID, id uuid.UU
 		return err
 	})
 	return e, err
-}
-
-// disclosed accounts, before a write to a chart's encounters, for the
-// disclosure of a Part 2 chart (cl_part2_disclosed: one
-// part2.record.disclosed row, use save), which opens the chart's rows to
-// this transaction; a chart that is not Part 2 writes nothing. The
-// library's reads account for themselves inside their functions.
-func disclosed(ctx context.Context, tx pgx.Tx, org, chart uuid.UUID) error {
-	_, err := tx.Exec(ctx, `SELECT public.cl_part2_disclosed($1, ARRAY[$2::uuid], 'peer_encounter', 'TREAT', 'save')`, org, chart)
-	return dbtx.MapError(err)
 }
 
 // Update replaces a draft encounter's fields. A finalized encounter returns

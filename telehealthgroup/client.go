@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/encoreos/platform-go/billing"
+	"github.com/encoreos/platform-go/consent"
 	"github.com/encoreos/platform-go/events"
 	"github.com/encoreos/platform-go/internal/dbtx"
 	"github.com/encoreos/platform-go/internal/sqlarg"
@@ -219,9 +220,9 @@ func (c *Client) addAttendee(ctx context.Context, tx pgx.Tx, actingUser uuid.UUI
 		}
 		// Adding a Part 2 patient uses their record: accounted for first,
 		// which opens the chart's attendance to this transaction.
-		if _, err := tx.Exec(ctx, `SELECT public.cl_part2_disclosed($1, ARRAY[$2::uuid], 'group_session', 'TREAT', 'save')`,
-			p.OrganizationID, p.ChartID); err != nil {
-			return dbtx.MapError(err)
+		if _, err := consent.AccountTx(ctx, tx, p.OrganizationID, consent.RecordGroupSession, consent.PurposeTreatment,
+			consent.UseSave, p.ChartID); err != nil {
+			return err
 		}
 		var id uuid.UUID
 		if err := tx.QueryRow(ctx, addAttendeeSQL, pgx.NamedArgs{"organization_id": p.OrganizationID, "session_id": p.SessionID,

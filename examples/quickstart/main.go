@@ -332,12 +332,12 @@ func freshDatabase(ctx context.Context, out io.Writer, url string) (*pgx.Conn, *
 // visibleNotes counts the progress notes the user can see: RLS and the
 // Part 2 consent check decide, and a Part 2 chart's notes are read only
 // after the read is in the chart's accounting of disclosures
-// (cl_part2_disclosed, which writes nothing without a consent).
+// (consent.AccountTx, which writes nothing without a consent).
 func visibleNotes(ctx context.Context, pool *pgxpool.Pool, user, org, part2Chart uuid.UUID) (int, error) {
 	var n int
 	err := dbtx.Run(ctx, pool, user, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT public.cl_part2_disclosed($1, ARRAY[$2::uuid], 'progress_note', 'TREAT', 'display')`,
-			org, part2Chart); err != nil {
+		if _, err := consent.AccountTx(ctx, tx, org, consent.RecordProgressNote, consent.PurposeTreatment, consent.UseDisplay,
+			part2Chart); err != nil {
 			return err
 		}
 		return tx.QueryRow(ctx, `SELECT count(*) FROM public.cl_progress_notes`).Scan(&n)
