@@ -22,6 +22,9 @@ const (
 	RecordGroupSession              RecordType = "group_session"
 	RecordVirtualGroupParticipation RecordType = "virtual_group_participation"
 	RecordMultiPartyEncounter       RecordType = "multi_party_encounter"
+	// RecordAppointment is a PM-03 appointment or encounter: that a person
+	// has one in an SUD program is itself Part 2 information.
+	RecordAppointment RecordType = "appointment"
 	// RecordSUDCounselingNote needs a consent of its own: a consent that
 	// names it names nothing else, and AllRecords does not cover it.
 	RecordSUDCounselingNote RecordType = "sud_counseling_note"
@@ -34,7 +37,7 @@ const (
 // RecordTypes returns every record type a [Request] can name.
 func RecordTypes() []RecordType {
 	return []RecordType{RecordPeerEncounter, RecordProgressNote, RecordGroupSession,
-		RecordVirtualGroupParticipation, RecordMultiPartyEncounter, RecordSUDCounselingNote}
+		RecordVirtualGroupParticipation, RecordMultiPartyEncounter, RecordAppointment, RecordSUDCounselingNote}
 }
 
 // Valid reports whether r is a record type a [Request] can name.

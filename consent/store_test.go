@@ -56,19 +56,16 @@ func (b *bundle) newNote(t *testing.T, chart uuid.UUID) uuid.UUID {
 	return id
 }
 
-// visibleNotes counts the progress notes user sees, as `authenticated`.
-// visibleNotes counts the progress notes user reads in SQL, after
-// accounting for the disclosure of every chart's notes as a reader must
-// (Part 2 notes are hidden until then).
+// visibleNotes counts the progress notes user reads in SQL, as
+// `authenticated`, after committing the accounting of the disclosure of
+// every chart's notes as a reader must (Part 2 notes are hidden until then).
 func visibleNotes(t *testing.T, db *testdb.DB, user uuid.UUID) int {
 	t.Helper()
 	var n int
 	ctx := context.Background()
+	require.NoError(t, dbtx.ExecCommitted(ctx, db.App, user, `SELECT public.cl_part2_disclosed(c.organization_id,
+		pg_catalog.array_agg(c.id), 'progress_note', 'TREAT', 'display') FROM public.cl_charts c GROUP BY c.organization_id`))
 	require.NoError(t, dbtx.Run(ctx, db.App, user, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT public.cl_part2_disclosed(c.organization_id, pg_catalog.array_agg(c.id), 'progress_note', 'TREAT', 'display')
-			FROM public.cl_charts c GROUP BY c.organization_id`); err != nil {
-			return err
-		}
 		return tx.QueryRow(ctx, `SELECT count(*) FROM public.cl_progress_notes`).Scan(&n)
 	}))
 	return n

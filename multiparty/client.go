@@ -61,6 +61,9 @@ func (c *Client) create(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p 
 	if err := p.validate(c.now()); err != nil {
 		return nil, err
 	}
+	if err := c.disclose(ctx, actingUser, p.OrganizationID, uuid.Nil, consent.UseSave, patientCharts(p.Participants)...); err != nil {
+		return nil, err
+	}
 	var e *Encounter
 	err := dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
 		// The references the policy checks, asked first for a field error
@@ -119,6 +122,9 @@ func (c *Client) addParticipant(ctx context.Context, tx pgx.Tx, actingUser, org,
 	if err := validate.First(validate.Required("OrganizationID", org), validate.Required("EncounterID", encounterID), p.validate()); err != nil {
 		return nil, err
 	}
+	if err := c.disclose(ctx, actingUser, org, encounterID, consent.UseSave, patientCharts([]ParticipantParams{p})...); err != nil {
+		return nil, err
+	}
 	var e *Encounter
 	err := dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
 		if _, err := get(ctx, tx, org, encounterID); err != nil {
@@ -134,15 +140,39 @@ func (c *Client) addParticipant(ctx context.Context, tx pgx.Tx, actingUser, org,
 	return e, err
 }
 
-func addParticipant(ctx context.Context, tx pgx.Tx, org, encounterID uuid.UUID, p *ParticipantParams) error {
-	if p.Kind == Patient {
-		// Adding a Part 2 patient is a use of their record: accounted for
-		// first, which also opens the chart to this transaction.
-		if _, err := consent.AccountTx(ctx, tx, org, consent.RecordMultiPartyEncounter, consent.PurposeTreatment, consent.UseSave,
-			p.ChartID); err != nil {
-			return err
+// disclose commits, before a read or write, the accounting of the Part 2
+// patients it touches: those of an encounter (cl_multi_party_disclose,
+// when encounterID is set) and the charts about to be added, whose rows
+// open only once it has committed. From a ...Tx method it commits on a
+// connection of its own, so the accounting stands whatever the caller's
+// transaction does.
+func (c *Client) disclose(ctx context.Context, actingUser, org, encounterID uuid.UUID, use consent.Use, charts ...uuid.UUID) error {
+	return dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) error {
+		if encounterID != uuid.Nil {
+			if _, err := tx.Exec(ctx, `SELECT public.cl_multi_party_disclose($1, $2, $3)`, org, encounterID, use); err != nil {
+				return dbtx.MapError(err)
+			}
+		}
+		if len(charts) == 0 {
+			return nil
+		}
+		_, err := consent.AccountTx(ctx, tx, org, consent.RecordMultiPartyEncounter, consent.PurposeTreatment, use, charts...)
+		return err
+	})
+}
+
+// patientCharts returns the charts of the patients among participants.
+func patientCharts(participants []ParticipantParams) []uuid.UUID {
+	var charts []uuid.UUID
+	for _, p := range participants {
+		if p.Kind == Patient && p.ChartID != uuid.Nil {
+			charts = append(charts, p.ChartID)
 		}
 	}
+	return charts
+}
+
+func addParticipant(ctx context.Context, tx pgx.Tx, org, encounterID uuid.UUID, p *ParticipantParams) error {
 	var joined *time.Time
 	if !p.JoinedAt.IsZero() {
 		joined = &p.JoinedAt
@@ -165,6 +195,9 @@ func (c *Client) Get(ctx context.Context, actingUser, organizationID, id uuid.UU
 	if err := validate.First(validate.Required("OrganizationID", organizationID), validate.Required("ID", id)); err != nil {
 		return nil, err
 	}
+	if err := c.disclose(ctx, actingUser, organizationID, id, consent.UseDisplay); err != nil {
+		return nil, err
+	}
 	var e *Encounter
 	err := dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) (err error) {
 		e, err = get(ctx, tx, organizationID, id)
@@ -173,13 +206,8 @@ func (c *Client) Get(ctx context.Context, actingUser, organizationID, id uuid.UU
 	return e, err
 }
 
-// get reads an encounter with its participants, after accounting for the
-// disclosure of its Part 2 patients (cl_multi_party_disclose, once per
-// transaction), which opens them to this transaction.
+// get reads an encounter with its participants (after disclose).
 func get(ctx context.Context, tx pgx.Tx, org, id uuid.UUID) (*Encounter, error) {
-	if _, err := tx.Exec(ctx, `SELECT public.cl_multi_party_disclose($1, $2, 'display')`, org, id); err != nil {
-		return nil, dbtx.MapError(err)
-	}
 	args := pgx.NamedArgs{"organization_id": org, "id": id}
 	rows, _ := tx.Query(ctx, getEncounterSQL, args)
 	e, err := pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[Encounter])
@@ -214,6 +242,9 @@ func (c *Client) end(ctx context.Context, tx pgx.Tx, actingUser, org, id uuid.UU
 	}
 	if endedAt.IsZero() || endedAt.After(c.now().Add(time.Minute)) {
 		return nil, validate.Errorf("EndedAt", "is required and not in the future")
+	}
+	if err := c.disclose(ctx, actingUser, org, id, consent.UseSave); err != nil {
+		return nil, err
 	}
 	var e *Encounter
 	err := dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {

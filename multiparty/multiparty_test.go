@@ -116,17 +116,17 @@ func TestPart2PatientsNeedConsent(t *testing.T) {
 		return n
 	}
 	// Under consent, plain SQL still sees nothing until the disclosure is
-	// accounted for; then it does, and the accounting has its row.
-	var before, after int
-	require.NoError(t, dbtx.Run(ctx, b.db.App, b.colleague, func(tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM public.cl_multi_party_participants`).Scan(&before); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `SELECT public.cl_multi_party_disclose($1, $2, 'display')`, b.org, e.ID); err != nil {
-			return err
-		}
-		return tx.QueryRow(ctx, `SELECT count(*) FROM public.cl_multi_party_participants`).Scan(&after)
-	}))
+	// accounted for and committed; then it does, and the accounting has its
+	// row.
+	count := func() (n int) {
+		require.NoError(t, dbtx.Run(ctx, b.db.App, b.colleague, func(tx pgx.Tx) error {
+			return tx.QueryRow(ctx, `SELECT count(*) FROM public.cl_multi_party_participants`).Scan(&n)
+		}))
+		return n
+	}
+	before := count()
+	require.NoError(t, dbtx.ExecCommitted(ctx, b.db.App, b.colleague, `SELECT public.cl_multi_party_disclose($1, $2, 'display')`, b.org, e.ID))
+	after := count()
 	require.Zero(t, before)
 	require.Equal(t, 5, after)
 	require.Equal(t, 1, disclosures())

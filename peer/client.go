@@ -61,6 +61,8 @@ var (
 	updateSQL string
 	//go:embed sql/get.sql
 	getSQL string
+	//go:embed sql/disclose.sql
+	discloseSQL string
 	//go:embed sql/get_for_update.sql
 	getForUpdateSQL string
 	//go:embed sql/finalize.sql
@@ -69,8 +71,12 @@ var (
 	checksSQL string
 	//go:embed sql/list.sql
 	listByProviderSQL string
+	//go:embed sql/list_disclose.sql
+	listByProviderDiscloseSQL string
 	//go:embed sql/list_by_chart.sql
 	listByChartSQL string
+	//go:embed sql/list_by_chart_disclose.sql
+	listByChartDiscloseSQL string
 	//go:embed sql/service_types.sql
 	serviceTypesSQL string
 	//go:embed sql/amend.sql
@@ -99,16 +105,16 @@ func (c *Client) create(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p 
 	if err := p.validate(c.now()); err != nil {
 		return nil, err
 	}
+	// Writing on a Part 2 chart is a use of its records: accounted for,
+	// and committed, first (which opens the chart's rows to the user).
+	if _, err := consent.Account(ctx, c.db, actingUser, p.OrganizationID, consent.RecordPeerEncounter,
+		consent.PurposeTreatment, consent.UseSave, p.ChartID); err != nil {
+		return nil, err
+	}
 	var e *Encounter
 	err := dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
 		source, err := c.check(ctx, tx, p.OrganizationID, p.ChartID, &p.Fields, "")
 		if err != nil {
-			return err
-		}
-		// Writing on a Part 2 chart is a use of its records: accounted for
-		// first, which opens the chart's rows to this transaction.
-		if _, err := consent.AccountTx(ctx, tx, p.OrganizationID, consent.RecordPeerEncounter, consent.PurposeTreatment,
-			consent.UseSave, p.ChartID); err != nil {
 			return err
 		}
 		args := fieldArgs(p.OrganizationID, &p.Fields, source)
@@ -127,12 +133,25 @@ func (c *Client) Get(ctx context.Context, actingUser, organizationID, id uuid.UU
 	if err := validate.First(validate.Required("OrganizationID", organizationID), validate.Required("ID", id)); err != nil {
 		return nil, err
 	}
+	if err := c.disclose(ctx, actingUser, organizationID, consent.UseDisplay, id); err != nil {
+		return nil, err
+	}
 	var e *Encounter
 	err := dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) (err error) {
-		e, err = collectOne(tx.Query(ctx, getSQL, pgx.NamedArgs{"organization_id": organizationID, "id": id, "use": "display"}))
+		e, err = collectOne(tx.Query(ctx, getSQL, pgx.NamedArgs{"organization_id": organizationID, "id": id}))
 		return err
 	})
 	return e, err
+}
+
+// disclose commits the accounting of a read or write of encounters (by
+// id) before it happens: for Part 2 charts, the line that opens their rows
+// (cl_peer_encounters_disclose). From a ...Tx method it commits on a
+// connection of its own, so the line stands whatever the caller's
+// transaction does.
+func (c *Client) disclose(ctx context.Context, actingUser, org uuid.UUID, use consent.Use, ids ...uuid.UUID) error {
+	return dbtx.MapError(dbtx.ExecCommitted(ctx, c.db, actingUser, discloseSQL,
+		pgx.NamedArgs{"organization_id": org, "ids": ids, "use": use}))
 }
 
 // Update replaces a draft encounter's fields. A finalized encounter returns
@@ -154,6 +173,9 @@ func (c *Client) update(ctx context.Context, tx pgx.Tx, actingUser, organization
 		return nil, err
 	}
 	if err := f.validate(c.now()); err != nil {
+		return nil, err
+	}
+	if err := c.disclose(ctx, actingUser, organizationID, consent.UseSave, id); err != nil {
 		return nil, err
 	}
 	var e *Encounter
@@ -254,6 +276,9 @@ func (c *Client) finalize(ctx context.Context, tx pgx.Tx, actingUser, organizati
 	if err := validate.First(validate.Required("OrganizationID", organizationID), validate.Required("ID", id)); err != nil {
 		return nil, err
 	}
+	if err := c.disclose(ctx, actingUser, organizationID, consent.UseSave, id); err != nil {
+		return nil, err
+	}
 	var e *Encounter
 	err := dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
 		args := pgx.NamedArgs{"organization_id": organizationID, "id": id}
@@ -301,12 +326,11 @@ func (c *Client) finalize(ctx context.Context, tx pgx.Tx, actingUser, organizati
 }
 
 // lockForEdit locks an encounter the caller may edit (its author, or one
-// documenting on behalf). The read before it accounts for a Part 2 chart
-// (use save) and so opens its rows to this transaction. An encounter the
-// caller can only read is someone else's to edit or finalize:
-// ErrPermissionDenied, not ErrNotFound.
+// documenting on behalf), after disclose. An encounter the caller can only
+// read is someone else's to edit or finalize: ErrPermissionDenied, not
+// ErrNotFound.
 func lockForEdit(ctx context.Context, tx pgx.Tx, org, id uuid.UUID) (*Encounter, error) {
-	if _, err := collectOne(tx.Query(ctx, getSQL, pgx.NamedArgs{"organization_id": org, "id": id, "use": "save"})); err != nil {
+	if _, err := collectOne(tx.Query(ctx, getSQL, pgx.NamedArgs{"organization_id": org, "id": id})); err != nil {
 		return nil, err
 	}
 	e, err := collectOne(tx.Query(ctx, getForUpdateSQL, pgx.NamedArgs{"organization_id": org, "id": id}))
@@ -349,9 +373,12 @@ func (c *Client) amend(ctx context.Context, tx pgx.Tx, actingUser, organizationI
 	if kind != Addendum && kind != Correction {
 		return nil, validate.Errorf("Kind", "must be addendum or correction")
 	}
+	if err := c.disclose(ctx, actingUser, organizationID, consent.UseSave, id); err != nil {
+		return nil, err
+	}
 	var a *Amendment
 	err := dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
-		current, err := collectOne(tx.Query(ctx, getSQL, pgx.NamedArgs{"organization_id": organizationID, "id": id, "use": "save"}))
+		current, err := collectOne(tx.Query(ctx, getSQL, pgx.NamedArgs{"organization_id": organizationID, "id": id}))
 		if err != nil {
 			return err
 		}
@@ -369,6 +396,9 @@ func (c *Client) amend(ctx context.Context, tx pgx.Tx, actingUser, organizationI
 // Amendments returns an encounter's amendments, oldest first.
 func (c *Client) Amendments(ctx context.Context, actingUser, organizationID, id uuid.UUID) ([]Amendment, error) {
 	if err := validate.First(validate.Required("OrganizationID", organizationID), validate.Required("ID", id)); err != nil {
+		return nil, err
+	}
+	if err := c.disclose(ctx, actingUser, organizationID, consent.UseDisplay, id); err != nil {
 		return nil, err
 	}
 	var out []Amendment

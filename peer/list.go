@@ -49,7 +49,7 @@ func (c *Client) ListByChart(ctx context.Context, actingUser, organizationID, ch
 	if err := validate.Required("ChartID", chartID); err != nil {
 		return nil, err
 	}
-	return c.list(ctx, listByChartSQL, actingUser, organizationID, chartID, p)
+	return c.list(ctx, listByChartDiscloseSQL, listByChartSQL, actingUser, organizationID, chartID, p)
 }
 
 // ListByProvider returns a page of a peer specialist's encounters.
@@ -57,10 +57,12 @@ func (c *Client) ListByProvider(ctx context.Context, actingUser, organizationID,
 	if err := validate.Required("PeerProviderID", peerProviderID); err != nil {
 		return nil, err
 	}
-	return c.list(ctx, listByProviderSQL, actingUser, organizationID, peerProviderID, p)
+	return c.list(ctx, listByProviderDiscloseSQL, listByProviderSQL, actingUser, organizationID, peerProviderID, p)
 }
 
-func (c *Client) list(ctx context.Context, sql string, actingUser, org, owner uuid.UUID, p ListParams) (*Page, error) {
+// list reads a page after committing the accounting of its Part 2 charts
+// (discloseSQL, same arguments), which opens them for the read.
+func (c *Client) list(ctx context.Context, discloseSQL, sql string, actingUser, org, owner uuid.UUID, p ListParams) (*Page, error) {
 	if err := validate.Required("OrganizationID", org); err != nil {
 		return nil, err
 	}
@@ -87,12 +89,16 @@ func (c *Client) list(ctx context.Context, sql string, actingUser, org, owner uu
 			return nil, err
 		}
 	}
+	args := pgx.NamedArgs{
+		"organization_id": org, "owner_id": owner, "from": from, "to": to,
+		"after_date": afterDate, "after_id": afterID, "limit": p.Limit + 1,
+	}
+	if err := dbtx.ExecCommitted(ctx, c.db, actingUser, discloseSQL, args); err != nil {
+		return nil, dbtx.MapError(err)
+	}
 	page := &Page{}
 	err := dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) error {
-		rows, _ := tx.Query(ctx, sql, pgx.NamedArgs{
-			"organization_id": org, "owner_id": owner, "from": from, "to": to,
-			"after_date": afterDate, "after_id": afterID, "limit": p.Limit + 1,
-		})
+		rows, _ := tx.Query(ctx, sql, args)
 		var err error
 		page.Encounters, err = pgx.CollectRows(rows, pgx.RowToStructByName[Encounter])
 		return dbtx.MapError(err)

@@ -286,6 +286,21 @@ func TestReadingPart2EncountersIsAccounted(t *testing.T) {
 	_, err = b.client.Get(ctx, b.peer, b.org, plain.ID)
 	require.NoError(t, err)
 	require.Equal(t, 3, disclosures(), "a chart that is not Part 2 is no disclosure")
+
+	// A Tx twin commits its accounting on a connection of its own: the
+	// caller who rolls back after seeing the encounter cannot erase it.
+	tx, err := b.db.App.Begin(ctx)
+	require.NoError(t, err)
+	f := b.fields()
+	f.FocusNotes = "changed, then rolled back"
+	updated, err := b.client.UpdateTx(ctx, tx, b.peer, b.org, e.ID, f)
+	require.NoError(t, err)
+	require.Equal(t, e.ChartID, updated.ChartID)
+	require.NoError(t, tx.Rollback(ctx))
+	require.Equal(t, 2, accounted("save"), "the rolled-back update's accounting stands")
+	again, err := b.client.Get(ctx, b.peer, b.org, e.ID)
+	require.NoError(t, err)
+	require.Equal(t, e.FocusNotes, again.FocusNotes)
 }
 
 func TestOtherOrganizations(t *testing.T) {

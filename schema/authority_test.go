@@ -429,8 +429,10 @@ func TestDefinerFunctionsRunWithLeastPrivilege(t *testing.T) {
 }
 
 // A Part 2 chart's rows leave the database only with their line in the
-// accounting of disclosures: plain SQL sees them only after
-// cl_part2_disclosed has written it in the same transaction.
+// accounting of disclosures, committed first: plain SQL sees them only after
+// cl_part2_disclosed has written it in an earlier transaction, for five
+// minutes. A line written by the reading transaction opens nothing, so a
+// reader that rolls back cannot erase the accounting of what it saw.
 func TestPart2RowsNeedTheirAccountingFirst(t *testing.T) {
 	t.Parallel()
 	c := newClinic(t)
@@ -449,32 +451,79 @@ func TestPart2RowsNeedTheirAccountingFirst(t *testing.T) {
 			AND action = 'part2.record.disclosed' AND target_id = $2 AND actor_user_id = $3`, c.org, c.part2, c.peerA).Scan(&n))
 		return n
 	}
-	var before, after, opened int
-	require.NoError(t, dbtx.Run(ctx, c.db.App, c.peerA, func(tx pgx.Tx) error {
-		const count = `SELECT count(*)::int FROM public.cl_peer_encounters WHERE chart_id = $1`
-		if err := tx.QueryRow(ctx, count, c.part2).Scan(&before); err != nil {
-			return err
-		}
-		if err := tx.QueryRow(ctx, `SELECT public.cl_part2_disclosed($1, ARRAY[$2::uuid], 'peer_encounter', 'TREAT', 'display')`,
-			c.org, c.part2).Scan(&opened); err != nil {
-			return err
-		}
-		return tx.QueryRow(ctx, count, c.part2).Scan(&after)
-	}))
-	require.Zero(t, before, "under consent, but not yet accounted for")
-	require.Equal(t, 1, opened)
-	require.Equal(t, 1, after, "accounted for, then visible")
-	require.Equal(t, 1, accounted())
+	const count = `SELECT count(*)::int FROM public.cl_peer_encounters WHERE chart_id = $1`
+	const disclose = `SELECT public.cl_part2_disclosed($1, ARRAY[$2::uuid], 'peer_encounter', 'TREAT', 'display')`
 
-	// The opening lasts for its transaction only.
+	// Disclose and read in one transaction, then roll back: the line
+	// written by the reader opens nothing, and the rollback leaves no trace
+	// because nothing was seen.
+	var opened, sameTx, viaFunction int
+	tx, err := c.db.App.Begin(ctx)
+	require.NoError(t, err)
+	require.NoError(t, dbtx.RunTx(ctx, tx, c.peerA, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, disclose, c.org, c.part2).Scan(&opened); err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, count, c.part2).Scan(&sameTx); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `SELECT count(*)::int FROM public.cl_peer_encounters_by_chart($1, $2, '-infinity', 'infinity',
+			'infinity', 'ffffffff-ffff-ffff-ffff-ffffffffffff', 100)`, c.org, c.part2).Scan(&viaFunction)
+	}))
+	require.NoError(t, tx.Rollback(ctx))
+	require.Equal(t, 1, opened, "the line was written")
+	require.Zero(t, sameTx, "a line of the reading transaction opens nothing (a rollback would erase it)")
+	require.Zero(t, viaFunction, "nor through the library's read function")
+	require.Zero(t, accounted(), "rolled back with nothing seen")
+
+	// Committed first, then read: visible, and the line stands.
+	n, err := c.scalar(t, c.peerA, count, c.part2)
+	require.NoError(t, err)
+	require.Zero(t, n, "under consent, but not yet accounted for")
+	n, err = c.scalar(t, c.peerA, disclose, c.org, c.part2)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	n, err = c.scalar(t, c.peerA, count, c.part2)
+	require.NoError(t, err)
+	require.Equal(t, 1, n, "accounted for and committed, then visible")
+	require.Equal(t, 1, accounted())
+	// The line opens the chart to its user only.
+	n, err = c.scalar(t, c.peerB, count, c.part2)
+	require.NoError(t, err)
+	require.Zero(t, n)
+
+	// Without consent, asking writes nothing and opens nothing.
+	n, err = c.scalar(t, c.peerB, disclose, c.org, c.part2)
+	require.NoError(t, err)
+	require.Zero(t, n)
+	require.Equal(t, 1, accounted())
+}
+
+// An accounting line opens its chart for the window only.
+func TestPart2AccountingOpensForItsWindow(t *testing.T) {
+	t.Parallel()
+	c := newClinic(t)
+	c.db.Exec(t, `INSERT INTO public.cl_part2_consents (organization_id, chart_id, disclosing_organization_id, recipient_user_id,
+		record_types, purposes, effective_at, expires_at, signed_at, signer, recorded_by)
+		VALUES ($1, $2, $1, $3, '{peer_encounter}', '{TREAT}', now() - interval '1 day', now() + interval '1 day',
+		  now() - interval '1 day', 'patient', $4)`, c.org, c.part2, c.peerA, c.officer)
+	c.db.Exec(t, `INSERT INTO public.cl_peer_encounters (organization_id, chart_id, peer_provider_id, service_date, start_time, end_time,
+		duration_minutes, service_type, service_type_source, hcpcs_code, focus_notes, created_by, updated_by)
+		VALUES ($1, $2, $3, current_date, now() - interval '2 hours', now() - interval '1 hour', 60, 'peer_support', 'pf15',
+		  'H0038', 'Part 2 session', $3, $3)`, c.org, c.part2, c.peerA)
+	// A line older than the window (as the system would have written it).
+	c.db.Exec(t, `INSERT INTO public.pf_audit_logs (occurred_at, actor_user_id, organization_id, action, target_type, target_id, purpose, details)
+		VALUES (now() - public.cl_part2_disclosure_window() - interval '1 second', $3, $1, 'part2.record.disclosed', 'chart', $2, 'TREAT',
+		  '{"record_type": "peer_encounter", "use": "display", "basis": "consent"}')`, c.org, c.part2, c.peerA)
 	n, err := c.scalar(t, c.peerA, `SELECT count(*)::int FROM public.cl_peer_encounters WHERE chart_id = $1`, c.part2)
 	require.NoError(t, err)
-	require.Zero(t, n)
-	// Without consent, asking writes nothing and opens nothing.
-	n, err = c.scalar(t, c.peerB, `SELECT public.cl_part2_disclosed($1, ARRAY[$2::uuid], 'peer_encounter', 'TREAT', 'display')`, c.org, c.part2)
+	require.Zero(t, n, "a line older than the window opens nothing")
+	c.db.Exec(t, `INSERT INTO public.pf_audit_logs (occurred_at, actor_user_id, organization_id, action, target_type, target_id, purpose, details)
+		VALUES (now() - public.cl_part2_disclosure_window() + interval '1 minute', $3, $1, 'part2.record.disclosed', 'chart', $2, 'TREAT',
+		  '{"record_type": "peer_encounter", "use": "display", "basis": "consent"}')`, c.org, c.part2, c.peerA)
+	n, err = c.scalar(t, c.peerA, `SELECT count(*)::int FROM public.cl_peer_encounters WHERE chart_id = $1`, c.part2)
 	require.NoError(t, err)
-	require.Zero(t, n)
-	require.Equal(t, 1, accounted())
+	require.Equal(t, 1, n, "a line within the window opens the chart")
 }
 
 // What the independent review of this model found, each now refused.

@@ -196,6 +196,21 @@ func (c *Client) addAttendee(ctx context.Context, tx pgx.Tx, actingUser uuid.UUI
 	if p.Mode == InPerson && p.AtHome {
 		return nil, validate.Errorf("AtHome", "is for remote attendees")
 	}
+	// Adding a Part 2 patient uses their record, and the attendee list it
+	// returns discloses the others': accounted for, and committed, first,
+	// once the patient's consent to take part is known.
+	if err := dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) error {
+		var consented bool
+		if err := tx.QueryRow(ctx, `SELECT public.cl_group_participation_consented($1, $2)`, p.OrganizationID, p.ChartID).Scan(&consented); err != nil {
+			return dbtx.MapError(err)
+		}
+		if !consented {
+			return ErrPermissionDenied
+		}
+		return discloseTx(ctx, tx, p.OrganizationID, p.SessionID, uuid.Nil, consent.UseSave, p.ChartID)
+	}); err != nil {
+		return nil, err
+	}
 	var a *Attendee
 	err := dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
 		if err := require(ctx, tx, p.OrganizationID, PermissionManage); err != nil {
@@ -210,19 +225,6 @@ func (c *Client) addAttendee(ctx context.Context, tx pgx.Tx, actingUser uuid.UUI
 		}
 		if s.Modality == Virtual && p.Mode == InPerson {
 			return validate.Errorf("Mode", "cannot be in person in a virtual group")
-		}
-		var consented bool
-		if err := tx.QueryRow(ctx, `SELECT public.cl_group_participation_consented($1, $2)`, p.OrganizationID, p.ChartID).Scan(&consented); err != nil {
-			return dbtx.MapError(err)
-		}
-		if !consented {
-			return ErrPermissionDenied
-		}
-		// Adding a Part 2 patient uses their record: accounted for first,
-		// which opens the chart's attendance to this transaction.
-		if _, err := consent.AccountTx(ctx, tx, p.OrganizationID, consent.RecordGroupSession, consent.PurposeTreatment,
-			consent.UseSave, p.ChartID); err != nil {
-			return err
 		}
 		var id uuid.UUID
 		if err := tx.QueryRow(ctx, addAttendeeSQL, pgx.NamedArgs{"organization_id": p.OrganizationID, "session_id": p.SessionID,
@@ -275,11 +277,11 @@ func (c *Client) SetAttendance(ctx context.Context, actingUser, organizationID, 
 	if !joinedAt.IsZero() && !leftAt.IsZero() && leftAt.Before(joinedAt) {
 		return validate.Errorf("LeftAt", "must not be before JoinedAt")
 	}
+	if err := c.disclose(ctx, actingUser, organizationID, uuid.Nil, attendanceID, consent.UseSave); err != nil {
+		return err
+	}
 	return dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) error {
 		if err := require(ctx, tx, organizationID, PermissionManage); err != nil {
-			return err
-		}
-		if err := disclose(ctx, tx, organizationID, uuid.Nil, attendanceID, "save"); err != nil {
 			return err
 		}
 		var id, session uuid.UUID
@@ -313,6 +315,9 @@ func (c *Client) Get(ctx context.Context, actingUser, organizationID, sessionID 
 // Attendees returns a session's attendees. Needs cl.group.virtual.view;
 // Part 2 attendees appear only under the acting user's consent.
 func (c *Client) Attendees(ctx context.Context, actingUser, organizationID, sessionID uuid.UUID) ([]Attendee, error) {
+	if err := c.disclose(ctx, actingUser, organizationID, sessionID, uuid.Nil, consent.UseDisplay); err != nil {
+		return nil, err
+	}
 	var out []Attendee
 	err := dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) (err error) {
 		out, err = listAttendees(ctx, tx, organizationID, sessionID)
@@ -330,18 +335,32 @@ func get(ctx context.Context, tx pgx.Tx, org, session uuid.UUID) (*sessionRow, e
 	return row, nil
 }
 
-// disclose accounts for reading or writing a group's Part 2 attendees (the
-// session's, or one attendance's when attendance is not zero) and so opens
-// them to this transaction (cl_group_disclose).
-func disclose(ctx context.Context, tx pgx.Tx, org, session, attendance uuid.UUID, use string) error {
-	_, err := tx.Exec(ctx, `SELECT public.cl_group_disclose($1, $2, $3, $4)`, org, sqlarg.UUID(session), sqlarg.UUID(attendance), use)
-	return dbtx.MapError(err)
+// disclose commits, before a read or write, the accounting of a group's
+// Part 2 attendees it touches (the session's, or one attendance's when
+// attendance is not zero: cl_group_disclose) and of charts about to be
+// added; their rows open only once it has committed. From a ...Tx method
+// it commits on a connection of its own, so the accounting stands whatever
+// the caller's transaction does.
+func (c *Client) disclose(ctx context.Context, actingUser, org, session, attendance uuid.UUID, use consent.Use, charts ...uuid.UUID) error {
+	return dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) error {
+		return discloseTx(ctx, tx, org, session, attendance, use, charts...)
+	})
 }
 
-func listAttendees(ctx context.Context, tx pgx.Tx, org, session uuid.UUID) ([]Attendee, error) {
-	if err := disclose(ctx, tx, org, session, uuid.Nil, "display"); err != nil {
-		return nil, err
+func discloseTx(ctx context.Context, tx pgx.Tx, org, session, attendance uuid.UUID, use consent.Use, charts ...uuid.UUID) error {
+	if _, err := tx.Exec(ctx, `SELECT public.cl_group_disclose($1, $2, $3, $4)`,
+		org, sqlarg.UUID(session), sqlarg.UUID(attendance), use); err != nil {
+		return dbtx.MapError(err)
 	}
+	if len(charts) == 0 {
+		return nil
+	}
+	_, err := consent.AccountTx(ctx, tx, org, consent.RecordGroupSession, consent.PurposeTreatment, use, charts...)
+	return err
+}
+
+// listAttendees reads a session's attendees (after disclose).
+func listAttendees(ctx context.Context, tx pgx.Tx, org, session uuid.UUID) ([]Attendee, error) {
 	rows, _ := tx.Query(ctx, attendeesSQL, pgx.NamedArgs{"organization_id": org, "session_id": session})
 	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[Attendee])
 	return out, dbtx.MapError(err)

@@ -7,6 +7,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/encoreos/platform-go/consent"
 	"github.com/encoreos/platform-go/internal/dbtx"
 	"github.com/encoreos/platform-go/internal/validate"
 )
@@ -54,11 +55,11 @@ func (c *Client) RecordConsent(ctx context.Context, actingUser, organizationID, 
 	if m != Verbal && m != Written && m != Electronic {
 		return validate.Errorf("Method", "must be verbal, written or electronic")
 	}
+	if err := c.disclose(ctx, actingUser, organizationID, uuid.Nil, attendanceID, consent.UseSave); err != nil {
+		return err
+	}
 	return dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) error {
 		if err := require(ctx, tx, organizationID, PermissionRecording); err != nil {
-			return err
-		}
-		if err := disclose(ctx, tx, organizationID, uuid.Nil, attendanceID, "save"); err != nil {
 			return err
 		}
 		var id uuid.UUID

@@ -235,7 +235,7 @@ func peerStory(ctx context.Context, out io.Writer, pool *pgxpool.Pool, org, peer
 	go func() { relayDone <- relay.Run(relayCtx) }()
 	defer func() { stopRelay(); <-relayDone }()
 
-	msg, err := consumer.Next(jetstream.FetchMaxWait(10 * time.Second))
+	msg, err := consumer.Next(jetstream.FetchMaxWait(30 * time.Second))
 	if err != nil {
 		return fmt.Errorf("no event reached the consumer: %w", err)
 	}
@@ -331,15 +331,15 @@ func freshDatabase(ctx context.Context, out io.Writer, url string) (*pgx.Conn, *
 
 // visibleNotes counts the progress notes the user can see: RLS and the
 // Part 2 consent check decide, and a Part 2 chart's notes are read only
-// after the read is in the chart's accounting of disclosures
-// (consent.AccountTx, which writes nothing without a consent).
+// after the read is in the chart's accounting of disclosures, committed
+// first (consent.Account, which writes nothing without a consent).
 func visibleNotes(ctx context.Context, pool *pgxpool.Pool, user, org, part2Chart uuid.UUID) (int, error) {
+	if _, err := consent.Account(ctx, pool, user, org, consent.RecordProgressNote, consent.PurposeTreatment, consent.UseDisplay,
+		part2Chart); err != nil {
+		return 0, err
+	}
 	var n int
 	err := dbtx.Run(ctx, pool, user, func(tx pgx.Tx) error {
-		if _, err := consent.AccountTx(ctx, tx, org, consent.RecordProgressNote, consent.PurposeTreatment, consent.UseDisplay,
-			part2Chart); err != nil {
-			return err
-		}
 		return tx.QueryRow(ctx, `SELECT count(*) FROM public.cl_progress_notes`).Scan(&n)
 	})
 	return n, err

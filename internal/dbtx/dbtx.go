@@ -57,6 +57,22 @@ func Run(ctx context.Context, db Beginner, actor uuid.UUID, fn func(pgx.Tx) erro
 	return tx.Commit(ctx)
 }
 
+// ExecCommitted runs one statement as actor in a transaction of its own on
+// db and commits it before it returns, whatever transaction the caller
+// holds. It is how the library writes the accounting of a Part 2
+// disclosure before the read or write it accounts for: rows of a Part 2
+// chart open only to an accounting line that has committed
+// (cl_part2_opened), because a line written by the reading transaction
+// would vanish with its rollback. From a ...Tx method it takes a second
+// connection from db; db must be a pool or a connection of its own (given
+// a pgx.Tx, it runs inside it, and the rows it would open stay closed).
+func ExecCommitted(ctx context.Context, db Beginner, actor uuid.UUID, sql string, args ...any) error {
+	return Run(ctx, db, actor, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, sql, args...)
+		return err
+	})
+}
+
 // RunTx runs fn inside the caller's transaction tx as actor, in a savepoint.
 // If fn fails, the savepoint is rolled back and tx stays usable. If fn
 // succeeds, the role and claims tx had before are restored, so the host's

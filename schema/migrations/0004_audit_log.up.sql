@@ -4,7 +4,9 @@
 -- who:   actor_user_id (auth.uid() of the caller; NULL for the system)
 -- where: organization_id, site_id
 -- what:  action, target_type, target_id
--- when:  occurred_at
+-- when:  occurred_at, and transaction_id, the writing transaction (which
+--        tells a disclosure committed by an earlier transaction from one
+--        written by the transaction that is reading: cl_part2_opened)
 -- why:   purpose (HL7 PurposeOfUse code: TREAT, ETREAT, HPAYMT, HOPERAT, ...)
 -- plus details: a flat JSON object whose values are numbers, booleans, nulls
 -- or short code-like strings (UUIDs, codes, ISO timestamps). No spaces are
@@ -54,6 +56,7 @@ CREATE TABLE public.pf_audit_logs (
   target_id       uuid,
   purpose         text CHECK ((purpose ~ '^[A-Z][A-Z0-9]+$' AND pg_catalog.length(purpose) <= 16)),
   details         jsonb NOT NULL DEFAULT '{}'::jsonb CHECK (public.pf_audit_details_ok(details)),
+  transaction_id  xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
   PRIMARY KEY (organization_id, id),
   -- A row's site is a site of its organization (none may name a made-up
   -- site or another organization's).

@@ -12,7 +12,7 @@ CREATE FUNCTION public.cl_part2_record_types() RETURNS text[]
   SET search_path = pg_catalog, pg_temp
   AS $$
     SELECT ARRAY['*', 'peer_encounter', 'progress_note', 'group_session', 'virtual_group_participation',
-                 'multi_party_encounter', 'sud_counseling_note']::text[]
+                 'multi_party_encounter', 'appointment', 'sud_counseling_note']::text[]
   $$;
 
 -- Record types a general ('*') consent never covers: SUD counseling notes
@@ -309,35 +309,60 @@ CREATE FUNCTION public.cl_part2_decide(p_chart_id uuid, p_record_type text, p_pu
   $$;
 -- +goose StatementEnd
 
--- cl_part2_accounted: whether this transaction holds the caller's
--- part2.record.disclosed row for a chart and record type (and use, unless
--- NULL). For the library's definer code: the audit log is not the caller's
--- to read.
+-- cl_part2_disclosure_window: how long a committed accounting line opens a
+-- chart's records of a type to the user it names. The library reads or
+-- writes right after committing it; a plain-SQL client has this long.
+CREATE FUNCTION public.cl_part2_disclosure_window() RETURNS interval
+  LANGUAGE sql IMMUTABLE
+  SET search_path = pg_catalog, pg_temp
+  AS $$ SELECT interval '5 minutes' $$;
+
+-- cl_part2_accounted: whether the caller's part2.record.disclosed row for
+-- a chart and record type (and use, unless NULL) exists, written either by
+-- this transaction (p_committed false: the once-per-transaction rule of
+-- cl_part2_disclosed) or by an earlier, committed one within the window
+-- (p_committed true: what opens the records, cl_part2_opened). A row
+-- written by this transaction never opens anything: PostgreSQL has no
+-- autonomous transactions, so a reader that rolled back would erase its own
+-- accounting after seeing the rows. For the library's definer code: the
+-- audit log is not the caller's to read.
 -- +goose StatementBegin
-CREATE FUNCTION public.cl_part2_accounted(p_organization_id uuid, p_chart_id uuid, p_record_type text, p_use text)
+CREATE FUNCTION public.cl_part2_accounted(p_organization_id uuid, p_chart_id uuid, p_record_type text, p_use text,
+                                          p_committed boolean)
   RETURNS boolean
   LANGUAGE plpgsql STABLE
   SET search_path = pg_catalog, pg_temp
   AS $$
+  DECLARE
+    v_this xid8 := pg_catalog.pg_current_xact_id_if_assigned();
   BEGIN
+    IF NOT p_committed AND v_this IS NULL THEN
+      RETURN false; -- a transaction that has written nothing holds no row
+    END IF;
     RETURN EXISTS (
       SELECT 1 FROM public.pf_audit_logs a
       WHERE a.organization_id = p_organization_id AND a.target_type = 'chart' AND a.target_id = p_chart_id
-        AND a.occurred_at >= pg_catalog.now() AND a.actor_user_id = auth.uid() AND a.action = 'part2.record.disclosed'
+        AND a.occurred_at >= CASE WHEN p_committed THEN pg_catalog.now() OPERATOR(pg_catalog.-) public.cl_part2_disclosure_window()
+                                  ELSE pg_catalog.now() END
+        AND a.actor_user_id = auth.uid() AND a.action = 'part2.record.disclosed'
         AND (a.details OPERATOR(pg_catalog.->>) 'record_type') = p_record_type
-        AND (p_use IS NULL OR (a.details OPERATOR(pg_catalog.->>) 'use') = p_use));
+        AND (p_use IS NULL OR (a.details OPERATOR(pg_catalog.->>) 'use') = p_use)
+        AND CASE WHEN p_committed THEN a.transaction_id IS DISTINCT FROM v_this
+                 ELSE a.transaction_id = v_this END);
   END
   $$;
 -- +goose StatementEnd
 
--- cl_part2_disclosed: the accounting of a read. The library calls it in
--- the transaction of every read of Part 2-covered records (peer encounters
--- and their amendments), with the charts whose records it returned; it
--- writes one part2.record.disclosed row per Part 2 chart the caller could
--- see them under (basis consent or emergency; purpose and use from the
--- closed vocabularies), once per transaction for a chart, record type and
--- use, and returns how many it wrote. Charts that are not Part 2, or that
--- the caller could not have seen, write nothing.
+-- cl_part2_disclosed: the accounting of a read or write. The library calls
+-- it, and commits it, before every read or write of Part 2-covered records,
+-- with the charts whose records it will touch; it writes one
+-- part2.record.disclosed row per Part 2 chart the caller may see them
+-- under (basis consent or emergency; purpose and use from the closed
+-- vocabularies), once per transaction for a chart, record type and use,
+-- and returns how many it wrote. Charts that are not Part 2, or that the
+-- caller may not see, write nothing. Once committed, the rows open the
+-- charts' records of that type to the caller for the window
+-- (cl_part2_opened).
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_part2_disclosed(
   p_organization_id uuid, p_chart_ids uuid[], p_record_type text, p_purpose text, p_use text
@@ -369,7 +394,7 @@ CREATE FUNCTION public.cl_part2_disclosed(
       END;
       CONTINUE WHEN v_basis IS NULL;
       -- Once per transaction for a chart, record type and use.
-      CONTINUE WHEN public.cl_part2_accounted(p_organization_id, c.id, v_type, v_use);
+      CONTINUE WHEN public.cl_part2_accounted(p_organization_id, c.id, v_type, v_use, false);
       PERFORM public.pf_audit_write(v_user, p_organization_id, c.site_id, 'part2.record.disclosed', 'chart', c.id,
         CASE WHEN v_basis = 'emergency' THEN 'ETREAT' ELSE v_purpose END,
         pg_catalog.jsonb_build_object('record_type', v_type, 'use', v_use, 'basis', v_basis));
@@ -381,13 +406,14 @@ CREATE FUNCTION public.cl_part2_disclosed(
 -- +goose StatementEnd
 
 -- cl_part2_opened: whether a chart's records of a type are open to the
--- caller in this transaction: always for a chart that is not Part 2; for a
--- Part 2 chart only once this transaction has accounted for the disclosure
--- (a part2.record.disclosed row by the caller, written by
--- cl_part2_disclosed since the transaction began). Policies over Part 2
+-- caller now: always for a chart that is not Part 2 (to a caller with
+-- clinical access); for a Part 2 chart only while a committed accounting
+-- of the disclosure to the caller is within the window (a
+-- part2.record.disclosed row written by cl_part2_disclosed in an earlier
+-- transaction). Policies and the library's read functions over Part 2
 -- records add it, so that no row of a Part 2 chart leaves the database,
 -- through the API or by plain SQL, without its line in the accounting of
--- disclosures.
+-- disclosures, and no rollback can take the line back.
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_part2_opened(p_organization_id uuid, p_chart_id uuid, p_record_type text) RETURNS boolean
   LANGUAGE plpgsql STABLE SECURITY DEFINER
@@ -404,7 +430,7 @@ CREATE FUNCTION public.cl_part2_opened(p_organization_id uuid, p_chart_id uuid, 
     IF NOT FOUND OR NOT public.cl_has_site_permission(p_organization_id, v_site, 'cl.chart.view') THEN
       RETURN false;
     END IF;
-    RETURN NOT v_part2 OR public.cl_part2_accounted(p_organization_id, p_chart_id, v_type, NULL);
+    RETURN NOT v_part2 OR public.cl_part2_accounted(p_organization_id, p_chart_id, v_type, NULL, true);
   END
   $$;
 -- +goose StatementEnd
@@ -541,7 +567,8 @@ REVOKE ALL ON FUNCTION public.cl_check_sud_consent(uuid, text, uuid) FROM PUBLIC
 REVOKE ALL ON FUNCTION public.cl_part2_decide(uuid, text, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_part2_disclosed(uuid, uuid[], text, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_part2_opened(uuid, uuid, text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_part2_accounted(uuid, uuid, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_part2_accounted(uuid, uuid, text, text, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_part2_disclosure_window() FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_part2_purpose(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_part2_use(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.cl_part2_opened(uuid, uuid, text) TO authenticated;

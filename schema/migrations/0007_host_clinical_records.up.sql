@@ -146,12 +146,16 @@ GRANT UPDATE (site_id, appointment_id, group_session_id, session_start, session_
 -- by data); organization membership alone opens nothing clinical.
 CREATE POLICY pm_telehealth_sessions_select ON public.pm_telehealth_sessions FOR SELECT TO authenticated
   USING (public.cl_has_permission(organization_id, 'pm.telehealth.view'));
+-- Appointments and encounters of a Part 2 chart are Part 2 records (record
+-- type appointment): read under a consent, after their accounting.
 CREATE POLICY pm_appointments_select ON public.pm_appointments FOR SELECT TO authenticated
   USING (public.cl_has_site_permission(organization_id, site_id, 'pm.appointment.view')
-         AND public.cl_check_sud_consent(chart_id, 'progress_note', auth.uid()));
+         AND public.cl_check_sud_consent(chart_id, 'appointment', auth.uid())
+         AND public.cl_part2_opened(organization_id, chart_id, 'appointment'));
 CREATE POLICY pm_encounters_select ON public.pm_encounters FOR SELECT TO authenticated
   USING (public.cl_has_permission(organization_id, 'pm.appointment.view')
-         AND public.cl_check_sud_consent(chart_id, 'progress_note', auth.uid()));
+         AND public.cl_check_sud_consent(chart_id, 'appointment', auth.uid())
+         AND public.cl_part2_opened(organization_id, chart_id, 'appointment'));
 
 CREATE POLICY cl_group_sessions_select ON public.cl_group_sessions FOR SELECT TO authenticated
   USING (public.cl_has_site_permission(organization_id, site_id, 'cl.group.view'));
@@ -210,9 +214,10 @@ CREATE POLICY cl_progress_notes_update ON public.cl_progress_notes FOR UPDATE TO
 
 -- cl_group_disclose: account for a group's Part 2 attendees before they
 -- are read or written (one part2.record.disclosed row per Part 2 chart the
--- caller may see, once per transaction and use), which opens them to this
--- transaction. The whole session's attendees when p_attendance_id is NULL,
--- else that one attendee. Returns how many rows it wrote.
+-- caller may see, once per transaction and use), which, once committed,
+-- opens them to the caller (cl_part2_opened). The whole session's
+-- attendees when p_attendance_id is NULL, else that one attendee. Returns
+-- how many rows it wrote.
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_group_disclose(p_organization_id uuid, p_session_id uuid, p_attendance_id uuid, p_use text)
   RETURNS integer

@@ -85,7 +85,7 @@ CREATE FUNCTION public.cl_multi_party_visible(p_organization_id uuid, p_encounte
 
 -- Whether the caller may read an encounter now: it may see it
 -- (cl_multi_party_visible) and every Part 2 patient's disclosure is in the
--- accounting of this transaction (cl_part2_opened; cl_multi_party_disclose
+-- committed accounting (cl_part2_opened; cl_multi_party_disclose
 -- writes it). The policies use this one.
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_multi_party_readable(p_organization_id uuid, p_encounter_id uuid) RETURNS boolean
@@ -103,7 +103,7 @@ CREATE FUNCTION public.cl_multi_party_readable(p_organization_id uuid, p_encount
 
 -- cl_multi_party_disclose: account for reading an encounter the caller may
 -- see (one part2.record.disclosed row per Part 2 patient, once per
--- transaction and use), which opens it to plain SQL in this transaction.
+-- transaction and use), which, once committed, opens it to the caller.
 -- Returns how many rows it wrote; an encounter the caller may not see
 -- writes nothing.
 -- +goose StatementBegin
