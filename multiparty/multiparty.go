@@ -54,7 +54,8 @@ type Encounter struct {
 	LeadClinicianID       uuid.UUID  `db:"lead_clinician_id"`
 	StartedAt             time.Time  `db:"started_at"`
 	EndedAt               *time.Time `db:"ended_at"`
-	// Summary is clinical documentation (PHI).
+	// Summary is clinical documentation (PHI): empty unless the reader
+	// holds cl.multi_party.view_text.
 	Summary      string        `db:"summary"`
 	CreatedBy    uuid.UUID     `db:"created_by"`
 	CreatedAt    time.Time     `db:"created_at"`

@@ -5,7 +5,6 @@ import (
 	_ "embed"
 	"encoding/json"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -83,6 +82,8 @@ var (
 	amendSQL string
 	//go:embed sql/amendments.sql
 	amendmentsSQL string
+	//go:embed sql/amendment.sql
+	amendmentSQL string
 )
 
 // Create records a draft encounter.
@@ -119,10 +120,7 @@ func (c *Client) create(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p 
 		}
 		args := fieldArgs(p.OrganizationID, &p.Fields, source)
 		args["chart_id"] = p.ChartID
-		e, err = collectOne(tx.Query(ctx, insertSQL, args))
-		if dbtx.IsForeignKeyViolation(err) {
-			return validate.Errorf("SiteID", "does not name a site of the organization")
-		}
+		e, err = write(ctx, tx, p.OrganizationID, insertSQL, args)
 		return err
 	})
 	return e, err
@@ -199,10 +197,7 @@ func (c *Client) update(ctx context.Context, tx pgx.Tx, actingUser, organization
 		}
 		args := fieldArgs(organizationID, &f, source)
 		args["id"] = id
-		e, err = collectOne(tx.Query(ctx, updateSQL, args))
-		if dbtx.IsForeignKeyViolation(err) {
-			return validate.Errorf("SiteID", "does not name a site of the organization")
-		}
+		e, err = write(ctx, tx, organizationID, updateSQL, args)
 		return err
 	})
 	return e, err
@@ -292,14 +287,11 @@ func (c *Client) finalize(ctx context.Context, tx pgx.Tx, actingUser, organizati
 			e = current
 			return nil
 		}
-		if strings.TrimSpace(current.FocusNotes) == "" {
-			return validate.Errorf("FocusNotes", "are required to finalize")
-		}
 		f := fieldsOf(current)
 		if _, err := c.check(ctx, tx, organizationID, current.ChartID, &f, current.ServiceTypeSource); err != nil {
 			return err
 		}
-		if e, err = collectOne(tx.Query(ctx, finalizeSQL, args)); err != nil {
+		if e, err = write(ctx, tx, organizationID, finalizeSQL, args); err != nil {
 			return err
 		}
 		env, key, err := c.outbox.Prepare(&events.PeerEncounterFinalized{
@@ -330,14 +322,38 @@ func (c *Client) finalize(ctx context.Context, tx pgx.Tx, actingUser, organizati
 // read is someone else's to edit or finalize: ErrPermissionDenied, not
 // ErrNotFound.
 func lockForEdit(ctx context.Context, tx pgx.Tx, org, id uuid.UUID) (*Encounter, error) {
-	if _, err := collectOne(tx.Query(ctx, getSQL, pgx.NamedArgs{"organization_id": org, "id": id})); err != nil {
-		return nil, err
-	}
-	e, err := collectOne(tx.Query(ctx, getForUpdateSQL, pgx.NamedArgs{"organization_id": org, "id": id}))
-	if errors.Is(err, ErrNotFound) {
+	args := pgx.NamedArgs{"organization_id": org, "id": id}
+	var locked uuid.UUID
+	err := tx.QueryRow(ctx, getForUpdateSQL, args).Scan(&locked)
+	e, readErr := collectOne(tx.Query(ctx, getSQL, args))
+	switch {
+	case readErr != nil:
+		return nil, readErr
+	case errors.Is(err, pgx.ErrNoRows):
 		return nil, ErrPermissionDenied
+	case err != nil:
+		return nil, dbtx.MapError(err)
 	}
-	return e, err
+	return e, nil
+}
+
+// write runs an INSERT or UPDATE that returns the encounter's id and reads
+// the encounter back as the caller may see it (clinical text is readable
+// only through get.sql). No row written is ErrNotFound.
+func write(ctx context.Context, tx pgx.Tx, org uuid.UUID, sql string, args pgx.NamedArgs) (*Encounter, error) {
+	var id uuid.UUID
+	err := tx.QueryRow(ctx, sql, args).Scan(&id)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return nil, ErrNotFound
+	case dbtx.IsForeignKeyViolation(err):
+		return nil, validate.Errorf("SiteID", "does not name a site of the organization")
+	case dbtx.ConstraintOf(err) == "cl_peer_encounters_finalized_needs_notes":
+		return nil, validate.Errorf("FocusNotes", "are required to finalize")
+	case err != nil:
+		return nil, dbtx.MapError(err)
+	}
+	return collectOne(tx.Query(ctx, getSQL, pgx.NamedArgs{"organization_id": org, "id": id}))
 }
 
 func fieldsOf(e *Encounter) Fields {
@@ -385,8 +401,12 @@ func (c *Client) amend(ctx context.Context, tx pgx.Tx, actingUser, organizationI
 		if current.Status != StatusFinalized {
 			return ErrNotFinalized
 		}
-		rows, _ := tx.Query(ctx, amendSQL, pgx.NamedArgs{"organization_id": organizationID, "peer_encounter_id": id,
-			"chart_id": current.ChartID, "kind": kind, "body": body, "reason": reason})
+		var amendment uuid.UUID
+		if err := tx.QueryRow(ctx, amendSQL, pgx.NamedArgs{"organization_id": organizationID, "peer_encounter_id": id,
+			"chart_id": current.ChartID, "kind": kind, "body": body, "reason": reason}).Scan(&amendment); err != nil {
+			return dbtx.MapError(err)
+		}
+		rows, _ := tx.Query(ctx, amendmentSQL, pgx.NamedArgs{"organization_id": organizationID, "peer_encounter_id": id, "id": amendment})
 		a, err = pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[Amendment])
 		return dbtx.MapError(err)
 	})

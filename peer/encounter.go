@@ -40,7 +40,8 @@ type Encounter struct {
 	ServiceTypeSource string `db:"service_type_source"`
 	HCPCSCode         string `db:"hcpcs_code"`
 	// FocusNotes is the clinical documentation (PHI): it never leaves the
-	// database except to an authorized reader.
+	// database except to a reader holding cl.peer.encounter.view_text, and
+	// is empty for everyone else.
 	FocusNotes  string     `db:"focus_notes"`
 	Status      Status     `db:"status"`
 	CreatedBy   uuid.UUID  `db:"created_by"`
@@ -168,8 +169,10 @@ type Amendment struct {
 	PeerEncounterID uuid.UUID     `db:"peer_encounter_id"`
 	ChartID         uuid.UUID     `db:"chart_id"`
 	Kind            AmendmentKind `db:"kind"`
-	Body            string        `db:"body"`
-	Reason          string        `db:"reason"`
+	// Body and Reason are clinical text: empty unless the reader holds
+	// cl.peer.encounter.view_text.
+	Body   string `db:"body"`
+	Reason string `db:"reason"`
 	CreatedBy       uuid.UUID     `db:"created_by"`
 	CreatedAt       time.Time     `db:"created_at"`
 }

@@ -403,6 +403,9 @@ func TestValidation(t *testing.T) {
 	e := b.create(t, b.chart, g)
 	_, err = b.client.Finalize(ctx, b.peer, b.org, e.ID)
 	require.ErrorIs(t, err, peer.ErrInvalid)
+	var verr *peer.ValidationError
+	require.ErrorAs(t, err, &verr)
+	require.Equal(t, "FocusNotes", verr.Field, "the database's rule, as a field error")
 	var n int
 	require.NoError(t, b.db.Admin.QueryRow(ctx, `SELECT count(*) FROM public.cl_pm_events`).Scan(&n))
 	require.Zero(t, n, "nothing published")

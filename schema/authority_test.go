@@ -195,6 +195,87 @@ func TestNonClinicalMembersSeeNoClinicalRowAndCannotDocument(t *testing.T) {
 	require.Equal(t, 1, n)
 }
 
+// Clinical text has a permission of its own: no plain-SQL read of a text
+// column, and the library's readers show it only to holders of the
+// view_text permission (a host's biller sees an encounter's codes and
+// minutes, not its focus notes; an administrator counts supervision without
+// reading its notes).
+func TestClinicalTextNeedsItsOwnPermission(t *testing.T) {
+	t.Parallel()
+	c := newClinic(t)
+	ctx := context.Background()
+	texts := map[string][]string{
+		"cl_peer_encounters": {"focus_notes"}, "cl_peer_encounter_amendments": {"body", "reason"},
+		"cl_peer_supervision": {"notes"}, "cl_multi_party_encounters": {"summary"},
+	}
+	for table, columns := range texts {
+		for _, column := range columns {
+			var readable bool
+			require.NoError(t, c.db.Admin.QueryRow(ctx, `SELECT has_column_privilege('authenticated', $1::regclass, $2, 'SELECT')`,
+				"public."+table, column).Scan(&readable))
+			require.False(t, readable, "%s.%s", table, column)
+			_, err := c.scalar(t, c.clinician, `SELECT count(`+column+`)::int FROM public.`+table)
+			require.Equal(t, denied, dbtx.Code(err), "%s.%s: %v", table, column, err)
+		}
+	}
+
+	// A host's own role, by rows: a biller who may view encounters.
+	c.db.Exec(t, `INSERT INTO public.pf_roles (code, description) VALUES ('biller', 'Billing specialist')`)
+	c.db.Exec(t, `INSERT INTO public.pf_role_permissions (role, permission) VALUES ('biller', 'cl.chart.view'),
+		('biller', 'cl.peer.encounter.view'), ('biller', 'cl.multi_party.view')`)
+	biller := c.db.NewMember(t, c.org, "biller")
+	var lead uuid.UUID
+	require.NoError(t, c.db.Admin.QueryRow(ctx, `INSERT INTO public.cl_multi_party_encounters (organization_id, kind, modality,
+		lead_clinician_id, started_at, summary, created_by, updated_by)
+		VALUES ($1, 'care_team', 'in_person', $2, now() - interval '1 hour', 'Care plan agreed', $2, $2) RETURNING id`,
+		c.org, c.clinician).Scan(&lead))
+	type textRead struct {
+		sql  string
+		args []any
+	}
+	const maxID = `'ffffffff-ffff-ffff-ffff-ffffffffffff'`
+	textLength := map[string]textRead{
+		"focus notes": {`SELECT coalesce(sum(length(focus_notes)), -1)::int FROM public.cl_peer_encounter_get($1, $2)`,
+			[]any{c.org, c.draftB}},
+		"amendment text": {`SELECT coalesce(sum(length(body) + length(reason)), -1)::int FROM public.cl_peer_encounter_amendments_of($1, $2)`,
+			[]any{c.org, c.finalized.ID}},
+		"chart list": {`SELECT coalesce(sum(length(focus_notes)), -1)::int
+			FROM public.cl_peer_encounters_by_chart($1, $2, '-infinity', 'infinity', 'infinity', ` + maxID + `, 10)`,
+			[]any{c.org, c.chart}},
+		"provider list": {`SELECT coalesce(sum(length(focus_notes)), -1)::int
+			FROM public.cl_peer_encounters_by_provider($1, $2, '-infinity', 'infinity', 'infinity', ` + maxID + `, 10)`,
+			[]any{c.org, c.peerB}},
+		"multi-party": {`SELECT coalesce(sum(length(summary)), -1)::int FROM public.cl_multi_party_encounters_shown WHERE id = $1`,
+			[]any{lead}},
+		"supervision notes": {`SELECT coalesce(sum(length(notes)), -1)::int FROM public.cl_peer_supervision_shown`, nil},
+	}
+	for what, read := range textLength {
+		reader := biller
+		if what == "supervision notes" {
+			reader = c.admin
+		}
+		n, err := c.scalar(t, reader, read.sql, read.args...)
+		require.NoError(t, err, what)
+		require.Zero(t, n, "%s: the row, without its text", what)
+	}
+	// Controls: the same readers see the rows, and clinical staff the text.
+	for what, who := range map[string]uuid.UUID{"focus notes": c.peerA, "amendment text": c.supervisor, "chart list": c.clinician,
+		"provider list": c.peerB, "multi-party": c.clinician, "supervision notes": c.supervisor} {
+		n, err := c.scalar(t, who, textLength[what].sql, textLength[what].args...)
+		require.NoError(t, err, what)
+		require.Positive(t, n, what)
+	}
+	n, err := c.scalar(t, c.peerA, textLength["supervision notes"].sql)
+	require.NoError(t, err)
+	require.Positive(t, n, "a peer reads the notes of their own supervision")
+	n, err = c.scalar(t, biller, `SELECT count(*)::int FROM public.cl_peer_encounter_get($1, $2)`, c.org, c.draftB)
+	require.NoError(t, err)
+	require.Equal(t, 1, n, "the biller sees the encounter itself")
+	n, err = c.scalar(t, c.admin, `SELECT count(*)::int FROM public.cl_peer_supervision_shown`)
+	require.NoError(t, err)
+	require.Equal(t, 1, n, "the administrator sees the supervision record itself")
+}
+
 func TestPeerEncountersBelongToTheirAuthor(t *testing.T) {
 	t.Parallel()
 	c := newClinic(t)

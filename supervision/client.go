@@ -32,6 +32,8 @@ func New(db DB) *Client { return &Client{db: db, now: time.Now} }
 var (
 	//go:embed sql/insert.sql
 	insertSQL string
+	//go:embed sql/get.sql
+	getSQL string
 	//go:embed sql/checks.sql
 	checksSQL string
 	//go:embed sql/list_by_peer.sql
@@ -75,9 +77,13 @@ func (c *Client) record(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p 
 		if p.DurationMinutes > 0 {
 			duration = &p.DurationMinutes
 		}
-		rows, _ := tx.Query(ctx, insertSQL, pgx.NamedArgs{"organization_id": p.OrganizationID,
+		var id uuid.UUID
+		if err := tx.QueryRow(ctx, insertSQL, pgx.NamedArgs{"organization_id": p.OrganizationID,
 			"peer_provider_id": p.PeerProviderID, "supervisor_id": p.SupervisorID, "supervision_date": day(p.SupervisionDate),
-			"modality": p.Modality, "duration_minutes": duration, "notes": p.Notes})
+			"modality": p.Modality, "duration_minutes": duration, "notes": p.Notes}).Scan(&id); err != nil {
+			return dbtx.MapError(err)
+		}
+		rows, _ := tx.Query(ctx, getSQL, pgx.NamedArgs{"organization_id": p.OrganizationID, "id": id})
 		var err error
 		r, err = pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[Record])
 		return dbtx.MapError(err)

@@ -45,7 +45,9 @@ type Record struct {
 	SupervisionDate time.Time `db:"supervision_date"`
 	Modality        Modality  `db:"modality"`
 	DurationMinutes *int      `db:"duration_minutes"`
-	// Notes are about the peer's work, not a patient's chart (MVP: non-SUD).
+	// Notes are about the peer's work, not a patient's chart (MVP: non-SUD):
+	// empty unless the reader holds cl.peer.supervision.view_text or is the
+	// peer supervised.
 	Notes     string    `db:"notes"`
 	CreatedBy uuid.UUID `db:"created_by"`
 	CreatedAt time.Time `db:"created_at"`

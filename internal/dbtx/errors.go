@@ -64,6 +64,19 @@ func sanitize(pgErr *pgconn.PgError) *Error {
 	return e
 }
 
+// ConstraintOf returns the name of the constraint err violated, or "".
+func ConstraintOf(err error) string {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.ConstraintName
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Constraint
+	}
+	return ""
+}
+
 // IsPermissionDenied reports whether PostgreSQL refused err's statement for
 // lack of privilege, including a row-level security WITH CHECK violation.
 func IsPermissionDenied(err error) bool { return Code(err) == codeInsufficientPrivilege }

@@ -93,9 +93,9 @@ func (db *DB) NewFinalizedPeerEncounter(t testing.TB, org uuid.UUID) FinalizedPe
 		HCPCSCode: "H0038", DurationMinutes: 30}
 	if err := db.Admin.QueryRow(context.Background(), `
 		INSERT INTO public.cl_peer_encounters (organization_id, chart_id, peer_provider_id, service_date, start_time, end_time,
-		  duration_minutes, service_type, service_type_source, hcpcs_code, status, created_by, updated_by, finalized_by, finalized_at)
+		  duration_minutes, service_type, service_type_source, hcpcs_code, focus_notes, status, created_by, updated_by, finalized_by, finalized_at)
 		VALUES ($1, $2, $3, current_date, now() - interval '1 hour', now() - interval '30 minutes', 30, 'peer_support', 'pf15',
-		  'H0038', 'finalized', $3, $3, $3, now())
+		  'H0038', 'Practised a coping plan', 'finalized', $3, $3, $3, now())
 		RETURNING id, service_date, finalized_at`, org, e.ChartID, e.PeerProviderID).Scan(&e.ID, &e.ServiceDate, &e.FinalizedAt); err != nil {
 		t.Fatalf("testdb: a finalized peer encounter: %v", err)
 	}

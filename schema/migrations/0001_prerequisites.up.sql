@@ -87,3 +87,30 @@ CREATE FUNCTION public.pf_stamp() RETURNS trigger
   END
   $$;
 -- +goose StatementEnd
+
+-- pf_grant_select_except: grant SELECT on a table to a role column by
+-- column, all but the hidden ones: the clinical text a role reads only
+-- through functions that check its view_text permission. Column grants do
+-- not extend to columns added later, so a new column stays hidden until a
+-- migration grants it: hidden by default.
+-- +goose StatementBegin
+CREATE PROCEDURE public.pf_grant_select_except(p_table regclass, p_role name, p_hidden name[])
+  LANGUAGE plpgsql
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  DECLARE
+    v_columns text;
+  BEGIN
+    IF EXISTS (SELECT 1 FROM pg_catalog.unnest(p_hidden) h(name)
+               WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                                 WHERE a.attrelid = p_table AND a.attname = h.name AND a.attnum > 0 AND NOT a.attisdropped)) THEN
+      RAISE EXCEPTION 'pf_grant_select_except: % has no column among %', p_table, p_hidden;
+    END IF;
+    SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum) INTO v_columns
+    FROM pg_catalog.pg_attribute a
+    WHERE a.attrelid = p_table AND a.attnum > 0 AND NOT a.attisdropped AND NOT (a.attname = ANY (p_hidden));
+    EXECUTE pg_catalog.format('GRANT SELECT (%s) ON %s TO %I', v_columns, p_table, p_role);
+  END
+  $$;
+-- +goose StatementEnd
+REVOKE ALL ON PROCEDURE public.pf_grant_select_except(regclass, name, name[]) FROM PUBLIC;

@@ -72,14 +72,16 @@ CREATE TABLE public.pf_member_roles (
 -- changes its authorization model with rows, not with a release.
 INSERT INTO public.pf_permissions (code, description) VALUES
   ('cl.chart.view',                    'See a chart and whether it holds Part 2 records (clinical staff only): every clinical read needs it'),
-  ('cl.peer.encounter.view',           'View peer encounters, their focus notes and amendments'),
+  ('cl.peer.encounter.view',           'View peer encounters and their amendments, without their clinical text'),
+  ('cl.peer.encounter.view_text',      'Read peer encounters'' focus notes and amendments'' text (with cl.peer.encounter.view)'),
   ('cl.peer.encounter.create',         'Create peer encounter drafts (as their peer provider, unless documenting on behalf)'),
   ('cl.peer.encounter.edit',           'Edit one''s own peer encounter drafts'),
   ('cl.peer.encounter.finalize',       'Finalize one''s own peer encounters (sends them to charge capture)'),
   ('cl.peer.encounter.amend',          'Amend finalized peer encounters (addenda and corrections)'),
   ('cl.peer.encounter.on_behalf',      'Document and finalize a peer encounter for another peer provider (audited)'),
   ('cl.peer.service.provide',          'Be the peer provider of record of a peer recovery service'),
-  ('cl.peer.supervision.view',         'View peer supervision records and certifications'),
+  ('cl.peer.supervision.view',         'View peer supervision records and certifications, without supervision notes'),
+  ('cl.peer.supervision.view_text',    'Read supervision notes (with cl.peer.supervision.view; a peer reads the notes of their own supervision)'),
   ('cl.peer.supervision.manage',       'Record peer supervision'),
   ('cl.peer.supervision.supervise',    'Be the supervisor of record of a peer specialist'),
   ('cl.peer.certification.manage',     'Record peer specialists'' certification dates'),
@@ -103,7 +105,8 @@ INSERT INTO public.pf_permissions (code, description) VALUES
   ('cl.group.virtual.start',           'Start a virtual or hybrid group session'),
   ('cl.group.virtual.conclude',        'Conclude a virtual or hybrid group session'),
   ('cl.group.virtual.recording',       'Capture recording consent and mark recording'),
-  ('cl.multi_party.view',              'View multi-party encounters'),
+  ('cl.multi_party.view',              'View multi-party encounters, without their summary'),
+  ('cl.multi_party.view_text',         'Read multi-party encounters'' summaries (with cl.multi_party.view)'),
   ('cl.multi_party.manage',            'Create and edit multi-party encounters');
 
 INSERT INTO public.pf_roles (code, description) VALUES
@@ -123,18 +126,21 @@ SELECT r.role, p.permission
 FROM (VALUES
   -- The audit log names the charts of Part 2 decisions, consents and
   -- disclosures: it is for the privacy officer, not for administrators.
+  -- Administrators count supervision for compliance without reading its
+  -- notes (no cl.peer.supervision.view_text).
   ('org_admin',       ARRAY['cl.peer.certification.manage', 'cl.peer.supervision_rules.manage', 'cl.peer.supervision.view']),
-  ('clinician',       ARRAY['cl.chart.view', 'cl.peer.encounter.view', 'cl.progress_note.view', 'cl.progress_note.write',
+  ('clinician',       ARRAY['cl.chart.view', 'cl.peer.encounter.view', 'cl.peer.encounter.view_text', 'cl.progress_note.view', 'cl.progress_note.write',
                             'cl.group.view', 'cl.group.manage', 'cl.group.facilitate', 'pm.appointment.view', 'pm.telehealth.view',
                             'cl.consent.view', 'cl.part2.break_glass',
                             'cl.group.virtual.view', 'cl.group.virtual.manage', 'cl.group.virtual.start',
                             'cl.group.virtual.conclude', 'cl.group.virtual.recording',
-                            'cl.multi_party.view', 'cl.multi_party.manage']),
-  ('peer_specialist', ARRAY['cl.chart.view', 'cl.peer.service.provide', 'cl.peer.encounter.view', 'cl.peer.encounter.create',
+                            'cl.multi_party.view', 'cl.multi_party.view_text', 'cl.multi_party.manage']),
+  ('peer_specialist', ARRAY['cl.chart.view', 'cl.peer.service.provide', 'cl.peer.encounter.view', 'cl.peer.encounter.view_text',
+                            'cl.peer.encounter.create',
                             'cl.peer.encounter.edit', 'cl.peer.encounter.finalize', 'cl.peer.encounter.amend',
                             'cl.group.view', 'cl.group.virtual.view', 'pm.appointment.view']),
-  ('peer_supervisor', ARRAY['cl.chart.view', 'cl.peer.encounter.view', 'cl.peer.encounter.amend',
-                            'cl.peer.supervision.view', 'cl.peer.supervision.manage', 'cl.peer.supervision.supervise',
+  ('peer_supervisor', ARRAY['cl.chart.view', 'cl.peer.encounter.view', 'cl.peer.encounter.view_text', 'cl.peer.encounter.amend',
+                            'cl.peer.supervision.view', 'cl.peer.supervision.view_text', 'cl.peer.supervision.manage', 'cl.peer.supervision.supervise',
                             'cl.peer.certification.manage', 'cl.peer.supervision_rules.manage']),
   ('hr_manager',      ARRAY['hr.productivity.view']),
   ('privacy_officer', ARRAY['cl.consent.view', 'cl.consent.manage', 'pf.audit.view', 'pf.events.view']),

@@ -129,7 +129,9 @@ CREATE TABLE public.cl_peer_encounters (
   -- The service date is the day the service starts on, in some time zone
   -- (UTC-12 to UTC+14): Go checks the caller's own zone exactly.
   CHECK (service_date BETWEEN (start_time AT TIME ZONE 'UTC')::date - 1 AND (start_time AT TIME ZONE 'UTC')::date + 1),
-  CHECK ((status = 'finalized') = (finalized_at IS NOT NULL AND finalized_by IS NOT NULL))
+  CHECK ((status = 'finalized') = (finalized_at IS NOT NULL AND finalized_by IS NOT NULL)),
+  -- A finalized encounter documents what was done.
+  CONSTRAINT cl_peer_encounters_finalized_needs_notes CHECK (status = 'draft' OR pg_catalog.btrim(focus_notes) <> '')
 );
 -- Listing a chart's or a provider's encounters, newest first (keyset).
 CREATE INDEX cl_peer_encounters_chart_idx ON public.cl_peer_encounters (organization_id, chart_id, service_date DESC, id DESC);
@@ -297,11 +299,16 @@ REVOKE ALL ON public.pf_billing_codes, public.pf_org_billing_codes, public.pf_lo
   public.cl_peer_settings, public.cl_peer_encounters, public.cl_peer_encounter_amendments FROM PUBLIC;
 GRANT SELECT ON public.pf_billing_codes, public.pf_org_billing_codes, public.pf_lookup_values,
   public.cl_peer_service_types, public.cl_peer_settings TO authenticated;
-GRANT SELECT, INSERT ON public.cl_peer_encounters TO authenticated;
+-- Clinical text (focus notes, amendments' body and reason) is not
+-- readable by plain SQL: it leaves the database only through the library's
+-- read functions below, to callers holding cl.peer.encounter.view_text.
+GRANT INSERT ON public.cl_peer_encounters TO authenticated;
+CALL public.pf_grant_select_except('public.cl_peer_encounters', 'authenticated', ARRAY['focus_notes']);
 GRANT UPDATE (site_id, encounter_id, peer_provider_id, service_date, start_time, end_time, duration_minutes, service_type,
   service_type_source, hcpcs_code, focus_notes, status, updated_by, updated_at, finalized_by, finalized_at)
   ON public.cl_peer_encounters TO authenticated;
-GRANT SELECT, INSERT ON public.cl_peer_encounter_amendments TO authenticated;
+GRANT INSERT ON public.cl_peer_encounter_amendments TO authenticated;
+CALL public.pf_grant_select_except('public.cl_peer_encounter_amendments', 'authenticated', ARRAY['body', 'reason']);
 
 CREATE POLICY pf_billing_codes_select ON public.pf_billing_codes FOR SELECT TO authenticated USING (true);
 CREATE POLICY pf_lookup_values_select ON public.pf_lookup_values FOR SELECT TO authenticated USING (true);
@@ -401,6 +408,41 @@ CREATE FUNCTION public.cl_peer_chart_readable(p_organization_id uuid, p_chart_id
   $$;
 -- +goose StatementEnd
 
+-- An encounter or amendment as the caller may see it: its clinical text
+-- only with cl.peer.encounter.view_text (p_text, asked once per call),
+-- else empty.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_peer_encounter_shown(p_encounter public.cl_peer_encounters, p_text boolean)
+  RETURNS public.cl_peer_encounters
+  LANGUAGE plpgsql IMMUTABLE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    IF NOT p_text THEN
+      p_encounter.focus_notes := '';
+    END IF;
+    RETURN p_encounter;
+  END
+  $$;
+-- +goose StatementEnd
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_peer_amendment_shown(p_amendment public.cl_peer_encounter_amendments, p_text boolean)
+  RETURNS public.cl_peer_encounter_amendments
+  LANGUAGE plpgsql IMMUTABLE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    IF NOT p_text THEN
+      p_amendment.body := '';
+      p_amendment.reason := '';
+    END IF;
+    RETURN p_amendment;
+  END
+  $$;
+-- +goose StatementEnd
+REVOKE ALL ON FUNCTION public.cl_peer_encounter_shown(public.cl_peer_encounters, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_peer_amendment_shown(public.cl_peer_encounter_amendments, boolean) FROM PUBLIC;
+
 -- Account for the charts of encounters (by id) before reading or writing
 -- them.
 -- +goose StatementBegin
@@ -430,7 +472,8 @@ CREATE FUNCTION public.cl_peer_encounter_get(p_organization_id uuid, p_id uuid)
   BEGIN
     SELECT * INTO r FROM public.cl_peer_encounters e WHERE e.organization_id = p_organization_id AND e.id = p_id;
     IF FOUND AND public.cl_peer_chart_readable(p_organization_id, r.chart_id, true) THEN
-      RETURN NEXT r;
+      RETURN NEXT public.cl_peer_encounter_shown(r,
+        public.cl_has_permission(p_organization_id, 'cl.peer.encounter.view_text'));
     END IF;
   END
   $$;
@@ -449,7 +492,9 @@ CREATE FUNCTION public.cl_peer_encounter_amendments_of(p_organization_id uuid, p
     SELECT e.chart_id INTO v_chart FROM public.cl_peer_encounters e
     WHERE e.organization_id = p_organization_id AND e.id = p_encounter_id;
     IF FOUND AND public.cl_peer_chart_readable(p_organization_id, v_chart, true) THEN
-      RETURN QUERY SELECT a.* FROM public.cl_peer_encounter_amendments a
+      RETURN QUERY SELECT s.*
+        FROM public.cl_peer_encounter_amendments a,
+             LATERAL public.cl_peer_amendment_shown(a, public.cl_has_permission(p_organization_id, 'cl.peer.encounter.view_text')) s
         WHERE a.organization_id = p_organization_id AND a.peer_encounter_id = p_encounter_id
         ORDER BY a.created_at, a.id;
     END IF;
@@ -482,9 +527,11 @@ CREATE FUNCTION public.cl_peer_encounters_by_chart(
   LANGUAGE plpgsql STABLE SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
   AS $$
+  DECLARE
+    v_text boolean := public.cl_has_permission(p_organization_id, 'cl.peer.encounter.view_text');
   BEGIN
     IF public.cl_peer_chart_readable(p_organization_id, p_chart_id, true) THEN
-      RETURN QUERY SELECT e.* FROM public.cl_peer_encounters e
+      RETURN QUERY SELECT s.* FROM public.cl_peer_encounters e, LATERAL public.cl_peer_encounter_shown(e, v_text) s
         WHERE e.organization_id = p_organization_id
           AND e.chart_id = p_chart_id
           AND e.service_date BETWEEN p_from AND p_to
@@ -514,6 +561,7 @@ CREATE FUNCTION public.cl_peer_provider_page(
     v_open    uuid[] := '{}';
     v_closed  uuid[] := '{}';
     v_left    integer := least(greatest(p_limit, 0), 10001);
+    v_text    boolean := public.cl_has_permission(p_organization_id, 'cl.peer.encounter.view_text');
   BEGIN
     IF v_left = 0 OR NOT public.cl_has_permission(p_organization_id, 'cl.peer.encounter.view') THEN
       RETURN;
@@ -534,7 +582,7 @@ CREATE FUNCTION public.cl_peer_provider_page(
         END IF;
         v_open := v_open || r.chart_id;
       END IF;
-      RETURN NEXT r;
+      RETURN NEXT public.cl_peer_encounter_shown(r, v_text);
       v_left := v_left - 1;
       EXIT WHEN v_left = 0;
     END LOOP;

@@ -63,8 +63,10 @@ ALTER TABLE public.cl_peer_certifications FORCE ROW LEVEL SECURITY;
 ALTER TABLE public.cl_peer_supervision_rules ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.cl_peer_supervision_rules FORCE ROW LEVEL SECURITY;
 REVOKE ALL ON public.cl_peer_supervision, public.cl_peer_certifications, public.cl_peer_supervision_rules FROM PUBLIC;
-GRANT SELECT, INSERT ON public.cl_peer_supervision, public.cl_peer_certifications, public.cl_peer_supervision_rules
-  TO authenticated;
+GRANT SELECT, INSERT ON public.cl_peer_certifications, public.cl_peer_supervision_rules TO authenticated;
+-- Supervision notes are read through cl_peer_supervision_shown only.
+GRANT INSERT ON public.cl_peer_supervision TO authenticated;
+CALL public.pf_grant_select_except('public.cl_peer_supervision', 'authenticated', ARRAY['notes']);
 -- Who was supervised, by whom, and who recorded it never change.
 GRANT UPDATE (supervision_date, modality, duration_minutes, notes, updated_by, updated_at)
   ON public.cl_peer_supervision TO authenticated;
@@ -108,3 +110,41 @@ CREATE POLICY cl_peer_supervision_rules_insert ON public.cl_peer_supervision_rul
 CREATE POLICY cl_peer_supervision_rules_update ON public.cl_peer_supervision_rules FOR UPDATE TO authenticated
   USING (public.cl_has_permission(organization_id, 'cl.peer.supervision_rules.manage'))
   WITH CHECK (public.cl_has_permission(organization_id, 'cl.peer.supervision_rules.manage') AND updated_by = auth.uid());
+
+-- cl_peer_supervision_notes: a supervision record's notes, for whoever may
+-- read them: a holder of cl.peer.supervision.view and
+-- cl.peer.supervision.view_text, or the peer supervised; NULL for anyone
+-- else (an administrator counts supervision without reading its notes).
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_peer_supervision_notes(p_organization_id uuid, p_id uuid) RETURNS text
+  LANGUAGE plpgsql STABLE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  DECLARE
+    v_peer  uuid;
+    v_notes text;
+  BEGIN
+    SELECT s.peer_provider_id, s.notes INTO v_peer, v_notes FROM public.cl_peer_supervision s
+    WHERE s.organization_id = p_organization_id AND s.id = p_id;
+    IF FOUND AND ((public.cl_has_permission(p_organization_id, 'cl.peer.supervision.view')
+                   AND public.cl_has_permission(p_organization_id, 'cl.peer.supervision.view_text'))
+                  OR (v_peer = auth.uid() AND public.cl_has_org_access(p_organization_id))) THEN
+      RETURN v_notes;
+    END IF;
+    RETURN NULL;
+  END
+  $$;
+-- +goose StatementEnd
+REVOKE ALL ON FUNCTION public.cl_peer_supervision_notes(uuid, uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.cl_peer_supervision_notes(uuid, uuid) TO authenticated;
+
+-- cl_peer_supervision_shown: the supervision records the caller may see
+-- (the table's policy applies, as the caller), with their notes where the
+-- caller may read them and '' elsewhere.
+CREATE VIEW public.cl_peer_supervision_shown WITH (security_invoker = true) AS
+  SELECT s.organization_id, s.id, s.peer_provider_id, s.supervisor_id, s.supervision_date, s.modality, s.duration_minutes,
+         coalesce(public.cl_peer_supervision_notes(s.organization_id, s.id), '') AS notes,
+         s.created_by, s.created_at, s.updated_by, s.updated_at
+  FROM public.cl_peer_supervision s;
+REVOKE ALL ON public.cl_peer_supervision_shown FROM PUBLIC;
+GRANT SELECT ON public.cl_peer_supervision_shown TO authenticated;

@@ -149,7 +149,10 @@ ALTER TABLE public.cl_multi_party_encounters FORCE ROW LEVEL SECURITY;
 ALTER TABLE public.cl_multi_party_participants ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.cl_multi_party_participants FORCE ROW LEVEL SECURITY;
 REVOKE ALL ON public.cl_multi_party_encounters, public.cl_multi_party_participants FROM PUBLIC;
-GRANT SELECT, INSERT ON public.cl_multi_party_encounters, public.cl_multi_party_participants TO authenticated;
+GRANT SELECT, INSERT ON public.cl_multi_party_participants TO authenticated;
+-- The summary is read through cl_multi_party_encounters_shown only.
+GRANT INSERT ON public.cl_multi_party_encounters TO authenticated;
+CALL public.pf_grant_select_except('public.cl_multi_party_encounters', 'authenticated', ARRAY['summary']);
 -- Who took part, and in what capacity, never changes; only the times and
 -- the documentation do.
 GRANT UPDATE (ended_at, summary, updated_by, updated_at) ON public.cl_multi_party_encounters TO authenticated;
@@ -210,3 +213,35 @@ GRANT EXECUTE ON FUNCTION public.cl_multi_party_readable(uuid, uuid) TO authenti
 GRANT EXECUTE ON FUNCTION public.cl_multi_party_disclose(uuid, uuid, text) TO authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_multi_party_open(uuid, uuid) TO authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_multi_party_visible(uuid, uuid) TO authenticated;
+
+-- cl_multi_party_summary: an encounter's summary, for a caller who may read
+-- the encounter now (cl_multi_party_readable: its Part 2 patients
+-- accounted for) and holds cl.multi_party.view_text; NULL for anyone else.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_multi_party_summary(p_organization_id uuid, p_encounter_id uuid) RETURNS text
+  LANGUAGE plpgsql STABLE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    IF NOT (public.cl_has_permission(p_organization_id, 'cl.multi_party.view_text')
+            AND public.cl_multi_party_readable(p_organization_id, p_encounter_id)) THEN
+      RETURN NULL;
+    END IF;
+    RETURN (SELECT e.summary FROM public.cl_multi_party_encounters e
+            WHERE e.organization_id = p_organization_id AND e.id = p_encounter_id);
+  END
+  $$;
+-- +goose StatementEnd
+REVOKE ALL ON FUNCTION public.cl_multi_party_summary(uuid, uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.cl_multi_party_summary(uuid, uuid) TO authenticated;
+
+-- cl_multi_party_encounters_shown: the encounters the caller may see (the
+-- table's policy applies, as the caller), with their summary where the
+-- caller may read it and '' elsewhere.
+CREATE VIEW public.cl_multi_party_encounters_shown WITH (security_invoker = true) AS
+  SELECT e.organization_id, e.id, e.site_id, e.kind, e.modality, e.pm_telehealth_session_id, e.lead_clinician_id,
+         e.started_at, e.ended_at, coalesce(public.cl_multi_party_summary(e.organization_id, e.id), '') AS summary,
+         e.created_by, e.created_at, e.updated_by, e.updated_at
+  FROM public.cl_multi_party_encounters e;
+REVOKE ALL ON public.cl_multi_party_encounters_shown FROM PUBLIC;
+GRANT SELECT ON public.cl_multi_party_encounters_shown TO authenticated;
