@@ -171,10 +171,10 @@ type Amendment struct {
 	Kind            AmendmentKind `db:"kind"`
 	// Body and Reason are clinical text: empty unless the reader holds
 	// cl.peer.encounter.view_text.
-	Body   string `db:"body"`
-	Reason string `db:"reason"`
-	CreatedBy       uuid.UUID     `db:"created_by"`
-	CreatedAt       time.Time     `db:"created_at"`
+	Body      string    `db:"body"`
+	Reason    string    `db:"reason"`
+	CreatedBy uuid.UUID `db:"created_by"`
+	CreatedAt time.Time `db:"created_at"`
 }
 
 // AmendmentKind is an addendum (adds information) or a correction
