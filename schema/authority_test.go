@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/require"
 
 	"github.com/encoreos/platform-go/internal/dbtx"
@@ -730,4 +731,38 @@ func TestFinalizedEventsCarryTheEncountersOwnFigures(t *testing.T) {
 	require.NoError(t, publish(c.finalized.ID, "i-1", `{}`), "a retry with the same key gets the stored event")
 	require.True(t, refused(publish(c.finalized.ID, "i-2", `{}`)), "a second event for the encounter")
 	require.True(t, refused(publish(c.draftB, "i-3", `{}`)), "the encounter peerB finalized has its event already")
+}
+
+// A refusal rolls back the caller's transaction, audit rows included, so it
+// is recorded where no rollback reaches: a line in the server log naming
+// the acting user, organization, action and target by UUIDs and codes.
+// (Seen here as a notice, by a session that asks for LOG messages.)
+func TestRefusalsReachTheServerLog(t *testing.T) {
+	t.Parallel()
+	c := newClinic(t)
+	ctx := context.Background()
+	cfg := c.db.App.Config().ConnConfig.Copy()
+	var logged []string
+	cfg.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) { logged = append(logged, n.Message) }
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	require.NoError(t, err)
+	defer conn.Close(ctx) //nolint:errcheck // test cleanup
+	_, err = conn.Exec(ctx, `SET client_min_messages = log`)
+	require.NoError(t, err)
+	err = dbtx.Run(ctx, conn, c.hr, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `SELECT public.cl_part2_break_glass($1, 'a reason long enough', interval '1 hour')`, c.part2)
+		return err
+	})
+	require.True(t, dbtx.IsPermissionDenied(err), "got %v", err)
+	require.Contains(t, logged, "pf.refused actor="+c.hr.String()+" organization="+c.org.String()+
+		" action=part2.emergency_access.open target=chart/"+c.part2.String())
+
+	// Nobody writes anything but codes into the log through it.
+	logged = nil
+	err = dbtx.Run(ctx, conn, c.hr, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `SELECT public.pf_refuse($1, E'x\nFATAL: forged', 'chart', NULL, 'no')`, c.org)
+		return err
+	})
+	require.True(t, dbtx.IsPermissionDenied(err), "got %v", err)
+	require.Equal(t, []string{"pf.refused actor=" + c.hr.String() + " organization=" + c.org.String() + " action=invalid target=chart/-"}, logged)
 }

@@ -108,6 +108,35 @@ CREATE FUNCTION public.pf_audit_write(
   $$;
 REVOKE ALL ON FUNCTION public.pf_audit_write(uuid, uuid, uuid, text, text, uuid, text, jsonb) FROM PUBLIC;
 
+-- pf_refuse: the one way the library refuses a caller for lack of
+-- permission. The refusal rolls back the caller's transaction, and with it
+-- any audit row, so it is recorded where no rollback reaches: a structured
+-- line in the server log (level LOG, which a default log_min_messages
+-- keeps and a client does not see), naming the acting user, the
+-- organization, the action and the target by UUIDs and codes only, then
+-- the error (insufficient_privilege) with p_message, which carries no
+-- stored value either. Refusals that answer instead of raising (the
+-- productivity report, cl_part2_decide) are rows in pf_audit_logs.
+-- +goose StatementBegin
+CREATE FUNCTION public.pf_refuse(p_organization_id uuid, p_action text, p_target_type text, p_target_id uuid, p_message text)
+  RETURNS void
+  LANGUAGE plpgsql
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    -- Codes only, so that no caller can write anything else into the log.
+    RAISE LOG 'pf.refused actor=% organization=% action=% target=%/%',
+      coalesce(auth.uid()::text, '-'), coalesce(p_organization_id::text, '-'),
+      CASE WHEN p_action ~ '^[a-z][a-z0-9_.]{0,63}$' THEN p_action ELSE 'invalid' END,
+      CASE WHEN p_target_type ~ '^[a-z][a-z0-9_]{0,63}$' THEN p_target_type ELSE '-' END, coalesce(p_target_id::text, '-');
+    RAISE EXCEPTION '%', p_message USING ERRCODE = 'insufficient_privilege';
+  END
+  $$;
+-- +goose StatementEnd
+REVOKE ALL ON FUNCTION public.pf_refuse(uuid, text, text, uuid, text) FROM PUBLIC;
+-- Guards that run as the caller refuse through it too.
+GRANT EXECUTE ON FUNCTION public.pf_refuse(uuid, text, text, uuid, text) TO authenticated;
+
 -- pf_audit_record: for hosts (exports, AI use, ...). The actor is always
 -- auth.uid(), the caller must belong to the organization (and the site, when
 -- one is given), and the action must be in the host's namespace ("host."):
@@ -125,8 +154,8 @@ CREATE FUNCTION public.pf_audit_record(
   BEGIN
     IF auth.uid() IS NULL OR NOT public.cl_has_org_access(p_organization_id)
        OR (p_site_id IS NOT NULL AND NOT public.cl_has_site_access(p_organization_id, p_site_id)) THEN
-      RAISE EXCEPTION 'permission denied: not a member of the organization or site'
-        USING ERRCODE = 'insufficient_privilege';
+      PERFORM public.pf_refuse(p_organization_id, 'host.audit.record', p_target_type, p_target_id,
+        'permission denied: not a member of the organization or site');
     END IF;
     IF p_action IS NULL OR p_action NOT LIKE 'host.%' THEN
       RAISE EXCEPTION 'hosts record actions in the host.* namespace'

@@ -464,8 +464,8 @@ CREATE FUNCTION public.cl_part2_break_glass(p_chart_id uuid, p_reason text, p_du
 
     SELECT c.organization_id, c.site_id INTO v_org, v_site FROM public.cl_charts c WHERE c.id = p_chart_id;
     IF v_user IS NULL OR NOT FOUND OR NOT public.cl_has_permission(v_org, 'cl.part2.break_glass') THEN
-      RAISE EXCEPTION 'permission denied: emergency access needs cl.part2.break_glass'
-        USING ERRCODE = 'insufficient_privilege';
+      PERFORM public.pf_refuse(v_org, 'part2.emergency_access.open', 'chart', p_chart_id,
+        'permission denied: emergency access needs cl.part2.break_glass');
     END IF;
 
     INSERT INTO public.cl_part2_emergency_access (organization_id, chart_id, user_id, reason, expires_at)

@@ -131,7 +131,7 @@ CREATE FUNCTION public.cl_pm_events_store(
     v_existing public.cl_pm_events;
   BEGIN
     IF auth.uid() IS NULL OR NOT public.cl_has_org_access(p_organization_id) THEN
-      RAISE EXCEPTION 'permission denied: not a member of the organization' USING ERRCODE = 'insufficient_privilege';
+      PERFORM public.pf_refuse(p_organization_id, 'events.store', 'event', p_id, 'permission denied: not a member of the organization');
     END IF;
     IF p_event_type IS NULL OR NOT (p_event_type = ANY (public.cl_event_types())) THEN
       RAISE EXCEPTION 'unknown event type' USING ERRCODE = 'invalid_parameter_value';
@@ -195,8 +195,8 @@ CREATE FUNCTION public.cl_pm_events_publish(
       RAISE EXCEPTION 'virtual group events are published by their transition only' USING ERRCODE = 'invalid_parameter_value';
     END IF;
     IF NOT public.cl_has_permission(p_organization_id, 'pf.events.publish') THEN
-      RAISE EXCEPTION 'publishing events directly needs pf.events.publish (an integration principal)'
-        USING ERRCODE = 'insufficient_privilege';
+      PERFORM public.pf_refuse(p_organization_id, 'events.publish', 'event', p_id,
+        'publishing events directly needs pf.events.publish (an integration principal)');
     END IF;
     IF p_event_type = 'peer_encounter_finalized' THEN
       -- The record, its own figures, its one event (migration 0009).

@@ -195,8 +195,8 @@ CREATE FUNCTION public.cl_peer_encounters_guard() RETURNS trigger
             USING ERRCODE = 'check_violation';
         END IF;
         IF v_user IS NOT NULL AND NOT public.cl_has_permission(NEW.organization_id, 'cl.peer.encounter.finalize') THEN
-          RAISE EXCEPTION 'finalizing a peer encounter needs cl.peer.encounter.finalize'
-            USING ERRCODE = 'insufficient_privilege';
+          PERFORM public.pf_refuse(NEW.organization_id, 'peer_encounter.finalize', 'peer_encounter', NEW.id,
+            'finalizing a peer encounter needs cl.peer.encounter.finalize');
         END IF;
       END IF;
     END IF;

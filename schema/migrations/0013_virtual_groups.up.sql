@@ -268,7 +268,8 @@ CREATE FUNCTION public.cl_virtual_group_session_guard() RETURNS trigger
        AND (NEW.status, NEW.started_at, NEW.ended_at, NEW.pm_telehealth_session_id)
            IS DISTINCT FROM (OLD.status, OLD.started_at, OLD.ended_at, OLD.pm_telehealth_session_id)
        AND public.cl_group_lifecycle_locked(NEW.organization_id, NEW.id) THEN
-      RAISE EXCEPTION 'a virtual group''s lifecycle changes through Start and Conclude only' USING ERRCODE = 'insufficient_privilege';
+      PERFORM public.pf_refuse(NEW.organization_id, 'group_session.lifecycle', 'group_session', NEW.id,
+        'a virtual group''s lifecycle changes through Start and Conclude only');
     END IF;
     RETURN NEW;
   END
@@ -305,11 +306,13 @@ CREATE FUNCTION public.cl_virtual_group_attendance_guard() RETURNS trigger
       RETURN NEW; -- not a virtual group
     END IF;
     IF NOT public.cl_has_permission(NEW.organization_id, 'cl.group.virtual.manage') THEN
-      RAISE EXCEPTION 'managing a virtual group''s attendance needs cl.group.virtual.manage' USING ERRCODE = 'insufficient_privilege';
+      PERFORM public.pf_refuse(NEW.organization_id, 'group_attendance.manage', 'group_session', NEW.session_id,
+        'managing a virtual group''s attendance needs cl.group.virtual.manage');
     END IF;
     IF (TG_OP = 'INSERT' OR NEW.status IS DISTINCT FROM OLD.status) AND NEW.status IN ('expected', 'present')
        AND NOT public.cl_group_participation_covered(NEW.organization_id, NEW.chart_id, auth.uid()) THEN
-      RAISE EXCEPTION 'no consent to virtual group participation' USING ERRCODE = 'insufficient_privilege';
+      PERFORM public.pf_refuse(NEW.organization_id, 'group_attendance.consent', 'group_session', NEW.session_id,
+        'no consent to virtual group participation');
     END IF;
     IF v_recording = 'recording' AND NEW.status = 'present' AND (TG_OP = 'INSERT' OR OLD.status <> 'present')
        AND coalesce((SELECT r.decision FROM public.cl_group_recording_consents r
@@ -376,7 +379,7 @@ CREATE FUNCTION public.cl_virtual_group_transition(
     IF auth.uid() IS NULL OR p_to NOT IN ('started', 'concluded')
        OR NOT public.cl_has_permission(p_organization_id,
                 CASE p_to WHEN 'started' THEN 'cl.group.virtual.start' ELSE 'cl.group.virtual.conclude' END) THEN
-      RAISE EXCEPTION 'permission denied' USING ERRCODE = 'insufficient_privilege';
+      PERFORM public.pf_refuse(p_organization_id, 'group_session.transition', 'group_session', p_session_id, 'permission denied');
     END IF;
     SELECT * INTO m FROM public.cl_group_session_telehealth_metadata x
     WHERE x.organization_id = p_organization_id AND x.session_id = p_session_id FOR UPDATE;
@@ -385,7 +388,8 @@ CREATE FUNCTION public.cl_virtual_group_transition(
     END IF;
     IF p_to = 'started' AND m.state = 'scheduled' THEN
       IF (SELECT c.without_consent FROM public.cl_virtual_group_counts(p_organization_id, p_session_id) c) > 0 THEN
-        RAISE EXCEPTION 'an attendee has no consent to virtual group participation' USING ERRCODE = 'insufficient_privilege';
+        PERFORM public.pf_refuse(p_organization_id, 'group_session.start', 'group_session', p_session_id,
+          'an attendee has no consent to virtual group participation');
       END IF;
       UPDATE public.cl_group_session_telehealth_metadata x
       SET state = 'started', started_at = pg_catalog.now(), start_correlation_id = p_correlation_id,
@@ -471,7 +475,7 @@ CREATE FUNCTION public.cl_virtual_group_publish(
     IF auth.uid() IS NULL OR p_event_type NOT IN ('cl_virtual_group_started', 'cl_virtual_group_concluded')
        OR NOT public.cl_has_permission(p_organization_id, CASE p_event_type WHEN 'cl_virtual_group_started'
                                        THEN 'cl.group.virtual.start' ELSE 'cl.group.virtual.conclude' END) THEN
-      RAISE EXCEPTION 'permission denied' USING ERRCODE = 'insufficient_privilege';
+      PERFORM public.pf_refuse(p_organization_id, 'group_session.publish', 'group_session', p_session_id, 'permission denied');
     END IF;
     SELECT * INTO m FROM public.cl_group_session_telehealth_metadata x
     WHERE x.organization_id = p_organization_id AND x.session_id = p_session_id;
@@ -527,7 +531,7 @@ CREATE FUNCTION public.cl_virtual_group_set_recording(p_organization_id uuid, p_
   BEGIN
     IF auth.uid() IS NULL OR p_state NOT IN ('recording', 'stopped')
        OR NOT public.cl_has_permission(p_organization_id, 'cl.group.virtual.recording') THEN
-      RAISE EXCEPTION 'permission denied' USING ERRCODE = 'insufficient_privilege';
+      PERFORM public.pf_refuse(p_organization_id, 'group_session.recording', 'group_session', p_session_id, 'permission denied');
     END IF;
     SELECT x.state INTO v_state FROM public.cl_group_session_telehealth_metadata x
     WHERE x.organization_id = p_organization_id AND x.session_id = p_session_id FOR UPDATE;
