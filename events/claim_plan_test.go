@@ -25,18 +25,31 @@ func TestRelayStatementsUseTheIndexes(t *testing.T) {
 
 	r, err := NewRelay(&RelayConfig{Pool: db.App, Sink: nopSink{}, BatchSize: 100})
 	require.NoError(t, err)
-	plan := explain(t, db, r.claimSQL)
+	args := strings.NewReplacer("@now", "now()", "@limit", "100", "@organization_id", "'"+org.String()+"'::uuid")
+	plan := explain(t, db, args.Replace(r.discoverSQL))
 	require.Contains(t, plan, "cl_pm_events_due_idx", plan)
+	require.NotContains(t, plan, "Seq Scan on cl_pm_events", plan)
+	t.Log(plan)
+	plan = explain(t, db, args.Replace(claimSQL))
+	require.Contains(t, plan, "cl_pm_events_org_due_idx", plan)
 	require.Contains(t, plan, "cl_pm_events_aggregate_idx", plan)
 	require.NotContains(t, plan, "Seq Scan on cl_pm_events", plan)
 	t.Log(plan)
 }
 
+// explain plans sql with the relay's settings (asRelay).
 func explain(t *testing.T, db *testdb.DB, sql string) string {
 	t.Helper()
-	rows, _ := db.Admin.Query(context.Background(), "EXPLAIN "+sql)
-	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	require.NoError(t, err)
+	var lines []string
+	require.NoError(t, pgx.BeginFunc(context.Background(), db.Admin, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(context.Background(), `SET LOCAL enable_sort = off; SET LOCAL enable_incremental_sort = off; SET LOCAL enable_bitmapscan = off`); err != nil {
+			return err
+		}
+		rows, _ := tx.Query(context.Background(), "EXPLAIN "+sql)
+		var err error
+		lines, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	}))
 	return strings.Join(lines, "\n")
 }
 

@@ -16,7 +16,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -46,6 +45,10 @@ type RelayConfig struct {
 	// PollInterval is how often the relay looks for due events when no
 	// notification wakes it (retries, a lost LISTEN connection): default 2s.
 	PollInterval time.Duration
+	// PollOnly turns LISTEN off: the relay wakes every PollInterval only.
+	// For Citus, where a NOTIFY is heard only on the worker that holds the
+	// row's shard (the Citus profile drops the notify trigger).
+	PollOnly bool
 	// Retention is how long delivered events are kept before the relay
 	// deletes them (pending and dead-lettered events are never deleted);
 	// zero keeps them forever. Run prunes once at start and then hourly.
@@ -59,9 +62,9 @@ type RelayConfig struct {
 // process; several relays may run against one outbox (in one process or
 // many): they never claim the same event at once.
 type Relay struct {
-	cfg      RelayConfig
-	claimSQL string
-	metrics  relayMetrics
+	cfg         RelayConfig
+	discoverSQL string
+	metrics     relayMetrics
 }
 
 type relayMetrics struct {
@@ -81,8 +84,10 @@ type Metrics struct {
 }
 
 var (
+	//go:embed sql/discover.sql
+	discoverTemplate string
 	//go:embed sql/claim.sql
-	claimTemplate string
+	claimSQL string
 	//go:embed sql/mark_delivered.sql
 	markDeliveredSQL string
 	//go:embed sql/mark_failed.sql
@@ -123,7 +128,7 @@ func NewRelay(cfg *RelayConfig) (*Relay, error) {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
-	return &Relay{cfg: c, claimSQL: strings.ReplaceAll(claimTemplate, "{{batch_size}}", strconv.Itoa(c.BatchSize))}, nil
+	return &Relay{cfg: c, discoverSQL: strings.ReplaceAll(discoverTemplate, "{{batch_size}}", strconv.Itoa(c.BatchSize))}, nil
 }
 
 // Metrics returns the relay's counters.
@@ -145,7 +150,9 @@ func (r *Relay) Metrics() Metrics {
 func (r *Relay) Run(ctx context.Context) error {
 	wake := make(chan struct{}, 1)
 	var wg sync.WaitGroup
-	wg.Go(func() { r.listen(ctx, wake) })
+	if !r.cfg.PollOnly {
+		wg.Go(func() { r.listen(ctx, wake) })
+	}
 	defer wg.Wait()
 
 	ticker := time.NewTicker(r.cfg.PollInterval)
@@ -180,8 +187,8 @@ func (r *Relay) Prune(ctx context.Context) (int64, error) {
 	var total int64
 	for {
 		var n int64
-		err := r.asRelay(ctx, func(tx pgx.Tx) error {
-			tag, err := tx.Exec(ctx, pruneSQL, r.cfg.Retention)
+		err := r.asRelay(ctx, func(tx pgx.Tx, now time.Time) error {
+			tag, err := tx.Exec(ctx, pruneSQL, pgx.NamedArgs{"before": now.Add(-r.cfg.Retention)})
 			n = tag.RowsAffected()
 			return err
 		})
@@ -200,8 +207,9 @@ func (r *Relay) pruneAndLog(ctx context.Context) {
 	}
 }
 
-// asRelay runs fn in a transaction as RelayRole.
-func (r *Relay) asRelay(ctx context.Context, fn func(pgx.Tx) error) error {
+// asRelay runs fn in a transaction as RelayRole, with the database's clock
+// at its start (the relay's statements take their times as arguments).
+func (r *Relay) asRelay(ctx context.Context, fn func(tx pgx.Tx, now time.Time) error) error {
 	tx, err := r.cfg.Pool.Begin(ctx)
 	if err != nil {
 		return err
@@ -212,11 +220,14 @@ func (r *Relay) asRelay(ctx context.Context, fn func(pgx.Tx) error) error {
 	// planner may prefer to collect and sort every pending row (measured:
 	// 100,000 pending events drained at 1,900/s that way); these settings,
 	// local to the transaction, keep it on the index.
-	if _, err := tx.Exec(ctx, `SELECT pg_catalog.set_config('role', $1, true),
-		pg_catalog.set_config('enable_sort', 'off', true), pg_catalog.set_config('enable_bitmapscan', 'off', true)`, RelayRole); err != nil {
+	var now time.Time
+	if err := tx.QueryRow(ctx, `SELECT pg_catalog.clock_timestamp(), pg_catalog.set_config('role', $1, true),
+		pg_catalog.set_config('enable_sort', 'off', true), pg_catalog.set_config('enable_incremental_sort', 'off', true),
+		pg_catalog.set_config('enable_bitmapscan', 'off', true)`,
+		RelayRole).Scan(&now, nil, nil, nil, nil); err != nil {
 		return fmt.Errorf("events: the relay's role must be a member of %s: %w", RelayRole, err)
 	}
-	if err := fn(tx); err != nil {
+	if err := fn(tx, now); err != nil {
 		return err
 	}
 	return tx.Commit(ctx)
@@ -236,12 +247,11 @@ func (r *Relay) Drain(ctx context.Context) error {
 }
 
 type claimed struct {
-	CTID           pgtype.TID `db:"ctid"`
-	OrganizationID uuid.UUID  `db:"organization_id"`
-	ID             uuid.UUID  `db:"id"`
-	Attempts       int        `db:"attempts"`
-	Envelope       []byte     `db:"envelope"`
-	CreatedAt      time.Time  `db:"created_at"`
+	OrganizationID uuid.UUID `db:"organization_id"`
+	ID             uuid.UUID `db:"id"`
+	Attempts       int       `db:"attempts"`
+	Envelope       []byte    `db:"envelope"`
+	CreatedAt      time.Time `db:"created_at"`
 }
 
 // RunOnce claims one batch, delivers it and records the outcome, in one
@@ -249,8 +259,8 @@ type claimed struct {
 // ErrDeliveryFailed (wrapped) when the sink failed part of the batch.
 func (r *Relay) RunOnce(ctx context.Context) (int, error) {
 	var out outcome
-	if err := r.asRelay(ctx, func(tx pgx.Tx) (err error) {
-		out, err = r.deliver(ctx, tx)
+	if err := r.asRelay(ctx, func(tx pgx.Tx, now time.Time) (err error) {
+		out, err = r.deliver(ctx, tx, now)
 		return err
 	}); err != nil {
 		return 0, err
@@ -279,11 +289,53 @@ type outcome struct {
 	dead               bool
 }
 
+// claim takes up to BatchSize due events in tx, organization by
+// organization (the organizations of the oldest due events first).
+func (r *Relay) claim(ctx context.Context, tx pgx.Tx, now time.Time) ([]claimed, error) {
+	rows, _ := tx.Query(ctx, r.discoverSQL, pgx.NamedArgs{"now": now})
+	orgs, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil {
+		return nil, err
+	}
+	var batch []claimed
+	for _, org := range orgs {
+		left := r.cfg.BatchSize - len(batch)
+		if left == 0 {
+			break
+		}
+		rows, _ := tx.Query(ctx, claimSQL, pgx.NamedArgs{"organization_id": org, "now": now, "limit": left})
+		got, err := pgx.CollectRows(rows, pgx.RowToStructByName[claimed])
+		if err != nil {
+			return nil, err
+		}
+		batch = append(batch, got...)
+	}
+	return batch, nil
+}
+
+// markDelivered marks the first n events of batch delivered, one statement
+// per organization, pipelined.
+func markDelivered(ctx context.Context, tx pgx.Tx, batch []claimed, at time.Time) error {
+	ids := map[uuid.UUID][]uuid.UUID{}
+	var orgs []uuid.UUID
+	for _, c := range batch {
+		if _, ok := ids[c.OrganizationID]; !ok {
+			orgs = append(orgs, c.OrganizationID)
+		}
+		ids[c.OrganizationID] = append(ids[c.OrganizationID], c.ID)
+	}
+	var b pgx.Batch
+	for _, org := range orgs {
+		b.Queue(markDeliveredSQL, pgx.NamedArgs{"organization_id": org, "ids": ids[org], "delivered_at": at})
+	}
+	return tx.SendBatch(ctx, &b).Close()
+}
+
 // deliver claims a batch in tx, hands it to the sink and records the
-// outcome in tx.
-func (r *Relay) deliver(ctx context.Context, tx pgx.Tx) (outcome, error) {
-	rows, _ := tx.Query(ctx, r.claimSQL)
-	batch, err := pgx.CollectRows(rows, pgx.RowToStructByName[claimed])
+// outcome in tx. now is the database's clock at the start of tx.
+func (r *Relay) deliver(ctx context.Context, tx pgx.Tx, now time.Time) (outcome, error) {
+	started := time.Now()
+	batch, err := r.claim(ctx, tx, now)
 	if err != nil || len(batch) == 0 {
 		return outcome{}, err
 	}
@@ -311,12 +363,11 @@ func (r *Relay) deliver(ctx context.Context, tx pgx.Tx) (outcome, error) {
 	}
 	delivered, sinkErr := r.cfg.Sink.Deliver(ctx, envs)
 	out.delivered = max(0, min(delivered, len(batch)))
+	// The database's clock now: its reading at the start, plus the time
+	// since on this process's monotonic clock.
+	dbNow := now.Add(time.Since(started))
 	if out.delivered > 0 {
-		ctids := make([]pgtype.TID, out.delivered)
-		for i := range out.delivered {
-			ctids[i] = batch[i].CTID
-		}
-		if _, err := tx.Exec(ctx, markDeliveredSQL, pgx.NamedArgs{"ctids": ctids}); err != nil {
+		if err := markDelivered(ctx, tx, batch[:out.delivered], dbNow); err != nil {
 			return outcome{}, err
 		}
 	}
@@ -330,7 +381,7 @@ func (r *Relay) deliver(ctx context.Context, tx pgx.Tx) (outcome, error) {
 	var status string
 	if err := tx.QueryRow(ctx, markFailedSQL, pgx.NamedArgs{
 		"organization_id": out.failed.OrganizationID, "id": out.failed.ID, "last_error": out.errorKind,
-		"backoff": r.backoff(out.failed.Attempts + 1), "max_attempts": r.cfg.MaxAttempts,
+		"next_attempt_at": dbNow.Add(r.backoff(out.failed.Attempts + 1)), "max_attempts": r.cfg.MaxAttempts,
 	}).Scan(&status); err != nil {
 		return outcome{}, err
 	}
@@ -360,8 +411,8 @@ func (r *Relay) backoff(attempt int) time.Duration {
 // it. It reports whether there was such a dead event.
 func (r *Relay) Retry(ctx context.Context, organizationID, eventID uuid.UUID) (bool, error) {
 	var n int64
-	err := r.asRelay(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, retrySQL, pgx.NamedArgs{"organization_id": organizationID, "id": eventID})
+	err := r.asRelay(ctx, func(tx pgx.Tx, now time.Time) error {
+		tag, err := tx.Exec(ctx, retrySQL, pgx.NamedArgs{"organization_id": organizationID, "id": eventID, "now": now})
 		n = tag.RowsAffected()
 		return err
 	})

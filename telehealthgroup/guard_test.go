@@ -28,7 +28,7 @@ func TestTheDatabaseGuardsVirtualGroups(t *testing.T) {
 	}
 	err := as(b.peer, `INSERT INTO public.cl_group_sessions (organization_id, facilitator_id, service_type, scheduled_start, scheduled_end, pm_telehealth_session_id)
 		VALUES ($1, $2, 'group_therapy', now(), now() + interval '1 hour', gen_random_uuid())`, b.org, b.facilitator)
-	require.True(t, dbtx.IsPermissionDenied(err), "the PM-13 reference is not the members': %v", err)
+	require.True(t, dbtx.IsCheckViolation(err), "the PM-13 reference is not the members': %v", err)
 	err = as(b.facilitator, `UPDATE public.cl_group_sessions SET status = 'completed', ended_at = now() WHERE id = $1`, b.session)
 	require.True(t, dbtx.IsPermissionDenied(err), "the lifecycle is Start's and Conclude's: %v", err)
 

@@ -55,16 +55,22 @@ func TestRecordingNeedsEveryPresentAttendeesGrant(t *testing.T) {
 		err := dbtx.Run(ctx, b.db.App, b.facilitator, func(tx pgx.Tx) error { _, err := tx.Exec(ctx, stmt, one.AttendanceID); return err })
 		require.True(t, dbtx.IsPermissionDenied(err), "%s: %v", stmt, err)
 	}
-	// Nothing but the decision is insertable: not its time.
+	// The decision's time and number are the database's, whatever the
+	// insert says.
+	var captured time.Time
+	var number int
 	err = dbtx.Run(ctx, b.db.App, b.facilitator, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO public.cl_group_recording_consents (organization_id, session_id, attendance_id, decision, method, captured_by, captured_at)
-			VALUES ($1, $2, $3, 'granted', 'verbal', $4, '2099-01-01')`, b.org, b.session, one.AttendanceID, b.facilitator)
-		return err
+		return tx.QueryRow(ctx, `INSERT INTO public.cl_group_recording_consents (organization_id, session_id, attendance_id, decision, method,
+			captured_by, captured_at, decision_no)
+			VALUES ($1, $2, $3, 'granted', 'verbal', $4, '2099-01-01', 1) RETURNING captured_at, decision_no`,
+			b.org, b.session, one.AttendanceID, b.facilitator).Scan(&captured, &number)
 	})
-	require.True(t, dbtx.IsPermissionDenied(err), "got %v", err)
+	require.NoError(t, err)
+	require.WithinDuration(t, time.Now(), captured, time.Minute)
+	require.Equal(t, 3, number, "the attendee's third decision")
 	var audits int
 	require.NoError(t, b.db.Admin.QueryRow(ctx, `SELECT count(*) FROM public.pf_audit_logs WHERE action = 'cl.group.recording_consent.recorded'`).Scan(&audits))
-	require.Equal(t, 4, audits)
+	require.Equal(t, 5, audits)
 }
 
 func TestFailuresAreLoggedAndNotified(t *testing.T) {

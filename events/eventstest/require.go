@@ -63,7 +63,7 @@ func requirePublished(t testing.TB, tx pgx.Tx, organizationID uuid.UUID, eventTy
 	rows, _ := tx.Query(context.Background(), `
 		SELECT envelope FROM public.cl_pm_events
 		WHERE organization_id = $1 AND event_type = $2 AND ($3::uuid IS NULL OR aggregate_id = $3)
-		ORDER BY seq DESC`, organizationID, eventType, sqlarg.UUID(opts.AggregateID))
+		ORDER BY created_at DESC, aggregate_seq DESC`, organizationID, eventType, sqlarg.UUID(opts.AggregateID))
 	raw, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
 	if err != nil {
 		t.Fatalf("eventstest: reading the outbox: %v", err)

@@ -1,7 +1,4 @@
--- Mark claimed rows delivered. They are locked by this transaction since
--- the claim, so their ctids are stable: a TID scan, instead of a join on the
--- primary key (whose planner estimate for an unnested array chose a hash
--- join over a sequential scan of the whole outbox).
+-- Mark one organization's claimed events delivered, by their keys.
 UPDATE public.cl_pm_events
-SET status = 'delivered', delivered_at = pg_catalog.clock_timestamp()
-WHERE ctid = ANY (@ctids::tid[])
+SET status = 'delivered', delivered_at = @delivered_at
+WHERE organization_id = @organization_id AND id = ANY (@ids::uuid[])

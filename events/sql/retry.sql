@@ -1,4 +1,4 @@
 -- Requeue a dead-lettered event: its aggregate's later events follow it.
 UPDATE public.cl_pm_events
-SET status = 'pending', attempts = 0, next_attempt_at = pg_catalog.clock_timestamp(), last_error = NULL
+SET status = 'pending', attempts = 0, next_attempt_at = @now, last_error = NULL
 WHERE organization_id = @organization_id AND id = @id AND status = 'dead'

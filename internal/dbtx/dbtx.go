@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -102,9 +103,7 @@ func RunTx(ctx context.Context, tx pgx.Tx, actor uuid.UUID, fn func(pgx.Tx) erro
 	if err := fn(sp); err != nil {
 		return err
 	}
-	if _, err := sp.Exec(ctx, `SELECT pg_catalog.set_config('request.jwt.claim.sub', $1, true),
-		pg_catalog.set_config('request.jwt.claims', $2, true),
-		pg_catalog.set_config('role', $3, true)`, sub, claims, role); err != nil {
+	if err := setClaims(ctx, sp, role, sub, claims); err != nil {
 		return fmt.Errorf("platform: restoring the caller's role: %w", err)
 	}
 	return sp.Commit(ctx)
@@ -112,13 +111,33 @@ func RunTx(ctx context.Context, tx pgx.Tx, actor uuid.UUID, fn func(pgx.Tx) erro
 
 func become(ctx context.Context, tx pgx.Tx, actor uuid.UUID) error {
 	claims := `{"sub":"` + actor.String() + `","role":"` + Role + `"}`
-	_, err := tx.Exec(ctx, `SELECT pg_catalog.set_config('role', $1, true),
-		pg_catalog.set_config('request.jwt.claim.sub', $2, true),
-		pg_catalog.set_config('request.jwt.claims', $3, true)`, Role, actor.String(), claims)
-	if err != nil {
+	if err := setClaims(ctx, tx, Role, actor.String(), claims); err != nil {
 		return fmt.Errorf("platform: becoming the acting user (is the connecting role a member of %q?): %w", Role, err)
 	}
 	return nil
+}
+
+// setClaims sets the role and the JWT claims for the rest of tx, in one
+// round trip. The claims are set with SET LOCAL, not set_config: Citus
+// (with citus.propagate_set_commands = 'local') carries SET LOCAL to every
+// worker that evaluates a policy, and set_config nowhere. The role stays
+// a set_config: a worker connection already runs as the role.
+func setClaims(ctx context.Context, tx pgx.Tx, role, sub, claims string) error {
+	_, err := tx.Exec(ctx, "SET LOCAL request.jwt.claim.sub = "+quoteLiteral(sub)+
+		"; SET LOCAL request.jwt.claims = "+quoteLiteral(claims)+
+		"; SELECT pg_catalog.set_config('role', "+quoteLiteral(role)+", true)")
+	return err
+}
+
+// quoteLiteral quotes s as an SQL string literal (SET takes no parameters).
+// The acting user's values are a UUID and JSON made from it; a restored
+// caller's values are whatever the caller had set, so quotes are doubled
+// and backslashes written as an escape string.
+func quoteLiteral(s string) string {
+	if strings.ContainsAny(s, `\`) {
+		return "E'" + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), "'", "''") + "'"
+	}
+	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
 }
 
 // ErrNilTx is returned by a ...Tx method given a nil transaction.

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -201,4 +203,29 @@ func TestMappedErrorsCarryNoValues(t *testing.T) {
 	require.NotContains(t, err.Error(), "Jane Doe")
 	var raw *pgconn.PgError
 	require.False(t, errors.As(err, &raw), "the raw error, with its detail, is not in the chain")
+}
+
+// The claims are set with SET LOCAL (which Citus carries to its workers),
+// so the caller's own values, restored after RunTx, are written into SQL as
+// literals: whatever they hold comes back exactly, and nothing in them runs.
+func FuzzRunTxRestoresAnyClaims(f *testing.F) {
+	for _, s := range []string{``, `'`, `''; DROP TABLE x; --`, `\`, `\'`, `E'\\'`, `{"sub":"x'y"}`, "tab\tnewline\n", `$$`, `ü€😀`} {
+		f.Add(s)
+	}
+	db := testdb.New(f)
+	f.Fuzz(func(t *testing.T, claims string) {
+		if strings.ContainsRune(claims, 0) || !utf8.ValidString(claims) {
+			t.Skip("PostgreSQL text holds neither NUL nor invalid UTF-8")
+		}
+		ctx := context.Background()
+		tx, err := db.App.Begin(ctx)
+		require.NoError(t, err)
+		defer tx.Rollback(ctx) //nolint:errcheck // the test only reads
+		_, err = tx.Exec(ctx, `SELECT pg_catalog.set_config('request.jwt.claims', $1, true)`, claims)
+		require.NoError(t, err)
+		require.NoError(t, dbtx.RunTx(ctx, tx, uuid.New(), func(pgx.Tx) error { return nil }))
+		var got string
+		require.NoError(t, tx.QueryRow(ctx, `SELECT pg_catalog.current_setting('request.jwt.claims')`).Scan(&got))
+		require.Equal(t, claims, got)
+	})
 }

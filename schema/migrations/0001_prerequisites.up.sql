@@ -88,6 +88,38 @@ CREATE FUNCTION public.pf_stamp() RETURNS trigger
   $$;
 -- +goose StatementEnd
 
+-- pf_initial_values: the columns an acting user's insert may not choose,
+-- and the value each starts with (TG_ARGV[0], a JSON object; null for
+-- NULL). An insert naming another value is refused (check_violation, the
+-- column named), one that leaves the default, or writes it out as Citus
+-- does, passes. A table-level INSERT grant with this trigger replaces a
+-- column-level grant, which Citus cannot honour. Host maintenance (no
+-- acting user) keeps its values.
+-- +goose StatementBegin
+CREATE FUNCTION public.pf_initial_values() RETURNS trigger
+  LANGUAGE plpgsql
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  DECLARE
+    v_row    jsonb;
+    v_column text;
+    v_value  jsonb;
+  BEGIN
+    IF auth.uid() IS NULL THEN
+      RETURN NEW;
+    END IF;
+    v_row := pg_catalog.to_jsonb(NEW);
+    FOR v_column, v_value IN SELECT e.key, e.value FROM pg_catalog.jsonb_each(TG_ARGV[0]::jsonb) e LOOP
+      IF (v_row OPERATOR(pg_catalog.->) v_column) IS DISTINCT FROM v_value THEN
+        RAISE EXCEPTION '%.% is set by the database, not by an insert', TG_TABLE_NAME, v_column
+          USING ERRCODE = 'check_violation', COLUMN = v_column, TABLE = TG_TABLE_NAME;
+      END IF;
+    END LOOP;
+    RETURN NEW;
+  END
+  $$;
+-- +goose StatementEnd
+
 -- pf_grant_select_except: grant SELECT on a table to a role column by
 -- column, all but the hidden ones: the clinical text a role reads only
 -- through functions that check its view_text permission. Column grants do

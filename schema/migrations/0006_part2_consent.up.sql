@@ -165,12 +165,17 @@ CREATE INDEX cl_part2_emergency_access_chart_user_idx ON public.cl_part2_emergen
 -- The two ways a Part 2 record is opened to a user, as inlinable SQL
 -- functions shared by cl_check_sud_consent and cl_part2_decide. Not callable
 -- by `authenticated`. A consent covers a purpose only if it names it.
+-- (PL/pgSQL, like every function a policy reaches: an SQL function would be
+-- inlined into the policy, which Citus cannot plan with parameters.)
+-- +goose StatementBegin
 CREATE FUNCTION public.cl_part2_consent_covers(
   p_chart_id uuid, p_organization_id uuid, p_record_type text, p_user uuid, p_at timestamptz, p_purpose text
 ) RETURNS boolean
-  LANGUAGE sql STABLE
+  LANGUAGE plpgsql STABLE
+  SET search_path = pg_catalog, pg_temp
   AS $$
-    SELECT EXISTS (
+  BEGIN
+    RETURN EXISTS (
       SELECT 1 FROM public.cl_part2_consents k
       WHERE k.chart_id = p_chart_id
         AND k.organization_id = p_organization_id
@@ -186,24 +191,30 @@ CREATE FUNCTION public.cl_part2_consent_covers(
              OR EXISTS (SELECT 1 FROM public.pf_members m
                         WHERE m.organization_id = k.recipient_organization_id
                           AND m.user_id = p_user
-                          AND m.status = 'active'))
-    )
+                          AND m.status = 'active')));
+  END
   $$;
+-- +goose StatementEnd
 
 -- Emergency access never opens SUD counseling notes.
+-- +goose StatementBegin
 CREATE FUNCTION public.cl_part2_emergency_covers(
-  p_chart_id uuid, p_record_type text, p_user uuid, p_at timestamptz
+  p_organization_id uuid, p_chart_id uuid, p_record_type text, p_user uuid, p_at timestamptz
 ) RETURNS boolean
-  LANGUAGE sql STABLE
+  LANGUAGE plpgsql STABLE
+  SET search_path = pg_catalog, pg_temp
   AS $$
-    SELECT p_record_type <> 'sud_counseling_note' AND EXISTS (
+  BEGIN
+    RETURN p_record_type <> 'sud_counseling_note' AND EXISTS (
       SELECT 1 FROM public.cl_part2_emergency_access e
-      WHERE e.chart_id = p_chart_id
+      WHERE e.organization_id = p_organization_id
+        AND e.chart_id = p_chart_id
         AND e.user_id = p_user
         AND e.started_at <= p_at
-        AND e.expires_at > p_at
-    )
+        AND e.expires_at > p_at);
+  END
   $$;
+-- +goose StatementEnd
 
 -- cl_check_sud_consent: may p_requesting_user see p_chart_id's records of
 -- type p_record_type? False unless the caller is clinical staff of the
@@ -227,6 +238,7 @@ CREATE FUNCTION public.cl_check_sud_consent(p_chart_id uuid, p_record_type text,
     v_org   uuid;
     v_site  uuid;
     v_part2 boolean;
+    v_found bigint;
     v_now   timestamptz := pg_catalog.statement_timestamp();
   BEGIN
     IF p_chart_id IS NULL OR p_requesting_user IS NULL OR p_requesting_user IS DISTINCT FROM auth.uid() THEN
@@ -234,20 +246,18 @@ CREATE FUNCTION public.cl_check_sud_consent(p_chart_id uuid, p_record_type text,
     END IF;
 
     -- Chart ids are UUIDs; should a host ever hold one id in two
-    -- organizations, the answer is no rather than a guess.
-    SELECT c.organization_id, c.site_id, c.is_part2 INTO STRICT v_org, v_site, v_part2
-    FROM public.cl_charts c WHERE c.id = p_chart_id;
-    IF NOT public.cl_has_site_permission(v_org, v_site, 'cl.chart.view') THEN
+    -- organizations, the answer is no rather than a guess. (Counted, not
+    -- caught: an exception block would open a subtransaction per row.)
+    SELECT c.organization_id, c.site_id, c.is_part2, pg_catalog.count(*) OVER () INTO v_org, v_site, v_part2, v_found
+    FROM public.cl_charts c WHERE c.id = p_chart_id LIMIT 1;
+    IF v_found IS DISTINCT FROM 1 OR NOT public.cl_has_site_permission(v_org, v_site, 'cl.chart.view') THEN
       RETURN false;
     END IF;
     IF NOT v_part2 THEN
       RETURN true;
     END IF;
     RETURN public.cl_part2_consent_covers(p_chart_id, v_org, v_type, p_requesting_user, v_now, NULL)
-        OR public.cl_part2_emergency_covers(p_chart_id, v_type, p_requesting_user, v_now);
-  EXCEPTION
-    WHEN no_data_found OR too_many_rows THEN
-      RETURN false;
+        OR public.cl_part2_emergency_covers(v_org, p_chart_id, v_type, p_requesting_user, v_now);
   END
   $$;
 -- +goose StatementEnd
@@ -296,7 +306,7 @@ CREATE FUNCTION public.cl_part2_decide(p_chart_id uuid, p_record_type text, p_pu
     v_basis := CASE
       WHEN public.cl_part2_consent_covers(p_chart_id, v_org, p_record_type, v_user, v_now, p_purpose) THEN 'consent'
       WHEN p_purpose IN ('TREAT', 'ETREAT') AND p_use IN ('display', 'save')
-           AND public.cl_part2_emergency_covers(p_chart_id, p_record_type, v_user, v_now) THEN 'emergency'
+           AND public.cl_part2_emergency_covers(v_org, p_chart_id, p_record_type, v_user, v_now) THEN 'emergency'
       ELSE 'denied'
     END;
     PERFORM public.pf_audit_write(
@@ -390,7 +400,7 @@ CREATE FUNCTION public.cl_part2_disclosed(
       CONTINUE WHEN NOT public.cl_has_site_permission(p_organization_id, c.site_id, 'cl.chart.view');
       v_basis := CASE
         WHEN public.cl_part2_consent_covers(c.id, p_organization_id, v_type, v_user, v_now, NULL) THEN 'consent'
-        WHEN public.cl_part2_emergency_covers(c.id, v_type, v_user, v_now) THEN 'emergency'
+        WHEN public.cl_part2_emergency_covers(p_organization_id, c.id, v_type, v_user, v_now) THEN 'emergency'
       END;
       CONTINUE WHEN v_basis IS NULL;
       -- Once per transaction for a chart, record type and use.
@@ -562,7 +572,7 @@ REVOKE ALL ON FUNCTION public.cl_part2_record_type(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_part2_decision_purposes() FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_part2_uses() FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_part2_consent_covers(uuid, uuid, text, uuid, timestamptz, text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_part2_emergency_covers(uuid, text, uuid, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_part2_emergency_covers(uuid, uuid, text, uuid, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_check_sud_consent(uuid, text, uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_part2_decide(uuid, text, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_part2_disclosed(uuid, uuid[], text, text, text) FROM PUBLIC;

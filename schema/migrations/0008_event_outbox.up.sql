@@ -46,7 +46,10 @@ CREATE FUNCTION public.cl_event_data_ok(p_data jsonb) RETURNS boolean
 CREATE TABLE public.cl_pm_events (
   organization_id uuid NOT NULL REFERENCES public.pf_organizations (id),
   id              uuid NOT NULL,
-  seq             bigint GENERATED ALWAYS AS IDENTITY,
+  -- The event's place among its aggregate's events, 1, 2, ...: the order
+  -- the relay delivers them in (there is no global order; a sequence is
+  -- per node on Citus). Numbered by the database.
+  aggregate_seq   integer NOT NULL CHECK (aggregate_seq >= 1),
   event_type      text NOT NULL CHECK ((event_type ~ '^[a-z][a-z0-9_]+$' AND pg_catalog.length(event_type) <= 63 AND pg_catalog.length(event_type) >= 3)),
   aggregate_id    uuid NOT NULL,
   idempotency_key text NOT NULL CHECK ((idempotency_key ~ '^[A-Za-z0-9_.:-]+$' AND pg_catalog.length(idempotency_key) <= 200)),
@@ -58,14 +61,36 @@ CREATE TABLE public.cl_pm_events (
   created_at      timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
   delivered_at    timestamptz,
   PRIMARY KEY (organization_id, id),
-  UNIQUE (organization_id, idempotency_key)
+  UNIQUE (organization_id, idempotency_key),
+  UNIQUE (organization_id, aggregate_id, aggregate_seq)
 );
--- The relay's claim: due pending events in insertion order ...
-CREATE INDEX cl_pm_events_due_idx ON public.cl_pm_events (next_attempt_at, seq) WHERE status = 'pending';
--- ... each only when it is the oldest pending event of its aggregate.
+-- The relay finds the organizations with due events ...
+CREATE INDEX cl_pm_events_due_idx ON public.cl_pm_events (next_attempt_at) WHERE status = 'pending';
+-- ... claims each one's due events, oldest first ...
+CREATE INDEX cl_pm_events_org_due_idx ON public.cl_pm_events (organization_id, next_attempt_at, created_at) WHERE status = 'pending';
+-- ... each only when it is the first undelivered event of its aggregate.
 -- A dead-lettered event still blocks its aggregate (until Relay.Retry
 -- requeues it): a later event must never overtake it.
-CREATE INDEX cl_pm_events_aggregate_idx ON public.cl_pm_events (organization_id, aggregate_id, seq) WHERE status <> 'delivered';
+CREATE INDEX cl_pm_events_aggregate_idx ON public.cl_pm_events (organization_id, aggregate_id, aggregate_seq) WHERE status <> 'delivered';
+
+-- The next number of the event's aggregate (a concurrent event of the same
+-- aggregate fails its unique number, and its transaction is retried by
+-- its caller; the library's writers lock the aggregate first).
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_pm_events_number() RETURNS trigger
+  LANGUAGE plpgsql SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    NEW.aggregate_seq := coalesce((SELECT pg_catalog.max(e.aggregate_seq) FROM public.cl_pm_events e
+                                   WHERE e.organization_id = NEW.organization_id AND e.aggregate_id = NEW.aggregate_id), 0) + 1;
+    RETURN NEW;
+  END
+  $$;
+-- +goose StatementEnd
+CREATE TRIGGER cl_pm_events_number BEFORE INSERT ON public.cl_pm_events
+  FOR EACH ROW EXECUTE FUNCTION public.cl_pm_events_number();
+REVOKE ALL ON FUNCTION public.cl_pm_events_number() FROM PUBLIC;
 
 -- Wake relays at commit; the payload is empty (no PHI, nothing to parse).
 -- +goose StatementBegin

@@ -189,10 +189,14 @@ CREATE FUNCTION public.cl_peer_encounters_guard() RETURNS trigger
            IS DISTINCT FROM
            (OLD.site_id, OLD.encounter_id, OLD.peer_provider_id, OLD.service_date, OLD.start_time, OLD.end_time,
             OLD.duration_minutes, OLD.service_type, OLD.service_type_source, OLD.hcpcs_code, OLD.focus_notes)
-           OR NEW.finalized_at <> pg_catalog.now()
            OR (v_user IS NOT NULL AND NEW.finalized_by IS DISTINCT FROM v_user) THEN
-          RAISE EXCEPTION 'finalizing changes nothing but the status, by the caller, now'
+          RAISE EXCEPTION 'finalizing changes nothing but the status, by the caller'
             USING ERRCODE = 'check_violation';
+        END IF;
+        -- The database's clock on the finalization (HR's timeliness and the
+        -- event's timestamp are measured from it).
+        IF v_user IS NOT NULL THEN
+          NEW.finalized_at := pg_catalog.now();
         END IF;
         IF v_user IS NOT NULL AND NOT public.cl_has_permission(NEW.organization_id, 'cl.peer.encounter.finalize') THEN
           PERFORM public.pf_refuse(NEW.organization_id, 'peer_encounter.finalize', 'peer_encounter', NEW.id,

@@ -8,9 +8,8 @@
 -- The seed's contract: a UUID-only reference to pm_telehealth_sessions.id,
 -- no foreign key. Written only by the metadata trigger below.
 ALTER TABLE public.cl_group_sessions ADD COLUMN pm_telehealth_session_id uuid;
-REVOKE INSERT ON public.cl_group_sessions FROM authenticated;
-GRANT INSERT (organization_id, id, site_id, facilitator_id, service_type, is_sud_group, status, scheduled_start, scheduled_end)
-  ON public.cl_group_sessions TO authenticated;
+CREATE TRIGGER cl_group_sessions_initial BEFORE INSERT ON public.cl_group_sessions
+  FOR EACH ROW EXECUTE FUNCTION public.pf_initial_values('{"started_at": null, "ended_at": null, "pm_telehealth_session_id": null}');
 
 -- An opaque identifier, by an allow-list of what one looks like: 1 to 64
 -- letters and digits, with '_' and '-' between them. No ':' (so no scheme:
@@ -78,9 +77,11 @@ CREATE INDEX cl_group_attendance_modes_session_idx ON public.cl_group_attendance
 CREATE TABLE public.cl_group_recording_consents (
   organization_id uuid NOT NULL,
   id              uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
-  seq             bigint GENERATED ALWAYS AS IDENTITY,
   session_id      uuid NOT NULL,
   attendance_id   uuid NOT NULL,
+  -- The attendee's decisions in order, 1, 2, ...: the latest one counts
+  -- (cl_group_recording_granted). Numbered by the database.
+  decision_no     integer NOT NULL CHECK (decision_no >= 1),
   decision        text NOT NULL CHECK (decision IN ('granted', 'declined', 'withdrawn')),
   method          text NOT NULL CHECK (method IN ('verbal', 'written', 'electronic')),
   captured_by     uuid NOT NULL,
@@ -88,8 +89,23 @@ CREATE TABLE public.cl_group_recording_consents (
   PRIMARY KEY (organization_id, id),
   FOREIGN KEY (organization_id, session_id, attendance_id) REFERENCES public.cl_group_attendance (organization_id, session_id, id)
 );
-CREATE INDEX cl_group_recording_consents_attendance_idx
-  ON public.cl_group_recording_consents (organization_id, session_id, attendance_id, seq);
+CREATE UNIQUE INDEX cl_group_recording_consents_attendance_idx
+  ON public.cl_group_recording_consents (organization_id, attendance_id, decision_no);
+
+-- Whether an attendee's latest recording decision is a grant.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_group_recording_granted(p_organization_id uuid, p_attendance_id uuid) RETURNS boolean
+  LANGUAGE plpgsql STABLE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    RETURN coalesce((SELECT r.decision = 'granted' FROM public.cl_group_recording_consents r
+                     WHERE r.organization_id = p_organization_id AND r.attendance_id = p_attendance_id
+                     ORDER BY r.decision_no DESC LIMIT 1), false);
+  END
+  $$;
+-- +goose StatementEnd
+REVOKE ALL ON FUNCTION public.cl_group_recording_granted(uuid, uuid) FROM PUBLIC;
 
 -- Technology failures: an append-only log per session.
 CREATE TABLE public.cl_group_technology_failures (
@@ -151,13 +167,17 @@ CREATE FUNCTION public.cl_group_participation_consented(p_organization_id uuid, 
 
 -- The chart of an attendance row of the organization (NULL for none), for
 -- the library's definer code.
+-- +goose StatementBegin
 CREATE FUNCTION public.cl_group_attendance_chart(p_organization_id uuid, p_attendance_id uuid) RETURNS uuid
-  LANGUAGE sql STABLE
+  LANGUAGE plpgsql STABLE
   SET search_path = pg_catalog, pg_temp
   AS $$
-    SELECT a.chart_id FROM public.cl_group_attendance a
-    WHERE a.organization_id = p_organization_id AND a.id = p_attendance_id
+  BEGIN
+    RETURN (SELECT a.chart_id FROM public.cl_group_attendance a
+            WHERE a.organization_id = p_organization_id AND a.id = p_attendance_id);
+  END
   $$;
+-- +goose StatementEnd
 
 -- The same for an attendance row of the organization.
 -- +goose StatementBegin
@@ -208,9 +228,6 @@ CREATE FUNCTION public.cl_virtual_group_metadata_guard() RETURNS trigger
       END IF;
     END IF;
     NEW.updated_at := pg_catalog.now();
-    IF TG_OP = 'INSERT' AND (NEW.state <> 'scheduled' OR NEW.recording_state <> 'not_recorded' OR NEW.transitioned_at IS NOT NULL) THEN
-      RAISE EXCEPTION 'a virtual group starts out scheduled and not recorded' USING ERRCODE = 'check_violation';
-    END IF;
     UPDATE public.cl_group_sessions SET pm_telehealth_session_id = NEW.pm_telehealth_session_id
     WHERE organization_id = NEW.organization_id AND id = NEW.session_id
       AND pm_telehealth_session_id IS DISTINCT FROM NEW.pm_telehealth_session_id;
@@ -315,9 +332,7 @@ CREATE FUNCTION public.cl_virtual_group_attendance_guard() RETURNS trigger
         'no consent to virtual group participation');
     END IF;
     IF v_recording = 'recording' AND NEW.status = 'present' AND (TG_OP = 'INSERT' OR OLD.status <> 'present')
-       AND coalesce((SELECT r.decision FROM public.cl_group_recording_consents r
-                     WHERE r.organization_id = NEW.organization_id AND r.session_id = NEW.session_id AND r.attendance_id = NEW.id
-                     ORDER BY r.seq DESC LIMIT 1), 'none') <> 'granted' THEN
+       AND NOT public.cl_group_recording_granted(NEW.organization_id, NEW.id) THEN
       RAISE EXCEPTION 'the session is being recorded: the attendee has not granted recording' USING ERRCODE = 'check_violation';
     END IF;
     RETURN NEW;
@@ -436,7 +451,9 @@ CREATE FUNCTION public.cl_virtual_group_require_event() RETURNS trigger
     IF NOT EXISTS (
       SELECT 1 FROM public.cl_pm_events e
       WHERE e.organization_id = NEW.organization_id AND e.event_type = v_type AND e.aggregate_id = NEW.session_id
-        AND e.created_at >= pg_catalog.now()
+        -- this transition's event: its correlation id is the row's
+        AND (e.envelope OPERATOR(pg_catalog.->) 'data' OPERATOR(pg_catalog.->>) 'correlation_id')
+            = (CASE NEW.state WHEN 'started' THEN NEW.start_correlation_id ELSE NEW.conclude_correlation_id END)::text
         AND (e.envelope OPERATOR(pg_catalog.->) 'data' OPERATOR(pg_catalog.->>) 'session_id') = NEW.session_id::text
         AND (e.envelope OPERATOR(pg_catalog.->) 'data' OPERATOR(pg_catalog.->>) v_key) = v_count::text) THEN
       RAISE EXCEPTION 'a virtual group % needs its % event, written in the same transaction', NEW.state, v_type
@@ -495,7 +512,10 @@ CREATE FUNCTION public.cl_virtual_group_publish(
     FROM public.cl_virtual_group_counts(p_organization_id, p_session_id) c;
     SELECT s.facilitator_id INTO v_fac FROM public.cl_group_sessions s
     WHERE s.organization_id = p_organization_id AND s.id = p_session_id;
-    IF m.session_id IS NULL OR m.transitioned_at IS DISTINCT FROM pg_catalog.now()
+    -- No event of this type yet and the session in its state means the
+    -- transition is this transaction's: a transition without its event
+    -- never commits (cl_virtual_group_require_event).
+    IF m.session_id IS NULL
        OR m.state <> (CASE p_event_type WHEN 'cl_virtual_group_started' THEN 'started' ELSE 'concluded' END)
        OR (v_data OPERATOR(pg_catalog.->>) 'session_id') IS DISTINCT FROM p_session_id::text
        OR (v_data OPERATOR(pg_catalog.->>) 'modality') IS DISTINCT FROM m.modality
@@ -541,9 +561,7 @@ CREATE FUNCTION public.cl_virtual_group_set_recording(p_organization_id uuid, p_
     IF p_state = 'recording' AND EXISTS (
          SELECT 1 FROM public.cl_group_attendance a
          WHERE a.organization_id = p_organization_id AND a.session_id = p_session_id AND a.status = 'present'
-           AND coalesce((SELECT r.decision FROM public.cl_group_recording_consents r
-                         WHERE r.organization_id = a.organization_id AND r.session_id = a.session_id AND r.attendance_id = a.id
-                         ORDER BY r.seq DESC LIMIT 1), 'none') <> 'granted') THEN
+           AND NOT public.cl_group_recording_granted(a.organization_id, a.id)) THEN
       RAISE EXCEPTION 'not every present attendee has granted recording' USING ERRCODE = 'check_violation';
     END IF;
     UPDATE public.cl_group_session_telehealth_metadata x SET recording_state = p_state, updated_by = auth.uid(), updated_at = pg_catalog.now()
@@ -576,6 +594,49 @@ CREATE FUNCTION public.cl_group_recording_consents_audit() RETURNS trigger
 CREATE TRIGGER cl_group_recording_consents_audit AFTER INSERT ON public.cl_group_recording_consents
   FOR EACH ROW EXECUTE FUNCTION public.cl_group_recording_consents_audit();
 
+-- Evidence is numbered and timed by the database: the next decision of the
+-- attendee, now (a concurrent decision for the same attendee fails its
+-- unique number and is retried by its caller). Failures are timed the same
+-- way.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_group_recording_consents_number() RETURNS trigger
+  LANGUAGE plpgsql SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    NEW.decision_no := coalesce((SELECT pg_catalog.max(r.decision_no) FROM public.cl_group_recording_consents r
+                                 WHERE r.organization_id = NEW.organization_id AND r.attendance_id = NEW.attendance_id), 0) + 1;
+    IF auth.uid() IS NOT NULL THEN
+      NEW.captured_at := pg_catalog.clock_timestamp();
+    END IF;
+    RETURN NEW;
+  END
+  $$;
+-- +goose StatementEnd
+CREATE TRIGGER cl_group_recording_consents_number BEFORE INSERT ON public.cl_group_recording_consents
+  FOR EACH ROW EXECUTE FUNCTION public.cl_group_recording_consents_number();
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_group_technology_failures_stamp() RETURNS trigger
+  LANGUAGE plpgsql
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    IF auth.uid() IS NOT NULL THEN
+      NEW.recorded_at := pg_catalog.clock_timestamp();
+    END IF;
+    RETURN NEW;
+  END
+  $$;
+-- +goose StatementEnd
+CREATE TRIGGER cl_group_technology_failures_stamp BEFORE INSERT ON public.cl_group_technology_failures
+  FOR EACH ROW EXECUTE FUNCTION public.cl_group_technology_failures_stamp();
+CREATE TRIGGER cl_group_session_telehealth_metadata_initial BEFORE INSERT ON public.cl_group_session_telehealth_metadata
+  FOR EACH ROW EXECUTE FUNCTION public.pf_initial_values('{"state": "scheduled", "recording_state": "not_recorded",
+    "started_at": null, "concluded_at": null, "start_correlation_id": null, "conclude_correlation_id": null,
+    "transitioned_at": null}');
+CREATE TRIGGER cl_group_attendance_modes_initial BEFORE INSERT ON public.cl_group_attendance_modes
+  FOR EACH ROW EXECUTE FUNCTION public.pf_initial_values('{"joined_at": null, "left_at": null}');
+
 ALTER TABLE public.cl_group_session_telehealth_metadata ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.cl_group_session_telehealth_metadata FORCE ROW LEVEL SECURITY;
 ALTER TABLE public.cl_group_attendance_modes ENABLE ROW LEVEL SECURITY;
@@ -588,15 +649,15 @@ REVOKE ALL ON public.cl_group_session_telehealth_metadata, public.cl_group_atten
   public.cl_group_recording_consents, public.cl_group_technology_failures FROM PUBLIC;
 GRANT SELECT ON public.cl_group_session_telehealth_metadata, public.cl_group_attendance_modes,
   public.cl_group_recording_consents, public.cl_group_technology_failures TO authenticated;
-GRANT INSERT (organization_id, session_id, modality, pm_telehealth_session_id, vendor_session_ref, contingency_fallback,
-  contingency_contact, jurisdiction_profile, updated_by) ON public.cl_group_session_telehealth_metadata TO authenticated;
+-- Table-level INSERT (Citus writes defaults out, which column grants would
+-- refuse): the columns an insert may not choose are checked by
+-- pf_initial_values or stamped by the triggers above.
+GRANT INSERT ON public.cl_group_session_telehealth_metadata, public.cl_group_attendance_modes,
+  public.cl_group_recording_consents, public.cl_group_technology_failures TO authenticated;
 GRANT UPDATE (modality, pm_telehealth_session_id, vendor_session_ref, contingency_fallback, contingency_contact,
   jurisdiction_profile, updated_by) ON public.cl_group_session_telehealth_metadata TO authenticated;
-GRANT INSERT (organization_id, attendance_id, session_id, mode, at_home, updated_by) ON public.cl_group_attendance_modes TO authenticated;
 GRANT UPDATE (joined_at, left_at, updated_by) ON public.cl_group_attendance_modes TO authenticated;
-GRANT INSERT (organization_id, session_id, attendance_id, decision, method, captured_by) ON public.cl_group_recording_consents TO authenticated;
-GRANT INSERT (organization_id, session_id, kind, started_at, ended_at, affected_participant_count, action_taken, recorded_by)
-  ON public.cl_group_technology_failures TO authenticated;
+
 
 CREATE POLICY cl_group_session_telehealth_metadata_select ON public.cl_group_session_telehealth_metadata
   FOR SELECT TO authenticated USING (public.cl_has_permission(organization_id, 'cl.group.virtual.view'));
@@ -658,6 +719,8 @@ REVOKE ALL ON FUNCTION public.cl_group_lifecycle_locked(uuid, uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.cl_group_lifecycle_locked(uuid, uuid) TO authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_virtual_group_publish(uuid, uuid, uuid, text, text, jsonb) TO authenticated;
 REVOKE ALL ON FUNCTION public.cl_group_recording_consents_audit() FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_group_recording_consents_number() FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_group_technology_failures_stamp() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.cl_is_opaque_reference(text) TO authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_group_participation_consented(uuid, uuid) TO authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_virtual_group_present_lines(uuid, uuid) TO authenticated;

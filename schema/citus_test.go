@@ -1,0 +1,308 @@
+package schema_test
+
+import (
+	"context"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/encoreos/platform-go/internal/dbtx"
+	"github.com/encoreos/platform-go/internal/testdb"
+)
+
+// The rules that keep the schema distributable by organization on Citus
+// (README, "Scale-out on Citus"), checked over the migrated catalogue and
+// the library's SQL without a Citus cluster. Each names what breaks on
+// Citus when it is broken.
+
+// citusReferenceTables are the tables without organization_id: global
+// catalogues and the organizations themselves, replicated to every node.
+// cl_charts has an organization but is a reference table too: the seed's
+// cl_check_sud_consent(chart, type, user) finds a chart by id alone.
+var citusReferenceTables = []string{"pf_organizations", "pf_permissions", "pf_roles", "pf_role_permissions",
+	"pf_billing_codes", "pf_lookup_values", "hr_service_categories", "cl_charts"}
+
+// citusOrganizationless are the functions reachable from policies that
+// read tables without taking the organization, and why that holds on
+// Citus.
+var citusOrganizationless = map[string]string{
+	"cl_check_sud_consent": "the seed's signature (chart, record type, user); it reads the organization from cl_charts, a reference table, and passes it on",
+}
+
+type function struct {
+	name, lang, volatility, src string
+	args                       []string
+	trigger                    bool
+}
+
+func loadFunctions(t *testing.T, db *testdb.DB) map[string][]function {
+	t.Helper()
+	rows, err := db.Admin.Query(context.Background(), `
+		SELECT p.proname, l.lanname, p.provolatile::text, p.prosrc, coalesce(p.proargnames, '{}'),
+		       p.prorettype = 'trigger'::regtype
+		FROM pg_catalog.pg_proc p
+		JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+		JOIN pg_catalog.pg_language l ON l.oid = p.prolang
+		WHERE n.nspname IN ('public', 'auth')`)
+	require.NoError(t, err)
+	out := map[string][]function{}
+	for rows.Next() {
+		var f function
+		require.NoError(t, rows.Scan(&f.name, &f.lang, &f.volatility, &f.src, &f.args, &f.trigger))
+		out[f.name] = append(out[f.name], f)
+	}
+	require.NoError(t, rows.Err())
+	return out
+}
+
+var (
+	callPattern  = regexp.MustCompile(`\b(?:public|auth)\.([a-z_][a-z0-9_]*)\s*\(`)
+	tablePattern = regexp.MustCompile(`(?i)\b(?:FROM|JOIN|UPDATE|INTO)\s+public\.([a-z_][a-z0-9_]*)`)
+)
+
+func TestCitusRules(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	ctx := context.Background()
+	functions := loadFunctions(t, db)
+	tables := map[string]bool{} // table -> has organization_id
+	rows, err := db.Admin.Query(ctx, `
+		SELECT c.relname, EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+		                          WHERE a.attrelid = c.oid AND a.attname = 'organization_id' AND NOT a.attisdropped)
+		FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND c.relname <> 'platform_schema_migrations'`)
+	require.NoError(t, err)
+	for rows.Next() {
+		var name string
+		var tenant bool
+		require.NoError(t, rows.Scan(&name, &tenant))
+		tables[name] = tenant
+	}
+	require.NoError(t, rows.Err())
+	require.NotEmpty(t, tables)
+
+	t.Run("reference tables are the tables without an organization", func(t *testing.T) {
+		for name, tenant := range tables {
+			if !tenant {
+				require.Contains(t, citusReferenceTables, name, "%s has no organization_id: a reference table, or a tenant table missing its key", name)
+			}
+		}
+	})
+
+	t.Run("every key of a tenant table includes organization_id", func(t *testing.T) {
+		// Citus enforces uniqueness only within a shard.
+		var broken []string
+		require.NoError(t, pgx.BeginFunc(ctx, db.Admin, func(tx pgx.Tx) error {
+			rows, _ := tx.Query(ctx, `
+				SELECT i.indexrelid::regclass::text
+				FROM pg_catalog.pg_index i
+				JOIN pg_catalog.pg_class c ON c.oid = i.indrelid
+				JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+				WHERE n.nspname = 'public' AND i.indisunique
+				  AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'organization_id')
+				  AND NOT EXISTS (SELECT 1 FROM pg_catalog.unnest(i.indkey) k
+				                  JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum = k
+				                  WHERE a.attname = 'organization_id')`)
+			var err error
+			broken, err = pgx.CollectRows(rows, pgx.RowTo[string])
+			return err
+		}))
+		require.Empty(t, broken)
+	})
+
+	t.Run("no sequence orders tenant rows", func(t *testing.T) {
+		// A sequence is per node on Citus: no global order to rely on.
+		var broken []string
+		rows, _ := db.Admin.Query(ctx, `
+			SELECT c.relname || '.' || a.attname
+			FROM pg_catalog.pg_attribute a
+			JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+			JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+			LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
+			WHERE n.nspname = 'public' AND c.relkind = 'r' AND a.attnum > 0
+			  AND (a.attidentity <> '' OR pg_catalog.pg_get_expr(d.adbin, c.oid) LIKE '%nextval%')`)
+		broken, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		require.NoError(t, err)
+		require.Empty(t, broken)
+	})
+
+	t.Run("no column-level INSERT grant", func(t *testing.T) {
+		// Citus writes defaults out, which a column grant then refuses.
+		var n int
+		require.NoError(t, db.Admin.QueryRow(ctx, `
+			SELECT count(*) FROM pg_catalog.pg_attribute a
+			JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+			JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace,
+			LATERAL pg_catalog.aclexplode(a.attacl) x
+			WHERE n.nspname = 'public' AND x.privilege_type = 'INSERT'`).Scan(&n))
+		require.Zero(t, n)
+	})
+
+	// The functions policies reach, directly or through other functions.
+	var policyCalls []string
+	require.NoError(t, pgx.BeginFunc(ctx, db.Admin, func(tx pgx.Tx) error {
+		rows, _ := tx.Query(ctx, `
+			SELECT DISTINCT p.proname
+			FROM pg_catalog.pg_policy pol,
+			     LATERAL pg_catalog.regexp_matches(coalesce(pol.polqual::text, '') || coalesce(pol.polwithcheck::text, ''),
+			                                       ':funcid (\d+)', 'g') m
+			JOIN pg_catalog.pg_proc p ON p.oid = m[1]::oid
+			JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+			WHERE n.nspname IN ('public', 'auth')`)
+		var err error
+		policyCalls, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	}))
+	require.Contains(t, policyCalls, "cl_has_org_access")
+	reach := map[string]bool{}
+	for queue := policyCalls; len(queue) > 0; {
+		name := queue[0]
+		queue = queue[1:]
+		if reach[name] {
+			continue
+		}
+		reach[name] = true
+		for _, f := range functions[name] {
+			for _, m := range callPattern.FindAllStringSubmatch(f.src, -1) {
+				if _, ok := functions[m[1]]; ok && !reach[m[1]] {
+					queue = append(queue, m[1])
+				}
+			}
+		}
+	}
+
+	t.Run("no sub-query in a policy", func(t *testing.T) {
+		var n int
+		require.NoError(t, db.Admin.QueryRow(ctx, `SELECT count(*) FROM pg_catalog.pg_policy
+			WHERE polqual::text LIKE '%SUBLINK%' OR polwithcheck::text LIKE '%SUBLINK%'`).Scan(&n))
+		require.Zero(t, n, "Subqueries are not supported in policies on distributed tables")
+	})
+
+	t.Run("functions policies reach take the organization and are PL/pgSQL", func(t *testing.T) {
+		var broken []string
+		for name := range reach {
+			for _, f := range functions[name] {
+				var read []string
+				for _, m := range tablePattern.FindAllStringSubmatch(f.src, -1) {
+					if _, isTable := tables[m[1]]; isTable && !slices.Contains(citusReferenceTables, m[1]) {
+						read = append(read, m[1])
+					}
+				}
+				if len(read) == 0 {
+					continue
+				}
+				// An SQL function is inlined into the policy, where Citus
+				// cannot plan it with parameters.
+				if f.lang != "plpgsql" {
+					broken = append(broken, name+" is "+f.lang)
+				}
+				// Without the organization every call fans out to every
+				// shard.
+				if _, excepted := citusOrganizationless[name]; !excepted && !slices.Contains(f.args, "p_organization_id") {
+					broken = append(broken, name+" reads "+strings.Join(read, ", ")+" without the organization")
+				}
+			}
+		}
+		slices.Sort(broken)
+		require.Empty(t, broken)
+	})
+
+	t.Run("triggers decide by the row, not by session state", func(t *testing.T) {
+		// A worker sees neither the coordinator's SET ROLE nor its clock.
+		equalsNow := regexp.MustCompile(`(?:[^:<>!]=|<>|!=|>=|<=)\s*pg_catalog\.(?:now|statement_timestamp|transaction_timestamp)\(\)(?:\s*$|\s*[^\s+\-])`)
+		var broken []string
+		for name, fs := range functions {
+			for _, f := range fs {
+				if !f.trigger {
+					continue
+				}
+				if strings.Contains(f.src, "current_setting('role'") {
+					broken = append(broken, name+" reads the role setting")
+				}
+				for _, m := range equalsNow.FindAllString(f.src, -1) {
+					broken = append(broken, name+": "+strings.TrimSpace(m))
+				}
+			}
+		}
+		slices.Sort(broken)
+		require.Empty(t, broken)
+	})
+
+	volatileWrite := regexp.MustCompile(`(?is)\b(?:UPDATE\s+public\.\w+|DELETE\s+FROM\s+public\.\w+)[^;]*?\b(?:clock_timestamp|random|gen_random_uuid|nextval|timeofday)\s*\(`)
+	t.Run("no ctid and no volatile function in an UPDATE or DELETE, in functions", func(t *testing.T) {
+		var broken []string
+		for name, fs := range functions {
+			for _, f := range fs {
+				if regexp.MustCompile(`\bctid\b`).MatchString(f.src) || volatileWrite.MatchString(f.src) {
+					broken = append(broken, name)
+				}
+			}
+		}
+		slices.Sort(broken)
+		require.Empty(t, broken, "pass the time in instead")
+	})
+
+	t.Run("no ctid and no volatile function in an UPDATE or DELETE, in the library's SQL", func(t *testing.T) {
+		var files int
+		var broken []string
+		require.NoError(t, filepath.WalkDir("..", func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() && (d.Name() == "migrations" || strings.HasPrefix(d.Name(), ".")) && path != ".." {
+				return filepath.SkipDir
+			}
+			if d.IsDir() || !strings.HasSuffix(path, ".sql") {
+				return nil
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			files++
+			if regexp.MustCompile(`\bctid\b`).Match(b) || volatileWrite.Match(b) {
+				broken = append(broken, path)
+			}
+			return nil
+		}))
+		require.Greater(t, files, 20)
+		require.Empty(t, broken, "pass the time in instead")
+	})
+}
+
+// A worker that did not receive the claims sees a session without an
+// acting user: it must refuse, never skip its checks. So must plain
+// PostgreSQL for any session as `authenticated` without claims.
+func TestNoActingUserMeansNoAccess(t *testing.T) {
+	t.Parallel()
+	c := newClinic(t)
+	ctx := context.Background()
+	asNobody := func(sql string, args ...any) (int, error) {
+		var n int
+		err := pgx.BeginFunc(ctx, c.db.App, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `SELECT pg_catalog.set_config('role', 'authenticated', true)`); err != nil {
+				return err
+			}
+			return tx.QueryRow(ctx, sql, args...).Scan(&n)
+		})
+		return n, err
+	}
+	for table := range clinicalReads {
+		n, err := asNobody(`SELECT count(*)::int FROM public.` + table)
+		require.NoError(t, err, table)
+		require.Zero(t, n, table)
+	}
+	_, err := asNobody(insertEncounter, c.org, c.chart, c.peerA, twoHoursAgo(), nil)
+	require.Equal(t, denied, dbtx.Code(err), "got %v", err)
+	n, err := asNobody(`WITH u AS (UPDATE public.cl_peer_encounters SET service_type = service_type WHERE id = $1 RETURNING 1)
+		SELECT count(*)::int FROM u`, c.draftB)
+	require.NoError(t, err)
+	require.Zero(t, n)
+}
