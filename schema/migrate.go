@@ -18,6 +18,13 @@ import (
 //go:embed migrations/*.up.sql
 var Migrations embed.FS
 
+// CitusProfile is the SQL a host runs once on a Citus coordinator after the
+// migrations, to distribute the schema by organization (README, "Scale-out
+// on Citus").
+//
+//go:embed citus/profile.sql
+var CitusProfile string
+
 // MigrationsDir is the directory inside [Migrations] that holds the files.
 const MigrationsDir = "migrations"
 
