@@ -306,3 +306,55 @@ func TestNoActingUserMeansNoAccess(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, n)
 }
+
+// Every PL/pgSQL function, and every trigger function on each table it is
+// attached to, passes plpgsql_check with its extra, performance and
+// security warnings: no error and no warning, so a future function can't
+// slip by unverified. (plpgsql_check: Debian's postgresql-15-plpgsql-check,
+// which .ci/run installs.)
+func TestEveryFunctionPassesPlpgsqlCheck(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	ctx := context.Background()
+	_, err := db.Admin.Exec(ctx, `CREATE SCHEMA plpgsql_check; CREATE EXTENSION plpgsql_check SCHEMA plpgsql_check`)
+	require.NoError(t, err, "install plpgsql_check (postgresql-15-plpgsql-check) to run this test")
+	var checked int
+	require.NoError(t, db.Admin.QueryRow(ctx, `
+		SELECT count(*) FROM pg_catalog.pg_proc p
+		JOIN pg_catalog.pg_language l ON l.oid = p.prolang
+		JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+		WHERE n.nspname IN ('public', 'auth') AND l.lanname = 'plpgsql'`).Scan(&checked))
+	require.Greater(t, checked, 50)
+	const check = `
+		WITH targets AS (
+		  SELECT p.oid AS fn, 0::oid AS rel
+		  FROM pg_catalog.pg_proc p
+		  JOIN pg_catalog.pg_language l ON l.oid = p.prolang
+		  JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+		  WHERE n.nspname IN ('public', 'auth') AND l.lanname = 'plpgsql' AND p.prorettype <> 'trigger'::regtype
+		  UNION
+		  SELECT t.tgfoid, t.tgrelid
+		  FROM pg_catalog.pg_trigger t
+		  JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid
+		  JOIN pg_catalog.pg_language l ON l.oid = p.prolang
+		  JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+		  WHERE n.nspname = 'public' AND l.lanname = 'plpgsql' AND NOT t.tgisinternal)
+		SELECT t.fn::regprocedure::text || coalesce(' on ' || nullif(t.rel, 0)::regclass::text, '') || ': ' || r.level || ': ' || r.message
+		FROM targets t,
+		     LATERAL plpgsql_check.plpgsql_check_function_tb(t.fn, t.rel, extra_warnings => true, performance_warnings => true,
+		                                              security_warnings => true) r`
+	findings := func() []string {
+		rows, _ := db.Admin.Query(ctx, check)
+		found, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		require.NoError(t, err)
+		return found
+	}
+	// The control: a function with an error is reported.
+	_, err = db.Admin.Exec(ctx, `CREATE FUNCTION public.zz_control() RETURNS integer LANGUAGE plpgsql
+		AS $$ BEGIN RETURN (SELECT no_such_column FROM public.pf_roles LIMIT 1); END $$`)
+	require.NoError(t, err)
+	require.Len(t, findings(), 1)
+	_, err = db.Admin.Exec(ctx, `DROP FUNCTION public.zz_control()`)
+	require.NoError(t, err)
+	require.Empty(t, findings())
+}

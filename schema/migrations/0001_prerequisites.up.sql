@@ -131,17 +131,18 @@ CREATE PROCEDURE public.pf_grant_select_except(p_table regclass, p_role name, p_
   SET search_path = pg_catalog, pg_temp
   AS $$
   DECLARE
-    v_columns text;
+    v_column name;
   BEGIN
     IF EXISTS (SELECT 1 FROM pg_catalog.unnest(p_hidden) h(name)
                WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
                                  WHERE a.attrelid = p_table AND a.attname = h.name AND a.attnum > 0 AND NOT a.attisdropped)) THEN
       RAISE EXCEPTION 'pf_grant_select_except: % has no column among %', p_table, p_hidden;
     END IF;
-    SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum) INTO v_columns
-    FROM pg_catalog.pg_attribute a
-    WHERE a.attrelid = p_table AND a.attnum > 0 AND NOT a.attisdropped AND NOT (a.attname = ANY (p_hidden));
-    EXECUTE pg_catalog.format('GRANT SELECT (%s) ON %s TO %I', v_columns, p_table, p_role);
+    FOR v_column IN SELECT a.attname FROM pg_catalog.pg_attribute a
+                    WHERE a.attrelid = p_table AND a.attnum > 0 AND NOT a.attisdropped AND NOT (a.attname = ANY (p_hidden))
+                    ORDER BY a.attnum LOOP
+      EXECUTE pg_catalog.format('GRANT SELECT (%I) ON %s TO %I', v_column, p_table, p_role);
+    END LOOP;
   END
   $$;
 -- +goose StatementEnd

@@ -562,8 +562,8 @@ CREATE FUNCTION public.cl_peer_provider_page(
   AS $$
   DECLARE
     r         public.cl_peer_encounters;
-    v_open    uuid[] := '{}';
-    v_closed  uuid[] := '{}';
+    v_open    uuid[] := '{}'::uuid[];
+    v_closed  uuid[] := '{}'::uuid[];
     v_left    integer := least(greatest(p_limit, 0), 10001);
     v_text    boolean := public.cl_has_permission(p_organization_id, 'cl.peer.encounter.view_text');
   BEGIN

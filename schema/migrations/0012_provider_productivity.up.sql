@@ -51,6 +51,83 @@ CREATE POLICY hr_org_service_categories_select ON public.hr_org_service_categori
 CREATE POLICY hr_productivity_settings_select ON public.hr_productivity_settings FOR SELECT TO authenticated
   USING (public.cl_has_org_access(organization_id));
 
+-- The disclosure rules, one small function each, so that a change of rule
+-- is a change of one function, and the report reads as their composition.
+
+-- hr_cell: a count as published: zero and counts of at least k as they
+-- are, anything between (1 .. k-1) hidden.
+CREATE FUNCTION public.hr_cell(p_count integer, p_k integer) RETURNS integer
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  SET search_path = pg_catalog, pg_temp
+  AS $$ SELECT CASE WHEN p_count = 0 OR p_count >= p_k THEN p_count END $$;
+
+-- hr_lag_hours: the average documentation lag as published: whole hours,
+-- over at least k notes.
+CREATE FUNCTION public.hr_lag_hours(p_average_hours numeric, p_notes integer, p_k integer) RETURNS numeric
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  SET search_path = pg_catalog, pg_temp
+  AS $$ SELECT CASE WHEN p_notes >= p_k THEN pg_catalog.round(p_average_hours, 0) END $$;
+
+-- hr_no_show_rate: no-shows over appointments due, two decimals; none
+-- without appointments due.
+CREATE FUNCTION public.hr_no_show_rate(p_no_shows integer, p_due integer) RETURNS numeric
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  SET search_path = pg_catalog, pg_temp
+  AS $$ SELECT CASE WHEN p_due > 0 THEN pg_catalog.round(p_no_shows::numeric / p_due, 2) END $$;
+
+-- hr_categories: sessions by category as published: categories of at least
+-- k as they are, the others folded into 'Other' when the fold reaches k,
+-- else hidden (hidden = true: then totals that would reveal them are
+-- withheld too).
+-- +goose StatementBegin
+CREATE FUNCTION public.hr_categories(p_sessions jsonb, p_k integer, OUT shown jsonb, OUT hidden boolean)
+  LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  DECLARE
+    v_category text;
+    v_count    integer;
+    v_other    integer := 0;
+  BEGIN
+    shown := '{}'::jsonb;
+    FOR v_category, v_count IN SELECT e.key, e.value::integer FROM pg_catalog.jsonb_each_text(p_sessions) e LOOP
+      IF v_count >= p_k AND v_category <> 'Other' THEN
+        shown := shown || pg_catalog.jsonb_build_object(v_category, v_count);
+      ELSE
+        v_other := v_other + v_count;
+      END IF;
+    END LOOP;
+    IF v_other >= p_k THEN
+      shown := shown || pg_catalog.jsonb_build_object('Other', v_other);
+    END IF;
+    hidden := v_other > 0 AND v_other < p_k;
+  END
+  $$;
+-- +goose StatementEnd
+
+-- hr_bins_shown: the timeliness bins are published together or not at all
+-- (one hidden bin could be derived from the note total).
+CREATE FUNCTION public.hr_bins_shown(p_under_24h integer, p_24_to_48h integer, p_over_48h integer, p_k integer) RETURNS boolean
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  SET search_path = pg_catalog, pg_temp
+  AS $$ SELECT public.hr_cell(p_under_24h, p_k) IS NOT NULL AND public.hr_cell(p_24_to_48h, p_k) IS NOT NULL
+               AND public.hr_cell(p_over_48h, p_k) IS NOT NULL $$;
+
+-- hr_provider_figures: one provider's raw figures for a period, before
+-- any rule applies (the row type the report's query reads into).
+CREATE TYPE public.hr_provider_figures AS (
+  provider   uuid,
+  patients   integer,
+  notes      integer,
+  avg_lag    numeric,
+  under_24h  integer,
+  h24_to_48h integer,
+  over_48h   integer,
+  no_shows   integer,
+  due        integer,
+  sessions   jsonb
+);
+
 -- get_provider_productivity: per provider, for one organization (and
 -- optionally one site and one provider) over [p_period_start, p_period_end),
 -- aggregate non-PHI figures with small-cell suppression (k = the
@@ -84,20 +161,18 @@ CREATE FUNCTION public.get_provider_productivity(
 )
   LANGUAGE plpgsql VOLATILE SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
+  SET plan_cache_mode = force_custom_plan
   AS $$
+  #variable_conflict use_column
   DECLARE
     v_user    uuid := auth.uid();
     v_k       integer;
     v_rows    integer := 0;
     v_details jsonb;
-    r         record;
-    v_cats    jsonb;
-    v_other   integer;
-    v_hidden  boolean;
-    v_small   integer;
-    c         record;
-    v_note_filter text;
-    v_appt_filter text;
+    r         public.hr_provider_figures;
+    v_notes_shown boolean;
+    v_bins_shown  boolean;
+    v_categories  record;
   BEGIN
     IF p_organization_id IS NULL OR p_period_start IS NULL OR p_period_end IS NULL THEN
       RAISE EXCEPTION 'organization and period are required' USING ERRCODE = 'invalid_parameter_value';
@@ -134,22 +209,18 @@ CREATE FUNCTION public.get_provider_productivity(
     END IF;
     v_k := coalesce((SELECT s.min_cell_size FROM public.hr_productivity_settings s WHERE s.organization_id = p_organization_id), 5);
 
-    -- Dynamic SQL with only the filters asked for, planned for these
-    -- values on every call: an "(p IS NULL OR col = p)" generic plan would
-    -- read every row of the organization. Only fixed fragments are
-    -- concatenated; every value is a parameter.
-    v_note_filter := CASE WHEN p_site_id IS NOT NULL THEN ' AND n.site_id = $4' ELSE '' END
-                  || CASE WHEN p_provider_id IS NOT NULL THEN ' AND n.author_id = $5' ELSE '' END;
-    v_appt_filter := CASE WHEN p_site_id IS NOT NULL THEN ' AND a.site_id = $4' ELSE '' END
-                  || CASE WHEN p_provider_id IS NOT NULL THEN ' AND a.provider_id = $5' ELSE '' END;
-    FOR r IN EXECUTE pg_catalog.format($q$
+    -- Static SQL, so that plpgsql_check verifies it, planned for these
+    -- values on every call (plan_cache_mode, set on the function): the
+    -- "(p IS NULL OR col = p)" filters fold away as constants, where a
+    -- generic plan would read every row of the organization.
+    FOR r IN
       WITH notes AS (
         SELECT n.author_id AS provider, n.chart_id,
                EXTRACT(EPOCH FROM (n.finalized_at - n.session_end)) / 3600.0 AS lag_hours
         FROM public.cl_progress_notes n
-        WHERE n.organization_id = $1 AND n.status = 'signed'
-          AND n.finalized_at >= $2 AND n.finalized_at < $3
-          %s
+        WHERE n.organization_id = p_organization_id AND n.status = 'signed'
+          AND n.finalized_at >= p_period_start AND n.finalized_at < p_period_end
+          AND (p_site_id IS NULL OR n.site_id = p_site_id) AND (p_provider_id IS NULL OR n.author_id = p_provider_id)
       ), appts AS (
         SELECT a.provider_id AS provider, a.chart_id, a.group_session_id,
                (a.status = 'no_show' OR a.attendance_flag = 'no_show') AS no_show,
@@ -159,9 +230,9 @@ CREATE FUNCTION public.get_provider_productivity(
         LEFT JOIN public.hr_org_service_categories oc
           ON oc.organization_id = a.organization_id AND oc.service_type = a.service_type
         LEFT JOIN public.hr_service_categories gc ON gc.service_type = a.service_type
-        WHERE a.organization_id = $1
-          AND a.starts_at >= $2 AND a.starts_at < $3
-          %s
+        WHERE a.organization_id = p_organization_id
+          AND a.starts_at >= p_period_start AND a.starts_at < p_period_end
+          AND (p_site_id IS NULL OR a.site_id = p_site_id) AND (p_provider_id IS NULL OR a.provider_id = p_provider_id)
       ), note_agg AS (
         SELECT provider, count(*)::int AS notes, avg(lag_hours) AS avg_lag,
                (count(*) FILTER (WHERE lag_hours < 24))::int AS b1,
@@ -186,69 +257,41 @@ CREATE FUNCTION public.get_provider_productivity(
               UNION ALL SELECT provider, chart_id FROM appts WHERE completed OR no_show) x
         GROUP BY provider
       )
-      SELECT cl.provider, cl.patients, coalesce(na.notes, 0) AS notes, na.avg_lag,
-             coalesce(na.b1, 0) AS b1, coalesce(na.b2, 0) AS b2, coalesce(na.b3, 0) AS b3,
-             coalesce(aa.no_shows, 0) AS no_shows, coalesce(aa.due, 0) AS due,
-             coalesce(ca.cats, '{}'::jsonb) AS cats
+      SELECT cl.provider, cl.patients, coalesce(na.notes, 0), na.avg_lag::numeric,
+             coalesce(na.b1, 0), coalesce(na.b2, 0), coalesce(na.b3, 0),
+             coalesce(aa.no_shows, 0), coalesce(aa.due, 0), coalesce(ca.cats, '{}'::jsonb)
       FROM caseload cl
       LEFT JOIN note_agg na ON na.provider = cl.provider
       LEFT JOIN appt_agg aa ON aa.provider = cl.provider
       LEFT JOIN cat_agg ca ON ca.provider = cl.provider
       ORDER BY cl.provider
-    $q$, v_note_filter, v_appt_filter)
-      USING p_organization_id, p_period_start, p_period_end, p_site_id, p_provider_id
     LOOP
       provider_id := r.provider; site_id := p_site_id; organization_id := p_organization_id;
       period_start := p_period_start; period_end := p_period_end;
-      IF r.patients < v_k THEN
-        suppressed := true;
-        notes_completed_count := NULL; avg_documentation_lag_hours := NULL;
-        timeliness_under_24h := NULL; timeliness_24_to_48h := NULL; timeliness_over_48h := NULL;
-        active_caseload_count := NULL; no_show_count := NULL; no_show_rate := NULL; session_count_by_category := NULL;
-        RETURN NEXT; v_rows := v_rows + 1;
-        CONTINUE;
-      END IF;
-      suppressed := false;
-      active_caseload_count := r.patients;
-      -- Notes: the count, the rounded average over at least k notes, and the
-      -- bins only if none of them is small.
-      IF r.notes > 0 AND r.notes < v_k THEN
-        notes_completed_count := NULL; avg_documentation_lag_hours := NULL;
-        timeliness_under_24h := NULL; timeliness_24_to_48h := NULL; timeliness_over_48h := NULL;
-      ELSE
-        notes_completed_count := r.notes;
-        avg_documentation_lag_hours := CASE WHEN r.notes >= v_k THEN pg_catalog.round(r.avg_lag::numeric, 0) END;
-        IF (r.b1 > 0 AND r.b1 < v_k) OR (r.b2 > 0 AND r.b2 < v_k) OR (r.b3 > 0 AND r.b3 < v_k) THEN
-          timeliness_under_24h := NULL; timeliness_24_to_48h := NULL; timeliness_over_48h := NULL;
-        ELSE
-          timeliness_under_24h := r.b1; timeliness_24_to_48h := r.b2; timeliness_over_48h := r.b3;
-        END IF;
-      END IF;
-      -- Categories: small ones folded into Other when the fold reaches k.
-      v_cats := '{}'::jsonb; v_other := 0; v_hidden := false; v_small := 0;
-      FOR c IN SELECT key, value::int AS n FROM pg_catalog.jsonb_each_text(r.cats) LOOP
-        IF c.n >= v_k AND c.key <> 'Other' THEN
-          v_cats := v_cats || pg_catalog.jsonb_build_object(c.key, c.n);
-        ELSE
-          v_other := v_other + c.n;
-          v_small := v_small + 1;
-        END IF;
-      END LOOP;
-      IF v_other >= v_k THEN
-        v_cats := v_cats || pg_catalog.jsonb_build_object('Other', v_other);
-      ELSIF v_other > 0 THEN
-        v_hidden := true;
-      END IF;
-      session_count_by_category := v_cats;
+      -- A provider with fewer than k patients: every figure hidden.
+      suppressed := r.patients < v_k;
+      active_caseload_count := CASE WHEN NOT suppressed THEN r.patients END;
+      -- Notes: the count, the average over at least k notes, the bins
+      -- together or not at all; nothing about notes when their count is
+      -- hidden.
+      v_notes_shown := NOT suppressed AND public.hr_cell(r.notes, v_k) IS NOT NULL;
+      notes_completed_count := CASE WHEN v_notes_shown THEN r.notes END;
+      avg_documentation_lag_hours := CASE WHEN v_notes_shown THEN public.hr_lag_hours(r.avg_lag, r.notes, v_k) END;
+      v_bins_shown := v_notes_shown AND public.hr_bins_shown(r.under_24h, r.h24_to_48h, r.over_48h, v_k);
+      timeliness_under_24h := CASE WHEN v_bins_shown THEN r.under_24h END;
+      timeliness_24_to_48h := CASE WHEN v_bins_shown THEN r.h24_to_48h END;
+      timeliness_over_48h := CASE WHEN v_bins_shown THEN r.over_48h END;
+      -- Sessions by category, small ones folded or hidden.
+      v_categories := public.hr_categories(r.sessions, v_k);
+      session_count_by_category := CASE WHEN NOT suppressed THEN v_categories.shown END;
       -- No-shows: the count unless small; the rate only with the count and
-      -- only when no category is hidden.
-      IF r.no_shows > 0 AND r.no_shows < v_k THEN
-        no_show_count := NULL; no_show_rate := NULL;
-      ELSE
-        no_show_count := r.no_shows;
-        no_show_rate := CASE WHEN r.due > 0 AND NOT v_hidden THEN pg_catalog.round(r.no_shows::numeric / r.due, 2) END;
-      END IF;
-      RETURN NEXT; v_rows := v_rows + 1;
+      -- only when no category is hidden (count / rate would reveal the
+      -- appointment total).
+      no_show_count := CASE WHEN NOT suppressed THEN public.hr_cell(r.no_shows, v_k) END;
+      no_show_rate := CASE WHEN no_show_count IS NOT NULL AND NOT v_categories.hidden
+                           THEN public.hr_no_show_rate(r.no_shows, r.due) END;
+      RETURN NEXT;
+      v_rows := v_rows + 1;
     END LOOP;
 
     PERFORM public.pf_audit_write(v_user, p_organization_id, p_site_id, 'hr.productivity.viewed', 'organization',
@@ -257,4 +300,9 @@ CREATE FUNCTION public.get_provider_productivity(
   $$;
 -- +goose StatementEnd
 REVOKE ALL ON FUNCTION public.get_provider_productivity(uuid, timestamptz, timestamptz, uuid, uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.hr_cell(integer, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.hr_lag_hours(numeric, integer, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.hr_no_show_rate(integer, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.hr_categories(jsonb, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.hr_bins_shown(integer, integer, integer, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.get_provider_productivity(uuid, timestamptz, timestamptz, uuid, uuid) TO authenticated;
