@@ -212,7 +212,7 @@ CREATE FUNCTION public.cl_group_attendance_visible(p_organization_id uuid, p_att
 -- +goose StatementEnd
 
 -- Configuration guard: nothing changes after the conclusion, the modality
--- not after the start; the PM-13 reference is copied to the group session.
+-- not after the start.
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_virtual_group_metadata_guard() RETURNS trigger
   LANGUAGE plpgsql SECURITY DEFINER
@@ -228,30 +228,59 @@ CREATE FUNCTION public.cl_virtual_group_metadata_guard() RETURNS trigger
       END IF;
     END IF;
     NEW.updated_at := pg_catalog.now();
-    UPDATE public.cl_group_sessions SET pm_telehealth_session_id = NEW.pm_telehealth_session_id
-    WHERE organization_id = NEW.organization_id AND id = NEW.session_id
-      AND pm_telehealth_session_id IS DISTINCT FROM NEW.pm_telehealth_session_id;
     RETURN NEW;
   END
   $$;
 -- +goose StatementEnd
 CREATE TRIGGER cl_virtual_group_metadata_guard BEFORE INSERT OR UPDATE ON public.cl_group_session_telehealth_metadata
   FOR EACH ROW EXECUTE FUNCTION public.cl_virtual_group_metadata_guard();
-
--- A virtual group's lifecycle on its CL-14 session (status, start, end,
--- PM-13 reference) is the library's: users change it only through the
--- definer functions (where current_user is cl_definer). Whether a
--- session's lifecycle is so locked: true for a virtual group, and true
--- (fail closed) for a caller who may not manage groups at all.
+-- Once the metadata is written, its PM-13 reference is copied to the group
+-- session (whose guard checks it against the metadata).
 -- +goose StatementBegin
-CREATE FUNCTION public.cl_group_lifecycle_locked(p_organization_id uuid, p_session_id uuid) RETURNS boolean
-  LANGUAGE plpgsql STABLE SECURITY DEFINER
+CREATE FUNCTION public.cl_virtual_group_metadata_copy() RETURNS trigger
+  LANGUAGE plpgsql SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
   AS $$
   BEGIN
-    RETURN NOT public.cl_has_permission(p_organization_id, 'cl.group.manage') OR EXISTS (
-      SELECT 1 FROM public.cl_group_session_telehealth_metadata m
-      WHERE m.organization_id = p_organization_id AND m.session_id = p_session_id);
+    UPDATE public.cl_group_sessions SET pm_telehealth_session_id = NEW.pm_telehealth_session_id
+    WHERE organization_id = NEW.organization_id AND id = NEW.session_id
+      AND pm_telehealth_session_id IS DISTINCT FROM NEW.pm_telehealth_session_id;
+    RETURN NULL;
+  END
+  $$;
+-- +goose StatementEnd
+CREATE TRIGGER cl_virtual_group_metadata_copy AFTER INSERT OR UPDATE ON public.cl_group_session_telehealth_metadata
+  FOR EACH ROW EXECUTE FUNCTION public.cl_virtual_group_metadata_copy();
+REVOKE ALL ON FUNCTION public.cl_virtual_group_metadata_copy() FROM PUBLIC;
+
+-- A virtual group's lifecycle on its CL-14 session (status, start, end,
+-- PM-13 reference) follows its telehealth metadata, which moves only
+-- through the library's definer functions: whether these values are what
+-- the metadata says (for a session without metadata, a plain group, what a
+-- caller who manages groups sets). Decided by the rows, not by who runs
+-- the statement (on Citus a worker cannot tell).
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_group_lifecycle_follows(
+  p_organization_id uuid, p_session_id uuid, p_status text, p_started_at timestamptz, p_ended_at timestamptz,
+  p_pm_telehealth_session_id uuid
+) RETURNS boolean
+  LANGUAGE plpgsql STABLE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  DECLARE
+    m public.cl_group_session_telehealth_metadata;
+  BEGIN
+    SELECT * INTO m FROM public.cl_group_session_telehealth_metadata x
+    WHERE x.organization_id = p_organization_id AND x.session_id = p_session_id;
+    IF NOT FOUND THEN
+      RETURN public.cl_has_permission(p_organization_id, 'cl.group.manage');
+    END IF;
+    RETURN p_pm_telehealth_session_id IS NOT DISTINCT FROM m.pm_telehealth_session_id
+       AND CASE m.state
+             WHEN 'started' THEN p_status = 'in_progress' AND p_started_at = m.started_at AND p_ended_at IS NULL
+             WHEN 'concluded' THEN p_status = 'completed' AND p_started_at = m.started_at AND p_ended_at = m.concluded_at
+             ELSE p_started_at IS NULL AND p_ended_at IS NULL AND p_status = 'scheduled'
+           END;
   END
   $$;
 -- +goose StatementEnd
@@ -271,20 +300,19 @@ CREATE FUNCTION public.cl_virtual_group_open(p_organization_id uuid, p_session_i
   $$;
 -- +goose StatementEnd
 
--- An invoker trigger: current_user is cl_definer inside the library's
--- definer functions, anything else for a caller's own statement. Without an
--- acting user it is the host's maintenance (any other role without claims
--- holds no permission, so the policies refused it already).
+-- Without an acting user it is the host's maintenance (any other role
+-- without claims holds no permission, so the policies refused it already).
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_virtual_group_session_guard() RETURNS trigger
   LANGUAGE plpgsql
   SET search_path = pg_catalog, pg_temp
   AS $$
   BEGIN
-    IF current_user IS DISTINCT FROM 'cl_definer' AND auth.uid() IS NOT NULL
+    IF auth.uid() IS NOT NULL
        AND (NEW.status, NEW.started_at, NEW.ended_at, NEW.pm_telehealth_session_id)
            IS DISTINCT FROM (OLD.status, OLD.started_at, OLD.ended_at, OLD.pm_telehealth_session_id)
-       AND public.cl_group_lifecycle_locked(NEW.organization_id, NEW.id) THEN
+       AND NOT public.cl_group_lifecycle_follows(NEW.organization_id, NEW.id, NEW.status, NEW.started_at, NEW.ended_at,
+                                                 NEW.pm_telehealth_session_id) THEN
       PERFORM public.pf_refuse(NEW.organization_id, 'group_session.lifecycle', 'group_session', NEW.id,
         'a virtual group''s lifecycle changes through Start and Conclude only');
     END IF;
@@ -715,8 +743,8 @@ REVOKE ALL ON FUNCTION public.cl_virtual_group_require_event() FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_virtual_group_set_recording(uuid, uuid, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_virtual_group_publish(uuid, uuid, uuid, text, text, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_virtual_group_session_guard() FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_group_lifecycle_locked(uuid, uuid) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION public.cl_group_lifecycle_locked(uuid, uuid) TO authenticated;
+REVOKE ALL ON FUNCTION public.cl_group_lifecycle_follows(uuid, uuid, text, timestamptz, timestamptz, uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.cl_group_lifecycle_follows(uuid, uuid, text, timestamptz, timestamptz, uuid) TO authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_virtual_group_publish(uuid, uuid, uuid, text, text, jsonb) TO authenticated;
 REVOKE ALL ON FUNCTION public.cl_group_recording_consents_audit() FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_group_recording_consents_number() FROM PUBLIC;
