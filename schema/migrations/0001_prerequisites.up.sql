@@ -88,6 +88,14 @@ CREATE FUNCTION public.pf_stamp() RETURNS trigger
   $$;
 -- +goose StatementEnd
 
+-- pf_changed_only: whether an update changed nothing but the named columns
+-- (every other column, including any added later, is protected by
+-- default). For guards: the few columns an action may change are named.
+CREATE FUNCTION public.pf_changed_only(p_old jsonb, p_new jsonb, p_may_change text[]) RETURNS boolean
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  SET search_path = pg_catalog, pg_temp
+  AS $$ SELECT (p_old OPERATOR(pg_catalog.-) p_may_change) = (p_new OPERATOR(pg_catalog.-) p_may_change) $$;
+
 -- pf_initial_values: the columns an acting user's insert may not choose,
 -- and the value each starts with (TG_ARGV[0], a JSON object; null for
 -- NULL). An insert naming another value is refused (check_violation, the

@@ -184,11 +184,10 @@ CREATE FUNCTION public.cl_peer_encounters_guard() RETURNS trigger
           USING ERRCODE = 'check_violation';
       END IF;
       IF NEW.status = 'finalized' THEN
-        IF (NEW.site_id, NEW.encounter_id, NEW.peer_provider_id, NEW.service_date, NEW.start_time, NEW.end_time,
-            NEW.duration_minutes, NEW.service_type, NEW.service_type_source, NEW.hcpcs_code, NEW.focus_notes)
-           IS DISTINCT FROM
-           (OLD.site_id, OLD.encounter_id, OLD.peer_provider_id, OLD.service_date, OLD.start_time, OLD.end_time,
-            OLD.duration_minutes, OLD.service_type, OLD.service_type_source, OLD.hcpcs_code, OLD.focus_notes)
+        -- Finalizing changes the status and its stamps, nothing else (a
+        -- column added later is covered too).
+        IF NOT public.pf_changed_only(pg_catalog.to_jsonb(OLD), pg_catalog.to_jsonb(NEW),
+                                      ARRAY['status', 'finalized_by', 'finalized_at', 'updated_by', 'updated_at'])
            OR (v_user IS NOT NULL AND NEW.finalized_by IS DISTINCT FROM v_user) THEN
           RAISE EXCEPTION 'finalizing changes nothing but the status, by the caller'
             USING ERRCODE = 'check_violation';
