@@ -84,7 +84,7 @@ type Decision struct {
 }
 
 // Checker is the hook hosts call before they display, save, export or hand
-// to AI any record of a chart that may hold Part 2 data. [Store] is the
+// to AI any record of a chart that may hold Part 2 data. [Client] is the
 // PostgreSQL implementation (it audits every decision about a Part 2
 // chart); consenttest.Checker is a fake for hosts' tests.
 //

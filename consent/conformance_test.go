@@ -18,7 +18,8 @@ func TestStoreConforms(t *testing.T) {
 	db := testdb.New(t) // one database; every subtest makes its own charts and users
 	org := db.NewOrg(t)
 	manager := db.NewMember(t, org, "privacy_officer")
-	store := consent.NewStore(db.App)
+	store, err := consent.New(db.App, nil)
+	require.NoError(t, err)
 	consenttest.RunCheckerSuite(t, func(t *testing.T) consenttest.Harness {
 		return consenttest.Harness{
 			Checker:  store,

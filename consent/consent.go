@@ -112,7 +112,7 @@ type GrantParams struct {
 	ExpiresAt time.Time
 	// ExpirationEvent is a code for the event that ends the consent, such
 	// as "end_of_treatment". Ending the consent on that event is a
-	// revocation the host records with [Store.Revoke].
+	// revocation the host records with [Client.Revoke].
 	ExpirationEvent string
 	// SignedAt is when the consent was signed. Required, not in the future.
 	SignedAt time.Time

@@ -13,14 +13,14 @@
 // A [Consent] records what 42 CFR 2.31 asks for: who may disclose, the
 // recipient (a person or an organization), the kinds of records, the purposes,
 // the expiry (a date or an event), the signature, and the revocation.
-// [Store.Grant] records one, [Store.Revoke] revokes it at once, [Store.List]
+// [Client.Grant] records one, [Client.Revoke] revokes it at once, [Client.List]
 // lists a chart's consents. SUD counseling notes are never covered by a
 // general consent: a consent that names [RecordSUDCounselingNote] names
 // nothing else, and [AllRecords] does not include them.
 //
 // # Medical emergencies
 //
-// [Store.BreakGlass] opens a time-boxed access to one chart for the acting
+// [Client.BreakGlass] opens a time-boxed access to one chart for the acting
 // user (42 CFR 2.51): it needs the cl.part2.break_glass permission and a
 // reason, lasts at most 24 hours, and is audited. The reason is kept with the
 // access record, never in the audit log.
@@ -28,7 +28,7 @@
 // # Accounting of disclosures
 //
 // Every grant, revocation, emergency access and Part 2 decision leaves an
-// audit row (UUIDs and codes only). [Store.Disclosures] reads them back for
+// audit row (UUIDs and codes only). [Client.Disclosures] reads them back for
 // one chart: the accounting of disclosures a patient may ask for.
 //
 // # No probing

@@ -11,7 +11,7 @@ import (
 
 // A clinician asks before displaying a Part 2 chart's progress notes: denied
 // until the patient's consent is recorded, denied again once it is revoked.
-func ExampleStore_Check() {
+func ExampleClient_Check() {
 	db, tb, done := testdb.ForExample()
 	defer done()
 	ctx := context.Background()
@@ -20,7 +20,10 @@ func ExampleStore_Check() {
 	clinician := db.NewMember(tb, org, "clinician")
 	chart := db.NewChart(tb, org, true)
 
-	store := consent.NewStore(db.App)
+	store, err := consent.New(db.App, nil)
+	if err != nil {
+		panic(err)
+	}
 	ask := func() {
 		d, err := store.Check(ctx, consent.Request{
 			ActingUser: clinician,
@@ -62,16 +65,19 @@ func ExampleStore_Check() {
 
 // Medical-emergency access (42 CFR 2.51): needs a reason, ends on its own,
 // and is always audited.
-func ExampleStore_BreakGlass() {
+func ExampleClient_BreakGlass() {
 	db, tb, done := testdb.ForExample()
 	defer done()
 	ctx := context.Background()
 	org := db.NewOrg(tb)
 	clinician := db.NewMember(tb, org, "clinician")
 	chart := db.NewChart(tb, org, true)
-	store := consent.NewStore(db.App)
+	store, err := consent.New(db.App, nil)
+	if err != nil {
+		panic(err)
+	}
 
-	_, err := store.BreakGlass(ctx, clinician, consent.BreakGlassParams{ChartID: chart})
+	_, err = store.BreakGlass(ctx, clinician, consent.BreakGlassParams{ChartID: chart})
 	fmt.Println(err)
 
 	access, err := store.BreakGlass(ctx, clinician, consent.BreakGlassParams{

@@ -82,7 +82,7 @@ func FuzzCheck(f *testing.F) {
 }
 
 type fuzzBundle struct {
-	store                   *consent.Store
+	store                   *consent.Client
 	org, manager, clinician uuid.UUID
 	part2                   uuid.UUID
 }
@@ -90,8 +90,12 @@ type fuzzBundle struct {
 func setupFuzz(f *testing.F) *fuzzBundle {
 	db := testdb.New(f)
 	org := db.NewOrg(f)
+	store, err := consent.New(db.App, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
 	return &fuzzBundle{
-		store:     consent.NewStore(db.App),
+		store:     store,
 		org:       org,
 		manager:   db.NewMember(f, org, "privacy_officer"),
 		clinician: db.NewMember(f, org, "clinician"),

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/encoreos/platform-go/internal/clients"
 	"github.com/encoreos/platform-go/internal/dbtx"
 	"github.com/encoreos/platform-go/internal/sqlarg"
 	"github.com/encoreos/platform-go/internal/validate"
@@ -18,19 +19,34 @@ import (
 // role that is a member of `authenticated`.
 type DB = dbtx.Beginner
 
-// Store records consents and answers consent questions in PostgreSQL. It
+// Client records consents and answers consent questions in PostgreSQL. It
 // implements [Checker]. Every method acts as the acting user it is given;
 // the methods ending in Tx run inside the caller's transaction instead of
 // their own.
-type Store struct {
+type Client struct {
 	db  DB
 	now func() time.Time
 }
 
-// NewStore returns a Store over db.
-func NewStore(db DB) *Store { return &Store{db: db, now: time.Now} }
+// Config configures a [Client]; nil means the defaults.
+type Config struct {
+	// Now returns the current time; default time.Now. For tests.
+	Now func() time.Time
+}
 
-var _ Checker = (*Store)(nil)
+// New returns a Client over db; cfg may be nil.
+func New(db DB, cfg *Config) (*Client, error) {
+	if cfg == nil {
+		cfg = &Config{}
+	}
+	now, err := clients.Clock("consent", db, cfg.Now)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{db: db, now: now}, nil
+}
+
+var _ Checker = (*Client)(nil)
 
 var (
 	//go:embed sql/grant.sql
@@ -51,19 +67,19 @@ var (
 
 // Grant records a signed consent. The acting user needs cl.consent.manage
 // in the organization.
-func (s *Store) Grant(ctx context.Context, actingUser uuid.UUID, p GrantParams) (*Consent, error) {
+func (s *Client) Grant(ctx context.Context, actingUser uuid.UUID, p GrantParams) (*Consent, error) {
 	return s.grant(ctx, nil, actingUser, p)
 }
 
-// GrantTx is [Store.Grant] inside the caller's transaction.
-func (s *Store) GrantTx(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p GrantParams) (*Consent, error) {
+// GrantTx is [Client.Grant] inside the caller's transaction.
+func (s *Client) GrantTx(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p GrantParams) (*Consent, error) {
 	if tx == nil {
 		return nil, dbtx.ErrNilTx
 	}
 	return s.grant(ctx, tx, actingUser, p)
 }
 
-func (s *Store) grant(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p GrantParams) (*Consent, error) {
+func (s *Client) grant(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p GrantParams) (*Consent, error) {
 	if err := p.validate(s.now()); err != nil {
 		return nil, err
 	}
@@ -99,19 +115,19 @@ func (s *Store) grant(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p Gr
 
 // Revoke revokes a consent at once. The acting user needs
 // cl.consent.manage. A consent can be revoked only once.
-func (s *Store) Revoke(ctx context.Context, actingUser, organizationID, consentID uuid.UUID) (*Consent, error) {
+func (s *Client) Revoke(ctx context.Context, actingUser, organizationID, consentID uuid.UUID) (*Consent, error) {
 	return s.revoke(ctx, nil, actingUser, organizationID, consentID)
 }
 
-// RevokeTx is [Store.Revoke] inside the caller's transaction.
-func (s *Store) RevokeTx(ctx context.Context, tx pgx.Tx, actingUser, organizationID, consentID uuid.UUID) (*Consent, error) {
+// RevokeTx is [Client.Revoke] inside the caller's transaction.
+func (s *Client) RevokeTx(ctx context.Context, tx pgx.Tx, actingUser, organizationID, consentID uuid.UUID) (*Consent, error) {
 	if tx == nil {
 		return nil, dbtx.ErrNilTx
 	}
 	return s.revoke(ctx, tx, actingUser, organizationID, consentID)
 }
 
-func (s *Store) revoke(ctx context.Context, tx pgx.Tx, actingUser, organizationID, consentID uuid.UUID) (*Consent, error) {
+func (s *Client) revoke(ctx context.Context, tx pgx.Tx, actingUser, organizationID, consentID uuid.UUID) (*Consent, error) {
 	if err := validate.First(validate.Required("OrganizationID", organizationID), validate.Required("ConsentID", consentID)); err != nil {
 		return nil, err
 	}
@@ -142,7 +158,7 @@ func (s *Store) revoke(ctx context.Context, tx pgx.Tx, actingUser, organizationI
 // List returns a chart's consents, newest first. Users without
 // cl.consent.view or cl.consent.manage get an empty list, as for a chart
 // with no consents.
-func (s *Store) List(ctx context.Context, actingUser, organizationID, chartID uuid.UUID) ([]Consent, error) {
+func (s *Client) List(ctx context.Context, actingUser, organizationID, chartID uuid.UUID) ([]Consent, error) {
 	if err := validate.First(validate.Required("OrganizationID", organizationID), validate.Required("ChartID", chartID)); err != nil {
 		return nil, err
 	}
@@ -159,19 +175,19 @@ func (s *Store) List(ctx context.Context, actingUser, organizationID, chartID uu
 // BreakGlass opens a medical-emergency access (42 CFR 2.51) to one chart for
 // the acting user, who needs cl.part2.break_glass in the chart's
 // organization. It is audited as part2.emergency_access.opened.
-func (s *Store) BreakGlass(ctx context.Context, actingUser uuid.UUID, p BreakGlassParams) (*EmergencyAccess, error) {
+func (s *Client) BreakGlass(ctx context.Context, actingUser uuid.UUID, p BreakGlassParams) (*EmergencyAccess, error) {
 	return s.breakGlass(ctx, nil, actingUser, p)
 }
 
-// BreakGlassTx is [Store.BreakGlass] inside the caller's transaction.
-func (s *Store) BreakGlassTx(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p BreakGlassParams) (*EmergencyAccess, error) {
+// BreakGlassTx is [Client.BreakGlass] inside the caller's transaction.
+func (s *Client) BreakGlassTx(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p BreakGlassParams) (*EmergencyAccess, error) {
 	if tx == nil {
 		return nil, dbtx.ErrNilTx
 	}
 	return s.breakGlass(ctx, tx, actingUser, p)
 }
 
-func (s *Store) breakGlass(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p BreakGlassParams) (*EmergencyAccess, error) {
+func (s *Client) breakGlass(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p BreakGlassParams) (*EmergencyAccess, error) {
 	if err := p.validate(); err != nil {
 		return nil, err
 	}
@@ -190,20 +206,20 @@ func (s *Store) breakGlass(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID,
 
 // Check answers req and, for a Part 2 chart, writes the decision to the
 // audit log in the same transaction.
-func (s *Store) Check(ctx context.Context, req Request) (Decision, error) {
+func (s *Client) Check(ctx context.Context, req Request) (Decision, error) {
 	return s.check(ctx, nil, req)
 }
 
-// CheckTx is [Store.Check] inside the caller's transaction, so that the
+// CheckTx is [Client.Check] inside the caller's transaction, so that the
 // audit row commits or rolls back with the host's work.
-func (s *Store) CheckTx(ctx context.Context, tx pgx.Tx, req Request) (Decision, error) {
+func (s *Client) CheckTx(ctx context.Context, tx pgx.Tx, req Request) (Decision, error) {
 	if tx == nil {
 		return Decision{}, dbtx.ErrNilTx
 	}
 	return s.check(ctx, tx, req)
 }
 
-func (s *Store) check(ctx context.Context, tx pgx.Tx, req Request) (Decision, error) {
+func (s *Client) check(ctx context.Context, tx pgx.Tx, req Request) (Decision, error) {
 	if err := req.Validate(); err != nil {
 		return Decision{}, err
 	}
@@ -221,7 +237,7 @@ func (s *Store) check(ctx context.Context, tx pgx.Tx, req Request) (Decision, er
 // Disclosures returns the accounting of disclosures for a chart since a
 // time (patients may ask for three years). The acting user needs
 // pf.audit.view; others get an empty list.
-func (s *Store) Disclosures(ctx context.Context, actingUser, organizationID, chartID uuid.UUID, since time.Time) ([]Disclosure, error) {
+func (s *Client) Disclosures(ctx context.Context, actingUser, organizationID, chartID uuid.UUID, since time.Time) ([]Disclosure, error) {
 	if err := validate.First(validate.Required("OrganizationID", organizationID), validate.Required("ChartID", chartID)); err != nil {
 		return nil, err
 	}

@@ -19,7 +19,7 @@ func TestMain(m *testing.M) { testdb.Main(m) }
 
 type bundle struct {
 	db        *testdb.DB
-	store     *consent.Store
+	store     *consent.Client
 	org       uuid.UUID
 	manager   uuid.UUID // privacy officer: cl.consent.manage, pf.audit.view
 	clinician uuid.UUID // clinician: org access, break glass
@@ -32,9 +32,11 @@ func setup(t *testing.T) *bundle {
 	t.Helper()
 	db := testdb.New(t)
 	org := db.NewOrg(t)
+	store, err := consent.New(db.App, nil)
+	require.NoError(t, err)
 	b := &bundle{
 		db:        db,
-		store:     consent.NewStore(db.App),
+		store:     store,
 		org:       org,
 		manager:   db.NewMember(t, org, "privacy_officer"),
 		clinician: db.NewMember(t, org, "clinician"),

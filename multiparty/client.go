@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/encoreos/platform-go/consent"
+	"github.com/encoreos/platform-go/internal/clients"
 	"github.com/encoreos/platform-go/internal/dbtx"
 	"github.com/encoreos/platform-go/internal/sqlarg"
 	"github.com/encoreos/platform-go/internal/validate"
@@ -26,8 +27,23 @@ type Client struct {
 	now func() time.Time
 }
 
-// New returns a Client over db.
-func New(db DB) *Client { return &Client{db: db, now: time.Now} }
+// Config configures a [Client]; nil means the defaults.
+type Config struct {
+	// Now returns the current time; default time.Now. For tests.
+	Now func() time.Time
+}
+
+// New returns a Client over db; cfg may be nil.
+func New(db DB, cfg *Config) (*Client, error) {
+	if cfg == nil {
+		cfg = &Config{}
+	}
+	now, err := clients.Clock("multiparty", db, cfg.Now)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{db: db, now: now}, nil
+}
 
 var (
 	//go:embed sql/insert_encounter.sql

@@ -20,6 +20,7 @@ func TestMain(m *testing.M) { testdb.Main(m) }
 type bundle struct {
 	db                              *testdb.DB
 	client                          *multiparty.Client
+	consents                        *consent.Client
 	org, clinician, colleague, peer uuid.UUID
 	officer                         uuid.UUID
 	chart, part2                    uuid.UUID
@@ -30,7 +31,11 @@ func setup(t testing.TB) *bundle {
 	t.Helper()
 	db := testdb.New(t)
 	org := db.NewOrg(t)
-	return &bundle{db: db, client: multiparty.New(db.App), org: org,
+	client, err := multiparty.New(db.App, nil)
+	require.NoError(t, err)
+	consents, err := consent.New(db.App, nil)
+	require.NoError(t, err)
+	return &bundle{db: db, client: client, consents: consents, org: org,
 		clinician: db.NewMember(t, org, "clinician"), colleague: db.NewMember(t, org, "clinician"),
 		peer: db.NewMember(t, org, "peer_specialist"), officer: db.NewMember(t, org, "privacy_officer"),
 		chart: db.NewChart(t, org, false), part2: db.NewChart(t, org, true), telehealth: db.NewTelehealthSession(t, org)}
@@ -52,7 +57,7 @@ func (b *bundle) family(chart uuid.UUID) multiparty.CreateParams {
 
 func (b *bundle) consentTo(t testing.TB, user, chart uuid.UUID) *consent.Consent {
 	t.Helper()
-	c, err := consent.NewStore(b.db.App).Grant(context.Background(), b.officer, consent.GrantParams{
+	c, err := b.consents.Grant(context.Background(), b.officer, consent.GrantParams{
 		OrganizationID: b.org, ChartID: chart, Recipient: consent.Recipient{UserID: user},
 		RecordTypes: []consent.RecordType{consent.RecordMultiPartyEncounter}, Purposes: []consent.Purpose{consent.PurposeTreatment},
 		ExpirationEvent: "end_of_treatment", SignedAt: time.Now(), Signer: consent.SignerPatient})
@@ -133,7 +138,7 @@ func TestPart2PatientsNeedConsent(t *testing.T) {
 	_, err = b.client.Get(ctx, b.colleague, b.org, e.ID)
 	require.NoError(t, err)
 	require.Equal(t, 2, disclosures(), "the API's read is accounted for once")
-	_, err = consent.NewStore(b.db.App).Revoke(ctx, b.officer, b.org, c.ID)
+	_, err = b.consents.Revoke(ctx, b.officer, b.org, c.ID)
 	require.NoError(t, err)
 	_, err = b.client.Get(ctx, b.colleague, b.org, e.ID)
 	require.ErrorIs(t, err, multiparty.ErrNotFound, "revocation hides it again")

@@ -12,6 +12,7 @@ import (
 
 	"github.com/encoreos/platform-go/consent"
 	"github.com/encoreos/platform-go/events"
+	"github.com/encoreos/platform-go/internal/clients"
 	"github.com/encoreos/platform-go/internal/dbtx"
 	"github.com/encoreos/platform-go/internal/sqlarg"
 	"github.com/encoreos/platform-go/internal/validate"
@@ -39,18 +40,20 @@ type Client struct {
 	now    func() time.Time
 }
 
-// New returns a Client over db.
-func New(db DB, cfg *Config) *Client {
-	c := &Client{db: db, outbox: events.NewOutbox(nil), now: time.Now}
-	if cfg != nil {
-		if cfg.Outbox != nil {
-			c.outbox = cfg.Outbox
-		}
-		if cfg.Now != nil {
-			c.now = cfg.Now
-		}
+// New returns a Client over db; cfg may be nil.
+func New(db DB, cfg *Config) (*Client, error) {
+	if cfg == nil {
+		cfg = &Config{}
 	}
-	return c
+	now, err := clients.Clock("peer", db, cfg.Now)
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{db: db, outbox: cfg.Outbox, now: now}
+	if c.outbox == nil {
+		c.outbox = events.NewOutbox(nil)
+	}
+	return c, nil
 }
 
 var (

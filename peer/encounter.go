@@ -1,6 +1,7 @@
 package peer
 
 import (
+	"errors"
 	"regexp"
 	"time"
 	"unicode/utf8"
@@ -207,14 +208,10 @@ var (
 	// ErrPermissionDenied: the acting user may not write it.
 	ErrPermissionDenied = dbtx.ErrPermissionDenied
 	// ErrFinalized: a finalized encounter cannot be edited; amend it.
-	ErrFinalized = errorString("peer: the encounter is finalized; record an amendment instead")
+	ErrFinalized = errors.New("peer: the encounter is finalized; record an amendment instead")
 	// ErrNotFinalized: only a finalized encounter is amended; edit the draft.
-	ErrNotFinalized = errorString("peer: the encounter is a draft; edit it instead of amending it")
+	ErrNotFinalized = errors.New("peer: the encounter is a draft; edit it instead of amending it")
 )
 
 // ValidationError names the input field that is wrong, never its value.
 type ValidationError = validate.Error
-
-type errorString string
-
-func (e errorString) Error() string { return string(e) }

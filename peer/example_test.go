@@ -21,7 +21,10 @@ func ExampleClient_Finalize() {
 	specialist := db.NewMember(tb, org, "peer_specialist")
 	chart := db.NewChart(tb, org, false)
 
-	peers := peer.New(db.App, nil)
+	peers, err := peer.New(db.App, nil)
+	if err != nil {
+		panic(err)
+	}
 	end := time.Now().Add(-time.Hour)
 	e, err := peers.Create(ctx, specialist, peer.CreateParams{
 		OrganizationID: org,

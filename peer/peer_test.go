@@ -26,7 +26,7 @@ func TestMain(m *testing.M) { testdb.Main(m) }
 type bundle struct {
 	db      *testdb.DB
 	client  *peer.Client
-	consent *consent.Store
+	consent *consent.Client
 	org     uuid.UUID
 	peer    uuid.UUID // a peer specialist
 	peer2   uuid.UUID // another peer specialist
@@ -39,8 +39,12 @@ func setup(t testing.TB) *bundle {
 	t.Helper()
 	db := testdb.New(t)
 	org := db.NewOrg(t)
+	client, err := peer.New(db.App, nil)
+	require.NoError(t, err)
+	consents, err := consent.New(db.App, nil)
+	require.NoError(t, err)
 	return &bundle{
-		db: db, client: peer.New(db.App, nil), consent: consent.NewStore(db.App), org: org,
+		db: db, client: client, consent: consents, org: org,
 		peer: db.NewMember(t, org, "peer_specialist"), peer2: db.NewMember(t, org, "peer_specialist"),
 		officer: db.NewMember(t, org, "privacy_officer"),
 		chart:   db.NewChart(t, org, false), part2: db.NewChart(t, org, true),

@@ -25,7 +25,9 @@ func setup(t testing.TB) *bundle {
 	t.Helper()
 	db := testdb.New(t)
 	org := db.NewOrg(t)
-	return &bundle{db: db, client: supervision.New(db.App), org: org,
+	client, err := supervision.New(db.App, nil)
+	require.NoError(t, err)
+	return &bundle{db: db, client: client, org: org,
 		supervisor: db.NewMember(t, org, "peer_supervisor"), peer: db.NewMember(t, org, "peer_specialist")}
 }
 

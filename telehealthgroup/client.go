@@ -11,6 +11,7 @@ import (
 	"github.com/encoreos/platform-go/billing"
 	"github.com/encoreos/platform-go/consent"
 	"github.com/encoreos/platform-go/events"
+	"github.com/encoreos/platform-go/internal/clients"
 	"github.com/encoreos/platform-go/internal/dbtx"
 	"github.com/encoreos/platform-go/internal/sqlarg"
 	"github.com/encoreos/platform-go/internal/validate"
@@ -51,19 +52,21 @@ type Client struct {
 // New returns a Client over db, or an error when a profile does not
 // validate.
 func New(db DB, cfg *Config) (*Client, error) {
-	c := &Client{db: db, outbox: events.NewOutbox(nil), now: time.Now, profiles: map[string]*billing.Profile{}}
-	profiles := billing.Profiles()
-	if cfg != nil {
-		if cfg.Outbox != nil {
-			c.outbox = cfg.Outbox
-		}
-		c.scheduling, c.notifier = cfg.Scheduling, cfg.Notifier
-		if cfg.Now != nil {
-			c.now = cfg.Now
-		}
-		if cfg.Profiles != nil {
-			profiles = cfg.Profiles
-		}
+	if cfg == nil {
+		cfg = &Config{}
+	}
+	now, err := clients.Clock("telehealthgroup", db, cfg.Now)
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{db: db, outbox: cfg.Outbox, scheduling: cfg.Scheduling, notifier: cfg.Notifier, now: now,
+		profiles: map[string]*billing.Profile{}}
+	if c.outbox == nil {
+		c.outbox = events.NewOutbox(nil)
+	}
+	profiles := cfg.Profiles
+	if profiles == nil {
+		profiles = billing.Profiles()
 	}
 	for _, p := range profiles {
 		if err := p.Validate(); err != nil {
@@ -266,6 +269,18 @@ const (
 // SetAttendance records an attendee's attendance and, when given, when
 // they joined and left. Needs cl.group.virtual.manage.
 func (c *Client) SetAttendance(ctx context.Context, actingUser, organizationID, attendanceID uuid.UUID, status AttendanceStatus, joinedAt, leftAt time.Time) error {
+	return c.setAttendance(ctx, nil, actingUser, organizationID, attendanceID, status, joinedAt, leftAt)
+}
+
+// SetAttendanceTx is [Client.SetAttendance] inside the caller's transaction.
+func (c *Client) SetAttendanceTx(ctx context.Context, tx pgx.Tx, actingUser, organizationID, attendanceID uuid.UUID, status AttendanceStatus, joinedAt, leftAt time.Time) error {
+	if tx == nil {
+		return dbtx.ErrNilTx
+	}
+	return c.setAttendance(ctx, tx, actingUser, organizationID, attendanceID, status, joinedAt, leftAt)
+}
+
+func (c *Client) setAttendance(ctx context.Context, tx pgx.Tx, actingUser, organizationID, attendanceID uuid.UUID, status AttendanceStatus, joinedAt, leftAt time.Time) error {
 	if err := validate.First(validate.Required("OrganizationID", organizationID), validate.Required("AttendanceID", attendanceID)); err != nil {
 		return err
 	}
@@ -280,7 +295,7 @@ func (c *Client) SetAttendance(ctx context.Context, actingUser, organizationID, 
 	if err := c.disclose(ctx, actingUser, organizationID, uuid.Nil, attendanceID, consent.UseSave); err != nil {
 		return err
 	}
-	return dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) error {
+	return dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
 		if err := require(ctx, tx, organizationID, PermissionManage); err != nil {
 			return err
 		}

@@ -102,6 +102,24 @@ var (
 // never changed, only added to), then tells the Notifier, if one is
 // configured. Needs cl.group.virtual.manage.
 func (c *Client) LogFailure(ctx context.Context, actingUser uuid.UUID, p FailureParams) (*Failure, error) {
+	f, err := c.logFailure(ctx, nil, actingUser, p)
+	if err != nil {
+		return nil, err
+	}
+	return f, c.Notify(ctx, f)
+}
+
+// LogFailureTx is [Client.LogFailure] inside the caller's transaction,
+// without the notification: the transaction may still roll back. Call
+// [Client.Notify] once it has committed.
+func (c *Client) LogFailureTx(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p FailureParams) (*Failure, error) {
+	if tx == nil {
+		return nil, dbtx.ErrNilTx
+	}
+	return c.logFailure(ctx, tx, actingUser, p)
+}
+
+func (c *Client) logFailure(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p FailureParams) (*Failure, error) {
 	if err := validate.First(validate.Required("OrganizationID", p.OrganizationID), validate.Required("SessionID", p.SessionID)); err != nil {
 		return nil, err
 	}
@@ -118,7 +136,7 @@ func (c *Client) LogFailure(ctx context.Context, actingUser uuid.UUID, p Failure
 		return nil, validate.Errorf("AffectedParticipantCount", "must not be negative")
 	}
 	var f *Failure
-	err := dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) error {
+	err := dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
 		if err := require(ctx, tx, p.OrganizationID, PermissionManage); err != nil {
 			return err
 		}
@@ -135,15 +153,22 @@ func (c *Client) LogFailure(ctx context.Context, actingUser uuid.UUID, p Failure
 		}
 		return dbtx.MapError(err)
 	})
-	if err != nil || c.notifier == nil {
-		return f, err
+	return f, err
+}
+
+// Notify tells the Notifier, if one is configured, of a logged failure
+// (LogFailure does it itself; after LogFailureTx, call it once the
+// transaction has committed). A notifier's error is ErrNotificationFailed.
+func (c *Client) Notify(ctx context.Context, f *Failure) error {
+	if c.notifier == nil || f == nil {
+		return nil
 	}
 	if err := c.notifier.TechnologyFailure(ctx, FailureNotice{OrganizationID: f.OrganizationID, SessionID: f.SessionID,
 		FailureID: f.ID, Kind: f.Kind, ActionTaken: f.ActionTaken, AffectedParticipantCount: f.AffectedParticipantCount,
 		StartedAt: f.StartedAt, EndedAt: f.EndedAt}); err != nil {
-		return f, fmt.Errorf("%w: %w", ErrNotificationFailed, err)
+		return fmt.Errorf("%w: %w", ErrNotificationFailed, err)
 	}
-	return f, nil
+	return nil
 }
 
 // Failures returns a session's failure log. Needs cl.group.virtual.view.

@@ -40,7 +40,7 @@ func move(ctx context.Context, tx pgx.Tx, org, session uuid.UUID, to State, corr
 		"correlation_id": sqlarg.UUID(correlation), "concluded_at": at})
 	t, err := pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[transition])
 	switch {
-	case dbtx.Code(err) == "P0002":
+	case dbtx.IsNoDataFound(err):
 		return nil, ErrNotFound
 	case dbtx.IsInvalidParameter(err):
 		return nil, validate.Errorf("ConcludedAt", "must be after the start and not in the future")

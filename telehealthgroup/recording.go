@@ -3,6 +3,7 @@ package telehealthgroup
 import (
 	"context"
 	_ "embed"
+	"errors"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -37,7 +38,7 @@ const PermissionRecording = "cl.group.virtual.recording"
 
 // ErrRecordingNotConsented: recording may start only when every present
 // attendee's latest decision is a grant.
-var ErrRecordingNotConsented = errorString("telehealthgroup: not every present attendee has granted recording")
+var ErrRecordingNotConsented = errors.New("telehealthgroup: not every present attendee has granted recording")
 
 //go:embed sql/record_consent.sql
 var recordConsentSQL string
@@ -46,6 +47,18 @@ var recordConsentSQL string
 // never changed, only added to; the database stamps its time and order, and
 // audits it). Needs cl.group.virtual.recording.
 func (c *Client) RecordConsent(ctx context.Context, actingUser, organizationID, attendanceID uuid.UUID, d Decision, m Method) error {
+	return c.recordConsent(ctx, nil, actingUser, organizationID, attendanceID, d, m)
+}
+
+// RecordConsentTx is [Client.RecordConsent] inside the caller's transaction.
+func (c *Client) RecordConsentTx(ctx context.Context, tx pgx.Tx, actingUser, organizationID, attendanceID uuid.UUID, d Decision, m Method) error {
+	if tx == nil {
+		return dbtx.ErrNilTx
+	}
+	return c.recordConsent(ctx, tx, actingUser, organizationID, attendanceID, d, m)
+}
+
+func (c *Client) recordConsent(ctx context.Context, tx pgx.Tx, actingUser, organizationID, attendanceID uuid.UUID, d Decision, m Method) error {
 	if err := validate.First(validate.Required("OrganizationID", organizationID), validate.Required("AttendanceID", attendanceID)); err != nil {
 		return err
 	}
@@ -58,7 +71,7 @@ func (c *Client) RecordConsent(ctx context.Context, actingUser, organizationID, 
 	if err := c.disclose(ctx, actingUser, organizationID, uuid.Nil, attendanceID, consent.UseSave); err != nil {
 		return err
 	}
-	return dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) error {
+	return dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
 		if err := require(ctx, tx, organizationID, PermissionRecording); err != nil {
 			return err
 		}
@@ -73,24 +86,41 @@ func (c *Client) RecordConsent(ctx context.Context, actingUser, organizationID, 
 // otherwise). The recording itself, and its URL, stay with the vendor.
 // Needs cl.group.virtual.recording.
 func (c *Client) StartRecording(ctx context.Context, actingUser, organizationID, sessionID uuid.UUID) error {
-	return c.setRecording(ctx, actingUser, organizationID, sessionID, "recording")
+	return c.setRecording(ctx, nil, actingUser, organizationID, sessionID, "recording")
+}
+
+// StartRecordingTx is [Client.StartRecording] inside the caller's
+// transaction.
+func (c *Client) StartRecordingTx(ctx context.Context, tx pgx.Tx, actingUser, organizationID, sessionID uuid.UUID) error {
+	if tx == nil {
+		return dbtx.ErrNilTx
+	}
+	return c.setRecording(ctx, tx, actingUser, organizationID, sessionID, "recording")
 }
 
 // StopRecording marks the recording stopped.
 func (c *Client) StopRecording(ctx context.Context, actingUser, organizationID, sessionID uuid.UUID) error {
-	return c.setRecording(ctx, actingUser, organizationID, sessionID, "stopped")
+	return c.setRecording(ctx, nil, actingUser, organizationID, sessionID, "stopped")
 }
 
-func (c *Client) setRecording(ctx context.Context, actingUser, org, session uuid.UUID, state string) error {
+// StopRecordingTx is [Client.StopRecording] inside the caller's transaction.
+func (c *Client) StopRecordingTx(ctx context.Context, tx pgx.Tx, actingUser, organizationID, sessionID uuid.UUID) error {
+	if tx == nil {
+		return dbtx.ErrNilTx
+	}
+	return c.setRecording(ctx, tx, actingUser, organizationID, sessionID, "stopped")
+}
+
+func (c *Client) setRecording(ctx context.Context, tx pgx.Tx, actingUser, org, session uuid.UUID, state string) error {
 	if err := validate.First(validate.Required("OrganizationID", org), validate.Required("SessionID", session)); err != nil {
 		return err
 	}
-	return dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) error {
+	return dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `SELECT public.cl_virtual_group_set_recording($1, $2, $3)`, org, session, state)
-		switch dbtx.Code(err) {
-		case "23514":
+		switch {
+		case dbtx.IsCheckViolation(err):
 			return ErrRecordingNotConsented
-		case "55000":
+		case dbtx.IsWrongState(err):
 			return ErrNotStarted
 		}
 		return dbtx.MapError(err)

@@ -99,6 +99,28 @@ func TestFailuresAreLoggedAndNotified(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, log, 2, "logged even when the notification failed")
 
+	// Inside the caller's transaction nothing is notified: a rollback
+	// leaves neither a log entry nor a notice; after a commit the caller
+	// notifies.
+	notifier.Fail(nil)
+	notices := len(notifier.Notices())
+	tx, err := b.db.App.Begin(ctx)
+	require.NoError(t, err)
+	_, err = b.client.LogFailureTx(ctx, tx, b.facilitator, p)
+	require.NoError(t, err)
+	require.NoError(t, tx.Rollback(ctx))
+	log, err = b.client.Failures(ctx, b.peer, b.org, b.session)
+	require.NoError(t, err)
+	require.Len(t, log, 2)
+	require.Len(t, notifier.Notices(), notices)
+	tx, err = b.db.App.Begin(ctx)
+	require.NoError(t, err)
+	logged, err := b.client.LogFailureTx(ctx, tx, b.facilitator, p)
+	require.NoError(t, err)
+	require.NoError(t, tx.Commit(ctx))
+	require.NoError(t, b.client.Notify(ctx, logged))
+	require.Len(t, notifier.Notices(), notices+1)
+
 	bad := p
 	bad.EndedAt = bad.StartedAt
 	_, err = b.client.LogFailure(ctx, b.facilitator, bad)

@@ -2,6 +2,7 @@ package telehealthgroup
 
 import (
 	"context"
+	"errors"
 	"regexp"
 	"strings"
 	"time"
@@ -225,20 +226,16 @@ var (
 	ErrPermissionDenied = dbtx.ErrPermissionDenied
 	// ErrAlreadyStarted: Start on a session started under another
 	// correlation id (or without one).
-	ErrAlreadyStarted = errorString("telehealthgroup: the session has already started")
+	ErrAlreadyStarted = errors.New("telehealthgroup: the session has already started")
 	// ErrNotStarted: Conclude on a session that never started.
-	ErrNotStarted = errorString("telehealthgroup: the session has not started")
+	ErrNotStarted = errors.New("telehealthgroup: the session has not started")
 	// ErrAlreadyConcluded: Conclude (or Start) on a concluded session under
 	// another correlation id.
-	ErrAlreadyConcluded = errorString("telehealthgroup: the session has already concluded")
+	ErrAlreadyConcluded = errors.New("telehealthgroup: the session has already concluded")
 	// ErrTelehealthUnavailable: PM-13 reports the telehealth session ended,
 	// failed or cancelled.
-	ErrTelehealthUnavailable = errorString("telehealthgroup: the telehealth session is not available")
+	ErrTelehealthUnavailable = errors.New("telehealthgroup: the telehealth session is not available")
 )
 
 // ValidationError names the input field that is wrong, never its value.
 type ValidationError = validate.Error
-
-type errorString string
-
-func (e errorString) Error() string { return string(e) }

@@ -290,7 +290,8 @@ func TestPart2AttendeesNeedConsentToGroupParticipation(t *testing.T) {
 			ChartID: part2, Mode: telehealthgroup.Video, AtHome: true})
 		return err
 	}
-	store := consent.NewStore(b.db.App)
+	store, err := consent.New(b.db.App, nil)
+	require.NoError(t, err)
 	grant := func(types ...consent.RecordType) *consent.Consent {
 		c, err := store.Grant(ctx, b.officer, consent.GrantParams{OrganizationID: b.org, ChartID: part2,
 			Recipient: consent.Recipient{OrganizationID: b.org}, RecordTypes: types, Purposes: []consent.Purpose{consent.PurposeTreatment},
@@ -306,7 +307,7 @@ func TestPart2AttendeesNeedConsentToGroupParticipation(t *testing.T) {
 
 	// Adding and listing a Part 2 attendee are in the chart's accounting of
 	// disclosures, one row each (the refused attempts wrote none).
-	_, err := b.client.Attendees(ctx, b.facilitator, b.org, b.session)
+	_, err = b.client.Attendees(ctx, b.facilitator, b.org, b.session)
 	require.NoError(t, err)
 	rows, _ := b.db.Admin.Query(ctx, `SELECT details->>'use' FROM public.pf_audit_logs WHERE organization_id = $1
 		AND action = 'part2.record.disclosed' AND target_id = $2 AND details->>'record_type' = 'group_session' ORDER BY occurred_at`,
@@ -340,11 +341,13 @@ func TestCountsIncludeAttendeesTheFacilitatorCannotSee(t *testing.T) {
 	ctx := context.Background()
 	b.configure(t, telehealthgroup.Virtual, "")
 	part2 := b.db.NewChart(t, b.org, true)
-	_, err := consent.NewStore(b.db.App).Grant(ctx, b.officer, consent.GrantParams{OrganizationID: b.org, ChartID: part2,
+	store, err := consent.New(b.db.App, nil)
+	require.NoError(t, err)
+	_, err = store.Grant(ctx, b.officer, consent.GrantParams{OrganizationID: b.org, ChartID: part2,
 		Recipient: consent.Recipient{UserID: b.facilitator}, RecordTypes: []consent.RecordType{consent.AllRecords},
 		Purposes: []consent.Purpose{consent.PurposeTreatment}, ExpirationEvent: "end_of_treatment", SignedAt: time.Now(), Signer: consent.SignerPatient})
 	require.NoError(t, err)
-	_, err = consent.NewStore(b.db.App).Grant(ctx, b.officer, consent.GrantParams{OrganizationID: b.org, ChartID: part2,
+	_, err = store.Grant(ctx, b.officer, consent.GrantParams{OrganizationID: b.org, ChartID: part2,
 		Recipient: consent.Recipient{OrganizationID: b.org}, RecordTypes: []consent.RecordType{consent.RecordVirtualGroupParticipation},
 		Purposes: []consent.Purpose{consent.PurposeTreatment}, ExpirationEvent: "end_of_treatment", SignedAt: time.Now(), Signer: consent.SignerPatient})
 	require.NoError(t, err)

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/encoreos/platform-go/internal/clients"
 	"github.com/encoreos/platform-go/internal/dbtx"
 	"github.com/encoreos/platform-go/internal/sqlarg"
 	"github.com/encoreos/platform-go/internal/validate"
@@ -77,8 +78,23 @@ type DB = dbtx.Beginner
 // Client reads productivity as an acting user.
 type Client struct{ db DB }
 
-// New returns a Client over db.
-func New(db DB) *Client { return &Client{db: db} }
+// Config configures a [Client]; nil means the defaults (there is nothing
+// else to set yet: the report's rules are the database's).
+type Config struct {
+	// Now returns the current time; default time.Now. For tests.
+	Now func() time.Time
+}
+
+// New returns a Client over db; cfg may be nil.
+func New(db DB, cfg *Config) (*Client, error) {
+	if cfg == nil {
+		cfg = &Config{}
+	}
+	if _, err := clients.Clock("workforce", db, cfg.Now); err != nil {
+		return nil, err
+	}
+	return &Client{db: db}, nil
+}
 
 var _ Reader = (*Client)(nil)
 
@@ -103,7 +119,11 @@ var productivitySQL string
 // for the period, as actingUser: the specification's
 // getProviderProductivity(organizationId, options).
 func GetProviderProductivity(ctx context.Context, db DB, actingUser, organizationID uuid.UUID, opts Options) ([]ProviderProductivitySummary, error) {
-	return New(db).GetProviderProductivity(ctx, actingUser, organizationID, opts)
+	c, err := New(db, nil)
+	if err != nil {
+		return nil, err
+	}
+	return c.GetProviderProductivity(ctx, actingUser, organizationID, opts)
 }
 
 // Validate checks the options as every Reader does.

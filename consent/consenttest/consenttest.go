@@ -1,7 +1,7 @@
 // Package consenttest helps hosts test code that asks a [consent.Checker]:
 // [Checker] is an in-memory fake that answers like the PostgreSQL checker
 // and records every request, and [RunCheckerSuite] is the conformance suite
-// every Checker (the fake, [consent.Store], a host's own) passes.
+// every Checker (the fake, [consent.Client], a host's own) passes.
 package consenttest
 
 import (

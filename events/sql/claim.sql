@@ -6,7 +6,8 @@
 -- correlated scalar subquery, an index probe per row whatever the
 -- statistics say (as NOT EXISTS, a freshly filled outbox with stale
 -- statistics was planned as a nested-loop anti join over the whole table:
--- 0.5 s for 2,000 rows). @now is the database's clock, read once per
+-- 0.5 s for 2,000 rows); it names the organization itself, as Citus
+-- needs for FOR UPDATE. @now is the database's clock, read once per
 -- batch (no volatile function in the relay's statements: Citus refuses
 -- them in writes).
 SELECT e.organization_id, e.id, e.attempts, e.envelope, e.created_at
@@ -16,7 +17,7 @@ WHERE e.organization_id = @organization_id
   AND e.next_attempt_at <= @now
   AND e.aggregate_seq = (
     SELECT pg_catalog.min(p.aggregate_seq) FROM public.cl_pm_events p
-    WHERE p.organization_id = e.organization_id
+    WHERE p.organization_id = @organization_id
       AND p.aggregate_id = e.aggregate_id
       AND p.status <> 'delivered')
 ORDER BY e.organization_id, e.next_attempt_at, e.created_at

@@ -107,7 +107,10 @@ func run(ctx context.Context, out io.Writer) error {
 		org, officer, clinician, peerSpecialist, chart, plainChart)
 
 	// 2. The library, as each acting user.
-	store := consent.NewStore(appPool)
+	store, err := consent.New(appPool, nil)
+	if err != nil {
+		return err
+	}
 	ask := func(step string) error {
 		d, err := store.Check(ctx, consent.Request{ActingUser: clinician, ChartID: chart, RecordType: consent.RecordProgressNote})
 		if err != nil {
@@ -205,7 +208,10 @@ func peerStory(ctx context.Context, out io.Writer, pool *pgxpool.Pool, org, peer
 		return err
 	}
 
-	peers := peer.New(pool, nil)
+	peers, err := peer.New(pool, nil)
+	if err != nil {
+		return err
+	}
 	end := time.Now().Add(-30 * time.Minute).Truncate(time.Minute)
 	start := end.Add(-50 * time.Minute)
 	encounter, err := peers.Create(ctx, peerSpecialist, peer.CreateParams{

@@ -16,6 +16,8 @@ const (
 	codeForeignKeyViolation   = "23503"
 	codeCheckViolation        = "23514"
 	codeInvalidParameterValue = "22023"
+	codeNoDataFound           = "P0002"
+	codeWrongState            = "55000" // object_not_in_prerequisite_state
 )
 
 // Code returns err's SQLSTATE, or "" when err does not come from PostgreSQL.
@@ -89,6 +91,13 @@ func IsForeignKeyViolation(err error) bool { return Code(err) == codeForeignKeyV
 
 // IsCheckViolation reports whether err is a CHECK-constraint violation.
 func IsCheckViolation(err error) bool { return Code(err) == codeCheckViolation }
+
+// IsNoDataFound reports whether a function found no record to act on.
+func IsNoDataFound(err error) bool { return Code(err) == codeNoDataFound }
+
+// IsWrongState reports whether a record is not in the state an action
+// needs (object_not_in_prerequisite_state).
+func IsWrongState(err error) bool { return Code(err) == codeWrongState }
 
 // IsInvalidParameter reports whether a function refused a parameter.
 func IsInvalidParameter(err error) bool { return Code(err) == codeInvalidParameterValue }

@@ -92,20 +92,27 @@ CREATE POLICY pf_audit_logs_select ON public.pf_audit_logs FOR SELECT TO authent
 -- pf_audit_write: the one writer, for other SECURITY DEFINER functions and
 -- triggers. Not executable by `authenticated`: the actor is whatever the
 -- calling definer function says it is.
+-- +goose StatementBegin
 CREATE FUNCTION public.pf_audit_write(
   p_actor_user_id uuid, p_organization_id uuid, p_site_id uuid,
   p_action text, p_target_type text, p_target_id uuid, p_purpose text, p_details jsonb
 ) RETURNS uuid
-  LANGUAGE sql VOLATILE SECURITY DEFINER
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
   AS $$
+  DECLARE
+    v_id uuid;
+  BEGIN
     INSERT INTO public.pf_audit_logs
       (actor_user_id, organization_id, site_id, action, target_type, target_id, purpose, details)
     VALUES
       (p_actor_user_id, p_organization_id, p_site_id, p_action, p_target_type, p_target_id, p_purpose,
        coalesce(p_details, '{}'::jsonb))
-    RETURNING id
+    RETURNING id INTO v_id;
+    RETURN v_id;
+  END
   $$;
+-- +goose StatementEnd
 REVOKE ALL ON FUNCTION public.pf_audit_write(uuid, uuid, uuid, text, text, uuid, text, jsonb) FROM PUBLIC;
 
 -- pf_refuse: the one way the library refuses a caller for lack of

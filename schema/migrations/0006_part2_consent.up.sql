@@ -174,9 +174,19 @@ CREATE FUNCTION public.cl_part2_consent_covers(
   LANGUAGE plpgsql STABLE
   SET search_path = pg_catalog, pg_temp
   AS $$
+  DECLARE
+    v_user_named boolean;
+    v_recipient  uuid;
   BEGIN
-    RETURN EXISTS (
-      SELECT 1 FROM public.cl_part2_consents k
+    -- The consents in force for the chart, record type and purpose (NULL,
+    -- from row-level security, which has no purpose, accepts any consented
+    -- purpose; the audited check names one): one naming the user covers
+    -- it; one naming an organization covers its active members, looked up
+    -- in that organization's rows one at a time (on Citus another
+    -- organization's rows are another shard's: no join across them).
+    FOR v_user_named, v_recipient IN
+      SELECT k.recipient_user_id IS NOT DISTINCT FROM p_user, k.recipient_organization_id
+      FROM public.cl_part2_consents k
       WHERE k.chart_id = p_chart_id
         AND k.organization_id = p_organization_id
         AND k.revoked_at IS NULL
@@ -184,14 +194,15 @@ CREATE FUNCTION public.cl_part2_consent_covers(
         AND (k.expires_at IS NULL OR k.expires_at > p_at)
         AND (p_record_type = ANY (k.record_types)
              OR (NOT public.cl_part2_needs_explicit_consent(p_record_type) AND '*' = ANY (k.record_types)))
-        -- NULL (row-level security, which has no purpose) accepts any
-        -- consented purpose; the audited check names one.
         AND (p_purpose IS NULL OR p_purpose = ANY (k.purposes))
-        AND (k.recipient_user_id = p_user
-             OR EXISTS (SELECT 1 FROM public.pf_members m
-                        WHERE m.organization_id = k.recipient_organization_id
-                          AND m.user_id = p_user
-                          AND m.status = 'active')));
+        AND (k.recipient_user_id = p_user OR k.recipient_organization_id IS NOT NULL)
+    LOOP
+      IF v_user_named OR EXISTS (SELECT 1 FROM public.pf_members m
+                                 WHERE m.organization_id = v_recipient AND m.user_id = p_user AND m.status = 'active') THEN
+        RETURN true;
+      END IF;
+    END LOOP;
+    RETURN false;
   END
   $$;
 -- +goose StatementEnd

@@ -29,17 +29,21 @@ CREATE TABLE public.pf_org_billing_codes (
 );
 
 -- Whether a code may be billed by an organization on a date.
+-- +goose StatementBegin
 CREATE FUNCTION public.pf_billing_code_valid(p_organization_id uuid, p_code text, p_on date) RETURNS boolean
-  LANGUAGE sql STABLE SECURITY DEFINER
+  LANGUAGE plpgsql STABLE SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
   AS $$
-    SELECT public.cl_has_org_access(p_organization_id) AND (
+  BEGIN
+    RETURN public.cl_has_org_access(p_organization_id) AND (
       EXISTS (SELECT 1 FROM public.pf_billing_codes c
               WHERE c.code = p_code AND c.effective_from <= p_on AND (c.effective_to IS NULL OR c.effective_to >= p_on))
       OR EXISTS (SELECT 1 FROM public.pf_org_billing_codes c
                  WHERE c.organization_id = p_organization_id AND c.code = p_code
-                   AND c.effective_from <= p_on AND (c.effective_to IS NULL OR c.effective_to >= p_on)))
+                   AND c.effective_from <= p_on AND (c.effective_to IS NULL OR c.effective_to >= p_on)));
+  END
   $$;
+-- +goose StatementEnd
 
 -- PF-15 (HOST-PROVIDED where a host has its own lookup values): seeded,
 -- cross-organization values, here the peer_encounter_type category.
@@ -75,24 +79,33 @@ CREATE TABLE public.cl_peer_settings (
 -- organization may use now (source 'pf15' or 'org', by its use_pf15 flag),
 -- or, with p_source given, the types of that source (to label an encounter
 -- recorded under it).
+-- +goose StatementBegin
 CREATE FUNCTION public.cl_peer_service_types_for(p_organization_id uuid, p_source text DEFAULT NULL)
   RETURNS TABLE (source text, code text, label text, active boolean)
-  LANGUAGE sql STABLE SECURITY DEFINER
+  LANGUAGE plpgsql STABLE SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
   AS $$
-    WITH src AS (
-      SELECT coalesce(p_source,
-               CASE WHEN coalesce((SELECT s.use_pf15 FROM public.cl_peer_settings s
-                                   WHERE s.organization_id = p_organization_id), true)
-                    THEN 'pf15' ELSE 'org' END) AS source
-      WHERE public.cl_has_org_access(p_organization_id)
-    )
-    SELECT 'pf15', v.code, v.label, v.active FROM src, public.pf_lookup_values v
-    WHERE src.source = 'pf15' AND v.category = 'peer_encounter_type'
-    UNION ALL
-    SELECT 'org', t.code, t.label, t.active FROM src, public.cl_peer_service_types t
-    WHERE src.source = 'org' AND t.organization_id = p_organization_id
+  #variable_conflict use_column
+  DECLARE
+    v_source text;
+  BEGIN
+    IF NOT public.cl_has_org_access(p_organization_id) THEN
+      RETURN;
+    END IF;
+    v_source := coalesce(p_source,
+                  CASE WHEN coalesce((SELECT s.use_pf15 FROM public.cl_peer_settings s
+                                      WHERE s.organization_id = p_organization_id), true)
+                       THEN 'pf15' ELSE 'org' END);
+    IF v_source = 'pf15' THEN
+      RETURN QUERY SELECT 'pf15'::text, v.code, v.label, v.active FROM public.pf_lookup_values v
+        WHERE v.category = 'peer_encounter_type';
+    ELSE
+      RETURN QUERY SELECT 'org'::text, t.code, t.label, t.active FROM public.cl_peer_service_types t
+        WHERE t.organization_id = p_organization_id;
+    END IF;
+  END
   $$;
+-- +goose StatementEnd
 
 CREATE TABLE public.cl_peer_encounters (
   organization_id     uuid NOT NULL,
@@ -491,15 +504,20 @@ CREATE FUNCTION public.cl_peer_encounter_amendments_of(p_organization_id uuid, p
   AS $$
   DECLARE
     v_chart uuid;
+    v_text  boolean;
+    r       public.cl_peer_encounter_amendments;
   BEGIN
     SELECT e.chart_id INTO v_chart FROM public.cl_peer_encounters e
     WHERE e.organization_id = p_organization_id AND e.id = p_encounter_id;
     IF FOUND AND public.cl_peer_chart_readable(p_organization_id, v_chart, true) THEN
-      RETURN QUERY SELECT s.*
-        FROM public.cl_peer_encounter_amendments a,
-             LATERAL public.cl_peer_amendment_shown(a, public.cl_has_permission(p_organization_id, 'cl.peer.encounter.view_text')) s
-        WHERE a.organization_id = p_organization_id AND a.peer_encounter_id = p_encounter_id
-        ORDER BY a.created_at, a.id;
+      v_text := public.cl_has_permission(p_organization_id, 'cl.peer.encounter.view_text');
+      -- A loop, not a join with the masking function: on Citus a whole
+      -- row of a shard is of the shard's row type.
+      FOR r IN SELECT a.* FROM public.cl_peer_encounter_amendments a
+               WHERE a.organization_id = p_organization_id AND a.peer_encounter_id = p_encounter_id
+               ORDER BY a.created_at, a.id LOOP
+        RETURN NEXT public.cl_peer_amendment_shown(r, v_text);
+      END LOOP;
     END IF;
   END
   $$;
@@ -532,15 +550,18 @@ CREATE FUNCTION public.cl_peer_encounters_by_chart(
   AS $$
   DECLARE
     v_text boolean := public.cl_has_permission(p_organization_id, 'cl.peer.encounter.view_text');
+    r      public.cl_peer_encounters;
   BEGIN
     IF public.cl_peer_chart_readable(p_organization_id, p_chart_id, true) THEN
-      RETURN QUERY SELECT s.* FROM public.cl_peer_encounters e, LATERAL public.cl_peer_encounter_shown(e, v_text) s
-        WHERE e.organization_id = p_organization_id
-          AND e.chart_id = p_chart_id
-          AND e.service_date BETWEEN p_from AND p_to
-          AND (e.service_date, e.id) < (p_after_date, p_after_id)
-        ORDER BY e.service_date DESC, e.id DESC
-        LIMIT least(greatest(p_limit, 0), 10001);
+      FOR r IN SELECT e.* FROM public.cl_peer_encounters e
+               WHERE e.organization_id = p_organization_id
+                 AND e.chart_id = p_chart_id
+                 AND e.service_date BETWEEN p_from AND p_to
+                 AND (e.service_date, e.id) < (p_after_date, p_after_id)
+               ORDER BY e.service_date DESC, e.id DESC
+               LIMIT least(greatest(p_limit, 0), 10001) LOOP
+        RETURN NEXT public.cl_peer_encounter_shown(r, v_text);
+      END LOOP;
     END IF;
   END
   $$;
@@ -615,11 +636,13 @@ CREATE FUNCTION public.cl_peer_encounters_by_provider_disclose(
 CREATE FUNCTION public.cl_peer_encounters_by_provider(
   p_organization_id uuid, p_peer_provider_id uuid, p_from date, p_to date, p_after_date date, p_after_id uuid, p_limit integer
 ) RETURNS SETOF public.cl_peer_encounters
-  LANGUAGE sql STABLE SECURITY DEFINER
+  LANGUAGE plpgsql STABLE SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
   AS $$
-    SELECT * FROM public.cl_peer_provider_page(p_organization_id, p_peer_provider_id, p_from, p_to,
-                                               p_after_date, p_after_id, p_limit, true)
+  BEGIN
+    RETURN QUERY SELECT * FROM public.cl_peer_provider_page(p_organization_id, p_peer_provider_id, p_from, p_to,
+                                                            p_after_date, p_after_id, p_limit, true);
+  END
   $$;
 -- +goose StatementEnd
 

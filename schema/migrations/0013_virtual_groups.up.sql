@@ -372,33 +372,45 @@ CREATE TRIGGER cl_virtual_group_attendance_guard BEFORE INSERT OR UPDATE ON publ
 
 -- The counts of a session over every attendance row (as the definer: the
 -- caller may not see every Part 2 attendee, and counts hold no identity).
+-- +goose StatementBegin
 CREATE FUNCTION public.cl_virtual_group_counts(p_organization_id uuid, p_session_id uuid,
   OUT expected_or_present integer, OUT present integer, OUT without_consent integer)
-  LANGUAGE sql STABLE SECURITY DEFINER
+  LANGUAGE plpgsql STABLE SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
   AS $$
+  BEGIN
     SELECT (count(*) FILTER (WHERE a.status IN ('expected', 'present')))::int,
            (count(*) FILTER (WHERE a.status = 'present'))::int,
            (count(*) FILTER (WHERE a.status IN ('expected', 'present')
                              AND NOT public.cl_group_participation_covered(a.organization_id, a.chart_id, auth.uid())))::int
+      INTO expected_or_present, present, without_consent
     FROM public.cl_group_attendance a
-    WHERE a.organization_id = p_organization_id AND a.session_id = p_session_id
+    WHERE a.organization_id = p_organization_id AND a.session_id = p_session_id;
+  END
   $$;
+-- +goose StatementEnd
 
 -- The present attendees' lines for charge suggestions: attendance id and
 -- how they took part, never a chart. For users who may conclude.
+-- +goose StatementBegin
 CREATE FUNCTION public.cl_virtual_group_present_lines(p_organization_id uuid, p_session_id uuid)
   RETURNS TABLE (attendance_id uuid, mode text, at_home boolean)
-  LANGUAGE sql STABLE SECURITY DEFINER
+  LANGUAGE plpgsql STABLE SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
   AS $$
-    SELECT a.id, m.mode, m.at_home
-    FROM public.cl_group_attendance a
-    JOIN public.cl_group_attendance_modes m ON m.organization_id = a.organization_id AND m.attendance_id = a.id
-    WHERE public.cl_has_permission(p_organization_id, 'cl.group.virtual.conclude')
-      AND a.organization_id = p_organization_id AND a.session_id = p_session_id AND a.status = 'present'
-    ORDER BY a.id
+  BEGIN
+    IF NOT public.cl_has_permission(p_organization_id, 'cl.group.virtual.conclude') THEN
+      RETURN;
+    END IF;
+    RETURN QUERY SELECT a.id, m.mode, m.at_home
+      FROM public.cl_group_attendance a
+      JOIN public.cl_group_attendance_modes m ON m.organization_id = a.organization_id AND m.attendance_id = a.id
+      WHERE a.organization_id = p_organization_id AND a.session_id = p_session_id AND a.status = 'present'
+        AND m.organization_id = p_organization_id
+      ORDER BY a.id;
+  END
   $$;
+-- +goose StatementEnd
 
 -- cl_virtual_group_transition: start (p_to = 'started') or conclude
 -- ('concluded') a session, with the matching permission. Returns the
