@@ -669,6 +669,58 @@ func TestReviewFindingsStayFixed(t *testing.T) {
 	require.WithinDuration(t, time.Now(), created, time.Minute)
 }
 
+// What the second independent review found, each now refused.
+func TestSecondReviewFindingsStayFixed(t *testing.T) {
+	t.Parallel()
+	c := newClinic(t)
+	ctx := context.Background()
+	// The clinician's consent on the Part 2 chart covers payment only; an
+	// emergency access is for treatment, to display or save.
+	c.db.Exec(t, `INSERT INTO public.cl_part2_consents (organization_id, chart_id, disclosing_organization_id, recipient_user_id,
+		record_types, purposes, effective_at, expires_at, signed_at, signer, recorded_by)
+		VALUES ($1, $2, $1, $3, '{*}', '{HPAYMT}', now() - interval '1 day', now() + interval '1 day',
+		  now() - interval '1 day', 'patient', $4)`, c.org, c.part2, c.clinician, c.officer)
+	pmOfPart2 := c.db.NewPMEncounter(t, c.org, c.part2, c.clinician)
+	c.db.Exec(t, `INSERT INTO public.pf_roles (code, description) VALUES ('group_admin', 'Schedules virtual groups')`)
+	c.db.Exec(t, `INSERT INTO public.pf_role_permissions (role, permission) VALUES ('group_admin', 'cl.group.virtual.manage')`)
+	groupAdmin := c.db.NewMember(t, c.org, "group_admin")
+	c.run(t, []attack{
+		{name: "a treatment read accounted under a payment-only consent", as: c.clinician,
+			sql: `SELECT public.cl_part2_disclosed($1, ARRAY[$2::uuid], 'appointment', 'TREAT', 'display')`, args: []any{c.org, c.part2}},
+		{name: "a non-clinical member learns which chart a PM encounter belongs to", as: c.nobody,
+			sql: `SELECT public.cl_pm_reference_ok($1, 'pm_encounters', $2, $3)::int`, args: []any{c.org, pmOfPart2, c.part2}},
+		{name: "a note written on a Part 2 chart without its accounting", as: c.clinician, code: denied,
+			sql: `WITH i AS (INSERT INTO public.cl_progress_notes (organization_id, chart_id, author_id, session_start, session_end)
+			      VALUES ($1, $2, auth.uid(), now() - interval '2 hours', now() - interval '1 hour') RETURNING 1)
+			      SELECT count(*)::int - 1 FROM i`, args: []any{c.org, c.part2}},
+		{name: "a group role learns Part 2 status from participation consent", as: groupAdmin,
+			sql:  `SELECT (public.cl_group_participation_consented($1, $2) <> public.cl_group_participation_consented($1, $3))::int`,
+			args: []any{c.org, c.chart, c.part2}},
+	})
+	// Controls: the same mapping is known to clinical staff, and the plain
+	// chart is open to a group role that may see charts.
+	n, err := c.scalar(t, c.clinician, `SELECT public.cl_pm_reference_ok($1, 'pm_encounters', $2, $3)::int`, c.org, pmOfPart2, c.part2)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	n, err = c.scalar(t, c.clinician, `SELECT public.cl_part2_disclosed($1, ARRAY[$2::uuid], 'appointment', 'HPAYMT', 'display')`, c.org, c.part2)
+	require.NoError(t, err)
+	require.Equal(t, 1, n, "the purpose the consent names is accounted for")
+
+	// An emergency access does not account for an AI use.
+	_, err = c.scalar(t, c.clinician, `SELECT length(public.cl_part2_break_glass($1, 'patient unconscious in the ER', interval '1 hour')::text)`, c.part2)
+	require.NoError(t, err)
+	n, err = c.scalar(t, c.clinician, `SELECT public.cl_part2_disclosed($1, ARRAY[$2::uuid], 'peer_encounter', 'ETREAT', 'ai')`, c.org, c.part2)
+	require.NoError(t, err)
+	require.Zero(t, n)
+	n, err = c.scalar(t, c.clinician, `SELECT public.cl_part2_disclosed($1, ARRAY[$2::uuid], 'peer_encounter', 'ETREAT', 'display')`, c.org, c.part2)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	var basis string
+	require.NoError(t, c.db.Admin.QueryRow(ctx, `SELECT details->>'basis' FROM public.pf_audit_logs
+		WHERE action = 'part2.record.disclosed' AND actor_user_id = $1 AND details->>'record_type' = 'peer_encounter'`, c.clinician).Scan(&basis))
+	require.Equal(t, "emergency", basis)
+}
+
 // A finalization's event is the encounter's own, key for key: no field the
 // contract lacks, no figure that differs, one event per encounter, whoever
 // publishes it.

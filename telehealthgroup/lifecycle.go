@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/encoreos/platform-go/billing"
+	"github.com/encoreos/platform-go/consent"
 	"github.com/encoreos/platform-go/events"
 	"github.com/encoreos/platform-go/internal/dbtx"
 	"github.com/encoreos/platform-go/internal/sqlarg"
@@ -164,6 +165,10 @@ func (c *Client) conclude(ctx context.Context, tx pgx.Tx, actingUser, org, sessi
 	}
 	if concludedAt.After(c.now().Add(time.Minute)) {
 		return nil, validate.Errorf("ConcludedAt", "is in the future")
+	}
+	// The charge lines name the present attendees: accounted for first.
+	if err := c.disclose(ctx, actingUser, org, session, uuid.Nil, consent.UseSave); err != nil {
+		return nil, err
 	}
 	var out *Conclusion
 	err := dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {

@@ -227,6 +227,30 @@ CREATE FUNCTION public.cl_part2_emergency_covers(
   $$;
 -- +goose StatementEnd
 
+-- cl_part2_basis: on what basis a user may use a Part 2 chart's records of
+-- a type, for a purpose and a use: 'consent' (one covering the purpose),
+-- 'emergency' (treatment, for display or save only), or 'denied'. The one
+-- rule for the audited decision and for the accounting.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_part2_basis(p_organization_id uuid, p_chart_id uuid, p_record_type text, p_user uuid,
+                                      p_at timestamptz, p_purpose text, p_use text) RETURNS text
+  LANGUAGE plpgsql STABLE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    IF public.cl_part2_consent_covers(p_chart_id, p_organization_id, p_record_type, p_user, p_at, p_purpose) THEN
+      RETURN 'consent';
+    END IF;
+    IF p_purpose IN ('TREAT', 'ETREAT') AND p_use IN ('display', 'save')
+       AND public.cl_part2_emergency_covers(p_organization_id, p_chart_id, p_record_type, p_user, p_at) THEN
+      RETURN 'emergency';
+    END IF;
+    RETURN 'denied';
+  END
+  $$;
+-- +goose StatementEnd
+REVOKE ALL ON FUNCTION public.cl_part2_basis(uuid, uuid, text, uuid, timestamptz, text, text) FROM PUBLIC;
+
 -- cl_check_sud_consent: may p_requesting_user see p_chart_id's records of
 -- type p_record_type? False unless the caller is clinical staff of the
 -- chart (cl.chart.view, organization-wide or at the chart's site); then
@@ -314,12 +338,7 @@ CREATE FUNCTION public.cl_part2_decide(p_chart_id uuid, p_record_type text, p_pu
 
     -- A consent covers only the purposes it names. An emergency access
     -- covers treatment (TREAT, ETREAT) for display and save, nothing else.
-    v_basis := CASE
-      WHEN public.cl_part2_consent_covers(p_chart_id, v_org, p_record_type, v_user, v_now, p_purpose) THEN 'consent'
-      WHEN p_purpose IN ('TREAT', 'ETREAT') AND p_use IN ('display', 'save')
-           AND public.cl_part2_emergency_covers(v_org, p_chart_id, p_record_type, v_user, v_now) THEN 'emergency'
-      ELSE 'denied'
-    END;
+    v_basis := public.cl_part2_basis(v_org, p_chart_id, p_record_type, v_user, v_now, p_purpose, p_use);
     PERFORM public.pf_audit_write(
       v_user, v_org, v_site,
       CASE WHEN v_basis = 'denied' THEN 'part2.access.denied' ELSE 'part2.access.allowed' END,
@@ -363,7 +382,10 @@ CREATE FUNCTION public.cl_part2_accounted(p_organization_id uuid, p_chart_id uui
     RETURN EXISTS (
       SELECT 1 FROM public.pf_audit_logs a
       WHERE a.organization_id = p_organization_id AND a.target_type = 'chart' AND a.target_id = p_chart_id
-        AND a.occurred_at >= CASE WHEN p_committed THEN pg_catalog.now() OPERATOR(pg_catalog.-) public.cl_part2_disclosure_window()
+        -- The window runs to this statement, not to the start of a
+        -- transaction that may stay open for long.
+        AND a.occurred_at >= CASE WHEN p_committed
+                                  THEN pg_catalog.statement_timestamp() OPERATOR(pg_catalog.-) public.cl_part2_disclosure_window()
                                   ELSE pg_catalog.now() END
         AND a.actor_user_id = auth.uid() AND a.action = 'part2.record.disclosed'
         AND (a.details OPERATOR(pg_catalog.->>) 'record_type') = p_record_type
@@ -405,15 +427,14 @@ CREATE FUNCTION public.cl_part2_disclosed(
       RETURN 0;
     END IF;
     FOR c IN
-      SELECT DISTINCT ch.id, ch.site_id FROM public.cl_charts ch
-      WHERE ch.organization_id = p_organization_id AND ch.id = ANY (p_chart_ids) AND ch.is_part2
+      SELECT DISTINCT ch.id, ch.site_id, ch.is_part2 FROM public.cl_charts ch
+      WHERE ch.organization_id = p_organization_id AND ch.id = ANY (p_chart_ids)
     LOOP
-      CONTINUE WHEN NOT public.cl_has_site_permission(p_organization_id, c.site_id, 'cl.chart.view');
-      v_basis := CASE
-        WHEN public.cl_part2_consent_covers(c.id, p_organization_id, v_type, v_user, v_now, NULL) THEN 'consent'
-        WHEN public.cl_part2_emergency_covers(p_organization_id, c.id, v_type, v_user, v_now) THEN 'emergency'
-      END;
-      CONTINUE WHEN v_basis IS NULL;
+      -- Clinical access first, Part 2 status after: the work done for a
+      -- chart the caller may not see does not depend on its status.
+      CONTINUE WHEN NOT public.cl_has_site_permission(p_organization_id, c.site_id, 'cl.chart.view') OR NOT c.is_part2;
+      v_basis := public.cl_part2_basis(p_organization_id, c.id, v_type, v_user, v_now, v_purpose, v_use);
+      CONTINUE WHEN v_basis = 'denied';
       -- Once per transaction for a chart, record type and use.
       CONTINUE WHEN public.cl_part2_accounted(p_organization_id, c.id, v_type, v_use, false);
       PERFORM public.pf_audit_write(v_user, p_organization_id, c.site_id, 'part2.record.disclosed', 'chart', c.id,

@@ -204,11 +204,13 @@ CREATE POLICY cl_progress_notes_select ON public.cl_progress_notes FOR SELECT TO
 CREATE POLICY cl_progress_notes_insert ON public.cl_progress_notes FOR INSERT TO authenticated
   WITH CHECK (public.cl_has_site_permission(organization_id, site_id, 'cl.progress_note.write') AND author_id = auth.uid()
               AND status = 'draft'
-              AND public.cl_check_sud_consent(chart_id, public.cl_progress_note_record_type(is_sud_counseling_note), auth.uid()));
+              AND public.cl_check_sud_consent(chart_id, public.cl_progress_note_record_type(is_sud_counseling_note), auth.uid())
+              AND public.cl_part2_opened(organization_id, chart_id, public.cl_progress_note_record_type(is_sud_counseling_note)));
 CREATE POLICY cl_progress_notes_update ON public.cl_progress_notes FOR UPDATE TO authenticated
   USING (public.cl_has_site_permission(organization_id, site_id, 'cl.progress_note.write') AND author_id = auth.uid()
          AND status = 'draft'
-         AND public.cl_check_sud_consent(chart_id, public.cl_progress_note_record_type(is_sud_counseling_note), auth.uid()))
+         AND public.cl_check_sud_consent(chart_id, public.cl_progress_note_record_type(is_sud_counseling_note), auth.uid())
+         AND public.cl_part2_opened(organization_id, chart_id, public.cl_progress_note_record_type(is_sud_counseling_note)))
   WITH CHECK (public.cl_has_site_permission(organization_id, site_id, 'cl.progress_note.write') AND author_id = auth.uid()
               AND public.cl_check_sud_consent(chart_id, public.cl_progress_note_record_type(is_sud_counseling_note), auth.uid()));
 
@@ -279,7 +281,10 @@ CREATE FUNCTION public.cl_pm_reference_ok(p_organization_id uuid, p_table text, 
     IF p_table NOT IN ('pm_encounters', 'pm_telehealth_sessions', 'pm_appointments') THEN
       RAISE EXCEPTION 'not a PM table' USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF NOT public.cl_has_org_access(p_organization_id) THEN
+    -- Which PM row belongs to which chart is clinical: a question naming a
+    -- chart needs cl.chart.view.
+    IF NOT public.cl_has_org_access(p_organization_id)
+       OR (p_chart_id IS NOT NULL AND NOT public.cl_has_permission(p_organization_id, 'cl.chart.view')) THEN
       RETURN false;
     END IF;
     IF p_id IS NULL OR pg_catalog.to_regclass('public.' || p_table) IS NULL THEN

@@ -141,9 +141,14 @@ CREATE FUNCTION public.cl_group_participation_covered(p_organization_id uuid, p_
   AS $$
   DECLARE
     v_part2 boolean;
+    v_site  uuid;
   BEGIN
-    SELECT c.is_part2 INTO v_part2 FROM public.cl_charts c WHERE c.organization_id = p_organization_id AND c.id = p_chart_id;
-    IF NOT FOUND OR p_user IS NULL THEN
+    SELECT c.is_part2, c.site_id INTO v_part2, v_site FROM public.cl_charts c
+    WHERE c.organization_id = p_organization_id AND c.id = p_chart_id;
+    -- To anyone without clinical access to the chart every chart answers
+    -- alike (Part 2 status is private).
+    IF NOT FOUND OR p_user IS NULL
+       OR NOT public.cl_member_has_permission(p_organization_id, p_user, 'cl.chart.view', v_site) THEN
       RETURN false;
     END IF;
     RETURN NOT v_part2
@@ -391,7 +396,9 @@ CREATE FUNCTION public.cl_virtual_group_counts(p_organization_id uuid, p_session
 -- +goose StatementEnd
 
 -- The present attendees' lines for charge suggestions: attendance id and
--- how they took part, never a chart. For users who may conclude.
+-- how they took part, never a chart. For users who may conclude; a Part 2
+-- attendee's line only to one who may see the attendance (under consent,
+-- its accounting committed).
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_virtual_group_present_lines(p_organization_id uuid, p_session_id uuid)
   RETURNS TABLE (attendance_id uuid, mode text, at_home boolean)
@@ -407,6 +414,8 @@ CREATE FUNCTION public.cl_virtual_group_present_lines(p_organization_id uuid, p_
       JOIN public.cl_group_attendance_modes m ON m.organization_id = a.organization_id AND m.attendance_id = a.id
       WHERE a.organization_id = p_organization_id AND a.session_id = p_session_id AND a.status = 'present'
         AND m.organization_id = p_organization_id
+        -- a Part 2 attendee's line only under consent, once accounted for
+        AND public.cl_group_attendance_visible(p_organization_id, a.id)
       ORDER BY a.id;
   END
   $$;
