@@ -111,6 +111,28 @@ func TestEventTypesMatchTheDatabase(t *testing.T) {
 	require.ElementsMatch(t, inGo, inDB)
 }
 
+// The database refuses any data field an event's contract lacks: its list
+// (cl_event_fields) is the contract's keys, exactly. A field added to a Go
+// contract without the database knowing fails here.
+func TestEventFieldsMatchTheDatabase(t *testing.T) {
+	db := testdb.New(t)
+	for _, e := range events.Registered() {
+		schemaJSON, err := events.JSONSchema(e)
+		require.NoError(t, err)
+		var schema struct {
+			Properties map[string]json.RawMessage `json:"properties"`
+		}
+		require.NoError(t, json.Unmarshal(schemaJSON, &schema))
+		var inGo []string
+		for k := range schema.Properties {
+			inGo = append(inGo, k)
+		}
+		var inDB []string
+		require.NoError(t, db.Admin.QueryRow(context.Background(), `SELECT public.cl_event_fields($1)`, e.EventType()).Scan(&inDB))
+		require.ElementsMatch(t, inGo, inDB, e.EventType())
+	}
+}
+
 // Each event's JSON, field for field as the specifications' tables.
 func TestPayloadJSONIsTheContract(t *testing.T) {
 	for _, e := range samples() {

@@ -49,9 +49,11 @@ type RelayConfig struct {
 	// For Citus, where a NOTIFY is heard only on the worker that holds the
 	// row's shard (the Citus profile drops the notify trigger).
 	PollOnly bool
-	// Retention is how long delivered events are kept before the relay
-	// deletes them (pending and dead-lettered events are never deleted);
-	// zero keeps them forever. Run prunes once at start and then hourly.
+	// Retention is how long delivered events keep their payload before the
+	// relay compacts them to tombstones (the event's keys, type and record
+	// stay, so that the same event is never stored, nor charged, twice;
+	// pending and dead-lettered events are never compacted); zero keeps
+	// them whole forever. Run compacts once at start and then hourly.
 	Retention time.Duration
 	// Logger receives the relay's logs (event ids, types and error kinds
 	// only, never payload content): default slog.Default().
@@ -178,8 +180,9 @@ func (r *Relay) Run(ctx context.Context) error {
 //go:embed sql/prune.sql
 var pruneSQL string
 
-// Prune deletes delivered events older than RelayConfig.Retention (none
-// when it is zero), in chunks, and returns how many it deleted.
+// Prune compacts delivered events older than RelayConfig.Retention (none
+// when it is zero) to tombstones, in chunks, and returns how many it
+// compacted.
 func (r *Relay) Prune(ctx context.Context) (int64, error) {
 	if r.cfg.Retention <= 0 {
 		return 0, nil
@@ -188,7 +191,7 @@ func (r *Relay) Prune(ctx context.Context) (int64, error) {
 	for {
 		var n int64
 		err := r.asRelay(ctx, func(tx pgx.Tx, now time.Time) error {
-			tag, err := tx.Exec(ctx, pruneSQL, pgx.NamedArgs{"before": now.Add(-r.cfg.Retention)})
+			tag, err := tx.Exec(ctx, pruneSQL, pgx.NamedArgs{"before": now.Add(-r.cfg.Retention), "compacted_at": now})
 			n = tag.RowsAffected()
 			return err
 		})

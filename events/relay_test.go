@@ -348,7 +348,10 @@ func (w testLog) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func TestPruneDeletesOnlyOldDeliveredEvents(t *testing.T) {
+// Pruning compacts old delivered events to tombstones: their payload goes,
+// their keys stay, so the same event can never be stored (and charged)
+// again.
+func TestPruneCompactsOnlyOldDeliveredEvents(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := context.Background()
@@ -362,7 +365,15 @@ func TestPruneDeletesOnlyOldDeliveredEvents(t *testing.T) {
 	n, err := r.Prune(ctx)
 	require.NoError(t, err)
 	require.EqualValues(t, 4, n)
-	require.Equal(t, map[string]int{"delivered": 2, "pending": 2}, b.statusCounts(t))
+	require.Equal(t, map[string]int{"delivered": 6, "pending": 2}, b.statusCounts(t))
+	var compacted, emptied int
+	require.NoError(t, b.db.Admin.QueryRow(ctx, `SELECT count(*) FILTER (WHERE compacted_at IS NOT NULL),
+		count(*) FILTER (WHERE envelope = '{}'::jsonb) FROM public.cl_pm_events`).Scan(&compacted, &emptied))
+	require.Equal(t, 4, compacted)
+	require.Equal(t, 4, emptied, "the payload is gone")
+	n, err = r.Prune(ctx)
+	require.NoError(t, err)
+	require.Zero(t, n, "a tombstone is compacted once")
 
 	keep := b.relay(t, sink, nil) // no retention: keeps everything
 	n, err = keep.Prune(ctx)

@@ -783,6 +783,18 @@ func TestFinalizedEventsCarryTheEncountersOwnFigures(t *testing.T) {
 	require.NoError(t, publish(c.finalized.ID, "i-1", `{}`), "a retry with the same key gets the stored event")
 	require.True(t, refused(publish(c.finalized.ID, "i-2", `{}`)), "a second event for the encounter")
 	require.True(t, refused(publish(c.draftB, "i-3", `{}`)), "the encounter peerB finalized has its event already")
+
+	// Once delivered and compacted past its retention, the event is a
+	// tombstone: the encounter still has its event, and cannot be charged
+	// again.
+	c.db.Exec(t, `UPDATE public.cl_pm_events SET status = 'delivered', delivered_at = now() - interval '30 days',
+		compacted_at = now(), envelope = '{}' WHERE organization_id = $1 AND aggregate_id = $2`, c.org, c.finalized.ID)
+	require.True(t, refused(publish(c.finalized.ID, "i-4", `{}`)), "a second event after compaction")
+	err = publish(c.finalized.ID, "i-1", `{}`)
+	require.True(t, dbtx.IsUniqueViolation(err), "the first key, after compaction: %v", err)
+	// Nobody rewrites an envelope, the relay included.
+	_, err = c.db.Admin.Exec(ctx, `UPDATE public.cl_pm_events SET envelope = '{"data": {}}' WHERE organization_id = $1`, c.org)
+	require.Equal(t, checkFailed, dbtx.Code(err), "got %v", err)
 }
 
 // A refusal rolls back the caller's transaction, audit rows included, so it

@@ -60,6 +60,10 @@ CREATE TABLE public.cl_pm_events (
   last_error      text CHECK ((last_error ~ '^[A-Za-z0-9_.:*/-]+$' AND pg_catalog.length(last_error) <= 120)),
   created_at      timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
   delivered_at    timestamptz,
+  -- Set when the relay compacted a delivered event past its retention: the
+  -- envelope is gone, this tombstone (keys, type, record) stays, so that the
+  -- same event is never stored, nor charged, twice.
+  compacted_at    timestamptz,
   PRIMARY KEY (organization_id, id),
   UNIQUE (organization_id, idempotency_key),
   UNIQUE (organization_id, aggregate_id, aggregate_seq)
@@ -115,7 +119,8 @@ REVOKE ALL ON FUNCTION public.cl_event_data_ok(jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.cl_event_data_ok(jsonb) TO authenticated;
 REVOKE ALL ON FUNCTION public.cl_pm_events_notify() FROM PUBLIC;
 GRANT SELECT, INSERT ON public.cl_pm_events TO authenticated;
-GRANT SELECT, UPDATE (status, attempts, next_attempt_at, last_error, delivered_at) ON public.cl_pm_events TO cl_event_relay;
+GRANT SELECT, UPDATE (status, attempts, next_attempt_at, last_error, delivered_at, envelope, compacted_at)
+  ON public.cl_pm_events TO cl_event_relay;
 
 -- Users publish through cl_pm_events_publish only. Reading the outbox
 -- needs pf.events.view: events name charts and encounters, including Part 2
@@ -125,11 +130,30 @@ CREATE POLICY cl_pm_events_select ON public.cl_pm_events FOR SELECT TO authentic
 CREATE POLICY cl_pm_events_relay_select ON public.cl_pm_events FOR SELECT TO cl_event_relay USING (true);
 CREATE POLICY cl_pm_events_relay_update ON public.cl_pm_events FOR UPDATE TO cl_event_relay
   USING (true) WITH CHECK (true);
--- Retention: the relay prunes delivered events (never pending or dead ones).
-GRANT DELETE ON public.cl_pm_events TO cl_event_relay;
-CREATE POLICY cl_pm_events_relay_prune ON public.cl_pm_events FOR DELETE TO cl_event_relay
-  USING (status = 'delivered');
-CREATE INDEX cl_pm_events_delivered_idx ON public.cl_pm_events (delivered_at) WHERE status = 'delivered';
+-- Retention: the relay compacts delivered events to tombstones; nobody
+-- deletes an event. An envelope changes only so: to '{}', with
+-- compacted_at, on a delivered event.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_pm_events_guard() RETURNS trigger
+  LANGUAGE plpgsql
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    IF NEW.envelope IS DISTINCT FROM OLD.envelope
+       AND NOT (NEW.envelope = '{}'::jsonb AND NEW.status = 'delivered' AND NEW.compacted_at IS NOT NULL) THEN
+      RAISE EXCEPTION 'an event''s envelope is never rewritten, only compacted once delivered' USING ERRCODE = 'check_violation';
+    END IF;
+    IF OLD.compacted_at IS NOT NULL AND NOT public.pf_changed_only(pg_catalog.to_jsonb(OLD), pg_catalog.to_jsonb(NEW), ARRAY[]::text[]) THEN
+      RAISE EXCEPTION 'a compacted event is a tombstone' USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NEW;
+  END
+  $$;
+-- +goose StatementEnd
+CREATE TRIGGER cl_pm_events_guard BEFORE UPDATE ON public.cl_pm_events
+  FOR EACH ROW EXECUTE FUNCTION public.cl_pm_events_guard();
+REVOKE ALL ON FUNCTION public.cl_pm_events_guard() FROM PUBLIC;
+CREATE INDEX cl_pm_events_delivered_idx ON public.cl_pm_events (delivered_at) WHERE status = 'delivered' AND compacted_at IS NULL;
 
 -- The event types the library publishes (the Go registry mirrors it; a test
 -- compares them).
@@ -137,6 +161,27 @@ CREATE FUNCTION public.cl_event_types() RETURNS text[]
   LANGUAGE sql IMMUTABLE
   SET search_path = pg_catalog, pg_temp
   AS $$ SELECT ARRAY['peer_encounter_finalized', 'cl_virtual_group_started', 'cl_virtual_group_concluded']::text[] $$;
+
+-- cl_event_fields: the fields an event type's data may carry, its
+-- contract's keys and nothing else (the Go contracts' JSON names; a test
+-- compares them). cl_pm_events_store refuses any other key, whichever door
+-- an event came through.
+CREATE FUNCTION public.cl_event_fields(p_event_type text) RETURNS text[]
+  LANGUAGE sql IMMUTABLE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+    SELECT ARRAY['event_type', 'organization_id', 'timestamp', 'correlation_id']::text[] || CASE p_event_type
+      WHEN 'peer_encounter_finalized' THEN ARRAY['peer_encounter_id', 'chart_id', 'encounter_id', 'peer_provider_id',
+                                                 'service_date', 'hcpcs_code', 'duration_minutes']
+      WHEN 'cl_virtual_group_started' THEN ARRAY['session_id', 'schedule_id', 'pm_telehealth_session_id', 'modality',
+                                                 'facilitator_id', 'attendee_count', 'started_at']
+      WHEN 'cl_virtual_group_concluded' THEN ARRAY['session_id', 'schedule_id', 'pm_telehealth_session_id', 'modality',
+                                                   'concluded_at', 'duration_minutes', 'participant_count',
+                                                   'modifier_suggestions', 'jurisdiction_profile_id']
+      ELSE ARRAY[]::text[]
+    END
+  $$;
+REVOKE ALL ON FUNCTION public.cl_event_fields(text) FROM PUBLIC;
 
 -- cl_pm_events_store: the one way to write an event. The caller must
 -- belong to the organization; the envelope must be exactly a CloudEvents
@@ -176,6 +221,8 @@ CREATE FUNCTION public.cl_pm_events_store(
        OR NOT coalesce(p_envelope OPERATOR(pg_catalog.->>) 'time' ~ '^[0-9T:.+Z-]+$', false)
        OR NOT coalesce(p_envelope OPERATOR(pg_catalog.->>) 'correlationid' ~ '^[0-9a-f-]{36}$', true)
        OR NOT coalesce(public.cl_event_data_ok(p_envelope OPERATOR(pg_catalog.->) 'data'), false)
+       OR EXISTS (SELECT 1 FROM pg_catalog.jsonb_object_keys(p_envelope OPERATOR(pg_catalog.->) 'data') k
+                  WHERE NOT (k = ANY (public.cl_event_fields(p_event_type))))
        OR (p_envelope OPERATOR(pg_catalog.->) 'data' OPERATOR(pg_catalog.->>) 'event_type') IS DISTINCT FROM p_event_type
        OR (p_envelope OPERATOR(pg_catalog.->) 'data' OPERATOR(pg_catalog.->>) 'organization_id') IS DISTINCT FROM p_organization_id::text
     THEN
@@ -192,11 +239,15 @@ CREATE FUNCTION public.cl_pm_events_store(
     IF v_existing.event_type <> p_event_type OR v_existing.aggregate_id <> p_aggregate_id THEN
       RAISE EXCEPTION 'the idempotency key was already used for another event' USING ERRCODE = 'unique_violation';
     END IF;
+    IF v_existing.compacted_at IS NOT NULL THEN
+      RAISE EXCEPTION 'the event was delivered long ago (only its tombstone is kept)' USING ERRCODE = 'unique_violation';
+    END IF;
     RETURN v_existing.envelope;
   END
   $$;
 -- +goose StatementEnd
 REVOKE ALL ON FUNCTION public.cl_event_types() FROM PUBLIC;
+
 REVOKE ALL ON FUNCTION public.cl_pm_events_store(uuid, uuid, text, uuid, text, jsonb) FROM PUBLIC;
 
 -- The public door, for an integration principal only: a member holding

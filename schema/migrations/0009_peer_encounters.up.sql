@@ -710,8 +710,10 @@ CREATE FUNCTION public.cl_peer_encounter_publish(
     pe public.cl_peer_encounters;
   BEGIN
     SELECT * INTO pe FROM public.cl_peer_encounters x WHERE x.organization_id = p_organization_id AND x.id = p_encounter_id;
+    -- Finalized, by the caller, and no event for it yet (events are never
+    -- deleted, only compacted to tombstones): this transaction's
+    -- finalization, whose event cl_peer_encounters_require_event demands.
     IF NOT FOUND OR auth.uid() IS NULL OR NOT public.cl_has_permission(p_organization_id, 'cl.peer.encounter.finalize')
-       OR pe.finalized_at <> pg_catalog.now()
        OR pe.finalized_by IS DISTINCT FROM auth.uid()
        OR EXISTS (SELECT 1 FROM public.cl_pm_events e WHERE e.organization_id = p_organization_id
                     AND e.event_type = 'peer_encounter_finalized' AND e.aggregate_id = p_encounter_id)
