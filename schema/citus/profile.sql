@@ -82,3 +82,21 @@ BEGIN
 END
 $$;
 DROP TABLE citus_profile_keys;
+
+-- 7. Every function on every node: Citus sends a function to the workers
+-- only when it depends on nothing local; the policies and guards running
+-- on the workers need them all.
+SELECT pg_catalog.create_distributed_function(p.oid::regprocedure)
+FROM pg_catalog.pg_proc p
+WHERE p.pronamespace IN ('public'::regnamespace, 'auth'::regnamespace)
+  AND NOT EXISTS (SELECT 1 FROM pg_dist_object d WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p.oid);
+
+-- 8. Citus reaches the workers as whoever runs a statement: the caller's
+-- role for its own statements, cl_definer inside the library's definer
+-- functions, cl_event_relay for the relay. Those roles must log in to the
+-- workers. Let them in from the cluster's own addresses only (pg_hba on
+-- every node, scram, their credentials in pg_dist_authinfo or .pgpass):
+-- cl_definer reads every row.
+ALTER ROLE authenticated LOGIN;
+ALTER ROLE cl_definer LOGIN;
+ALTER ROLE cl_event_relay LOGIN;
