@@ -424,40 +424,6 @@ CREATE FUNCTION public.cl_peer_chart_readable(p_organization_id uuid, p_chart_id
   $$;
 -- +goose StatementEnd
 
--- An encounter or amendment as the caller may see it: its clinical text
--- only with cl.peer.encounter.view_text (p_text, asked once per call),
--- else empty.
--- +goose StatementBegin
-CREATE FUNCTION public.cl_peer_encounter_shown(p_encounter public.cl_peer_encounters, p_text boolean)
-  RETURNS public.cl_peer_encounters
-  LANGUAGE plpgsql IMMUTABLE
-  SET search_path = pg_catalog, pg_temp
-  AS $$
-  BEGIN
-    IF NOT p_text THEN
-      p_encounter.focus_notes := '';
-    END IF;
-    RETURN p_encounter;
-  END
-  $$;
--- +goose StatementEnd
--- +goose StatementBegin
-CREATE FUNCTION public.cl_peer_amendment_shown(p_amendment public.cl_peer_encounter_amendments, p_text boolean)
-  RETURNS public.cl_peer_encounter_amendments
-  LANGUAGE plpgsql IMMUTABLE
-  SET search_path = pg_catalog, pg_temp
-  AS $$
-  BEGIN
-    IF NOT p_text THEN
-      p_amendment.body := '';
-      p_amendment.reason := '';
-    END IF;
-    RETURN p_amendment;
-  END
-  $$;
--- +goose StatementEnd
-REVOKE ALL ON FUNCTION public.cl_peer_encounter_shown(public.cl_peer_encounters, boolean) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_peer_amendment_shown(public.cl_peer_encounter_amendments, boolean) FROM PUBLIC;
 
 -- Account for the charts of encounters (by id) before reading or writing
 -- them.
@@ -488,8 +454,12 @@ CREATE FUNCTION public.cl_peer_encounter_get(p_organization_id uuid, p_id uuid)
   BEGIN
     SELECT * INTO r FROM public.cl_peer_encounters e WHERE e.organization_id = p_organization_id AND e.id = p_id;
     IF FOUND AND public.cl_peer_chart_readable(p_organization_id, r.chart_id, true) THEN
-      RETURN NEXT public.cl_peer_encounter_shown(r,
-        public.cl_has_permission(p_organization_id, 'cl.peer.encounter.view_text'));
+      -- Clinical text only with its permission (masked in place, here and
+      -- in every reader below: a function call per row cost 1.5x).
+      IF NOT public.cl_has_permission(p_organization_id, 'cl.peer.encounter.view_text') THEN
+        r.focus_notes := '';
+      END IF;
+      RETURN NEXT r;
     END IF;
   END
   $$;
@@ -516,7 +486,11 @@ CREATE FUNCTION public.cl_peer_encounter_amendments_of(p_organization_id uuid, p
       FOR r IN SELECT a.* FROM public.cl_peer_encounter_amendments a
                WHERE a.organization_id = p_organization_id AND a.peer_encounter_id = p_encounter_id
                ORDER BY a.created_at, a.id LOOP
-        RETURN NEXT public.cl_peer_amendment_shown(r, v_text);
+        IF NOT v_text THEN
+          r.body := '';
+          r.reason := '';
+        END IF;
+        RETURN NEXT r;
       END LOOP;
     END IF;
   END
@@ -552,17 +526,21 @@ CREATE FUNCTION public.cl_peer_encounters_by_chart(
     v_text boolean := public.cl_has_permission(p_organization_id, 'cl.peer.encounter.view_text');
     r      public.cl_peer_encounters;
   BEGIN
-    IF public.cl_peer_chart_readable(p_organization_id, p_chart_id, true) THEN
-      FOR r IN SELECT e.* FROM public.cl_peer_encounters e
-               WHERE e.organization_id = p_organization_id
-                 AND e.chart_id = p_chart_id
-                 AND e.service_date BETWEEN p_from AND p_to
-                 AND (e.service_date, e.id) < (p_after_date, p_after_id)
-               ORDER BY e.service_date DESC, e.id DESC
-               LIMIT least(greatest(p_limit, 0), 10001) LOOP
-        RETURN NEXT public.cl_peer_encounter_shown(r, v_text);
-      END LOOP;
+    IF NOT public.cl_peer_chart_readable(p_organization_id, p_chart_id, true) THEN
+      RETURN;
     END IF;
+    FOR r IN SELECT e.* FROM public.cl_peer_encounters e
+             WHERE e.organization_id = p_organization_id
+               AND e.chart_id = p_chart_id
+               AND e.service_date BETWEEN p_from AND p_to
+               AND (e.service_date, e.id) < (p_after_date, p_after_id)
+             ORDER BY e.service_date DESC, e.id DESC
+             LIMIT least(greatest(p_limit, 0), 10001) LOOP
+      IF NOT v_text THEN
+        r.focus_notes := '';
+      END IF;
+      RETURN NEXT r;
+    END LOOP;
   END
   $$;
 -- +goose StatementEnd
@@ -606,7 +584,10 @@ CREATE FUNCTION public.cl_peer_provider_page(
         END IF;
         v_open := v_open || r.chart_id;
       END IF;
-      RETURN NEXT public.cl_peer_encounter_shown(r, v_text);
+      IF NOT v_text THEN
+        r.focus_notes := '';
+      END IF;
+      RETURN NEXT r;
       v_left := v_left - 1;
       EXIT WHEN v_left = 0;
     END LOOP;
