@@ -69,8 +69,6 @@ var (
 	getForUpdateSQL string
 	//go:embed sql/finalize.sql
 	finalizeSQL string
-	//go:embed sql/checks.sql
-	checksSQL string
 	//go:embed sql/list.sql
 	listByProviderSQL string
 	//go:embed sql/list_disclose.sql
@@ -116,12 +114,8 @@ func (c *Client) create(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p 
 		return nil, err
 	}
 	var e *Encounter
-	err := dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
-		source, err := c.check(ctx, tx, p.OrganizationID, p.ChartID, &p.Fields, "")
-		if err != nil {
-			return err
-		}
-		args := fieldArgs(p.OrganizationID, &p.Fields, source)
+	err := dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) (err error) {
+		args := fieldArgs(p.OrganizationID, &p.Fields)
 		args["chart_id"] = p.ChartID
 		e, err = write(ctx, tx, p.OrganizationID, insertSQL, args)
 		return err
@@ -188,17 +182,7 @@ func (c *Client) update(ctx context.Context, tx pgx.Tx, actingUser, organization
 		if current.Status == StatusFinalized {
 			return ErrFinalized
 		}
-		// An unchanged service type keeps its source, even after the
-		// organization switched vocabularies.
-		keep := ""
-		if f.ServiceType == current.ServiceType {
-			keep = current.ServiceTypeSource
-		}
-		source, err := c.check(ctx, tx, organizationID, current.ChartID, &f, keep)
-		if err != nil {
-			return err
-		}
-		args := fieldArgs(organizationID, &f, source)
+		args := fieldArgs(organizationID, &f)
 		args["id"] = id
 		e, err = write(ctx, tx, organizationID, updateSQL, args)
 		return err
@@ -206,50 +190,19 @@ func (c *Client) update(ctx context.Context, tx pgx.Tx, actingUser, organization
 	return e, err
 }
 
-// check runs the database-backed validation and returns the service type's
-// source. keepSource, when set, is the source of an unchanged service type.
-func (c *Client) check(ctx context.Context, tx pgx.Tx, org, chart uuid.UUID, f *Fields, keepSource string) (string, error) {
-	var member, chartOK, providerOK, codeOK, encounterOK bool
-	var source *string
-	err := tx.QueryRow(ctx, checksSQL, pgx.NamedArgs{
-		"organization_id": org, "chart_id": chart, "peer_provider_id": f.PeerProviderID, "service_type": f.ServiceType,
-		"hcpcs_code": f.HCPCSCode, "service_date": dateOf(f.ServiceDate), "encounter_id": sqlarg.UUID(f.EncounterID),
-	}).Scan(&member, &chartOK, &providerOK, &source, &codeOK, &encounterOK)
-	switch {
-	case err != nil:
-		return "", dbtx.MapError(err)
-	case !member:
-		return "", ErrPermissionDenied
-	case !chartOK:
-		return "", validate.Errorf("ChartID", "does not name a chart of the organization")
-	case !providerOK:
-		return "", validate.Errorf("PeerProviderID", "is not an active peer specialist of the organization")
-	case !codeOK:
-		return "", validate.Errorf("HCPCSCode", "is not a code the organization may bill on the service date")
-	case !encounterOK:
-		return "", validate.Errorf("EncounterID", "is not a PM-03 encounter of the organization for this chart")
-	case keepSource != "":
-		return keepSource, nil
-	case source == nil:
-		return "", validate.Errorf("ServiceType", "is not one of the organization's active peer service types")
-	}
-	return *source, nil
-}
-
-func fieldArgs(org uuid.UUID, f *Fields, source string) pgx.NamedArgs {
+func fieldArgs(org uuid.UUID, f *Fields) pgx.NamedArgs {
 	return pgx.NamedArgs{
-		"organization_id":     org,
-		"site_id":             sqlarg.UUID(f.SiteID),
-		"encounter_id":        sqlarg.UUID(f.EncounterID),
-		"peer_provider_id":    f.PeerProviderID,
-		"service_date":        dateOf(f.ServiceDate),
-		"start_time":          f.StartTime,
-		"end_time":            f.EndTime,
-		"duration_minutes":    f.DurationMinutes,
-		"service_type":        f.ServiceType,
-		"service_type_source": source,
-		"hcpcs_code":          f.HCPCSCode,
-		"focus_notes":         f.FocusNotes,
+		"organization_id":  org,
+		"site_id":          sqlarg.UUID(f.SiteID),
+		"encounter_id":     sqlarg.UUID(f.EncounterID),
+		"peer_provider_id": f.PeerProviderID,
+		"service_date":     dateOf(f.ServiceDate),
+		"start_time":       f.StartTime,
+		"end_time":         f.EndTime,
+		"duration_minutes": f.DurationMinutes,
+		"service_type":     f.ServiceType,
+		"hcpcs_code":       f.HCPCSCode,
+		"focus_notes":      f.FocusNotes,
 	}
 }
 
@@ -289,10 +242,6 @@ func (c *Client) finalize(ctx context.Context, tx pgx.Tx, actingUser, organizati
 		if current.Status == StatusFinalized {
 			e = current
 			return nil
-		}
-		f := fieldsOf(current)
-		if _, err := c.check(ctx, tx, organizationID, current.ChartID, &f, current.ServiceTypeSource); err != nil {
-			return err
 		}
 		if e, err = write(ctx, tx, organizationID, finalizeSQL, args); err != nil {
 			return err
@@ -340,6 +289,22 @@ func lockForEdit(ctx context.Context, tx pgx.Tx, org, id uuid.UUID) (*Encounter,
 	return e, nil
 }
 
+// fields turns the database's refusals of an encounter into field errors:
+// the database checks each rule once (constraints, and the guard, which
+// names the column it refuses), Go does not ask it first.
+var fields = dbtx.Fields{
+	"peer_provider_id": {Name: "PeerProviderID", Reason: "is not an active peer specialist of the organization"},
+	"cl_peer_encounters_organization_id_peer_provider_id_fkey": {Name: "PeerProviderID",
+		Reason: "is not an active peer specialist of the organization"},
+	"hcpcs_code":   {Name: "HCPCSCode", Reason: "is not a code the organization may bill on the service date"},
+	"service_type": {Name: "ServiceType", Reason: "is not one of the organization's active peer service types"},
+	"encounter_id": {Name: "EncounterID", Reason: "is not a PM-03 encounter of the organization for this chart"},
+	"end_time":     {Name: "EndTime", Reason: "is in the future"},
+	"chart_id":     {Name: "ChartID", Reason: "does not name a chart of the organization"},
+	"cl_peer_encounters_organization_id_site_id_fkey": {Name: "SiteID", Reason: "does not name a site of the organization"},
+	"cl_peer_encounters_finalized_needs_notes":        {Name: "FocusNotes", Reason: "are required to finalize"},
+}
+
 // write runs an INSERT or UPDATE that returns the encounter's id and reads
 // the encounter back as the caller may see it (clinical text is readable
 // only through get.sql). No row written is ErrNotFound.
@@ -349,12 +314,8 @@ func write(ctx context.Context, tx pgx.Tx, org uuid.UUID, sql string, args pgx.N
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return nil, ErrNotFound
-	case dbtx.IsForeignKeyViolation(err):
-		return nil, validate.Errorf("SiteID", "does not name a site of the organization")
-	case dbtx.ConstraintOf(err) == "cl_peer_encounters_finalized_needs_notes":
-		return nil, validate.Errorf("FocusNotes", "are required to finalize")
 	case err != nil:
-		return nil, dbtx.MapError(err)
+		return nil, fields.Map(err)
 	}
 	return collectOne(tx.Query(ctx, getSQL, pgx.NamedArgs{"organization_id": org, "id": id}))
 }

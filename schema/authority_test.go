@@ -299,7 +299,7 @@ func TestPeerEncountersBelongToTheirAuthor(t *testing.T) {
 			sql: insertEncounter, args: []any{c.org, c.chart, c.peerA, time.Date(9999, 12, 30, 0, 0, 0, 0, time.UTC), nil}},
 		{name: "a service tomorrow", as: c.peerA, code: checkFailed,
 			sql: insertEncounter, args: []any{c.org, c.chart, c.peerA, time.Now().Add(24 * time.Hour), nil}},
-		{name: "another organization's PM encounter", as: c.peerA, code: denied,
+		{name: "another organization's PM encounter", as: c.peerA, code: checkFailed,
 			sql: insertEncounter, args: []any{c.org, c.chart, c.peerA, twoHoursAgo(), c.pmEncounterB}},
 	})
 	// Controls: the author edits their own draft, and the same insert as
@@ -622,7 +622,7 @@ func TestReviewFindingsStayFixed(t *testing.T) {
 		    'patient', auth.uid()) RETURNING 1)
 		SELECT count(*)::int - 1 FROM i`
 	c.run(t, []attack{
-		{name: "a PM encounter of another patient", as: c.peerA, code: denied,
+		{name: "a PM encounter of another patient", as: c.peerA, code: checkFailed,
 			sql: insertEncounter, args: []any{c.org, c.chart, c.peerA, twoHoursAgo(), otherChartsPM}},
 		{name: "a stranger probes another organization's PM rows", as: stranger,
 			sql: `SELECT public.cl_pm_reference_ok($1, 'pm_encounters', $2)::int`, args: []any{c.org, otherChartsPM}},

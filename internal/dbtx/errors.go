@@ -7,6 +7,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/encoreos/platform-go/internal/validate"
 )
 
 // SQLSTATE codes the library maps to its own errors.
@@ -64,6 +66,31 @@ func sanitize(pgErr *pgconn.PgError) *Error {
 		e.Message = pgErr.Message
 	}
 	return e
+}
+
+// Field is the input field a database refusal is about, and why, in the
+// words of a field error ("PeerProviderID is not ...").
+type Field struct{ Name, Reason string }
+
+// Fields maps the names the database gives its refusals (a constraint's
+// name, or the column a library function names when it raises) to the
+// caller's input fields: the one place a package turns the database's
+// rules into field errors, so that Go need not ask the database first.
+type Fields map[string]Field
+
+// Map returns a field error (*validate.Error, which matches
+// validate.ErrInvalid) when err is an integrity refusal that names one of
+// f's constraints or columns, and MapError(err) otherwise.
+func (f Fields) Map(err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && strings.HasPrefix(pgErr.Code, "23") {
+		for _, name := range []string{pgErr.ConstraintName, pgErr.ColumnName} {
+			if field, ok := f[name]; ok && name != "" {
+				return validate.Errorf(field.Name, "%s", field.Reason)
+			}
+		}
+	}
+	return MapError(err)
 }
 
 // ConstraintOf returns the name of the constraint err violated, or "".

@@ -216,26 +216,52 @@ CREATE FUNCTION public.cl_peer_encounters_guard() RETURNS trigger
         END IF;
       END IF;
     END IF;
-    IF v_user IS NULL THEN
+    -- A caller who may not write here learns nothing from the checks below:
+    -- the policies refuse the write.
+    IF v_user IS NULL OR NOT public.cl_has_permission(NEW.organization_id,
+         CASE WHEN TG_OP = 'INSERT' THEN 'cl.peer.encounter.create' ELSE 'cl.peer.encounter.edit' END) THEN
       RETURN NEW;
     END IF;
-    IF (TG_OP = 'INSERT' OR NEW.peer_provider_id <> OLD.peer_provider_id)
+    -- Each refusal names its column (the library turns it into a field
+    -- error); a finalization checks again what may have changed since the
+    -- draft (the provider's role, the code's dates, the PM-03 encounter).
+    IF TG_OP = 'INSERT' AND NOT EXISTS (SELECT 1 FROM public.cl_charts c
+                                        WHERE c.organization_id = NEW.organization_id AND c.id = NEW.chart_id) THEN
+      RAISE EXCEPTION 'the chart is not one of the organization''s' USING ERRCODE = 'foreign_key_violation', COLUMN = 'chart_id';
+    END IF;
+    IF (TG_OP = 'INSERT' OR NEW.status = 'finalized' OR NEW.peer_provider_id <> OLD.peer_provider_id)
        AND NOT public.cl_staff_holds(NEW.organization_id, NEW.peer_provider_id, 'cl.peer.service.provide') THEN
-      RAISE EXCEPTION 'the provider is not a peer specialist of the organization' USING ERRCODE = 'check_violation';
+      RAISE EXCEPTION 'the provider is not a peer specialist of the organization'
+        USING ERRCODE = 'check_violation', COLUMN = 'peer_provider_id';
     END IF;
     IF (TG_OP = 'INSERT' OR NEW.start_time <> OLD.start_time OR NEW.end_time <> OLD.end_time OR NEW.service_date <> OLD.service_date)
        AND (NEW.end_time > pg_catalog.statement_timestamp() + interval '1 minute'
             OR NEW.service_date > (pg_catalog.statement_timestamp() AT TIME ZONE 'UTC')::date + 1) THEN
-      RAISE EXCEPTION 'a peer encounter cannot be in the future' USING ERRCODE = 'check_violation';
+      RAISE EXCEPTION 'a peer encounter cannot be in the future' USING ERRCODE = 'check_violation', COLUMN = 'end_time';
     END IF;
     IF (TG_OP = 'INSERT' OR NEW.status = 'finalized' OR NEW.hcpcs_code <> OLD.hcpcs_code OR NEW.service_date <> OLD.service_date)
        AND NOT public.pf_billing_code_valid(NEW.organization_id, NEW.hcpcs_code, NEW.service_date) THEN
-      RAISE EXCEPTION 'the code is not billable by the organization on the service date' USING ERRCODE = 'check_violation';
+      RAISE EXCEPTION 'the code is not billable by the organization on the service date'
+        USING ERRCODE = 'check_violation', COLUMN = 'hcpcs_code';
     END IF;
-    IF (TG_OP = 'INSERT' OR NEW.service_type <> OLD.service_type OR NEW.service_type_source <> OLD.service_type_source)
-       AND NOT EXISTS (SELECT 1 FROM public.cl_peer_service_types_for(NEW.organization_id) t
-                       WHERE t.source = NEW.service_type_source AND t.code = NEW.service_type AND t.active) THEN
-      RAISE EXCEPTION 'the service type is not one the organization uses now' USING ERRCODE = 'check_violation';
+    IF (TG_OP = 'INSERT' OR NEW.status = 'finalized' OR NEW.encounter_id IS DISTINCT FROM OLD.encounter_id)
+       AND NOT public.cl_pm_reference_ok(NEW.organization_id, 'pm_encounters', NEW.encounter_id, NEW.chart_id) THEN
+      RAISE EXCEPTION 'the PM-03 encounter is not one of the organization''s for this chart'
+        USING ERRCODE = 'check_violation', COLUMN = 'encounter_id';
+    END IF;
+    -- The service type's source is the database's: the organization's
+    -- vocabulary now (PF-15 or its own, by use_pf15) for a new or changed
+    -- type; an unchanged type keeps its source, even after the organization
+    -- switched vocabularies.
+    IF TG_OP = 'INSERT' OR NEW.service_type <> OLD.service_type THEN
+      NEW.service_type_source := (SELECT t.source FROM public.cl_peer_service_types_for(NEW.organization_id) t
+                                  WHERE t.code = NEW.service_type AND t.active);
+      IF NEW.service_type_source IS NULL THEN
+        RAISE EXCEPTION 'the service type is not one the organization uses now'
+          USING ERRCODE = 'check_violation', COLUMN = 'service_type';
+      END IF;
+    ELSE
+      NEW.service_type_source := OLD.service_type_source;
     END IF;
     IF NEW.peer_provider_id <> v_user AND (TG_OP = 'INSERT' OR NEW.status = 'finalized'
                                            OR NEW.peer_provider_id <> OLD.peer_provider_id) THEN
