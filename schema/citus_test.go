@@ -270,6 +270,20 @@ func TestCitusRules(t *testing.T) {
 			if regexp.MustCompile(`\bctid\b`).Match(b) || volatileWrite.Match(b) {
 				broken = append(broken, path)
 			}
+			// auth.uid() is inlined as a coalesce, which Citus refuses in
+			// an UPDATE's SET: a sub-select is evaluated once, on the
+			// coordinator. An upsert's DO UPDATE SET takes no function at
+			// all (EXCLUDED carries the inserted values).
+			text := string(b)
+			for _, at := range regexp.MustCompile(`auth\.uid\(\)`).FindAllStringIndex(text, -1) {
+				if strings.Contains(text, "UPDATE") && !strings.HasSuffix(strings.TrimRight(text[:at[0]], " "), "(SELECT") &&
+					!regexp.MustCompile(`(?is)\bVALUES\s*\([^;]*$`).MatchString(text[:at[0]]) {
+					broken = append(broken, path+": auth.uid() in a write, not as (SELECT auth.uid())")
+				}
+			}
+			if i := strings.Index(text, "DO UPDATE"); i >= 0 && regexp.MustCompile(`\b(?:auth\.uid|now|statement_timestamp|clock_timestamp)\s*\(`).MatchString(text[i:]) {
+				broken = append(broken, path+": a function in DO UPDATE SET")
+			}
 			return nil
 		}))
 		require.Greater(t, files, 20)

@@ -7,4 +7,4 @@ SET modality = EXCLUDED.modality, pm_telehealth_session_id = coalesce(EXCLUDED.p
       public.cl_group_session_telehealth_metadata.pm_telehealth_session_id),
     vendor_session_ref = EXCLUDED.vendor_session_ref, contingency_fallback = EXCLUDED.contingency_fallback,
     contingency_contact = EXCLUDED.contingency_contact, jurisdiction_profile = EXCLUDED.jurisdiction_profile,
-    updated_by = auth.uid()
+    updated_by = EXCLUDED.updated_by
