@@ -26,7 +26,7 @@ type DB = dbtx.Beginner
 type Config struct {
 	// Outbox shapes peer_encounter_finalized (its CloudEvents source);
 	// default events.NewOutbox(nil). The event enters the outbox through
-	// cl_peer_encounter_publish, which checks it against the encounter.
+	// cl_peer_encounter_finalize, which checks it against the encounter.
 	Outbox *events.Outbox
 	// Now returns the current time; default time.Now. For tests.
 	Now func() time.Time
@@ -233,28 +233,25 @@ func (c *Client) finalize(ctx context.Context, tx pgx.Tx, actingUser, organizati
 	var e *Encounter
 	err := dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
 		args := pgx.NamedArgs{"organization_id": organizationID, "id": id}
-		// The row lock makes a concurrent finalize wait, then see the
-		// encounter finalized.
-		current, err := lockForEdit(ctx, tx, organizationID, id)
+		current, err := collectOne(tx.Query(ctx, getSQL, args))
 		if err != nil {
 			return err
 		}
-		if current.Status == StatusFinalized {
-			e = current
-			return nil
-		}
-		if e, err = write(ctx, tx, organizationID, finalizeSQL, args); err != nil {
-			return err
-		}
+		// The event as the encounter reads now; cl_peer_encounter_finalize
+		// checks that the caller may finalize it, locks the row, finalizes
+		// it, stamps the event with the finalization's time and stores it
+		// only if it is exactly the encounter's own. An encounter finalized
+		// already (by a retry, or a concurrent call that held the lock
+		// first) publishes nothing.
 		env, key, err := c.outbox.Prepare(&events.PeerEncounterFinalized{
-			Header:          events.Header{OrganizationID: e.OrganizationID, Timestamp: *e.FinalizedAt},
-			PeerEncounterID: e.ID,
-			ChartID:         e.ChartID,
-			EncounterID:     e.EncounterID,
-			PeerProviderID:  e.PeerProviderID,
-			ServiceDate:     events.NewDate(e.ServiceDate),
-			HCPCSCode:       events.Code(e.HCPCSCode),
-			DurationMinutes: e.DurationMinutes,
+			Header:          events.Header{OrganizationID: current.OrganizationID},
+			PeerEncounterID: current.ID,
+			ChartID:         current.ChartID,
+			EncounterID:     current.EncounterID,
+			PeerProviderID:  current.PeerProviderID,
+			ServiceDate:     events.NewDate(current.ServiceDate),
+			HCPCSCode:       events.Code(current.HCPCSCode),
+			DurationMinutes: current.DurationMinutes,
 		}, nil)
 		if err != nil {
 			return err
@@ -263,8 +260,15 @@ func (c *Client) finalize(ctx context.Context, tx pgx.Tx, actingUser, organizati
 		if err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `SELECT public.cl_peer_encounter_publish($1, $2, $3, $4, $5)`, e.OrganizationID, e.ID, env.ID, key, raw)
-		return dbtx.MapError(err)
+		args["idempotency_key"], args["envelope"] = key, raw
+		if _, err := tx.Exec(ctx, finalizeSQL, args); err != nil {
+			if dbtx.IsNoDataFound(err) {
+				return ErrNotFound
+			}
+			return fields.Map(err)
+		}
+		e, err = collectOne(tx.Query(ctx, getSQL, pgx.NamedArgs{"organization_id": organizationID, "id": id}))
+		return err
 	})
 	return e, err
 }

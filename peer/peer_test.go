@@ -207,7 +207,7 @@ func TestTheDatabaseStandsBehindTheAPI(t *testing.T) {
 
 	// Nobody forges the charge-capture event: not through the outbox's door
 	// (which needs pf.events.publish), not through finalization's (which
-	// needs the encounter finalized, by the caller, in this transaction).
+	// stores only the encounter's own figures).
 	forged := &events.PeerEncounterFinalized{Header: events.Header{OrganizationID: b.org}, PeerEncounterID: e.ID, ChartID: b.chart,
 		PeerProviderID: b.peer, ServiceDate: events.NewDate(time.Now()), HCPCSCode: "H0038", DurationMinutes: 600}
 	outbox := events.NewOutbox(nil)
@@ -219,10 +219,13 @@ func TestTheDatabaseStandsBehindTheAPI(t *testing.T) {
 			return err
 		}
 		raw, _ := json.Marshal(env)
-		_, err = tx.Exec(ctx, `SELECT public.cl_peer_encounter_publish($1, $2, $3, $4, $5)`, b.org, e.ID, env.ID, key, raw)
+		_, err = tx.Exec(ctx, `SELECT public.cl_peer_encounter_finalize($1, $2, $3, $4)`, b.org, e.ID, key, raw)
 		return err
 	})
-	require.True(t, dbtx.IsCheckViolation(err), "a draft's event: %v", err)
+	require.True(t, dbtx.IsCheckViolation(err), "600 minutes for a 45-minute session: %v", err)
+	got, err = b.client.Get(ctx, b.peer, b.org, e.ID)
+	require.NoError(t, err)
+	require.Equal(t, peer.StatusDraft, got.Status, "nothing finalized")
 }
 
 func TestPart2EncountersFollowConsent(t *testing.T) {

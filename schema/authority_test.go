@@ -739,21 +739,20 @@ func TestFinalizedEventsCarryTheEncountersOwnFigures(t *testing.T) {
 		    'service_date', e.service_date, 'hcpcs_code', e.hcpcs_code, 'duration_minutes', e.duration_minutes) || $4::jsonb)
 		FROM public.cl_peer_encounters e WHERE e.organization_id = $1 AND e.id = $2`
 	finalizeAndPublish := func(extra string) error {
+		var env []byte
+		require.NoError(t, c.db.Admin.QueryRow(ctx, envelope, c.org, c.draftB, uuid.New(), extra).Scan(&env))
 		return dbtx.Run(ctx, c.db.App, c.peerB, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, `UPDATE public.cl_peer_encounters SET status = 'finalized', finalized_by = auth.uid(),
-				finalized_at = now(), updated_by = auth.uid() WHERE organization_id = $1 AND id = $2`, c.org, c.draftB); err != nil {
-				return err
-			}
-			var env []byte
-			evid := uuid.New()
-			if err := tx.QueryRow(ctx, envelope, c.org, c.draftB, evid, extra).Scan(&env); err != nil {
-				return err
-			}
-			_, err := tx.Exec(ctx, `SELECT public.cl_peer_encounter_publish($1, $2, $3, 'finalize-b', $4::jsonb)`,
-				c.org, c.draftB, evid, env)
+			_, err := tx.Exec(ctx, `SELECT public.cl_peer_encounter_finalize($1, $2, 'finalize-b', $3::jsonb)`, c.org, c.draftB, env)
 			return err
 		})
 	}
+	// A raw finalization without its event never commits.
+	err := dbtx.Run(ctx, c.db.App, c.peerB, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE public.cl_peer_encounters SET status = 'finalized', finalized_by = auth.uid(),
+			finalized_at = now(), updated_by = auth.uid() WHERE organization_id = $1 AND id = $2`, c.org, c.draftB)
+		return err
+	})
+	require.True(t, dbtx.IsCheckViolation(err), "got %v", err)
 	refused := func(err error) bool {
 		return dbtx.IsCheckViolation(err) && strings.Contains(err.Error(), "does not describe")
 	}
@@ -777,7 +776,7 @@ func TestFinalizedEventsCarryTheEncountersOwnFigures(t *testing.T) {
 			return err
 		})
 	}
-	err := publish(c.finalized.ID, "i-1", `{"chart_id": "`+c.part2.String()+`"}`)
+	err = publish(c.finalized.ID, "i-1", `{"chart_id": "`+c.part2.String()+`"}`)
 	require.True(t, refused(err), "another chart: %v", err)
 	require.NoError(t, publish(c.finalized.ID, "i-1", `{}`))
 	require.NoError(t, publish(c.finalized.ID, "i-1", `{}`), "a retry with the same key gets the stored event")

@@ -1,5 +1,4 @@
-UPDATE public.cl_peer_encounters
-SET status = 'finalized', finalized_by = (SELECT auth.uid()), finalized_at = pg_catalog.now(),
-    updated_by = (SELECT auth.uid()), updated_at = pg_catalog.now()
-WHERE organization_id = @organization_id AND id = @id AND status = 'draft'
-RETURNING id
+-- Finalize and publish peer_encounter_finalized, in one call (see the
+-- migration): the row lock, the checks, the update and the event, as one
+-- user.
+SELECT public.cl_peer_encounter_finalize(@organization_id, @id, @idempotency_key, @envelope)

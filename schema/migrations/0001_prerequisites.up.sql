@@ -88,6 +88,13 @@ CREATE FUNCTION public.pf_stamp() RETURNS trigger
   $$;
 -- +goose StatementEnd
 
+-- pf_iso_time: a time as events and audit details carry it: UTC, ISO 8601,
+-- microseconds, 'Z' (whatever the session's TimeZone).
+CREATE FUNCTION public.pf_iso_time(p_value timestamptz) RETURNS text
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  SET search_path = pg_catalog, pg_temp
+  AS $$ SELECT pg_catalog.to_char(p_value AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') $$;
+
 -- pf_changed_only: whether an update changed nothing but the named columns
 -- (every other column, including any added later, is protected by
 -- default). For guards: the few columns an action may change are named.

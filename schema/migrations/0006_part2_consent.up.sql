@@ -517,7 +517,7 @@ CREATE FUNCTION public.cl_part2_break_glass(p_chart_id uuid, p_reason text, p_du
     PERFORM public.pf_audit_write(
       v_user, v_org, v_site, 'part2.emergency_access.opened', 'chart', p_chart_id, 'ETREAT',
       pg_catalog.jsonb_build_object('emergency_access_id', v_row.id,
-                                    'expires_at', pg_catalog.to_char(v_row.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')));
+                                    'expires_at', public.pf_iso_time(v_row.expires_at)));
     RETURN v_row;
   END
   $$;

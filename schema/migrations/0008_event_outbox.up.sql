@@ -257,7 +257,7 @@ REVOKE ALL ON FUNCTION public.cl_pm_events_store(uuid, uuid, text, uuid, text, j
 -- own transition (cl_virtual_group_publish, migration 0013), and an event
 -- about a record needs that record, in that organization, in the state the
 -- event reports: peer_encounter_finalized a finalized encounter (people
--- publish it only by finalizing, through cl_peer_encounter_publish,
+-- publish it only by finalizing, through cl_peer_encounter_finalize,
 -- migration 0009).
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_pm_events_publish(

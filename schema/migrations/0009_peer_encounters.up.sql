@@ -703,32 +703,58 @@ CREATE FUNCTION public.cl_peer_encounter_event_ok(pe public.cl_peer_encounters, 
   $$;
 -- +goose StatementEnd
 
--- cl_peer_encounter_publish: publish an encounter's peer_encounter_finalized,
--- only in the transaction that finalized it (by the caller), only once, and
--- only with the encounter's own figures: charge capture (PM-07) bills on it.
+-- cl_peer_encounter_finalize: finalize an encounter and publish its
+-- peer_encounter_finalized, in one call: the only way an encounter is
+-- finalized, through the API or by plain SQL (the event is demanded at
+-- commit, and no other function stores it for an acting user). The caller
+-- may edit the encounter (its author, or documenting on behalf, with
+-- cl.peer.encounter.edit; finalizing itself needs
+-- cl.peer.encounter.finalize, which the guard checks). p_envelope is the
+-- event as the caller built it from the encounter; its time and timestamp
+-- become the finalization's (the database's clock), and its data must then
+-- be exactly the encounter's own (cl_peer_encounter_event_ok). Returns the
+-- stored envelope, or NULL for an encounter finalized already (nothing is
+-- published twice). One user does all of it: on Citus a transaction may
+-- not mix the caller's writes and a definer's on one organization.
 -- +goose StatementBegin
-CREATE FUNCTION public.cl_peer_encounter_publish(
-  p_organization_id uuid, p_encounter_id uuid, p_id uuid, p_idempotency_key text, p_envelope jsonb
+CREATE FUNCTION public.cl_peer_encounter_finalize(
+  p_organization_id uuid, p_id uuid, p_idempotency_key text, p_envelope jsonb
 ) RETURNS jsonb
   LANGUAGE plpgsql VOLATILE SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
   AS $$
   DECLARE
-    pe public.cl_peer_encounters;
+    v_user   uuid := auth.uid();
+    pe       public.cl_peer_encounters;
+    v_at     jsonb;
+    v_envelope jsonb;
   BEGIN
-    SELECT * INTO pe FROM public.cl_peer_encounters x WHERE x.organization_id = p_organization_id AND x.id = p_encounter_id;
-    -- Finalized, by the caller, and no event for it yet (events are never
-    -- deleted, only compacted to tombstones): this transaction's
-    -- finalization, whose event cl_peer_encounters_require_event demands.
-    IF NOT FOUND OR auth.uid() IS NULL OR NOT public.cl_has_permission(p_organization_id, 'cl.peer.encounter.finalize')
-       OR pe.finalized_by IS DISTINCT FROM auth.uid()
-       OR EXISTS (SELECT 1 FROM public.cl_pm_events e WHERE e.organization_id = p_organization_id
-                    AND e.event_type = 'peer_encounter_finalized' AND e.aggregate_id = p_encounter_id)
-       OR NOT public.cl_peer_encounter_event_ok(pe, p_envelope OPERATOR(pg_catalog.->) 'data') THEN
+    SELECT * INTO pe FROM public.cl_peer_encounters x
+    WHERE x.organization_id = p_organization_id AND x.id = p_id FOR UPDATE;
+    IF NOT FOUND OR v_user IS NULL OR NOT public.cl_peer_chart_readable(p_organization_id, pe.chart_id, true) THEN
+      RAISE EXCEPTION 'no such peer encounter' USING ERRCODE = 'no_data_found';
+    END IF;
+    -- The update policy's rule: the author, or one documenting on behalf.
+    IF NOT public.cl_has_permission(p_organization_id, 'cl.peer.encounter.edit')
+       OR NOT ((pe.created_by = v_user AND pe.peer_provider_id = v_user)
+               OR public.cl_has_permission(p_organization_id, 'cl.peer.encounter.on_behalf')) THEN
+      PERFORM public.pf_refuse(p_organization_id, 'peer_encounter.finalize', 'peer_encounter', p_id,
+        'permission denied: the encounter is another peer''s to finalize');
+    END IF;
+    IF pe.status = 'finalized' THEN
+      RETURN NULL;
+    END IF;
+    UPDATE public.cl_peer_encounters x SET status = 'finalized', finalized_by = v_user, updated_by = v_user
+    WHERE x.organization_id = p_organization_id AND x.id = p_id
+    RETURNING * INTO pe;
+    v_at := pg_catalog.to_jsonb(public.pf_iso_time(pe.finalized_at));
+    v_envelope := pg_catalog.jsonb_set(pg_catalog.jsonb_set(p_envelope, '{time}', v_at), '{data,timestamp}', v_at);
+    IF (p_envelope OPERATOR(pg_catalog.->>) 'type') IS DISTINCT FROM 'peer_encounter_finalized'
+       OR NOT public.cl_peer_encounter_event_ok(pe, v_envelope OPERATOR(pg_catalog.->) 'data') THEN
       RAISE EXCEPTION 'the event does not describe this finalization' USING ERRCODE = 'check_violation';
     END IF;
-    RETURN public.cl_pm_events_store(p_organization_id, p_id, 'peer_encounter_finalized', p_encounter_id,
-                                     p_idempotency_key, p_envelope);
+    RETURN public.cl_pm_events_store(p_organization_id, (p_envelope OPERATOR(pg_catalog.->>) 'id')::uuid,
+                                     'peer_encounter_finalized', p_id, p_idempotency_key, v_envelope);
   END
   $$;
 -- +goose StatementEnd
@@ -766,8 +792,8 @@ CREATE FUNCTION public.cl_peer_encounter_verify_direct(
   $$;
 -- +goose StatementEnd
 REVOKE ALL ON FUNCTION public.cl_peer_encounter_verify_direct(uuid, uuid, text, jsonb) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_peer_encounter_publish(uuid, uuid, uuid, text, jsonb) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION public.cl_peer_encounter_publish(uuid, uuid, uuid, text, jsonb) TO authenticated;
+REVOKE ALL ON FUNCTION public.cl_peer_encounter_finalize(uuid, uuid, text, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.cl_peer_encounter_finalize(uuid, uuid, text, jsonb) TO authenticated;
 REVOKE ALL ON FUNCTION public.cl_peer_encounters_guard() FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_peer_encounter_amendments_guard() FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_peer_encounters_require_event() FROM PUBLIC;

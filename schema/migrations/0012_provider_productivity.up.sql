@@ -185,8 +185,8 @@ CREATE FUNCTION public.get_provider_productivity(
     END IF;
     v_details := pg_catalog.jsonb_build_object(
       'provider_filter', p_provider_id,
-      'period_start', pg_catalog.to_char(p_period_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
-      'period_end', pg_catalog.to_char(p_period_end AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'));
+      'period_start', public.pf_iso_time(p_period_start),
+      'period_end', public.pf_iso_time(p_period_end));
     -- A stranger to the organization writes nothing into its log (and
     -- learns nothing); a member is refused with an audit row, also for a
     -- site that is not the organization's (named in the details, never as
