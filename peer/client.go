@@ -83,8 +83,6 @@ var (
 	amendSQL string
 	//go:embed sql/amendments.sql
 	amendmentsSQL string
-	//go:embed sql/amendment.sql
-	amendmentSQL string
 )
 
 // Create records a draft encounter.
@@ -117,7 +115,7 @@ func (c *Client) create(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p 
 	err := dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) (err error) {
 		args := fieldArgs(p.OrganizationID, &p.Fields)
 		args["chart_id"] = p.ChartID
-		e, err = write(ctx, tx, p.OrganizationID, insertSQL, args)
+		e, err = write(ctx, tx, insertSQL, args, p.FocusNotes)
 		return err
 	})
 	return e, err
@@ -184,7 +182,7 @@ func (c *Client) update(ctx context.Context, tx pgx.Tx, actingUser, organization
 		}
 		args := fieldArgs(organizationID, &f)
 		args["id"] = id
-		e, err = write(ctx, tx, organizationID, updateSQL, args)
+		e, err = write(ctx, tx, updateSQL, args, f.FocusNotes)
 		return err
 	})
 	return e, err
@@ -273,24 +271,34 @@ func (c *Client) finalize(ctx context.Context, tx pgx.Tx, actingUser, organizati
 	return e, err
 }
 
+// A write reads the encounter back in its own transaction, as the writing
+// user, through the table (RETURNING, FOR UPDATE): never through the
+// definer readers, since Citus refuses a transaction that touches one
+// organization's rows as two users. The clinical text, which plain SQL
+// cannot read, is what the writer supplied.
+const writerColumns = `organization_id, id, site_id, chart_id, encounter_id, peer_provider_id, service_date, start_time,
+	end_time, duration_minutes, service_type, service_type_source, hcpcs_code, ''::text AS focus_notes, status,
+	created_by, created_at, updated_by, updated_at, finalized_by, finalized_at`
+
 // lockForEdit locks an encounter the caller may edit (its author, or one
 // documenting on behalf), after disclose. An encounter the caller can only
 // read is someone else's to edit or finalize: ErrPermissionDenied, not
 // ErrNotFound.
 func lockForEdit(ctx context.Context, tx pgx.Tx, org, id uuid.UUID) (*Encounter, error) {
 	args := pgx.NamedArgs{"organization_id": org, "id": id}
-	var locked uuid.UUID
-	err := tx.QueryRow(ctx, getForUpdateSQL, args).Scan(&locked)
-	e, readErr := collectOne(tx.Query(ctx, getSQL, args))
-	switch {
-	case readErr != nil:
-		return nil, readErr
-	case errors.Is(err, pgx.ErrNoRows):
-		return nil, ErrPermissionDenied
-	case err != nil:
+	e, err := collectOne(tx.Query(ctx, "SELECT "+writerColumns+" "+getForUpdateSQL, args))
+	if !errors.Is(err, ErrNotFound) {
+		return e, err
+	}
+	var visible bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM public.cl_peer_encounters
+		WHERE organization_id = @organization_id AND id = @id)`, args).Scan(&visible); err != nil {
 		return nil, dbtx.MapError(err)
 	}
-	return e, nil
+	if visible {
+		return nil, ErrPermissionDenied
+	}
+	return nil, ErrNotFound
 }
 
 // fields turns the database's refusals of an encounter into field errors:
@@ -309,19 +317,22 @@ var fields = dbtx.Fields{
 	"cl_peer_encounters_finalized_needs_notes":        {Name: "FocusNotes", Reason: "are required to finalize"},
 }
 
-// write runs an INSERT or UPDATE that returns the encounter's id and reads
-// the encounter back as the caller may see it (clinical text is readable
-// only through get.sql). No row written is ErrNotFound.
-func write(ctx context.Context, tx pgx.Tx, org uuid.UUID, sql string, args pgx.NamedArgs) (*Encounter, error) {
-	var id uuid.UUID
-	err := tx.QueryRow(ctx, sql, args).Scan(&id)
+// write runs an INSERT or UPDATE and returns the encounter written, with
+// the focus notes the writer supplied. No row written is ErrNotFound.
+func write(ctx context.Context, tx pgx.Tx, sql string, args pgx.NamedArgs, focusNotes string) (*Encounter, error) {
+	rows, err := tx.Query(ctx, sql+" RETURNING "+writerColumns, args)
+	if err != nil {
+		return nil, fields.Map(err)
+	}
+	e, err := pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[Encounter])
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return nil, ErrNotFound
 	case err != nil:
 		return nil, fields.Map(err)
 	}
-	return collectOne(tx.Query(ctx, getSQL, pgx.NamedArgs{"organization_id": org, "id": id}))
+	e.FocusNotes = focusNotes
+	return e, nil
 }
 
 func fieldsOf(e *Encounter) Fields {
@@ -362,21 +373,24 @@ func (c *Client) amend(ctx context.Context, tx pgx.Tx, actingUser, organizationI
 	}
 	var a *Amendment
 	err := dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
-		current, err := collectOne(tx.Query(ctx, getSQL, pgx.NamedArgs{"organization_id": organizationID, "id": id}))
-		if err != nil {
-			return err
-		}
-		if current.Status != StatusFinalized {
-			return ErrNotFinalized
-		}
-		var amendment uuid.UUID
-		if err := tx.QueryRow(ctx, amendSQL, pgx.NamedArgs{"organization_id": organizationID, "peer_encounter_id": id,
-			"chart_id": current.ChartID, "kind": kind, "body": body, "reason": reason}).Scan(&amendment); err != nil {
+		// As the writing user throughout (see writerColumns).
+		var status Status
+		var chart uuid.UUID
+		if err := tx.QueryRow(ctx, `SELECT status, chart_id FROM public.cl_peer_encounters
+			WHERE organization_id = $1 AND id = $2`, organizationID, id).Scan(&status, &chart); err != nil {
 			return dbtx.MapError(err)
 		}
-		rows, _ := tx.Query(ctx, amendmentSQL, pgx.NamedArgs{"organization_id": organizationID, "peer_encounter_id": id, "id": amendment})
-		a, err = pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[Amendment])
-		return dbtx.MapError(err)
+		if status != StatusFinalized {
+			return ErrNotFinalized
+		}
+		rows, _ := tx.Query(ctx, amendSQL, pgx.NamedArgs{"organization_id": organizationID, "peer_encounter_id": id,
+			"chart_id": chart, "kind": kind, "body": body, "reason": reason})
+		var err error
+		if a, err = pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[Amendment]); err != nil {
+			return dbtx.MapError(err)
+		}
+		a.Body, a.Reason = body, reason
+		return nil
 	})
 	return a, err
 }

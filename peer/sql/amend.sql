@@ -1,3 +1,5 @@
+-- An amendment, read back as the writing user (the body and reason, which
+-- plain SQL cannot read, are what the writer supplied).
 INSERT INTO public.cl_peer_encounter_amendments (organization_id, peer_encounter_id, chart_id, kind, body, reason, created_by)
 VALUES (@organization_id, @peer_encounter_id, @chart_id, @kind, @body, @reason, auth.uid())
-RETURNING id
+RETURNING organization_id, id, peer_encounter_id, chart_id, kind, ''::text AS body, ''::text AS reason, created_by, created_at

@@ -8,4 +8,4 @@ INSERT INTO public.cl_peer_encounters (
   @organization_id, @site_id, @chart_id, @encounter_id, @peer_provider_id, @service_date, @start_time, @end_time,
   @duration_minutes, @service_type, @hcpcs_code, @focus_notes, auth.uid(), auth.uid()
 )
-RETURNING id
+

@@ -6,4 +6,4 @@ SET site_id = @site_id, encounter_id = @encounter_id, peer_provider_id = @peer_p
     hcpcs_code = @hcpcs_code, focus_notes = @focus_notes,
     updated_by = (SELECT auth.uid()), updated_at = pg_catalog.now()
 WHERE organization_id = @organization_id AND id = @id
-RETURNING id
+
