@@ -21,6 +21,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"flag"
 	"fmt"
 	"os"
 	"sync"
@@ -64,7 +65,16 @@ var (
 
 // Main runs a test binary's tests, stops the server this package started,
 // checks for leaked goroutines, and exits. Call it from TestMain.
+//
+// Under -short (and without -run), only the tests and fuzz seeds run: they
+// skip themselves when they need PostgreSQL, and an Example cannot skip.
 func Main(m *testing.M) {
+	flag.Parse()
+	if testing.Short() && flag.Lookup("test.run").Value.String() == "" {
+		if err := flag.Set("test.run", "^(Test|Fuzz)"); err != nil {
+			panic(err)
+		}
+	}
 	code := m.Run()
 	if state.srv != nil {
 		if err := state.srv.Stop(context.Background()); err != nil {
