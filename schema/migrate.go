@@ -100,7 +100,7 @@ func Migrate(ctx context.Context, db Beginner) (*MigrateResult, error) {
 
 // ErrInsufficientPrivilege is returned when the migrating role is neither a
 // superuser nor BYPASSRLS (see the package documentation).
-var ErrInsufficientPrivilege = errors.New("schema: migrations must run as a superuser or a role with BYPASSRLS: SECURITY DEFINER helpers run as the migrating role and read tables with FORCE ROW LEVEL SECURITY")
+var ErrInsufficientPrivilege = errors.New("schema: migrations must run as a superuser or a role with BYPASSRLS: they create roles, force row-level security on every table and hand the SECURITY DEFINER functions to cl_definer")
 
 func checkPrivileges(ctx context.Context, db Beginner) error {
 	tx, err := db.Begin(ctx)

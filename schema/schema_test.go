@@ -12,6 +12,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/golang-migrate/migrate/v4"
+	migratepgx "github.com/golang-migrate/migrate/v4/database/pgx/v5"
+	"github.com/golang-migrate/migrate/v4/source/iofs"
+	ternmigrate "github.com/jackc/tern/v2/migrate"
 	"github.com/pressly/goose/v3"
 	"github.com/stretchr/testify/require"
 
@@ -56,8 +60,8 @@ func TestFilesFollowTheConventions(t *testing.T) {
 	require.Len(t, entries, len(migrations), "no down files or strays")
 }
 
-// The same files, applied by the library, by goose and by psql in file
-// order, give the same catalogue.
+// The same files, applied by the library, by goose, golang-migrate, tern and
+// psql in file order, give the same catalogue.
 func TestOtherToolsBuildTheSameSchema(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -76,6 +80,43 @@ func TestOtherToolsBuildTheSameSchema(t *testing.T) {
 		require.NoError(t, err)
 		migrations, _ := schema.List()
 		require.Len(t, results, len(migrations))
+		require.Equal(t, want, catalog(t, cfg))
+	})
+
+	t.Run("golang-migrate", func(t *testing.T) {
+		t.Parallel()
+		cfg := testdb.NewEmpty(t)
+		db := stdlib.OpenDB(*cfg)
+		defer db.Close()
+		src, err := iofs.New(schema.Migrations, schema.MigrationsDir)
+		require.NoError(t, err)
+		driver, err := migratepgx.WithInstance(db, &migratepgx.Config{})
+		require.NoError(t, err)
+		m, err := migrate.NewWithInstance("iofs", src, "pgx5", driver)
+		require.NoError(t, err)
+		require.NoError(t, m.Up())
+		migrations, _ := schema.List()
+		version, dirty, err := m.Version()
+		require.NoError(t, err)
+		require.False(t, dirty)
+		require.EqualValues(t, len(migrations), version)
+		require.Equal(t, want, catalog(t, cfg))
+	})
+
+	t.Run("tern", func(t *testing.T) {
+		t.Parallel()
+		cfg := testdb.NewEmpty(t)
+		conn, err := pgx.ConnectConfig(ctx, cfg)
+		require.NoError(t, err)
+		defer conn.Close(ctx)
+		m, err := ternmigrate.NewMigrator(ctx, conn, "public.schema_version")
+		require.NoError(t, err)
+		sub, err := fs.Sub(schema.Migrations, schema.MigrationsDir)
+		require.NoError(t, err)
+		require.NoError(t, m.LoadMigrations(sub))
+		require.NoError(t, m.Migrate(ctx))
+		migrations, _ := schema.List()
+		require.Len(t, m.Migrations, len(migrations))
 		require.Equal(t, want, catalog(t, cfg))
 	})
 
