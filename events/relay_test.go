@@ -245,6 +245,38 @@ func TestEventsAreDeadLetteredAfterTheLastAttempt(t *testing.T) {
 	require.Zero(t, n, "a dead event is not claimed again")
 }
 
+// kindless is a sink error that names no kind.
+type kindless struct{}
+
+func (kindless) Error() string { return "no kind" }
+func (kindless) Kind() string  { return "" }
+
+// Whatever the sink's error, its event ends dead-lettered with a stored kind:
+// nothing is retried forever.
+func TestAKindlessErrorIsDeadLetteredToo(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.publishMany(t, 1, 1)
+	sink := eventstest.NewSink()
+	sink.FailNext(1000, kindless{})
+	r := b.relay(t, sink, &events.RelayConfig{MaxAttempts: 2, RetryBackoff: time.Millisecond, MaxRetryBackoff: 2 * time.Millisecond})
+	ctx := context.Background()
+	require.Eventually(t, func() bool {
+		_, _ = r.RunOnce(ctx)
+		return b.statusCounts(t)["dead"] == 1
+	}, 10*time.Second, 5*time.Millisecond)
+	var lastError string
+	require.NoError(t, b.db.Admin.QueryRow(ctx, `SELECT last_error FROM public.cl_pm_events`).Scan(&lastError))
+	require.Equal(t, "unknown", lastError)
+	require.Equal(t, "unknown", events.ErrorKind(kindless{}))
+	require.Equal(t, "a_b", events.ErrorKind(kinded("a b")))
+}
+
+type kinded string
+
+func (k kinded) Error() string { return string(k) }
+func (k kinded) Kind() string  { return string(k) }
+
 // cancelAfterDelivery succeeds, then cancels the relay's context before the
 // relay can commit "delivered".
 type cancelAfterDelivery struct {

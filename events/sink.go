@@ -30,8 +30,9 @@ type Kinded interface {
 var unsafeKindChars = regexp.MustCompile(`[^A-Za-z0-9_.:*/-]`)
 
 // ErrorKind returns the kind of a delivery error: "canceled", "timeout",
-// the Kind of a [Kinded] error, or the error's Go type. It is what the relay
-// stores and logs.
+// the Kind of a [Kinded] error, or the error's Go type, reduced to code
+// characters; "unknown" for a Kinded error of no kind. It is never empty
+// for an error: it is what the relay stores and logs.
 func ErrorKind(err error) string {
 	var k Kinded
 	kind := ""
@@ -50,6 +51,9 @@ func ErrorKind(err error) string {
 	kind = unsafeKindChars.ReplaceAllString(kind, "_")
 	if len(kind) > 120 {
 		kind = kind[:120]
+	}
+	if kind == "" {
+		kind = "unknown" // a kind is always stored, so the event is always dead-lettered in the end
 	}
 	return kind
 }
