@@ -4,7 +4,7 @@
 -- or a role with access to the tables. Parameters:
 --   :org    organization id        :provider  provider (staff) id
 --   :start  period start (incl.)   :end       period end (excl.)
---   :site   site id, or NULL for the whole organization
+--   :site   site id, or empty for the whole organization
 --
 -- notes_completed_count, avg_documentation_lag_hours and the timeliness
 -- bins come from these notes:
@@ -15,7 +15,7 @@ SELECT 'note' AS source, n.id, n.chart_id, n.session_end, n.finalized_at,
 FROM public.cl_progress_notes n
 WHERE n.organization_id = :'org' AND n.author_id = :'provider' AND n.status = 'signed'
   AND n.finalized_at >= :'start' AND n.finalized_at < :'end'
-  AND (:'site'::uuid IS NULL OR n.site_id = :'site'::uuid)
+  AND (nullif(:'site', '')::uuid IS NULL OR n.site_id = nullif(:'site', '')::uuid)
 ORDER BY n.finalized_at;
 
 -- no_show_count, no_show_rate (no-shows / (completed + no-shows)),
@@ -28,5 +28,5 @@ LEFT JOIN public.hr_org_service_categories oc ON oc.organization_id = a.organiza
 LEFT JOIN public.hr_service_categories gc ON gc.service_type = a.service_type
 WHERE a.organization_id = :'org' AND a.provider_id = :'provider'
   AND a.starts_at >= :'start' AND a.starts_at < :'end'
-  AND (:'site'::uuid IS NULL OR a.site_id = :'site'::uuid)
+  AND (nullif(:'site', '')::uuid IS NULL OR a.site_id = nullif(:'site', '')::uuid)
 ORDER BY a.starts_at;

@@ -23,8 +23,11 @@ type Options struct {
 	SiteID uuid.UUID
 	// ProviderID limits the report to one provider; zero for all.
 	ProviderID uuid.UUID
-	// PeriodStart and PeriodEnd bound the period, [start, end), at most
-	// 366 days. Required.
+	// PeriodStart and PeriodEnd bound the period, [start, end): at least
+	// 28 days (MinPeriod) and at most 366, between the years 1900 and 2199.
+	// The report covers whole days in the organization's time zone: the
+	// period widened to midnights there (each summary says which).
+	// Required.
 	PeriodStart, PeriodEnd time.Time
 }
 
@@ -36,8 +39,12 @@ const (
 	CMSMinCellSize  = 11
 )
 
-// MaxPeriod is the longest period a report covers.
-const MaxPeriod = 366 * 24 * time.Hour
+// MinPeriod and MaxPeriod are the shortest and longest periods a report
+// covers: no question is about a day or a moment.
+const (
+	MinPeriod = 28 * 24 * time.Hour
+	MaxPeriod = 366 * 24 * time.Hour
+)
 
 // Timeliness counts signed notes by documentation lag (session end to
 // signature).
@@ -54,9 +61,13 @@ type ProviderProductivitySummary struct {
 	PeriodStart    time.Time
 	PeriodEnd      time.Time
 	// Suppressed is true for a provider with fewer patients in the period
-	// than the organization's minimum cell size: every figure is nil.
-	Suppressed               bool
-	NotesCompletedCount      *int
+	// than the organization's minimum cell size, and for a provider asked
+	// for by id who has no figures to publish (unknown, inactive, another
+	// organization's): every figure is nil, and so is SiteID.
+	Suppressed          bool
+	NotesCompletedCount *int
+	// NotesCompletedPerWeek is NotesCompletedCount over the period's weeks.
+	NotesCompletedPerWeek    *float64
 	AvgDocumentationLagHours *float64
 	DocumentationTimeliness  Timeliness
 	ActiveCaseloadCount      *int
@@ -134,8 +145,14 @@ func (o Options) Validate() error {
 	if !o.PeriodEnd.After(o.PeriodStart) {
 		return validate.Errorf("PeriodEnd", "must be after PeriodStart")
 	}
+	if o.PeriodStart.Year() < 1900 || o.PeriodEnd.Year() >= 2200 {
+		return validate.Errorf("PeriodStart", "and PeriodEnd must lie between the years 1900 and 2199")
+	}
 	if o.PeriodEnd.Sub(o.PeriodStart) > MaxPeriod {
 		return validate.Errorf("PeriodEnd", "is more than 366 days after PeriodStart")
+	}
+	if o.PeriodEnd.Sub(o.PeriodStart) < MinPeriod {
+		return validate.Errorf("PeriodEnd", "is less than 28 days after PeriodStart")
 	}
 	return nil
 }
@@ -148,6 +165,7 @@ type row struct {
 	PeriodEnd                time.Time  `db:"period_end"`
 	Suppressed               bool       `db:"suppressed"`
 	NotesCompletedCount      *int       `db:"notes_completed_count"`
+	NotesCompletedPerWeek    *float64   `db:"notes_completed_per_week"`
 	AvgDocumentationLagHours *float64   `db:"avg_documentation_lag_hours"`
 	Under24h                 *int       `db:"timeliness_under_24h"`
 	From24To48h              *int       `db:"timeliness_24_to_48h"`
@@ -187,9 +205,10 @@ func (c *Client) GetProviderProductivity(ctx context.Context, actingUser, organi
 		for _, r := range rs {
 			s := ProviderProductivitySummary{ProviderID: r.ProviderID, SiteID: r.SiteID, OrganizationID: r.OrganizationID,
 				PeriodStart: r.PeriodStart, PeriodEnd: r.PeriodEnd, Suppressed: r.Suppressed,
-				NotesCompletedCount: r.NotesCompletedCount, AvgDocumentationLagHours: r.AvgDocumentationLagHours,
-				DocumentationTimeliness: Timeliness{Under24h: r.Under24h, From24To48h: r.From24To48h, Over48h: r.Over48h},
-				ActiveCaseloadCount:     r.ActiveCaseloadCount, NoShowCount: r.NoShowCount, NoShowRate: r.NoShowRate}
+				NotesCompletedCount: r.NotesCompletedCount, NotesCompletedPerWeek: r.NotesCompletedPerWeek,
+				AvgDocumentationLagHours: r.AvgDocumentationLagHours,
+				DocumentationTimeliness:  Timeliness{Under24h: r.Under24h, From24To48h: r.From24To48h, Over48h: r.Over48h},
+				ActiveCaseloadCount:      r.ActiveCaseloadCount, NoShowCount: r.NoShowCount, NoShowRate: r.NoShowRate}
 			if r.SessionCountByCategory != nil {
 				if err := json.Unmarshal(r.SessionCountByCategory, &s.SessionCountByCategory); err != nil {
 					return err

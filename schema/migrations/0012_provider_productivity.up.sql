@@ -27,9 +27,20 @@ CREATE TABLE public.hr_org_service_categories (
 
 -- The minimum cell size per organization: 5 (the specification) unless set;
 -- 11 is CMS's cell-size policy.
+-- The time zone is the organization's: periods are whole days there.
 CREATE TABLE public.hr_productivity_settings (
   organization_id uuid PRIMARY KEY REFERENCES public.pf_organizations (id),
-  min_cell_size   integer NOT NULL DEFAULT 5 CHECK (min_cell_size BETWEEN 5 AND 50)
+  min_cell_size   integer NOT NULL DEFAULT 5 CHECK (min_cell_size BETWEEN 5 AND 50),
+  -- timezone() raises for a zone PostgreSQL does not know.
+  time_zone       text NOT NULL DEFAULT 'UTC' CHECK (pg_catalog.timezone(time_zone, '2000-01-01 00:00:00+00'::timestamptz) IS NOT NULL)
+);
+
+-- The cell-key method's secret per organization: the seed of every
+-- record's key (hr_record_key). Nobody but the report reads it (no grant):
+-- knowing it would let a caller undo the noise.
+CREATE TABLE public.hr_cell_key_seeds (
+  organization_id uuid PRIMARY KEY REFERENCES public.pf_organizations (id),
+  seed            bigint NOT NULL
 );
 
 -- The aggregation reads by provider and period.
@@ -43,6 +54,9 @@ ALTER TABLE public.hr_org_service_categories ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.hr_org_service_categories FORCE ROW LEVEL SECURITY;
 ALTER TABLE public.hr_productivity_settings ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.hr_productivity_settings FORCE ROW LEVEL SECURITY;
+ALTER TABLE public.hr_cell_key_seeds ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.hr_cell_key_seeds FORCE ROW LEVEL SECURITY;
+REVOKE ALL ON public.hr_cell_key_seeds FROM PUBLIC;
 REVOKE ALL ON public.hr_service_categories, public.hr_org_service_categories, public.hr_productivity_settings FROM PUBLIC;
 GRANT SELECT ON public.hr_service_categories, public.hr_org_service_categories, public.hr_productivity_settings TO authenticated;
 CREATE POLICY hr_service_categories_select ON public.hr_service_categories FOR SELECT TO authenticated USING (true);
@@ -51,111 +65,198 @@ CREATE POLICY hr_org_service_categories_select ON public.hr_org_service_categori
 CREATE POLICY hr_productivity_settings_select ON public.hr_productivity_settings FOR SELECT TO authenticated
   USING (public.cl_has_org_access(organization_id));
 
--- The disclosure rules, one small function each, so that a change of rule
--- is a change of one function, and the report reads as their composition.
+-- Statistical disclosure control, in small named rules so that a change of
+-- rule is a change of one function and the report reads as their
+-- composition (docs/privacy-impact-assessment.md states the method, its
+-- parameters and its residual risk):
+--   * the cell-key method (the Australian Bureau of Statistics'
+--     TableBuilder): every record (note, appointment, group session,
+--     patient) has a fixed random key; a published count gets a small
+--     perturbation chosen by the sum of its records' keys, so the same
+--     records always give the same figure (asking again teaches nothing)
+--     and two overlapping questions differ by noise, not by a person;
+--   * the minimum cell size k on top: counts of 1 .. k-1 are hidden;
+--   * complementary rules within one answer: timeliness bins together or
+--     not at all, small categories folded or hidden, the no-show rate
+--     withheld when a category is hidden;
+--   * periods of whole days in the organization's time zone, at least 28
+--     of them (hr_period), so that no question is about a moment.
 
--- hr_cell: a count as published: zero and counts of at least k as they
--- are, anything between (1 .. k-1) hidden.
-CREATE FUNCTION public.hr_cell(p_count integer, p_k integer) RETURNS integer
+-- hr_record_key: a record's key, uniform in [0, 1): a hash of its id under
+-- the organization's secret seed (hr_cell_key_seeds), fixed for the record
+-- and unknowable to the caller. (These small rules set no search_path, so
+-- that the planner inlines them: a function call per record cost 3x.)
+CREATE FUNCTION public.hr_record_key(p_seed bigint, p_id uuid) RETURNS double precision
   LANGUAGE sql IMMUTABLE PARALLEL SAFE
-  SET search_path = pg_catalog, pg_temp
-  AS $$ SELECT CASE WHEN p_count = 0 OR p_count >= p_k THEN p_count END $$;
+  AS $$ SELECT (pg_catalog.uuid_hash_extended(p_id, p_seed) & 4294967295)::double precision / 4294967296.0 $$;
 
--- hr_lag_hours: the average documentation lag as published: whole hours,
--- over at least k notes.
-CREATE FUNCTION public.hr_lag_hours(p_average_hours numeric, p_notes integer, p_k integer) RETURNS numeric
+-- hr_noise: a cell's perturbation from the sum of its records' keys (the
+-- cell key is its fractional part): -2, -1, 0, +1, +2 with probabilities
+-- 0.1, 0.2, 0.4, 0.2, 0.1 (mean 0, standard deviation 1.1).
+CREATE FUNCTION public.hr_noise(p_key_sum double precision) RETURNS integer
   LANGUAGE sql IMMUTABLE PARALLEL SAFE
-  SET search_path = pg_catalog, pg_temp
-  AS $$ SELECT CASE WHEN p_notes >= p_k THEN pg_catalog.round(p_average_hours, 0) END $$;
+  AS $$
+    SELECT CASE WHEN f < 0.1 THEN -2 WHEN f < 0.3 THEN -1 WHEN f < 0.7 THEN 0 WHEN f < 0.9 THEN 1 ELSE 2 END
+    FROM (SELECT coalesce(p_key_sum - pg_catalog.floor(p_key_sum), 0) AS f) x
+  $$;
 
--- hr_no_show_rate: no-shows over appointments due, two decimals; none
--- without appointments due.
+-- hr_cell: a count as published: zero as zero, 1 .. k-1 hidden, anything
+-- else perturbed by its cell key (and never below k).
+CREATE FUNCTION public.hr_cell(p_count integer, p_key_sum double precision, p_k integer) RETURNS integer
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  AS $$
+    SELECT CASE WHEN p_count = 0 THEN 0
+                WHEN p_count < p_k THEN NULL
+                ELSE GREATEST(p_k, p_count + public.hr_noise(p_key_sum)) END
+  $$;
+
+-- hr_lag_hours: the average documentation lag as published: over at least
+-- k notes, perturbed by twice the notes' noise (-4 .. +4 hours, drawn from
+-- another digit of the same key), in whole hours, never negative.
+CREATE FUNCTION public.hr_lag_hours(p_average_hours numeric, p_notes integer, p_key_sum double precision, p_k integer)
+  RETURNS numeric
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  AS $$
+    SELECT CASE WHEN p_notes >= p_k
+                THEN GREATEST(0, pg_catalog.round(p_average_hours + 2 * public.hr_noise(p_key_sum * 7.0), 0)) END
+  $$;
+
+-- hr_no_show_rate: published no-shows over published appointments due,
+-- two decimals; none without appointments due.
 CREATE FUNCTION public.hr_no_show_rate(p_no_shows integer, p_due integer) RETURNS numeric
   LANGUAGE sql IMMUTABLE PARALLEL SAFE
-  SET search_path = pg_catalog, pg_temp
   AS $$ SELECT CASE WHEN p_due > 0 THEN pg_catalog.round(p_no_shows::numeric / p_due, 2) END $$;
 
--- hr_categories: sessions by category as published: categories of at least
--- k as they are, the others folded into 'Other' when the fold reaches k,
--- else hidden (hidden = true: then totals that would reveal them are
--- withheld too).
+-- hr_categories: sessions by category as published, from {category:
+-- [sessions, key sum]}: categories of at least k perturbed, the others
+-- folded into 'Other' when the fold reaches k, else hidden (hidden = true:
+-- then figures that would reveal them are withheld too).
 -- +goose StatementBegin
 CREATE FUNCTION public.hr_categories(p_sessions jsonb, p_k integer, OUT shown jsonb, OUT hidden boolean)
   LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
   SET search_path = pg_catalog, pg_temp
   AS $$
   DECLARE
-    v_category text;
-    v_count    integer;
-    v_other    integer := 0;
+    v_category  text;
+    v_cell      jsonb;
+    v_count     integer;
+    v_other     integer := 0;
+    v_other_key double precision := 0::double precision;
   BEGIN
     shown := '{}'::jsonb;
-    FOR v_category, v_count IN SELECT e.key, e.value::integer FROM pg_catalog.jsonb_each_text(p_sessions) e LOOP
+    FOR v_category, v_cell IN SELECT e.key, e.value FROM pg_catalog.jsonb_each(p_sessions) e LOOP
+      v_count := (v_cell OPERATOR(pg_catalog.->>) 0)::integer;
       IF v_count >= p_k AND v_category <> 'Other' THEN
-        shown := shown || pg_catalog.jsonb_build_object(v_category, v_count);
+        shown := shown || pg_catalog.jsonb_build_object(v_category,
+                   public.hr_cell(v_count, (v_cell OPERATOR(pg_catalog.->>) 1)::double precision, p_k));
       ELSE
         v_other := v_other + v_count;
+        v_other_key := v_other_key + (v_cell OPERATOR(pg_catalog.->>) 1)::double precision;
       END IF;
     END LOOP;
     IF v_other >= p_k THEN
-      shown := shown || pg_catalog.jsonb_build_object('Other', v_other);
+      shown := shown || pg_catalog.jsonb_build_object('Other', public.hr_cell(v_other, v_other_key, p_k));
     END IF;
     hidden := v_other > 0 AND v_other < p_k;
   END
   $$;
 -- +goose StatementEnd
 
--- hr_bins_shown: the timeliness bins are published together or not at all
--- (one hidden bin could be derived from the note total).
-CREATE FUNCTION public.hr_bins_shown(p_under_24h integer, p_24_to_48h integer, p_over_48h integer, p_k integer) RETURNS boolean
-  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+-- hr_period: the period a report covers: the requested one widened to whole
+-- days in the organization's time zone; refused (reason set, bounds NULL)
+-- when missing, reversed, outside 1900 .. 2200, shorter than 28 days or
+-- longer than 366.
+-- +goose StatementBegin
+CREATE FUNCTION public.hr_period(p_organization_id uuid, p_start timestamptz, p_end timestamptz,
+                                 OUT period_start timestamptz, OUT period_end timestamptz, OUT reason text)
+  LANGUAGE plpgsql STABLE
   SET search_path = pg_catalog, pg_temp
-  AS $$ SELECT public.hr_cell(p_under_24h, p_k) IS NOT NULL AND public.hr_cell(p_24_to_48h, p_k) IS NOT NULL
-               AND public.hr_cell(p_over_48h, p_k) IS NOT NULL $$;
+  AS $$
+  DECLARE
+    v_zone text := coalesce((SELECT s.time_zone FROM public.hr_productivity_settings s
+                             WHERE s.organization_id = p_organization_id), 'UTC');
+    v_end  timestamp;
+  BEGIN
+    IF p_start IS NULL OR p_end IS NULL THEN
+      reason := 'period_missing';
+    ELSIF NOT (public.pf_plausible_time(p_start) AND public.pf_plausible_time(p_end)) THEN
+      reason := 'period_implausible';
+    ELSIF p_end <= p_start THEN
+      reason := 'period_order';
+    ELSE
+      period_start := pg_catalog.date_trunc('day', p_start AT TIME ZONE v_zone) AT TIME ZONE v_zone;
+      v_end := pg_catalog.date_trunc('day', p_end AT TIME ZONE v_zone);
+      IF v_end < (p_end AT TIME ZONE v_zone) THEN
+        v_end := v_end + interval '1 day';
+      END IF;
+      period_end := v_end AT TIME ZONE v_zone;
+      IF period_end - period_start < interval '28 days' THEN
+        reason := 'period_too_short';
+      ELSIF period_end - period_start > interval '366 days' THEN
+        reason := 'period_too_long';
+      END IF;
+    END IF;
+    IF reason IS NOT NULL THEN
+      period_start := NULL;
+      period_end := NULL;
+    END IF;
+  END
+  $$;
+-- +goose StatementEnd
 
--- hr_provider_figures: one provider's raw figures for a period, before
--- any rule applies (the row type the report's query reads into).
+-- hr_provider_figures: one provider's raw figures for a period, with the
+-- key sums of their cells, before any rule applies (the row type the
+-- report's query reads into).
 CREATE TYPE public.hr_provider_figures AS (
-  provider   uuid,
-  patients   integer,
-  notes      integer,
-  avg_lag    numeric,
-  under_24h  integer,
-  h24_to_48h integer,
-  over_48h   integer,
-  no_shows   integer,
-  due        integer,
-  sessions   jsonb
+  provider      uuid,
+  site          uuid,
+  patients      integer,
+  patients_key  double precision,
+  notes         integer,
+  notes_key     double precision,
+  avg_lag       numeric,
+  under_24h     integer,
+  under_24h_key double precision,
+  h24_to_48h    integer,
+  h24_to_48h_key double precision,
+  over_48h      integer,
+  over_48h_key  double precision,
+  no_shows      integer,
+  no_shows_key  double precision,
+  due           integer,
+  due_key       double precision,
+  sessions      jsonb
 );
 
 -- get_provider_productivity: per provider, for one organization (and
--- optionally one site and one provider) over [p_period_start, p_period_end),
--- aggregate non-PHI figures with small-cell suppression (k = the
--- organization's min_cell_size, default 5):
---   * a provider with fewer than k distinct patients in the period is
---     returned with suppressed = true and every figure NULL;
---   * a published count is never between 1 and k-1 (zero is shown);
---   * timeliness bins are all hidden if any one of them would be small
---     (one hidden bin could be derived from the note total);
---   * categories under k are folded into 'Other' when the fold reaches k,
---     otherwise hidden; no session total is published;
---   * the no-show rate is shown only with its count and only when no
---     category is hidden (count / rate would reveal the appointment total);
---   * the average lag is rounded to whole hours and shown only over at
---     least k notes.
+-- optionally one site and one provider) over a period of whole days (see
+-- hr_period; the rows carry the period covered), aggregate non-PHI figures
+-- under the rules above, with k = the organization's min_cell_size
+-- (default 5):
+--   * a provider with fewer than k distinct patients is returned with
+--     suppressed = true and every figure NULL, and so is a provider asked
+--     for by id who is unknown, inactive, another organization's or
+--     without activity: every such question gets the same answer;
+--   * counts: zero, hidden (1 .. k-1), or perturbed (hr_cell); the rate and
+--     the average lag from perturbed figures; notes per week from the
+--     published note count;
+--   * site_id is the provider's own (the site of most of their
+--     appointments in the period), not the filter echoed.
 -- A group session counts once for its facilitator; each attendee counts
 -- once in the caseload; each signed note counts as one note.
 -- Needs hr.productivity.view in the organization (at the site, when a site
--- is given). Every call writes one audit row: hr.productivity.viewed with
--- the filters, period and number of rows, or hr.productivity.denied (and
--- returns nothing, so that the denial's audit row commits with the call).
+-- is given). Every call by a member writes one audit row:
+-- hr.productivity.viewed with the filters, the period asked for and
+-- covered, the number of rows and k, or hr.productivity.denied with a
+-- reason code (no_permission, site_unknown, period_*) and no rows; it
+-- returns rather than raises, so that the row commits with the call.
 -- +goose StatementBegin
 CREATE FUNCTION public.get_provider_productivity(
   p_organization_id uuid, p_period_start timestamptz, p_period_end timestamptz,
   p_site_id uuid DEFAULT NULL, p_provider_id uuid DEFAULT NULL
 ) RETURNS TABLE (
   provider_id uuid, site_id uuid, organization_id uuid, period_start timestamptz, period_end timestamptz,
-  suppressed boolean, notes_completed_count integer, avg_documentation_lag_hours numeric,
+  suppressed boolean, notes_completed_count integer, notes_completed_per_week numeric, avg_documentation_lag_hours numeric,
   timeliness_under_24h integer, timeliness_24_to_48h integer, timeliness_over_48h integer,
   active_caseload_count integer, no_show_count integer, no_show_rate numeric, session_count_by_category jsonb
 )
@@ -167,142 +268,216 @@ CREATE FUNCTION public.get_provider_productivity(
   DECLARE
     v_user    uuid := auth.uid();
     v_k       integer;
+    v_seed    bigint;
     v_rows    integer := 0;
     v_details jsonb;
+    v_period  record;
+    v_weeks   numeric;
     r         public.hr_provider_figures;
     v_notes_shown boolean;
     v_bins_shown  boolean;
+    v_due         integer;
     v_categories  record;
   BEGIN
-    IF p_organization_id IS NULL OR p_period_start IS NULL OR p_period_end IS NULL THEN
-      RAISE EXCEPTION 'organization and period are required' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF p_period_end <= p_period_start THEN
-      RAISE EXCEPTION 'the period must end after it starts' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF p_period_end - p_period_start > interval '366 days' THEN
-      RAISE EXCEPTION 'the period may last at most 366 days' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    v_details := pg_catalog.jsonb_build_object(
-      'provider_filter', p_provider_id,
-      'period_start', public.pf_iso_time(p_period_start),
-      'period_end', public.pf_iso_time(p_period_end));
     -- A stranger to the organization writes nothing into its log (and
-    -- learns nothing); a member is refused with an audit row, also for a
-    -- site that is not the organization's (named in the details, never as
-    -- the row's site).
-    IF v_user IS NULL OR NOT public.cl_has_org_access(p_organization_id) THEN
+    -- learns nothing).
+    IF v_user IS NULL OR p_organization_id IS NULL OR NOT public.cl_has_org_access(p_organization_id) THEN
       RETURN;
     END IF;
+    v_details := pg_catalog.jsonb_build_object('provider_filter', p_provider_id, 'site_filter', p_site_id,
+      'period_start_asked', public.pf_iso_time(p_period_start), 'period_end_asked', public.pf_iso_time(p_period_end));
+    v_period := public.hr_period(p_organization_id, p_period_start, p_period_end);
     IF p_site_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.pf_sites s
                                              WHERE s.organization_id = p_organization_id AND s.id = p_site_id) THEN
-      PERFORM public.pf_audit_write(v_user, p_organization_id, NULL, 'hr.productivity.denied', 'organization',
-                                    p_organization_id, 'HOPERAT', v_details || pg_catalog.jsonb_build_object('site_filter', p_site_id));
-      RETURN;
+      v_details := v_details || '{"reason": "site_unknown"}';
+    ELSIF NOT (CASE WHEN p_site_id IS NULL
+                    THEN public.cl_has_permission(p_organization_id, 'hr.productivity.view')
+                    ELSE public.cl_has_site_permission(p_organization_id, p_site_id, 'hr.productivity.view') END) THEN
+      v_details := v_details || '{"reason": "no_permission"}';
+    ELSIF v_period.reason IS NOT NULL THEN
+      v_details := v_details || pg_catalog.jsonb_build_object('reason', v_period.reason);
     END IF;
-    IF NOT (CASE WHEN p_site_id IS NULL
-                 THEN public.cl_has_permission(p_organization_id, 'hr.productivity.view')
-                 ELSE public.cl_has_site_permission(p_organization_id, p_site_id, 'hr.productivity.view') END) THEN
-      PERFORM public.pf_audit_write(v_user, p_organization_id, p_site_id, 'hr.productivity.denied', 'organization',
+    IF v_details ? 'reason' THEN
+      PERFORM public.pf_audit_write(v_user, p_organization_id, NULL, 'hr.productivity.denied', 'organization',
                                     p_organization_id, 'HOPERAT', v_details);
       RETURN;
     END IF;
+    v_details := v_details || pg_catalog.jsonb_build_object('period_start', public.pf_iso_time(v_period.period_start),
+                                                            'period_end', public.pf_iso_time(v_period.period_end));
     v_k := coalesce((SELECT s.min_cell_size FROM public.hr_productivity_settings s WHERE s.organization_id = p_organization_id), 5);
+    INSERT INTO public.hr_cell_key_seeds (organization_id, seed)
+    VALUES (p_organization_id, ('x' || pg_catalog.substr(pg_catalog.md5(pg_catalog.gen_random_uuid()::text), 1, 16))::bit(64)::bigint)
+    ON CONFLICT (organization_id) DO NOTHING;
+    v_seed := (SELECT c.seed FROM public.hr_cell_key_seeds c WHERE c.organization_id = p_organization_id);
+    v_weeks := EXTRACT(EPOCH FROM (v_period.period_end - v_period.period_start)) / 604800.0;
 
     -- Static SQL, so that plpgsql_check verifies it, planned for these
     -- values on every call (plan_cache_mode, set on the function): the
-    -- "(p IS NULL OR col = p)" filters fold away as constants, where a
-    -- generic plan would read every row of the organization.
+    -- "(p IS NULL OR col = p)" filters fold away as constants.
     FOR r IN
       WITH notes AS (
         SELECT n.author_id AS provider, n.chart_id,
-               EXTRACT(EPOCH FROM (n.finalized_at - n.session_end)) / 3600.0 AS lag_hours
+               EXTRACT(EPOCH FROM (n.finalized_at - n.session_end)) / 3600.0 AS lag_hours,
+               public.hr_record_key(v_seed, n.id) AS rk
         FROM public.cl_progress_notes n
         WHERE n.organization_id = p_organization_id AND n.status = 'signed'
-          AND n.finalized_at >= p_period_start AND n.finalized_at < p_period_end
+          AND n.finalized_at >= v_period.period_start AND n.finalized_at < v_period.period_end
           AND (p_site_id IS NULL OR n.site_id = p_site_id) AND (p_provider_id IS NULL OR n.author_id = p_provider_id)
       ), appts AS (
-        SELECT a.provider_id AS provider, a.chart_id, a.group_session_id,
+        SELECT a.provider_id AS provider, a.chart_id, a.site_id, a.group_session_id,
                (a.status = 'no_show' OR a.attendance_flag = 'no_show') AS no_show,
                (a.status = 'completed' AND a.attendance_flag IS DISTINCT FROM 'no_show') AS completed,
-               coalesce(oc.category, gc.category, 'Other') AS category
+               coalesce(oc.category, gc.category, 'Other') AS category,
+               public.hr_record_key(v_seed, a.id) AS rk,
+               public.hr_record_key(v_seed, a.group_session_id) AS gk
         FROM public.pm_appointments a
         LEFT JOIN public.hr_org_service_categories oc
           ON oc.organization_id = a.organization_id AND oc.service_type = a.service_type
         LEFT JOIN public.hr_service_categories gc ON gc.service_type = a.service_type
         WHERE a.organization_id = p_organization_id
-          AND a.starts_at >= p_period_start AND a.starts_at < p_period_end
+          AND a.starts_at >= v_period.period_start AND a.starts_at < v_period.period_end
           AND (p_site_id IS NULL OR a.site_id = p_site_id) AND (p_provider_id IS NULL OR a.provider_id = p_provider_id)
       ), note_agg AS (
-        SELECT provider, count(*)::int AS notes, avg(lag_hours) AS avg_lag,
-               (count(*) FILTER (WHERE lag_hours < 24))::int AS b1,
+        SELECT provider, count(*)::int AS notes, sum(rk) AS notes_key, avg(lag_hours) AS avg_lag,
+               (count(*) FILTER (WHERE lag_hours < 24))::int AS b1, coalesce(sum(rk) FILTER (WHERE lag_hours < 24), 0) AS b1k,
                (count(*) FILTER (WHERE lag_hours >= 24 AND lag_hours <= 48))::int AS b2,
-               (count(*) FILTER (WHERE lag_hours > 48))::int AS b3
+               coalesce(sum(rk) FILTER (WHERE lag_hours >= 24 AND lag_hours <= 48), 0) AS b2k,
+               (count(*) FILTER (WHERE lag_hours > 48))::int AS b3, coalesce(sum(rk) FILTER (WHERE lag_hours > 48), 0) AS b3k
         FROM notes GROUP BY provider
       ), appt_agg AS (
-        SELECT provider, (count(*) FILTER (WHERE no_show))::int AS no_shows,
-               (count(*) FILTER (WHERE no_show OR completed))::int AS due
+        SELECT provider,
+               (count(*) FILTER (WHERE no_show))::int AS no_shows, coalesce(sum(rk) FILTER (WHERE no_show), 0) AS no_shows_key,
+               (count(*) FILTER (WHERE no_show OR completed))::int AS due,
+               coalesce(sum(rk) FILTER (WHERE no_show OR completed), 0) AS due_key
         FROM appts GROUP BY provider
+      ), own_site AS (
+        -- The site of most of the provider's appointments (ties: the lower id).
+        SELECT DISTINCT ON (provider) provider, site_id AS site
+        FROM (SELECT provider, site_id, count(*) AS n FROM appts GROUP BY provider, site_id) x
+        ORDER BY provider, n DESC, site_id
+      ), sessions AS (
+        SELECT provider, category, rk FROM appts WHERE completed AND group_session_id IS NULL
+        UNION ALL
+        SELECT DISTINCT provider, category, gk FROM appts WHERE completed AND group_session_id IS NOT NULL
       ), cat_agg AS (
-        SELECT provider, pg_catalog.jsonb_object_agg(category, sessions) AS cats
-        FROM (SELECT provider, category,
-                     ((count(*) FILTER (WHERE completed AND group_session_id IS NULL))
-                      + count(DISTINCT group_session_id) FILTER (WHERE completed))::int AS sessions
-              FROM appts GROUP BY provider, category) x
-        WHERE sessions > 0
+        SELECT provider, pg_catalog.jsonb_object_agg(category, pg_catalog.jsonb_build_array(n, k)) AS cats
+        FROM (SELECT provider, category, count(*)::int AS n, sum(rk) AS k FROM sessions GROUP BY provider, category) x
         GROUP BY provider
       ), caseload AS (
-        SELECT provider, count(DISTINCT chart_id)::int AS patients
+        SELECT provider, count(*)::int AS patients, sum(public.hr_record_key(v_seed, chart_id)) AS patients_key
         FROM (SELECT provider, chart_id FROM notes
-              UNION ALL SELECT provider, chart_id FROM appts WHERE completed OR no_show) x
+              UNION SELECT provider, chart_id FROM appts WHERE completed OR no_show) x
         GROUP BY provider
       )
-      SELECT cl.provider, cl.patients, coalesce(na.notes, 0), na.avg_lag::numeric,
-             coalesce(na.b1, 0), coalesce(na.b2, 0), coalesce(na.b3, 0),
-             coalesce(aa.no_shows, 0), coalesce(aa.due, 0), coalesce(ca.cats, '{}'::jsonb)
+      SELECT cl.provider, os.site, cl.patients, cl.patients_key,
+             coalesce(na.notes, 0), coalesce(na.notes_key, 0), na.avg_lag::numeric,
+             coalesce(na.b1, 0), coalesce(na.b1k, 0), coalesce(na.b2, 0), coalesce(na.b2k, 0),
+             coalesce(na.b3, 0), coalesce(na.b3k, 0),
+             coalesce(aa.no_shows, 0), coalesce(aa.no_shows_key, 0), coalesce(aa.due, 0), coalesce(aa.due_key, 0),
+             coalesce(ca.cats, '{}'::jsonb)
       FROM caseload cl
       LEFT JOIN note_agg na ON na.provider = cl.provider
       LEFT JOIN appt_agg aa ON aa.provider = cl.provider
       LEFT JOIN cat_agg ca ON ca.provider = cl.provider
+      LEFT JOIN own_site os ON os.provider = cl.provider
       ORDER BY cl.provider
     LOOP
-      provider_id := r.provider; site_id := p_site_id; organization_id := p_organization_id;
-      period_start := p_period_start; period_end := p_period_end;
-      -- A provider with fewer than k patients: every figure hidden.
+      provider_id := r.provider; organization_id := p_organization_id;
+      period_start := v_period.period_start; period_end := v_period.period_end;
+      -- A provider with fewer than k patients: every figure hidden, the
+      -- site too.
       suppressed := r.patients < v_k;
-      active_caseload_count := CASE WHEN NOT suppressed THEN r.patients END;
-      -- Notes: the count, the average over at least k notes, the bins
-      -- together or not at all; nothing about notes when their count is
-      -- hidden.
-      v_notes_shown := NOT suppressed AND public.hr_cell(r.notes, v_k) IS NOT NULL;
-      notes_completed_count := CASE WHEN v_notes_shown THEN r.notes END;
-      avg_documentation_lag_hours := CASE WHEN v_notes_shown THEN public.hr_lag_hours(r.avg_lag, r.notes, v_k) END;
-      v_bins_shown := v_notes_shown AND public.hr_bins_shown(r.under_24h, r.h24_to_48h, r.over_48h, v_k);
-      timeliness_under_24h := CASE WHEN v_bins_shown THEN r.under_24h END;
-      timeliness_24_to_48h := CASE WHEN v_bins_shown THEN r.h24_to_48h END;
-      timeliness_over_48h := CASE WHEN v_bins_shown THEN r.over_48h END;
+      site_id := CASE WHEN NOT suppressed THEN r.site END;
+      active_caseload_count := CASE WHEN NOT suppressed THEN public.hr_cell(r.patients, r.patients_key, v_k) END;
+      -- Notes: the count, per week, the average lag over at least k notes,
+      -- the bins together or not at all.
+      notes_completed_count := CASE WHEN NOT suppressed THEN public.hr_cell(r.notes, r.notes_key, v_k) END;
+      v_notes_shown := notes_completed_count IS NOT NULL;
+      notes_completed_per_week := CASE WHEN v_notes_shown THEN pg_catalog.round(notes_completed_count / v_weeks, 1) END;
+      avg_documentation_lag_hours := CASE WHEN v_notes_shown THEN public.hr_lag_hours(r.avg_lag, r.notes, r.notes_key, v_k) END;
+      v_bins_shown := v_notes_shown AND public.hr_cell(r.under_24h, r.under_24h_key, v_k) IS NOT NULL
+                      AND public.hr_cell(r.h24_to_48h, r.h24_to_48h_key, v_k) IS NOT NULL
+                      AND public.hr_cell(r.over_48h, r.over_48h_key, v_k) IS NOT NULL;
+      timeliness_under_24h := CASE WHEN v_bins_shown THEN public.hr_cell(r.under_24h, r.under_24h_key, v_k) END;
+      timeliness_24_to_48h := CASE WHEN v_bins_shown THEN public.hr_cell(r.h24_to_48h, r.h24_to_48h_key, v_k) END;
+      timeliness_over_48h := CASE WHEN v_bins_shown THEN public.hr_cell(r.over_48h, r.over_48h_key, v_k) END;
       -- Sessions by category, small ones folded or hidden.
       v_categories := public.hr_categories(r.sessions, v_k);
       session_count_by_category := CASE WHEN NOT suppressed THEN v_categories.shown END;
       -- No-shows: the count unless small; the rate only with the count and
-      -- only when no category is hidden (count / rate would reveal the
-      -- appointment total).
-      no_show_count := CASE WHEN NOT suppressed THEN public.hr_cell(r.no_shows, v_k) END;
-      no_show_rate := CASE WHEN no_show_count IS NOT NULL AND NOT v_categories.hidden
-                           THEN public.hr_no_show_rate(r.no_shows, r.due) END;
+      -- only when no category is hidden.
+      no_show_count := CASE WHEN NOT suppressed THEN public.hr_cell(r.no_shows, r.no_shows_key, v_k) END;
+      v_due := public.hr_cell(r.due, r.due_key, v_k);
+      no_show_rate := CASE WHEN no_show_count IS NOT NULL AND v_due IS NOT NULL AND NOT v_categories.hidden
+                           THEN public.hr_no_show_rate(no_show_count, v_due) END;
       RETURN NEXT;
       v_rows := v_rows + 1;
     END LOOP;
+    -- A provider asked for by id gets one row whatever they are: the
+    -- suppressed row of anyone without figures to publish.
+    IF p_provider_id IS NOT NULL AND v_rows = 0 THEN
+      provider_id := p_provider_id; organization_id := p_organization_id; site_id := NULL;
+      period_start := v_period.period_start; period_end := v_period.period_end;
+      suppressed := true;
+      notes_completed_count := NULL; notes_completed_per_week := NULL; avg_documentation_lag_hours := NULL;
+      timeliness_under_24h := NULL; timeliness_24_to_48h := NULL; timeliness_over_48h := NULL;
+      active_caseload_count := NULL; no_show_count := NULL; no_show_rate := NULL; session_count_by_category := NULL;
+      RETURN NEXT;
+      v_rows := 1;
+    END IF;
 
     PERFORM public.pf_audit_write(v_user, p_organization_id, p_site_id, 'hr.productivity.viewed', 'organization',
                                   p_organization_id, 'HOPERAT', v_details || pg_catalog.jsonb_build_object('rows', v_rows, 'min_cell_size', v_k));
   END
   $$;
 -- +goose StatementEnd
+
+-- hr_productivity_overlaps: for the privacy officer (pf.audit.view), per
+-- caller, the reports asked since p_since and how many pairs of them
+-- covered overlapping but different periods with the same filters, and how
+-- many of those were narrowly shifted (both bounds within 7 days): the
+-- pattern of a differencing or averaging attack.
+-- +goose StatementBegin
+CREATE FUNCTION public.hr_productivity_overlaps(p_organization_id uuid, p_since timestamptz)
+  RETURNS TABLE (actor_user_id uuid, reports integer, overlapping_pairs integer, shifted_pairs integer)
+  LANGUAGE plpgsql STABLE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  #variable_conflict use_column
+  BEGIN
+    IF NOT public.cl_has_permission(p_organization_id, 'pf.audit.view') THEN
+      RETURN;
+    END IF;
+    RETURN QUERY
+      WITH q AS (
+        SELECT a.id, a.actor_user_id AS actor,
+               coalesce(a.details OPERATOR(pg_catalog.->>) 'site_filter', '') AS site,
+               coalesce(a.details OPERATOR(pg_catalog.->>) 'provider_filter', '') AS provider,
+               (a.details OPERATOR(pg_catalog.->>) 'period_start')::timestamptz AS s,
+               (a.details OPERATOR(pg_catalog.->>) 'period_end')::timestamptz AS e
+        FROM public.pf_audit_logs a
+        WHERE a.organization_id = p_organization_id AND a.action = 'hr.productivity.viewed' AND a.occurred_at >= p_since
+      )
+      SELECT q1.actor, (SELECT count(*)::int FROM q WHERE q.actor = q1.actor),
+             (count(q2.id) FILTER (WHERE q2.s < q1.e AND q1.s < q2.e AND (q1.s, q1.e) <> (q2.s, q2.e)))::int,
+             (count(q2.id) FILTER (WHERE q2.s < q1.e AND q1.s < q2.e AND (q1.s, q1.e) <> (q2.s, q2.e)
+                                     AND pg_catalog.abs(EXTRACT(EPOCH FROM (q2.s - q1.s))) <= 604800
+                                     AND pg_catalog.abs(EXTRACT(EPOCH FROM (q2.e - q1.e))) <= 604800))::int
+      FROM q q1
+      LEFT JOIN q q2 ON q2.actor = q1.actor AND q2.site = q1.site AND q2.provider = q1.provider AND q2.id < q1.id
+      GROUP BY q1.actor
+      ORDER BY 3 DESC, 1;
+  END
+  $$;
+-- +goose StatementEnd
+REVOKE ALL ON FUNCTION public.hr_productivity_overlaps(uuid, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.hr_productivity_overlaps(uuid, timestamptz) TO authenticated;
 REVOKE ALL ON FUNCTION public.get_provider_productivity(uuid, timestamptz, timestamptz, uuid, uuid) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.hr_cell(integer, integer) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.hr_lag_hours(numeric, integer, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.hr_record_key(bigint, uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.hr_noise(double precision) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.hr_cell(integer, double precision, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.hr_lag_hours(numeric, integer, double precision, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.hr_no_show_rate(integer, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.hr_categories(jsonb, integer) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.hr_bins_shown(integer, integer, integer, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.hr_period(uuid, timestamptz, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.get_provider_productivity(uuid, timestamptz, timestamptz, uuid, uuid) TO authenticated;
