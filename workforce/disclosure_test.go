@@ -200,3 +200,34 @@ func count(ctx context.Context, db *testdb.DB, user uuid.UUID, sql string, args 
 	err := dbtx.Run(ctx, db.App, user, func(tx pgx.Tx) error { return tx.QueryRow(ctx, sql, args...).Scan(&n) })
 	return n, err
 }
+
+// Averaging out the noise needs many different questions about
+// overlapping periods: one caller gets at most the organization's budget of
+// them within 30 days (a question may overlap 6 earlier periods by
+// default), then a typed refusal, audited; the same period asked again is
+// always answered.
+func TestOverlappingQuestionsHaveABudget(t *testing.T) {
+	t.Parallel()
+	c := newClinicWithBoundary(t, 2)
+	ctx := context.Background()
+	march := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	ask := func(shift int) error {
+		_, err := workforce.GetProviderProductivity(ctx, c.db.App, c.hr, c.org,
+			workforce.Options{PeriodStart: march.AddDate(0, 0, shift), PeriodEnd: march.AddDate(0, 1, shift)})
+		return err
+	}
+	for shift := range 7 {
+		require.NoError(t, ask(shift), "question %d", shift+1)
+	}
+	require.ErrorIs(t, ask(7), workforce.ErrOverlapBudget, "an eighth would overlap seven")
+	require.NoError(t, ask(3), "a period asked before gets its answer again")
+	var denied int
+	require.NoError(t, c.db.Admin.QueryRow(ctx, `SELECT count(*) FROM public.pf_audit_logs WHERE organization_id = $1
+		AND action = 'hr.productivity.denied' AND details->>'reason' = 'overlap_budget'`, c.org).Scan(&denied))
+	require.Equal(t, 1, denied)
+	// Another caller has a budget of their own.
+	other := c.db.NewMember(t, c.org, "hr_manager")
+	_, err := workforce.GetProviderProductivity(ctx, c.db.App, other, c.org,
+		workforce.Options{PeriodStart: march.AddDate(0, 0, 7), PeriodEnd: march.AddDate(0, 1, 7)})
+	require.NoError(t, err)
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	_ "embed"
 	"encoding/json"
+	"errors"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -115,6 +117,12 @@ var (
 	ErrNoActingUser = dbtx.ErrNoActingUser
 	// ErrInvalid matches every *ValidationError.
 	ErrInvalid = validate.ErrInvalid
+	// ErrOverlapBudget: the period would overlap more distinct periods the
+	// acting user asked about within 30 days than the organization allows
+	// (hr_productivity_settings.overlap_budget, 6 by default): the pattern
+	// of an attack that averages out the reports' noise. Asking the same
+	// period again is always answered.
+	ErrOverlapBudget = errors.New("workforce: too many questions about overlapping periods within 30 days")
 	// ErrPermissionDenied: the acting user lacks hr.productivity.view in
 	// the organization (or at the site). The attempt is audited.
 	ErrPermissionDenied = dbtx.ErrPermissionDenied
@@ -185,12 +193,12 @@ func (c *Client) GetProviderProductivity(ctx context.Context, actingUser, organi
 		return nil, err
 	}
 	var out []ProviderProductivitySummary
-	var permitted bool
+	var refusal *string
 	err := dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) error {
-		// Asked first so that a denial is told apart from an empty report;
-		// the function below audits the denied call either way.
-		if err := tx.QueryRow(ctx, `SELECT CASE WHEN $2::uuid IS NULL THEN public.cl_has_permission($1, 'hr.productivity.view')
-			ELSE public.cl_has_site_permission($1, $2, 'hr.productivity.view') END`, organizationID, sqlarg.UUID(opts.SiteID)).Scan(&permitted); err != nil {
+		// Asked first so that a refusal is told apart from an empty report;
+		// the report below audits the refused call either way.
+		if err := tx.QueryRow(ctx, `SELECT public.hr_productivity_refusal($1, $2, $3, $4)`, organizationID,
+			opts.PeriodStart, opts.PeriodEnd, sqlarg.UUID(opts.SiteID)).Scan(&refusal); err != nil {
 			return dbtx.MapError(err)
 		}
 		rows, _ := tx.Query(ctx, productivitySQL, pgx.NamedArgs{"organization_id": organizationID, "period_start": opts.PeriodStart,
@@ -221,8 +229,13 @@ func (c *Client) GetProviderProductivity(ctx context.Context, actingUser, organi
 	if err != nil {
 		return nil, err
 	}
-	if !permitted {
-		return nil, ErrPermissionDenied
+	switch {
+	case refusal == nil:
+		return out, nil
+	case *refusal == "overlap_budget":
+		return nil, ErrOverlapBudget
+	case strings.HasPrefix(*refusal, "period_"):
+		return nil, validate.Errorf("PeriodEnd", "does not give a period of 28 to 366 whole days in the organization's time zone")
 	}
-	return out, nil
+	return nil, ErrPermissionDenied
 }

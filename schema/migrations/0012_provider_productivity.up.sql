@@ -31,6 +31,10 @@ CREATE TABLE public.hr_org_service_categories (
 CREATE TABLE public.hr_productivity_settings (
   organization_id uuid PRIMARY KEY REFERENCES public.pf_organizations (id),
   min_cell_size   integer NOT NULL DEFAULT 5 CHECK (min_cell_size BETWEEN 5 AND 50),
+  -- How many distinct earlier periods (within 30 days, any filters) one
+  -- caller's report may overlap: the cell-key method's averaging attack
+  -- needs many overlapping questions (docs/privacy-impact-assessment.md).
+  overlap_budget  integer NOT NULL DEFAULT 6 CHECK (overlap_budget BETWEEN 0 AND 1000),
   -- timezone() raises for a zone PostgreSQL does not know.
   time_zone       text NOT NULL DEFAULT 'UTC' CHECK (pg_catalog.timezone(time_zone, '2000-01-01 00:00:00+00'::timestamptz) IS NOT NULL)
 );
@@ -204,6 +208,62 @@ CREATE FUNCTION public.hr_period(p_organization_id uuid, p_start timestamptz, p_
   $$;
 -- +goose StatementEnd
 
+-- hr_productivity_refusal: why the caller may not have this report, or NULL:
+-- 'site_unknown', 'no_permission', a period's reason (hr_period), or
+-- 'overlap_budget' when this period would overlap more distinct periods
+-- the caller asked about within 30 days than the organization allows
+-- (hr_productivity_settings.overlap_budget; the same period asked again
+-- does not count: it gets the same answer). The one rule for the report,
+-- which audits the refusal, and for the library, which asks first to
+-- return a typed error. Only for a member of the organization.
+-- +goose StatementBegin
+CREATE FUNCTION public.hr_productivity_refusal(
+  p_organization_id uuid, p_period_start timestamptz, p_period_end timestamptz, p_site_id uuid
+) RETURNS text
+  LANGUAGE plpgsql STABLE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  DECLARE
+    v_user   uuid := auth.uid();
+    v_period record;
+    v_budget integer;
+  BEGIN
+    IF v_user IS NULL OR p_organization_id IS NULL OR NOT public.cl_has_org_access(p_organization_id) THEN
+      RETURN 'no_permission';
+    END IF;
+    IF p_site_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.pf_sites s
+                                             WHERE s.organization_id = p_organization_id AND s.id = p_site_id) THEN
+      RETURN 'site_unknown';
+    END IF;
+    IF NOT (CASE WHEN p_site_id IS NULL
+                 THEN public.cl_has_permission(p_organization_id, 'hr.productivity.view')
+                 ELSE public.cl_has_site_permission(p_organization_id, p_site_id, 'hr.productivity.view') END) THEN
+      RETURN 'no_permission';
+    END IF;
+    v_period := public.hr_period(p_organization_id, p_period_start, p_period_end);
+    IF v_period.reason IS NOT NULL THEN
+      RETURN v_period.reason;
+    END IF;
+    v_budget := coalesce((SELECT s.overlap_budget FROM public.hr_productivity_settings s
+                          WHERE s.organization_id = p_organization_id), 6);
+    IF (SELECT count(DISTINCT (a.details OPERATOR(pg_catalog.->>) 'period_start', a.details OPERATOR(pg_catalog.->>) 'period_end'))
+        FROM public.pf_audit_logs a
+        WHERE a.organization_id = p_organization_id AND a.actor_user_id = v_user AND a.action = 'hr.productivity.viewed'
+          AND a.occurred_at >= pg_catalog.statement_timestamp() - interval '30 days'
+          AND (a.details OPERATOR(pg_catalog.->>) 'period_start')::timestamptz < v_period.period_end
+          AND v_period.period_start < (a.details OPERATOR(pg_catalog.->>) 'period_end')::timestamptz
+          AND ((a.details OPERATOR(pg_catalog.->>) 'period_start')::timestamptz,
+               (a.details OPERATOR(pg_catalog.->>) 'period_end')::timestamptz)
+              IS DISTINCT FROM (v_period.period_start, v_period.period_end)) > v_budget THEN
+      RETURN 'overlap_budget';
+    END IF;
+    RETURN NULL;
+  END
+  $$;
+-- +goose StatementEnd
+REVOKE ALL ON FUNCTION public.hr_productivity_refusal(uuid, timestamptz, timestamptz, uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.hr_productivity_refusal(uuid, timestamptz, timestamptz, uuid) TO authenticated;
+
 -- hr_provider_figures: one provider's raw figures for a period, with the
 -- key sums of their cells, before any rule applies (the row type the
 -- report's query reads into).
@@ -248,8 +308,8 @@ CREATE TYPE public.hr_provider_figures AS (
 -- is given). Every call by a member writes one audit row:
 -- hr.productivity.viewed with the filters, the period asked for and
 -- covered, the number of rows and k, or hr.productivity.denied with a
--- reason code (no_permission, site_unknown, period_*) and no rows; it
--- returns rather than raises, so that the row commits with the call.
+-- reason code (hr_productivity_refusal) and no rows; it returns rather
+-- than raises, so that the row commits with the call.
 -- +goose StatementBegin
 CREATE FUNCTION public.get_provider_productivity(
   p_organization_id uuid, p_period_start timestamptz, p_period_end timestamptz,
@@ -271,6 +331,7 @@ CREATE FUNCTION public.get_provider_productivity(
     v_seed    bigint;
     v_rows    integer := 0;
     v_details jsonb;
+    v_reason  text;
     v_period  record;
     v_weeks   numeric;
     r         public.hr_provider_figures;
@@ -286,22 +347,13 @@ CREATE FUNCTION public.get_provider_productivity(
     END IF;
     v_details := pg_catalog.jsonb_build_object('provider_filter', p_provider_id, 'site_filter', p_site_id,
       'period_start_asked', public.pf_iso_time(p_period_start), 'period_end_asked', public.pf_iso_time(p_period_end));
-    v_period := public.hr_period(p_organization_id, p_period_start, p_period_end);
-    IF p_site_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.pf_sites s
-                                             WHERE s.organization_id = p_organization_id AND s.id = p_site_id) THEN
-      v_details := v_details || '{"reason": "site_unknown"}';
-    ELSIF NOT (CASE WHEN p_site_id IS NULL
-                    THEN public.cl_has_permission(p_organization_id, 'hr.productivity.view')
-                    ELSE public.cl_has_site_permission(p_organization_id, p_site_id, 'hr.productivity.view') END) THEN
-      v_details := v_details || '{"reason": "no_permission"}';
-    ELSIF v_period.reason IS NOT NULL THEN
-      v_details := v_details || pg_catalog.jsonb_build_object('reason', v_period.reason);
-    END IF;
-    IF v_details ? 'reason' THEN
+    v_reason := public.hr_productivity_refusal(p_organization_id, p_period_start, p_period_end, p_site_id);
+    IF v_reason IS NOT NULL THEN
       PERFORM public.pf_audit_write(v_user, p_organization_id, NULL, 'hr.productivity.denied', 'organization',
-                                    p_organization_id, 'HOPERAT', v_details);
+                                    p_organization_id, 'HOPERAT', v_details || pg_catalog.jsonb_build_object('reason', v_reason));
       RETURN;
     END IF;
+    v_period := public.hr_period(p_organization_id, p_period_start, p_period_end);
     v_details := v_details || pg_catalog.jsonb_build_object('period_start', public.pf_iso_time(v_period.period_start),
                                                             'period_end', public.pf_iso_time(v_period.period_end));
     v_k := coalesce((SELECT s.min_cell_size FROM public.hr_productivity_settings s WHERE s.organization_id = p_organization_id), 5);
