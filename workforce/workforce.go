@@ -131,8 +131,12 @@ var (
 // ValidationError names the input field that is wrong, never its value.
 type ValidationError = validate.Error
 
-//go:embed sql/productivity.sql
-var productivitySQL string
+var (
+	//go:embed sql/request.sql
+	requestSQL string
+	//go:embed sql/productivity.sql
+	productivitySQL string
+)
 
 // GetProviderProductivity returns the organization's provider productivity
 // for the period, as actingUser: the specification's
@@ -192,17 +196,29 @@ func (c *Client) GetProviderProductivity(ctx context.Context, actingUser, organi
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	var out []ProviderProductivitySummary
+	args := pgx.NamedArgs{"organization_id": organizationID, "period_start": opts.PeriodStart,
+		"period_end": opts.PeriodEnd, "site_id": sqlarg.UUID(opts.SiteID), "provider_id": sqlarg.UUID(opts.ProviderID)}
+	// First the request, committed on its own: it is the call's audit row
+	// (and counts toward the overlap budget), and the figures leave the
+	// database only once it has committed.
 	var refusal *string
+	if err := dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) error {
+		return dbtx.MapError(tx.QueryRow(ctx, requestSQL, args).Scan(&refusal))
+	}); err != nil {
+		return nil, err
+	}
+	switch {
+	case refusal == nil:
+	case *refusal == "overlap_budget":
+		return nil, ErrOverlapBudget
+	case strings.HasPrefix(*refusal, "period_"):
+		return nil, validate.Errorf("PeriodEnd", "does not give a period of 28 to 366 whole days in the organization's time zone")
+	default:
+		return nil, ErrPermissionDenied
+	}
+	var out []ProviderProductivitySummary
 	err := dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) error {
-		// Asked first so that a refusal is told apart from an empty report;
-		// the report below audits the refused call either way.
-		if err := tx.QueryRow(ctx, `SELECT public.hr_productivity_refusal($1, $2, $3, $4)`, organizationID,
-			opts.PeriodStart, opts.PeriodEnd, sqlarg.UUID(opts.SiteID)).Scan(&refusal); err != nil {
-			return dbtx.MapError(err)
-		}
-		rows, _ := tx.Query(ctx, productivitySQL, pgx.NamedArgs{"organization_id": organizationID, "period_start": opts.PeriodStart,
-			"period_end": opts.PeriodEnd, "site_id": sqlarg.UUID(opts.SiteID), "provider_id": sqlarg.UUID(opts.ProviderID)})
+		rows, _ := tx.Query(ctx, productivitySQL, args)
 		rs, err := pgx.CollectRows(rows, pgx.RowToStructByName[row])
 		if err != nil {
 			if dbtx.IsInvalidParameter(err) {
@@ -229,13 +245,5 @@ func (c *Client) GetProviderProductivity(ctx context.Context, actingUser, organi
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case refusal == nil:
-		return out, nil
-	case *refusal == "overlap_budget":
-		return nil, ErrOverlapBudget
-	case strings.HasPrefix(*refusal, "period_"):
-		return nil, validate.Errorf("PeriodEnd", "does not give a period of 28 to 366 whole days in the organization's time zone")
-	}
-	return nil, ErrPermissionDenied
+	return out, nil
 }

@@ -187,19 +187,19 @@ func TestPermissionIsRequiredAndEveryCallIsAudited(t *testing.T) {
 	type audit struct {
 		Action string
 		Actor  uuid.UUID
-		Rows   *int
+		Reason *string
 	}
-	rows, err := w.db.Admin.Query(ctx, `SELECT action, actor_user_id, (details->>'rows')::int FROM public.pf_audit_logs
+	rows, err := w.db.Admin.Query(ctx, `SELECT action, actor_user_id, details->>'reason' FROM public.pf_audit_logs
 		WHERE action LIKE 'hr.productivity.%' ORDER BY occurred_at`)
 	require.NoError(t, err)
 	var got []audit
 	for rows.Next() {
 		var a audit
-		require.NoError(t, rows.Scan(&a.Action, &a.Actor, &a.Rows))
+		require.NoError(t, rows.Scan(&a.Action, &a.Actor, &a.Reason))
 		got = append(got, a)
 	}
-	one := 1
-	require.Equal(t, []audit{{"hr.productivity.denied", clinician, nil}, {"hr.productivity.viewed", w.hr, &one}}, got)
+	noPermission := "no_permission"
+	require.Equal(t, []audit{{"hr.productivity.denied", clinician, &noPermission}, {"hr.productivity.viewed", w.hr, nil}}, got)
 }
 
 func TestOrganizationsAndSitesAreIsolated(t *testing.T) {

@@ -264,6 +264,68 @@ CREATE FUNCTION public.hr_productivity_refusal(
 REVOKE ALL ON FUNCTION public.hr_productivity_refusal(uuid, timestamptz, timestamptz, uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.hr_productivity_refusal(uuid, timestamptz, timestamptz, uuid) TO authenticated;
 
+-- hr_productivity_details: what the audit row of a report says: the
+-- filters and the period asked for, and the period covered.
+-- +goose StatementBegin
+CREATE FUNCTION public.hr_productivity_details(
+  p_organization_id uuid, p_period_start timestamptz, p_period_end timestamptz, p_site_id uuid, p_provider_id uuid
+) RETURNS jsonb
+  LANGUAGE plpgsql STABLE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  DECLARE
+    v_period record := public.hr_period(p_organization_id, p_period_start, p_period_end);
+  BEGIN
+    RETURN pg_catalog.jsonb_build_object('provider_filter', p_provider_id, 'site_filter', p_site_id,
+      'period_start_asked', public.pf_iso_time(p_period_start), 'period_end_asked', public.pf_iso_time(p_period_end),
+      'period_start', public.pf_iso_time(v_period.period_start), 'period_end', public.pf_iso_time(v_period.period_end));
+  END
+  $$;
+-- +goose StatementEnd
+REVOKE ALL ON FUNCTION public.hr_productivity_details(uuid, timestamptz, timestamptz, uuid, uuid) FROM PUBLIC;
+
+-- hr_productivity_request: the first of a report's two steps, and its
+-- audit: hr.productivity.viewed (the filters, the period asked for and
+-- covered, k), or hr.productivity.denied with the reason
+-- (hr_productivity_refusal), which it returns (NULL: granted). A report's
+-- figures leave the database only once this row has committed, in an
+-- earlier transaction, within 5 minutes (get_provider_productivity): a
+-- caller who rolls back after reading cannot take the audit row back, nor
+-- escape the overlap budget it counts toward. A stranger to the
+-- organization writes nothing into its log.
+-- +goose StatementBegin
+CREATE FUNCTION public.hr_productivity_request(
+  p_organization_id uuid, p_period_start timestamptz, p_period_end timestamptz,
+  p_site_id uuid DEFAULT NULL, p_provider_id uuid DEFAULT NULL
+) RETURNS text
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  DECLARE
+    v_user    uuid := auth.uid();
+    v_reason  text;
+    v_details jsonb;
+  BEGIN
+    IF v_user IS NULL OR p_organization_id IS NULL OR NOT public.cl_has_org_access(p_organization_id) THEN
+      RETURN 'no_permission';
+    END IF;
+    v_details := public.hr_productivity_details(p_organization_id, p_period_start, p_period_end, p_site_id, p_provider_id);
+    v_reason := public.hr_productivity_refusal(p_organization_id, p_period_start, p_period_end, p_site_id);
+    IF v_reason IS NOT NULL THEN
+      PERFORM public.pf_audit_write(v_user, p_organization_id, NULL, 'hr.productivity.denied', 'organization',
+                                    p_organization_id, 'HOPERAT', v_details || pg_catalog.jsonb_build_object('reason', v_reason));
+      RETURN v_reason;
+    END IF;
+    PERFORM public.pf_audit_write(v_user, p_organization_id, p_site_id, 'hr.productivity.viewed', 'organization',
+      p_organization_id, 'HOPERAT', v_details || pg_catalog.jsonb_build_object('min_cell_size',
+        coalesce((SELECT s.min_cell_size FROM public.hr_productivity_settings s WHERE s.organization_id = p_organization_id), 5)));
+    RETURN NULL;
+  END
+  $$;
+-- +goose StatementEnd
+REVOKE ALL ON FUNCTION public.hr_productivity_request(uuid, timestamptz, timestamptz, uuid, uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.hr_productivity_request(uuid, timestamptz, timestamptz, uuid, uuid) TO authenticated;
+
 -- hr_provider_figures: one provider's raw figures for a period, with the
 -- key sums of their cells, before any rule applies (the row type the
 -- report's query reads into).
@@ -305,11 +367,9 @@ CREATE TYPE public.hr_provider_figures AS (
 -- A group session counts once for its facilitator; each attendee counts
 -- once in the caseload; each signed note counts as one note.
 -- Needs hr.productivity.view in the organization (at the site, when a site
--- is given). Every call by a member writes one audit row:
--- hr.productivity.viewed with the filters, the period asked for and
--- covered, the number of rows and k, or hr.productivity.denied with a
--- reason code (hr_productivity_refusal) and no rows; it returns rather
--- than raises, so that the row commits with the call.
+-- is given), and a committed request for exactly this report by the
+-- caller within 5 minutes (hr_productivity_request, which audits it and
+-- applies the refusal rules); without one it returns nothing.
 -- +goose StatementBegin
 CREATE FUNCTION public.get_provider_productivity(
   p_organization_id uuid, p_period_start timestamptz, p_period_end timestamptz,
@@ -331,7 +391,6 @@ CREATE FUNCTION public.get_provider_productivity(
     v_seed    bigint;
     v_rows    integer := 0;
     v_details jsonb;
-    v_reason  text;
     v_period  record;
     v_weeks   numeric;
     r         public.hr_provider_figures;
@@ -345,17 +404,23 @@ CREATE FUNCTION public.get_provider_productivity(
     IF v_user IS NULL OR p_organization_id IS NULL OR NOT public.cl_has_org_access(p_organization_id) THEN
       RETURN;
     END IF;
-    v_details := pg_catalog.jsonb_build_object('provider_filter', p_provider_id, 'site_filter', p_site_id,
-      'period_start_asked', public.pf_iso_time(p_period_start), 'period_end_asked', public.pf_iso_time(p_period_end));
-    v_reason := public.hr_productivity_refusal(p_organization_id, p_period_start, p_period_end, p_site_id);
-    IF v_reason IS NOT NULL THEN
-      PERFORM public.pf_audit_write(v_user, p_organization_id, NULL, 'hr.productivity.denied', 'organization',
-                                    p_organization_id, 'HOPERAT', v_details || pg_catalog.jsonb_build_object('reason', v_reason));
+    -- The refusal rules hold now too (a permission revoked since the
+    -- request), and the figures leave only under a committed request for
+    -- exactly this report, by this caller, within 5 minutes
+    -- (hr_productivity_request).
+    IF public.hr_productivity_refusal(p_organization_id, p_period_start, p_period_end, p_site_id) IS NOT NULL THEN
+      RETURN;
+    END IF;
+    v_details := public.hr_productivity_details(p_organization_id, p_period_start, p_period_end, p_site_id, p_provider_id);
+    IF NOT EXISTS (
+      SELECT 1 FROM public.pf_audit_logs a
+      WHERE a.organization_id = p_organization_id AND a.actor_user_id = v_user AND a.action = 'hr.productivity.viewed'
+        AND a.occurred_at >= pg_catalog.statement_timestamp() - interval '5 minutes'
+        AND a.transaction_id IS DISTINCT FROM pg_catalog.pg_current_xact_id_if_assigned()
+        AND (a.details OPERATOR(pg_catalog.-) 'min_cell_size') = v_details) THEN
       RETURN;
     END IF;
     v_period := public.hr_period(p_organization_id, p_period_start, p_period_end);
-    v_details := v_details || pg_catalog.jsonb_build_object('period_start', public.pf_iso_time(v_period.period_start),
-                                                            'period_end', public.pf_iso_time(v_period.period_end));
     v_k := coalesce((SELECT s.min_cell_size FROM public.hr_productivity_settings s WHERE s.organization_id = p_organization_id), 5);
     INSERT INTO public.hr_cell_key_seeds (organization_id, seed)
     VALUES (p_organization_id, ('x' || pg_catalog.substr(pg_catalog.md5(pg_catalog.gen_random_uuid()::text), 1, 16))::bit(64)::bigint)
@@ -475,11 +540,7 @@ CREATE FUNCTION public.get_provider_productivity(
       timeliness_under_24h := NULL; timeliness_24_to_48h := NULL; timeliness_over_48h := NULL;
       active_caseload_count := NULL; no_show_count := NULL; no_show_rate := NULL; session_count_by_category := NULL;
       RETURN NEXT;
-      v_rows := 1;
     END IF;
-
-    PERFORM public.pf_audit_write(v_user, p_organization_id, p_site_id, 'hr.productivity.viewed', 'organization',
-                                  p_organization_id, 'HOPERAT', v_details || pg_catalog.jsonb_build_object('rows', v_rows, 'min_cell_size', v_k));
   END
   $$;
 -- +goose StatementEnd
