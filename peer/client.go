@@ -278,7 +278,7 @@ func (c *Client) finalize(ctx context.Context, tx pgx.Tx, actingUser, organizati
 // cannot read, is what the writer supplied.
 const writerColumns = `organization_id, id, site_id, chart_id, encounter_id, peer_provider_id, service_date, start_time,
 	end_time, duration_minutes, service_type, service_type_source, hcpcs_code, ''::text AS focus_notes, status,
-	created_by, created_at, updated_by, updated_at, finalized_by, finalized_at`
+	created_by, created_at, updated_by, updated_at, finalized_by, finalized_at, cosigned_by, cosigned_at`
 
 // lockForEdit locks an encounter the caller may edit (its author, or one
 // documenting on behalf), after disclose. An encounter the caller can only
@@ -315,6 +315,7 @@ var fields = dbtx.Fields{
 	"chart_id":     {Name: "ChartID", Reason: "does not name a chart of the organization"},
 	"cl_peer_encounters_organization_id_site_id_fkey": {Name: "SiteID", Reason: "does not name a site of the organization"},
 	"cl_peer_encounters_finalized_needs_notes":        {Name: "FocusNotes", Reason: "are required to finalize"},
+	"cosigned_by": {Name: "CosignedBy", Reason: "is required before finalizing: the organization requires a supervisor's co-sign"},
 }
 
 // write runs an INSERT or UPDATE and returns the encounter written, with
@@ -345,6 +346,49 @@ func fieldsOf(e *Encounter) Fields {
 		f.EncounterID = *e.EncounterID
 	}
 	return f
+}
+
+// Cosign records a qualified supervisor's co-sign of another peer's draft
+// as it stands (the acting user needs cl.peer.encounter.cosign, and never
+// co-signs their own). An organization with cl_peer_settings.require_cosign
+// finalizes only co-signed drafts; an edit after the co-sign clears it.
+// Co-signing twice changes nothing. Audited (cl.peer_encounter.cosigned).
+func (c *Client) Cosign(ctx context.Context, actingUser, organizationID, id uuid.UUID) (*Encounter, error) {
+	return c.cosign(ctx, nil, actingUser, organizationID, id)
+}
+
+// CosignTx is [Client.Cosign] inside the caller's transaction.
+func (c *Client) CosignTx(ctx context.Context, tx pgx.Tx, actingUser, organizationID, id uuid.UUID) (*Encounter, error) {
+	if tx == nil {
+		return nil, dbtx.ErrNilTx
+	}
+	return c.cosign(ctx, tx, actingUser, organizationID, id)
+}
+
+func (c *Client) cosign(ctx context.Context, tx pgx.Tx, actingUser, organizationID, id uuid.UUID) (*Encounter, error) {
+	if err := validate.First(validate.Required("OrganizationID", organizationID), validate.Required("ID", id)); err != nil {
+		return nil, err
+	}
+	if err := c.disclose(ctx, actingUser, organizationID, consent.UseDisplay, id); err != nil {
+		return nil, err
+	}
+	var e *Encounter
+	err := dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
+		// As the definer throughout (one user per transaction and tenant).
+		var at time.Time
+		switch err := tx.QueryRow(ctx, `SELECT public.cl_peer_encounter_cosign($1, $2)`, organizationID, id).Scan(&at); {
+		case dbtx.IsNoDataFound(err):
+			return ErrNotFound
+		case dbtx.IsWrongState(err):
+			return ErrFinalized
+		case err != nil:
+			return dbtx.MapError(err)
+		}
+		var err error
+		e, err = collectOne(tx.Query(ctx, getSQL, pgx.NamedArgs{"organization_id": organizationID, "id": id}))
+		return err
+	})
+	return e, err
 }
 
 // Amend records an addendum or a correction of a finalized encounter.

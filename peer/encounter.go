@@ -51,6 +51,11 @@ type Encounter struct {
 	UpdatedAt   time.Time  `db:"updated_at"`
 	FinalizedBy *uuid.UUID `db:"finalized_by"`
 	FinalizedAt *time.Time `db:"finalized_at"`
+	// CosignedBy and CosignedAt are the supervisor's co-sign of the draft
+	// as it stands (Client.Cosign; any later edit clears them). An
+	// organization may require one before finalizing.
+	CosignedBy *uuid.UUID `db:"cosigned_by"`
+	CosignedAt *time.Time `db:"cosigned_at"`
 }
 
 // Fields are the parts of an encounter its author writes, for

@@ -19,6 +19,7 @@ import (
 	"github.com/encoreos/platform-go/internal/dbtx"
 	"github.com/encoreos/platform-go/internal/testdb"
 	"github.com/encoreos/platform-go/peer"
+	"github.com/encoreos/platform-go/supervision"
 )
 
 func TestMain(m *testing.M) { testdb.Main(m) }
@@ -505,4 +506,82 @@ func TestKeysetPagination(t *testing.T) {
 		_, err := b.client.ListByChart(ctx, b.peer, b.org, b.chart, bad)
 		require.ErrorIs(t, err, peer.ErrInvalid, fmt.Sprintf("%+v", bad))
 	}
+}
+
+// An organization that requires a supervisor's co-sign finalizes only
+// co-signed drafts; the co-sign is a supervisor's, never one's own, covers
+// the draft as it stands (an edit clears it), is audited, and cannot be
+// written by plain SQL; the supervision summary counts co-signs.
+func TestCosignBeforeFinalizing(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	supervisor := b.db.NewMember(t, b.org, "peer_supervisor")
+	b.db.Exec(t, `INSERT INTO public.cl_peer_settings (organization_id, require_cosign) VALUES ($1, true)`, b.org)
+	e := b.create(t, b.chart, b.fields())
+
+	_, err := b.client.Finalize(ctx, b.peer, b.org, e.ID)
+	var verr *peer.ValidationError
+	require.ErrorAs(t, err, &verr)
+	require.Equal(t, "CosignedBy", verr.Field)
+	_, err = b.client.Cosign(ctx, b.peer, b.org, e.ID)
+	require.ErrorIs(t, err, peer.ErrPermissionDenied, "not one's own")
+	_, err = b.client.Cosign(ctx, b.peer2, b.org, e.ID)
+	require.ErrorIs(t, err, peer.ErrPermissionDenied, "a peer specialist does not co-sign")
+
+	signed, err := b.client.Cosign(ctx, supervisor, b.org, e.ID)
+	require.NoError(t, err)
+	require.Equal(t, supervisor, *signed.CosignedBy)
+	require.NotNil(t, signed.CosignedAt)
+	again, err := b.client.Cosign(ctx, supervisor, b.org, e.ID)
+	require.NoError(t, err)
+	require.Equal(t, signed.CosignedAt, again.CosignedAt, "co-signing twice changes nothing")
+
+	// An edit clears the co-sign; the supervisor signs again; then it
+	// finalizes.
+	f := b.fields()
+	f.FocusNotes = "Rewritten after the co-sign."
+	edited, err := b.client.Update(ctx, b.peer, b.org, e.ID, f)
+	require.NoError(t, err)
+	require.Nil(t, edited.CosignedBy)
+	_, err = b.client.Finalize(ctx, b.peer, b.org, e.ID)
+	require.ErrorAs(t, err, &verr)
+	_, err = b.client.Cosign(ctx, supervisor, b.org, e.ID)
+	require.NoError(t, err)
+	fin, err := b.client.Finalize(ctx, b.peer, b.org, e.ID)
+	require.NoError(t, err)
+	require.Equal(t, peer.StatusFinalized, fin.Status)
+	require.Equal(t, supervisor, *fin.CosignedBy, "finalizing keeps the co-sign")
+	_, err = b.client.Cosign(ctx, supervisor, b.org, e.ID)
+	require.ErrorIs(t, err, peer.ErrFinalized)
+
+	var audits int
+	require.NoError(t, b.db.Admin.QueryRow(ctx, `SELECT count(*) FROM public.pf_audit_logs
+		WHERE action = 'cl.peer_encounter.cosigned' AND actor_user_id = $1 AND target_id = $2`, supervisor, e.ID).Scan(&audits))
+	require.Equal(t, 2, audits)
+
+	// Plain SQL writes no co-sign.
+	draft := b.create(t, b.chart, b.fields())
+	err = dbtx.Run(ctx, b.db.App, b.peer, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE public.cl_peer_encounters SET cosigned_by = $1, cosigned_at = now() WHERE id = $2`, supervisor, draft.ID)
+		return err
+	})
+	require.True(t, dbtx.IsPermissionDenied(err), "got %v", err)
+	err = dbtx.Run(ctx, b.db.App, b.peer, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO public.cl_peer_encounters (organization_id, chart_id, peer_provider_id, service_date,
+			start_time, end_time, duration_minutes, service_type, hcpcs_code, focus_notes, created_by, updated_by, cosigned_by, cosigned_at)
+			VALUES ($1, $2, auth.uid(), current_date, now() - interval '2 hours', now() - interval '1 hour', 60, 'peer_support',
+			  'H0038', 'notes', auth.uid(), auth.uid(), $3, now())`, b.org, b.chart, supervisor)
+		return err
+	})
+	require.True(t, dbtx.IsCheckViolation(err), "got %v", err)
+
+	// The supervision summary counts them.
+	sup, err := supervision.New(b.db.App, nil)
+	require.NoError(t, err)
+	today := time.Now()
+	summary, err := sup.Compliance(ctx, supervisor, b.org, b.peer, today.AddDate(0, 0, -7), today)
+	require.NoError(t, err)
+	require.Equal(t, 1, summary.CosignedEncounters)
+	require.Equal(t, 1, summary.FinalizedEncounters)
 }

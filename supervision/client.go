@@ -275,7 +275,8 @@ func (c *Client) Compliance(ctx context.Context, actingUser, organizationID, pee
 			return dbtx.MapError(err)
 		}
 		s = Evaluate(in)
-		return nil
+		return dbtx.MapError(tx.QueryRow(ctx, `SELECT cosigned, finalized FROM public.cl_peer_cosigns(@organization_id,
+			@peer_provider_id, @from, @to)`, args).Scan(&s.CosignedEncounters, &s.FinalizedEncounters))
 	})
 	if err != nil {
 		return nil, err

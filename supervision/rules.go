@@ -106,6 +106,11 @@ type Summary struct {
 	From, To       time.Time // inclusive dates
 	Sessions       int
 	Results        []Result
+	// CosignedEncounters and FinalizedEncounters count the peer's
+	// encounters with service dates in the period that a supervisor
+	// co-signed, and that were finalized (peer.Client.Cosign; an
+	// organization may require a co-sign before finalizing).
+	CosignedEncounters, FinalizedEncounters int
 }
 
 // Input is what [Evaluate] needs.

@@ -70,9 +70,13 @@ CREATE TABLE public.cl_peer_service_types (
 );
 
 -- Per-organization CL-19 settings. No row means the defaults (use PF-15).
+-- require_cosign: a qualified supervisor (cl.peer.encounter.cosign) must
+-- co-sign a draft before it is finalized, as many state peer-certification
+-- programs require before billing.
 CREATE TABLE public.cl_peer_settings (
   organization_id uuid PRIMARY KEY REFERENCES public.pf_organizations (id),
-  use_pf15        boolean NOT NULL DEFAULT true
+  use_pf15        boolean NOT NULL DEFAULT true,
+  require_cosign  boolean NOT NULL DEFAULT false
 );
 
 -- The one service-type resolver every read and write uses: the types an
@@ -130,6 +134,10 @@ CREATE TABLE public.cl_peer_encounters (
   updated_at          timestamptz NOT NULL DEFAULT pg_catalog.now(),
   finalized_by        uuid,
   finalized_at        timestamptz,
+  -- The supervisor's co-sign of the draft as it stands (cleared by any
+  -- later edit), set only by cl_peer_encounter_cosign.
+  cosigned_by         uuid,
+  cosigned_at         timestamptz,
   PRIMARY KEY (organization_id, id),
   UNIQUE (organization_id, id, chart_id),
   FOREIGN KEY (organization_id, site_id) REFERENCES public.pf_sites (organization_id, id),
@@ -144,7 +152,9 @@ CREATE TABLE public.cl_peer_encounters (
   CHECK (service_date BETWEEN (start_time AT TIME ZONE 'UTC')::date - 1 AND (start_time AT TIME ZONE 'UTC')::date + 1),
   CHECK ((status = 'finalized') = (finalized_at IS NOT NULL AND finalized_by IS NOT NULL)),
   -- A finalized encounter documents what was done.
-  CONSTRAINT cl_peer_encounters_finalized_needs_notes CHECK (status = 'draft' OR pg_catalog.btrim(focus_notes) <> '')
+  CONSTRAINT cl_peer_encounters_finalized_needs_notes CHECK (status = 'draft' OR pg_catalog.btrim(focus_notes) <> ''),
+  CHECK ((cosigned_by IS NULL) = (cosigned_at IS NULL)),
+  CHECK (cosigned_by IS DISTINCT FROM peer_provider_id)
 );
 -- Listing a chart's or a provider's encounters, newest first (keyset).
 CREATE INDEX cl_peer_encounters_chart_idx ON public.cl_peer_encounters (organization_id, chart_id, service_date DESC, id DESC);
@@ -196,6 +206,13 @@ CREATE FUNCTION public.cl_peer_encounters_guard() RETURNS trigger
         RAISE EXCEPTION 'a peer encounter keeps its organization, chart and creation'
           USING ERRCODE = 'check_violation';
       END IF;
+      -- An edit of the draft's content undoes its co-sign: the supervisor
+      -- co-signed what it said then.
+      IF NEW.status = 'draft' AND NOT public.pf_changed_only(pg_catalog.to_jsonb(OLD), pg_catalog.to_jsonb(NEW),
+           ARRAY['updated_by', 'updated_at', 'cosigned_by', 'cosigned_at']) THEN
+        NEW.cosigned_by := NULL;
+        NEW.cosigned_at := NULL;
+      END IF;
       IF NEW.status = 'finalized' THEN
         -- Finalizing changes the status and its stamps, nothing else (a
         -- column added later is covered too).
@@ -209,6 +226,11 @@ CREATE FUNCTION public.cl_peer_encounters_guard() RETURNS trigger
         -- event's timestamp are measured from it).
         IF v_user IS NOT NULL THEN
           NEW.finalized_at := pg_catalog.now();
+        END IF;
+        IF NEW.cosigned_by IS NULL AND coalesce((SELECT s.require_cosign FROM public.cl_peer_settings s
+                                                 WHERE s.organization_id = NEW.organization_id), false) THEN
+          RAISE EXCEPTION 'the organization requires a supervisor''s co-sign before finalizing'
+            USING ERRCODE = 'check_violation', COLUMN = 'cosigned_by';
         END IF;
         IF v_user IS NOT NULL AND NOT public.cl_has_permission(NEW.organization_id, 'cl.peer.encounter.finalize') THEN
           PERFORM public.pf_refuse(NEW.organization_id, 'peer_encounter.finalize', 'peer_encounter', NEW.id,
@@ -279,6 +301,9 @@ CREATE TRIGGER cl_peer_encounters_guard BEFORE INSERT OR UPDATE ON public.cl_pee
   FOR EACH ROW EXECUTE FUNCTION public.cl_peer_encounters_guard();
 CREATE TRIGGER cl_peer_encounters_stamp BEFORE INSERT OR UPDATE ON public.cl_peer_encounters
   FOR EACH ROW EXECUTE FUNCTION public.pf_stamp();
+-- A draft starts without a co-sign (cl_peer_encounter_cosign gives it).
+CREATE TRIGGER cl_peer_encounters_initial BEFORE INSERT ON public.cl_peer_encounters
+  FOR EACH ROW EXECUTE FUNCTION public.pf_initial_values('{"cosigned_by": null, "cosigned_at": null}');
 
 -- Only a finalized encounter is amended (a draft is edited), and the
 -- amendment's time is the database's.
@@ -702,6 +727,49 @@ CREATE FUNCTION public.cl_peer_encounter_event_ok(pe public.cl_peer_encounters, 
   END
   $$;
 -- +goose StatementEnd
+
+-- cl_peer_encounter_cosign: a qualified supervisor's co-sign of another
+-- peer's draft as it stands (cl.peer.encounter.cosign; never one's own),
+-- after the accounting of a Part 2 chart's disclosure (the encounter must
+-- be readable now). Audited (cl.peer_encounter.cosigned). Co-signing a
+-- draft co-signed already is a no-op; an edit undoes it (the guard).
+-- Returns the co-sign's time.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_peer_encounter_cosign(p_organization_id uuid, p_id uuid) RETURNS timestamptz
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  DECLARE
+    v_user uuid := auth.uid();
+    pe     public.cl_peer_encounters;
+  BEGIN
+    SELECT * INTO pe FROM public.cl_peer_encounters x
+    WHERE x.organization_id = p_organization_id AND x.id = p_id FOR UPDATE;
+    IF NOT FOUND OR v_user IS NULL OR NOT public.cl_peer_chart_readable(p_organization_id, pe.chart_id, true) THEN
+      RAISE EXCEPTION 'no such peer encounter' USING ERRCODE = 'no_data_found';
+    END IF;
+    IF NOT public.cl_has_permission(p_organization_id, 'cl.peer.encounter.cosign')
+       OR v_user IN (pe.peer_provider_id, pe.created_by) THEN
+      PERFORM public.pf_refuse(p_organization_id, 'peer_encounter.cosign', 'peer_encounter', p_id,
+        'permission denied: co-signing needs cl.peer.encounter.cosign, and is never one''s own');
+    END IF;
+    IF pe.status <> 'draft' THEN
+      RAISE EXCEPTION 'only a draft is co-signed' USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    IF pe.cosigned_by = v_user THEN
+      RETURN pe.cosigned_at;
+    END IF;
+    UPDATE public.cl_peer_encounters x SET cosigned_by = v_user, cosigned_at = pg_catalog.now()
+    WHERE x.organization_id = p_organization_id AND x.id = p_id
+    RETURNING * INTO pe;
+    PERFORM public.pf_audit_write(v_user, p_organization_id, pe.site_id, 'cl.peer_encounter.cosigned', 'peer_encounter', p_id,
+      'TREAT', pg_catalog.jsonb_build_object('peer_provider_id', pe.peer_provider_id, 'chart_id', pe.chart_id));
+    RETURN pe.cosigned_at;
+  END
+  $$;
+-- +goose StatementEnd
+REVOKE ALL ON FUNCTION public.cl_peer_encounter_cosign(uuid, uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.cl_peer_encounter_cosign(uuid, uuid) TO authenticated;
 
 -- cl_peer_encounter_finalize: finalize an encounter and publish its
 -- peer_encounter_finalized, in one call: the only way an encounter is

@@ -148,3 +148,31 @@ CREATE VIEW public.cl_peer_supervision_shown WITH (security_invoker = true) AS
   FROM public.cl_peer_supervision s;
 REVOKE ALL ON public.cl_peer_supervision_shown FROM PUBLIC;
 GRANT SELECT ON public.cl_peer_supervision_shown TO authenticated;
+
+-- cl_peer_cosigns: how many of a peer's encounters were co-signed, and how
+-- many were finalized, in [p_from, p_to] (inclusive dates), for the
+-- supervision compliance summary: counts only, to holders of
+-- cl.peer.supervision.view (all of the peer's encounters, Part 2 ones too:
+-- a count discloses no record).
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_peer_cosigns(p_organization_id uuid, p_peer_provider_id uuid, p_from date, p_to date,
+                                       OUT cosigned integer, OUT finalized integer)
+  LANGUAGE plpgsql STABLE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    cosigned := 0;
+    finalized := 0;
+    IF NOT public.cl_has_permission(p_organization_id, 'cl.peer.supervision.view') THEN
+      RETURN;
+    END IF;
+    SELECT (count(*) FILTER (WHERE e.cosigned_at IS NOT NULL))::int, (count(*) FILTER (WHERE e.status = 'finalized'))::int
+      INTO cosigned, finalized
+    FROM public.cl_peer_encounters e
+    WHERE e.organization_id = p_organization_id AND e.peer_provider_id = p_peer_provider_id
+      AND e.service_date BETWEEN p_from AND p_to;
+  END
+  $$;
+-- +goose StatementEnd
+REVOKE ALL ON FUNCTION public.cl_peer_cosigns(uuid, uuid, date, date) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.cl_peer_cosigns(uuid, uuid, date, date) TO authenticated;
