@@ -16,6 +16,7 @@ const Channel = "cl_pm_events"
 // The event types, as the specifications name them.
 const (
 	TypePeerEncounterFinalized = "peer_encounter_finalized"
+	TypePeerEncounterCorrected = "peer_encounter_corrected"
 	TypeVirtualGroupStarted    = "cl_virtual_group_started"
 	TypeVirtualGroupConcluded  = "cl_virtual_group_concluded"
 )
@@ -23,7 +24,7 @@ const (
 // Registered returns a zero value of every event type the library
 // publishes. Tests walk them to keep PHI out and to publish JSON Schemas.
 func Registered() []Event {
-	return []Event{&PeerEncounterFinalized{}, &VirtualGroupStarted{}, &VirtualGroupConcluded{}}
+	return []Event{&PeerEncounterFinalized{}, &PeerEncounterCorrected{}, &VirtualGroupStarted{}, &VirtualGroupConcluded{}}
 }
 
 // Code is a short identifier from a code system: an HCPCS code, a modifier,
@@ -105,6 +106,32 @@ func (*PeerEncounterFinalized) EventType() string { return TypePeerEncounterFina
 
 // AggregateID implements [Event]: the peer encounter.
 func (e *PeerEncounterFinalized) AggregateID() uuid.UUID { return e.PeerEncounterID }
+
+// PeerEncounterCorrected is published by CL-19 when a correction amends a
+// finalized encounter's billed figures: the encounter's figures as they
+// now stand (all of them, not only the corrected ones), the amendment that
+// corrected them, and the event it supersedes (the finalization, or the
+// previous correction), so that PM-07 can void or adjust that charge. One
+// per correction; in order after the encounter's earlier events. Units are
+// PM-07's to derive from the duration, as for a finalization.
+type PeerEncounterCorrected struct {
+	Header
+	PeerEncounterID uuid.UUID  `json:"peer_encounter_id"`
+	AmendmentID     uuid.UUID  `json:"amendment_id"`
+	CorrectsEventID uuid.UUID  `json:"corrects_event_id"`
+	ChartID         uuid.UUID  `json:"chart_id"`
+	EncounterID     *uuid.UUID `json:"encounter_id,omitempty"`
+	PeerProviderID  uuid.UUID  `json:"peer_provider_id"`
+	ServiceDate     Date       `json:"service_date"`
+	HCPCSCode       Code       `json:"hcpcs_code"`
+	DurationMinutes int        `json:"duration_minutes"`
+}
+
+// EventType implements [Event].
+func (*PeerEncounterCorrected) EventType() string { return TypePeerEncounterCorrected }
+
+// AggregateID implements [Event]: the peer encounter.
+func (e *PeerEncounterCorrected) AggregateID() uuid.UUID { return e.PeerEncounterID }
 
 // VirtualGroupStarted is published by CL-55 when a facilitator starts a
 // virtual or hybrid group. Counts only: no attendee identities.

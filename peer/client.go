@@ -405,19 +405,77 @@ func (c *Client) AmendTx(ctx context.Context, tx pgx.Tx, actingUser, organizatio
 }
 
 func (c *Client) amend(ctx context.Context, tx pgx.Tx, actingUser, organizationID, id uuid.UUID, kind AmendmentKind, body, reason string) (*Amendment, error) {
+	if kind != Addendum && kind != Correction {
+		return nil, validate.Errorf("Kind", "must be addendum or correction")
+	}
+	return c.writeAmendment(ctx, tx, actingUser, organizationID, id, kind, body, reason, nil)
+}
+
+// Corrected are the billed figures a correction changes; a zero field is
+// unchanged, and at least one is set.
+type Corrected struct {
+	ServiceDate     time.Time
+	DurationMinutes int
+	HCPCSCode       string
+	PeerProviderID  uuid.UUID
+}
+
+// Correct records a correction of a finalized encounter's billed figures,
+// with its body and reason, and publishes peer_encounter_corrected in the
+// same transaction: the encounter's figures as they now stand and the
+// event they supersede, computed by the database, so that PM-07 can void
+// or adjust the charge (cl_peer_encounter_correction_publish). The
+// database checks the corrected figures as it checks a draft's (a
+// billable code on the date, a peer specialist, a duration that fits the
+// session): field errors name Corrected's fields.
+func (c *Client) Correct(ctx context.Context, actingUser, organizationID, id uuid.UUID, body, reason string, fix Corrected) (*Amendment, error) {
+	return c.correct(ctx, nil, actingUser, organizationID, id, body, reason, fix)
+}
+
+// CorrectTx is [Client.Correct] inside the caller's transaction.
+func (c *Client) CorrectTx(ctx context.Context, tx pgx.Tx, actingUser, organizationID, id uuid.UUID, body, reason string, fix Corrected) (*Amendment, error) {
+	if tx == nil {
+		return nil, dbtx.ErrNilTx
+	}
+	return c.correct(ctx, tx, actingUser, organizationID, id, body, reason, fix)
+}
+
+func (c *Client) correct(ctx context.Context, tx pgx.Tx, actingUser, organizationID, id uuid.UUID, body, reason string, fix Corrected) (*Amendment, error) {
+	if fix == (Corrected{}) {
+		return nil, validate.Errorf("Corrected", "names no figure to correct")
+	}
+	if fix.DurationMinutes < 0 || fix.DurationMinutes > 1440 {
+		return nil, validate.Errorf("Corrected.DurationMinutes", "must be between 1 and 1440")
+	}
+	if fix.HCPCSCode != "" && !events.Code(fix.HCPCSCode).Valid() {
+		return nil, validate.Errorf("Corrected.HCPCSCode", "is not a code")
+	}
+	return c.writeAmendment(ctx, tx, actingUser, organizationID, id, Correction, body, reason, &fix)
+}
+
+// amendmentFields turns the database's refusals of a correction into field
+// errors.
+var amendmentFields = dbtx.Fields{
+	"corrected_peer_provider_id": {Name: "Corrected.PeerProviderID", Reason: "is not an active peer specialist of the organization"},
+	"cl_peer_encounter_amendments_organization_id_corrected_peer_provider_id_fkey": {Name: "Corrected.PeerProviderID",
+		Reason: "is not a member of the organization"},
+	"corrected_hcpcs_code":       {Name: "Corrected.HCPCSCode", Reason: "is not a code the organization may bill on the service date"},
+	"corrected_duration_minutes": {Name: "Corrected", Reason: "do not fit the session's times"},
+}
+
+// writeAmendment records an amendment (and, for a correction of figures,
+// publishes its event) after the accounting of the disclosure.
+func (c *Client) writeAmendment(ctx context.Context, tx pgx.Tx, actingUser, organizationID, id uuid.UUID, kind AmendmentKind,
+	body, reason string, fix *Corrected) (*Amendment, error) {
 	if err := validate.First(validate.Required("OrganizationID", organizationID), validate.Required("ID", id),
 		validate.Text("Body", body, 1, MaxFocusNotes), validate.Text("Reason", reason, 1, 2000)); err != nil {
 		return nil, err
-	}
-	if kind != Addendum && kind != Correction {
-		return nil, validate.Errorf("Kind", "must be addendum or correction")
 	}
 	if err := c.disclose(ctx, actingUser, organizationID, consent.UseSave, id); err != nil {
 		return nil, err
 	}
 	var a *Amendment
 	err := dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
-		// As the writing user throughout (see writerColumns).
 		var status Status
 		var chart uuid.UUID
 		if err := tx.QueryRow(ctx, `SELECT status, chart_id FROM public.cl_peer_encounters
@@ -427,16 +485,59 @@ func (c *Client) amend(ctx context.Context, tx pgx.Tx, actingUser, organizationI
 		if status != StatusFinalized {
 			return ErrNotFinalized
 		}
-		rows, _ := tx.Query(ctx, amendSQL, pgx.NamedArgs{"organization_id": organizationID, "peer_encounter_id": id,
-			"chart_id": chart, "kind": kind, "body": body, "reason": reason})
-		var err error
+		args := pgx.NamedArgs{"organization_id": organizationID, "peer_encounter_id": id, "chart_id": chart, "kind": kind,
+			"body": body, "reason": reason, "corrected_service_date": nil, "corrected_duration_minutes": nil,
+			"corrected_hcpcs_code": nil, "corrected_peer_provider_id": nil}
+		if fix != nil {
+			if !fix.ServiceDate.IsZero() {
+				args["corrected_service_date"] = dateOf(fix.ServiceDate)
+			}
+			if fix.DurationMinutes > 0 {
+				args["corrected_duration_minutes"] = fix.DurationMinutes
+			}
+			args["corrected_hcpcs_code"] = sqlarg.String(fix.HCPCSCode)
+			args["corrected_peer_provider_id"] = sqlarg.UUID(fix.PeerProviderID)
+		}
+		rows, err := tx.Query(ctx, amendSQL, args)
+		if err != nil {
+			return amendmentFields.Map(err)
+		}
 		if a, err = pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[Amendment]); err != nil {
-			return dbtx.MapError(err)
+			return amendmentFields.Map(err)
 		}
 		a.Body, a.Reason = body, reason
-		return nil
+		if fix == nil {
+			return nil
+		}
+		return c.publishCorrection(ctx, tx, organizationID, a.ID)
 	})
 	return a, err
+}
+
+// publishCorrection publishes a correction's event, built from the data
+// the database computes for it.
+func (c *Client) publishCorrection(ctx context.Context, tx pgx.Tx, org, amendment uuid.UUID) error {
+	var data []byte
+	if err := tx.QueryRow(ctx, `SELECT public.cl_peer_encounter_correction_data($1, $2)`, org, amendment).Scan(&data); err != nil {
+		return dbtx.MapError(err)
+	}
+	event := &events.PeerEncounterCorrected{}
+	if err := json.Unmarshal(data, event); err != nil {
+		return err
+	}
+	event.Header = events.Header{OrganizationID: org}
+	// One event per correction: the key is the amendment's (the default,
+	// the encounter's, would make a second correction a retry of the first).
+	env, key, err := c.outbox.Prepare(event, &events.PublishOpts{IdempotencyKey: events.TypePeerEncounterCorrected + ":" + amendment.String()})
+	if err != nil {
+		return err
+	}
+	raw, err := json.Marshal(env)
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `SELECT public.cl_peer_encounter_correction_publish($1, $2, $3, $4, $5)`, org, amendment, env.ID, key, raw)
+	return dbtx.MapError(err)
 }
 
 // Amendments returns an encounter's amendments, oldest first.

@@ -177,10 +177,16 @@ type Amendment struct {
 	Kind            AmendmentKind `db:"kind"`
 	// Body and Reason are clinical text: empty unless the reader holds
 	// cl.peer.encounter.view_text.
-	Body      string    `db:"body"`
-	Reason    string    `db:"reason"`
-	CreatedBy uuid.UUID `db:"created_by"`
-	CreatedAt time.Time `db:"created_at"`
+	Body   string `db:"body"`
+	Reason string `db:"reason"`
+	// The billed figures a correction changed (nil: unchanged); see
+	// Client.Correct.
+	CorrectedServiceDate     *time.Time `db:"corrected_service_date"`
+	CorrectedDurationMinutes *int       `db:"corrected_duration_minutes"`
+	CorrectedHCPCSCode       *string    `db:"corrected_hcpcs_code"`
+	CorrectedPeerProviderID  *uuid.UUID `db:"corrected_peer_provider_id"`
+	CreatedBy                uuid.UUID  `db:"created_by"`
+	CreatedAt                time.Time  `db:"created_at"`
 }
 
 // AmendmentKind is an addendum (adds information) or a correction

@@ -585,3 +585,63 @@ func TestCosignBeforeFinalizing(t *testing.T) {
 	require.Equal(t, 1, summary.CosignedEncounters)
 	require.Equal(t, 1, summary.FinalizedEncounters)
 }
+
+// A correction of billed figures reaches charge capture: it publishes
+// peer_encounter_corrected, once, with the encounter's figures as they now
+// stand and the event it supersedes, computed by the database; a
+// correction without its event never commits; the corrected figures meet
+// the rules a draft's do.
+func TestCorrectionsReachChargeCapture(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	e := b.create(t, b.chart, b.fields())
+	fin, err := b.client.Finalize(ctx, b.peer, b.org, e.ID)
+	require.NoError(t, err)
+	finalized := eventstest.RequirePublished(t, b.db.App, b.officer, b.org, events.TypePeerEncounterFinalized,
+		&eventstest.RequireOpts{AggregateID: e.ID, Count: 1})
+
+	first, err := b.client.Correct(ctx, b.peer, b.org, e.ID, "Session ended early.", "duration entered wrongly",
+		peer.Corrected{DurationMinutes: 30})
+	require.NoError(t, err)
+	require.Equal(t, 30, *first.CorrectedDurationMinutes)
+	second, err := b.client.Correct(ctx, b.peer, b.org, e.ID, "Re-timed from the log.", "second look",
+		peer.Corrected{DurationMinutes: 35})
+	require.NoError(t, err)
+
+	env := eventstest.RequirePublished(t, b.db.App, b.officer, b.org, events.TypePeerEncounterCorrected,
+		&eventstest.RequireOpts{AggregateID: e.ID, Count: 2})
+	latest, err := events.Decode(env)
+	require.NoError(t, err)
+	got := latest.(*events.PeerEncounterCorrected)
+	require.Equal(t, second.ID, got.AmendmentID)
+	require.Equal(t, 35, got.DurationMinutes)
+	require.Equal(t, events.Code(fin.HCPCSCode), got.HCPCSCode, "the figures not corrected stand")
+	require.Equal(t, fin.PeerProviderID, got.PeerProviderID)
+	var firstEvent uuid.UUID
+	require.NoError(t, b.db.Admin.QueryRow(ctx, `SELECT id FROM public.cl_pm_events WHERE event_type = 'peer_encounter_corrected'
+		AND envelope->'data'->>'amendment_id' = $1`, first.ID.String()).Scan(&firstEvent))
+	require.NotEqual(t, finalized.ID, firstEvent)
+	require.Equal(t, firstEvent, got.CorrectsEventID, "the second supersedes the first")
+
+	// The database's rules for the corrected figures.
+	_, err = b.client.Correct(ctx, b.peer, b.org, e.ID, "x", "y", peer.Corrected{DurationMinutes: 600})
+	var verr *peer.ValidationError
+	require.ErrorAs(t, err, &verr)
+	require.Equal(t, "Corrected", verr.Field)
+	_, err = b.client.Correct(ctx, b.peer, b.org, e.ID, "x", "y", peer.Corrected{PeerProviderID: b.officer})
+	require.ErrorAs(t, err, &verr)
+	require.Equal(t, "Corrected.PeerProviderID", verr.Field)
+
+	// By plain SQL: a correction of figures without its event never
+	// commits, an addendum carries no figures.
+	for _, kind := range []string{"correction", "addendum"} {
+		err = dbtx.Run(ctx, b.db.App, b.peer, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, `INSERT INTO public.cl_peer_encounter_amendments (organization_id, peer_encounter_id, chart_id, kind,
+				body, reason, created_by, corrected_duration_minutes) VALUES ($1, $2, $3, $4, 'b', 'r', auth.uid(), 20)`,
+				b.org, e.ID, b.chart, kind)
+			return err
+		})
+		require.True(t, dbtx.IsCheckViolation(err), "%s: %v", kind, err)
+	}
+}

@@ -160,7 +160,8 @@ CREATE INDEX cl_pm_events_delivered_idx ON public.cl_pm_events (delivered_at) WH
 CREATE FUNCTION public.cl_event_types() RETURNS text[]
   LANGUAGE sql IMMUTABLE
   SET search_path = pg_catalog, pg_temp
-  AS $$ SELECT ARRAY['peer_encounter_finalized', 'cl_virtual_group_started', 'cl_virtual_group_concluded']::text[] $$;
+  AS $$ SELECT ARRAY['peer_encounter_finalized', 'peer_encounter_corrected', 'cl_virtual_group_started',
+                      'cl_virtual_group_concluded']::text[] $$;
 
 -- cl_event_fields: the fields an event type's data may carry, its
 -- contract's keys and nothing else (the Go contracts' JSON names; a test
@@ -173,6 +174,9 @@ CREATE FUNCTION public.cl_event_fields(p_event_type text) RETURNS text[]
     SELECT ARRAY['event_type', 'organization_id', 'timestamp', 'correlation_id']::text[] || CASE p_event_type
       WHEN 'peer_encounter_finalized' THEN ARRAY['peer_encounter_id', 'chart_id', 'encounter_id', 'peer_provider_id',
                                                  'service_date', 'hcpcs_code', 'duration_minutes']
+      WHEN 'peer_encounter_corrected' THEN ARRAY['peer_encounter_id', 'amendment_id', 'corrects_event_id', 'chart_id',
+                                                 'encounter_id', 'peer_provider_id', 'service_date', 'hcpcs_code',
+                                                 'duration_minutes']
       WHEN 'cl_virtual_group_started' THEN ARRAY['session_id', 'schedule_id', 'pm_telehealth_session_id', 'modality',
                                                  'facilitator_id', 'attendee_count', 'started_at']
       WHEN 'cl_virtual_group_concluded' THEN ARRAY['session_id', 'schedule_id', 'pm_telehealth_session_id', 'modality',

@@ -172,10 +172,20 @@ CREATE TABLE public.cl_peer_encounter_amendments (
   reason            text NOT NULL CHECK (pg_catalog.length(pg_catalog.btrim(reason)) BETWEEN 1 AND 2000),
   created_by        uuid NOT NULL,
   created_at        timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  -- A correction of billed figures names them (NULL: unchanged); each
+  -- publishes peer_encounter_corrected (cl_peer_encounter_correction_publish).
+  corrected_service_date     date CHECK (public.pf_plausible_date(corrected_service_date)),
+  corrected_duration_minutes integer CHECK (corrected_duration_minutes BETWEEN 1 AND 1440),
+  corrected_hcpcs_code       text CHECK (corrected_hcpcs_code ~ '^[A-Z0-9][A-Z0-9.]+$' AND pg_catalog.length(corrected_hcpcs_code) <= 10),
+  corrected_peer_provider_id uuid,
   PRIMARY KEY (organization_id, id),
   -- The amendment's chart is its encounter's chart.
   FOREIGN KEY (organization_id, peer_encounter_id, chart_id)
-    REFERENCES public.cl_peer_encounters (organization_id, id, chart_id)
+    REFERENCES public.cl_peer_encounters (organization_id, id, chart_id),
+  FOREIGN KEY (organization_id, corrected_peer_provider_id) REFERENCES public.pf_members (organization_id, user_id),
+  CONSTRAINT cl_peer_encounter_amendments_figures_are_corrections
+    CHECK (kind = 'correction' OR (corrected_service_date, corrected_duration_minutes, corrected_hcpcs_code,
+                                   corrected_peer_provider_id) IS NULL)
 );
 
 -- The database stands behind the Go validation for every acting-user write
@@ -307,15 +317,77 @@ CREATE TRIGGER cl_peer_encounters_initial BEFORE INSERT ON public.cl_peer_encoun
 
 -- Only a finalized encounter is amended (a draft is edited), and the
 -- amendment's time is the database's.
+-- cl_peer_encounter_billed: an encounter's billed figures as they stand
+-- after its corrections (each correction's named figures over the
+-- finalized ones, oldest first), up to and including p_upto (a correction
+-- being written, not yet in the table), or all of them when NULL.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_peer_encounter_billed(p_organization_id uuid, p_encounter_id uuid,
+                                                p_upto public.cl_peer_encounter_amendments,
+                                                OUT service_date date, OUT duration_minutes integer,
+                                                OUT hcpcs_code text, OUT peer_provider_id uuid)
+  LANGUAGE plpgsql STABLE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  DECLARE
+    a public.cl_peer_encounter_amendments;
+  BEGIN
+    SELECT e.service_date, e.duration_minutes, e.hcpcs_code, e.peer_provider_id
+      INTO service_date, duration_minutes, hcpcs_code, peer_provider_id
+    FROM public.cl_peer_encounters e WHERE e.organization_id = p_organization_id AND e.id = p_encounter_id;
+    FOR a IN SELECT x.* FROM public.cl_peer_encounter_amendments x
+             WHERE x.organization_id = p_organization_id AND x.peer_encounter_id = p_encounter_id AND x.kind = 'correction'
+               AND (p_upto.id IS NULL OR (x.created_at, x.id) <= (p_upto.created_at, p_upto.id))
+             ORDER BY x.created_at, x.id LOOP
+      service_date := coalesce(a.corrected_service_date, service_date);
+      duration_minutes := coalesce(a.corrected_duration_minutes, duration_minutes);
+      hcpcs_code := coalesce(a.corrected_hcpcs_code, hcpcs_code);
+      peer_provider_id := coalesce(a.corrected_peer_provider_id, peer_provider_id);
+    END LOOP;
+    IF p_upto.id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.cl_peer_encounter_amendments x
+                                              WHERE x.organization_id = p_organization_id AND x.id = p_upto.id) THEN
+      service_date := coalesce(p_upto.corrected_service_date, service_date);
+      duration_minutes := coalesce(p_upto.corrected_duration_minutes, duration_minutes);
+      hcpcs_code := coalesce(p_upto.corrected_hcpcs_code, hcpcs_code);
+      peer_provider_id := coalesce(p_upto.corrected_peer_provider_id, peer_provider_id);
+    END IF;
+  END
+  $$;
+-- +goose StatementEnd
+REVOKE ALL ON FUNCTION public.cl_peer_encounter_billed(uuid, uuid, public.cl_peer_encounter_amendments) FROM PUBLIC;
+
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_peer_encounter_amendments_guard() RETURNS trigger
   LANGUAGE plpgsql SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
   AS $$
+  DECLARE
+    pe public.cl_peer_encounters;
+    f  record;
   BEGIN
-    IF NOT EXISTS (SELECT 1 FROM public.cl_peer_encounters e
-                   WHERE e.organization_id = NEW.organization_id AND e.id = NEW.peer_encounter_id AND e.status = 'finalized') THEN
+    SELECT * INTO pe FROM public.cl_peer_encounters e
+    WHERE e.organization_id = NEW.organization_id AND e.id = NEW.peer_encounter_id AND e.status = 'finalized';
+    IF NOT FOUND THEN
       RAISE EXCEPTION 'only a finalized peer encounter is amended; edit the draft' USING ERRCODE = 'check_violation';
+    END IF;
+    -- Corrected figures meet the rules a draft's do, as they would stand.
+    IF NOT ((NEW.corrected_service_date, NEW.corrected_duration_minutes, NEW.corrected_hcpcs_code,
+             NEW.corrected_peer_provider_id) IS NULL) THEN
+      f := public.cl_peer_encounter_billed(NEW.organization_id, NEW.peer_encounter_id, NEW);
+      IF NEW.corrected_peer_provider_id IS NOT NULL
+         AND NOT public.cl_staff_holds(NEW.organization_id, NEW.corrected_peer_provider_id, 'cl.peer.service.provide') THEN
+        RAISE EXCEPTION 'the provider is not a peer specialist of the organization'
+          USING ERRCODE = 'check_violation', COLUMN = 'corrected_peer_provider_id';
+      END IF;
+      IF NOT public.pf_billing_code_valid(NEW.organization_id, f.hcpcs_code, f.service_date) THEN
+        RAISE EXCEPTION 'the code is not billable by the organization on the service date'
+          USING ERRCODE = 'check_violation', COLUMN = 'corrected_hcpcs_code';
+      END IF;
+      IF f.duration_minutes > pg_catalog.ceil(EXTRACT(EPOCH FROM (pe.end_time - pe.start_time)) / 60)
+         OR f.service_date NOT BETWEEN (pe.start_time AT TIME ZONE 'UTC')::date - 1 AND (pe.start_time AT TIME ZONE 'UTC')::date + 1 THEN
+        RAISE EXCEPTION 'the corrected figures do not fit the session''s times'
+          USING ERRCODE = 'check_violation', COLUMN = 'corrected_duration_minutes';
+      END IF;
     END IF;
     RETURN NEW;
   END
@@ -827,6 +899,108 @@ CREATE FUNCTION public.cl_peer_encounter_finalize(
   $$;
 -- +goose StatementEnd
 REVOKE ALL ON FUNCTION public.cl_peer_encounter_event_ok(public.cl_peer_encounters, jsonb) FROM PUBLIC;
+-- cl_peer_encounter_correction_data: the data of a correction's
+-- peer_encounter_corrected, computed by the database: the encounter's
+-- billed figures as they stand after it, the amendment, and the event it
+-- supersedes (the encounter's latest finalized or corrected event before
+-- it). For the caller who wrote the correction (the library builds the
+-- event from it); NULL for anything else.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_peer_encounter_correction_data(p_organization_id uuid, p_amendment_id uuid) RETURNS jsonb
+  LANGUAGE plpgsql STABLE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  DECLARE
+    a  public.cl_peer_encounter_amendments;
+    pe public.cl_peer_encounters;
+    f  record;
+  BEGIN
+    SELECT * INTO a FROM public.cl_peer_encounter_amendments x
+    WHERE x.organization_id = p_organization_id AND x.id = p_amendment_id AND x.kind = 'correction';
+    IF NOT FOUND OR a.created_by IS DISTINCT FROM auth.uid()
+       OR NOT public.cl_has_permission(p_organization_id, 'cl.peer.encounter.amend')
+       OR (a.corrected_service_date, a.corrected_duration_minutes, a.corrected_hcpcs_code, a.corrected_peer_provider_id) IS NULL THEN
+      RETURN NULL;
+    END IF;
+    SELECT * INTO pe FROM public.cl_peer_encounters e WHERE e.organization_id = p_organization_id AND e.id = a.peer_encounter_id;
+    f := public.cl_peer_encounter_billed(p_organization_id, a.peer_encounter_id, a);
+    RETURN pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+      'peer_encounter_id', pe.id,
+      'amendment_id', a.id,
+      'corrects_event_id', (SELECT e.id FROM public.cl_pm_events e
+                            WHERE e.organization_id = p_organization_id AND e.aggregate_id = pe.id
+                              AND e.event_type IN ('peer_encounter_finalized', 'peer_encounter_corrected')
+                              AND (e.envelope OPERATOR(pg_catalog.->) 'data' OPERATOR(pg_catalog.->>) 'amendment_id')
+                                  IS DISTINCT FROM a.id::text
+                            ORDER BY e.aggregate_seq DESC LIMIT 1),
+      'chart_id', pe.chart_id,
+      'encounter_id', pe.encounter_id,
+      'peer_provider_id', f.peer_provider_id,
+      'service_date', f.service_date,
+      'hcpcs_code', f.hcpcs_code,
+      'duration_minutes', f.duration_minutes));
+  END
+  $$;
+-- +goose StatementEnd
+REVOKE ALL ON FUNCTION public.cl_peer_encounter_correction_data(uuid, uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.cl_peer_encounter_correction_data(uuid, uuid) TO authenticated;
+
+-- cl_peer_encounter_correction_publish: publish a correction's
+-- peer_encounter_corrected, once, by its author, with exactly the data
+-- the database computes (cl_peer_encounter_correction_data); the
+-- correction commits only with it (cl_peer_encounter_amendments_require_event).
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_peer_encounter_correction_publish(
+  p_organization_id uuid, p_amendment_id uuid, p_id uuid, p_idempotency_key text, p_envelope jsonb
+) RETURNS jsonb
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  DECLARE
+    v_data jsonb := public.cl_peer_encounter_correction_data(p_organization_id, p_amendment_id);
+  BEGIN
+    IF v_data IS NULL OR NOT public.cl_has_permission(p_organization_id, 'cl.peer.encounter.amend')
+       OR EXISTS (SELECT 1 FROM public.cl_pm_events e
+                  WHERE e.organization_id = p_organization_id AND e.event_type = 'peer_encounter_corrected'
+                    AND e.aggregate_id = (v_data OPERATOR(pg_catalog.->>) 'peer_encounter_id')::uuid
+                    AND (e.envelope OPERATOR(pg_catalog.->) 'data' OPERATOR(pg_catalog.->>) 'amendment_id') = p_amendment_id::text)
+       OR ((p_envelope OPERATOR(pg_catalog.->) 'data') OPERATOR(pg_catalog.-)
+           ARRAY['event_type', 'organization_id', 'timestamp', 'correlation_id']::text[]) IS DISTINCT FROM v_data THEN
+      RAISE EXCEPTION 'the event does not describe this correction' USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN public.cl_pm_events_store(p_organization_id, p_id, 'peer_encounter_corrected',
+                                     (v_data OPERATOR(pg_catalog.->>) 'peer_encounter_id')::uuid, p_idempotency_key, p_envelope);
+  END
+  $$;
+-- +goose StatementEnd
+REVOKE ALL ON FUNCTION public.cl_peer_encounter_correction_publish(uuid, uuid, uuid, text, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.cl_peer_encounter_correction_publish(uuid, uuid, uuid, text, jsonb) TO authenticated;
+
+-- A correction of billed figures commits only with its event.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_peer_encounter_amendments_require_event() RETURNS trigger
+  LANGUAGE plpgsql SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    IF NOT EXISTS (SELECT 1 FROM public.cl_pm_events e
+                   WHERE e.organization_id = NEW.organization_id AND e.event_type = 'peer_encounter_corrected'
+                     AND e.aggregate_id = NEW.peer_encounter_id
+                     AND (e.envelope OPERATOR(pg_catalog.->) 'data' OPERATOR(pg_catalog.->>) 'amendment_id') = NEW.id::text) THEN
+      RAISE EXCEPTION 'a correction of billed figures needs its peer_encounter_corrected event in the same transaction'
+        USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NULL;
+  END
+  $$;
+-- +goose StatementEnd
+CREATE CONSTRAINT TRIGGER cl_peer_encounter_amendments_require_event AFTER INSERT ON public.cl_peer_encounter_amendments
+  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+  WHEN (NOT ((NEW.corrected_service_date, NEW.corrected_duration_minutes, NEW.corrected_hcpcs_code,
+              NEW.corrected_peer_provider_id) IS NULL))
+  EXECUTE FUNCTION public.cl_peer_encounter_amendments_require_event();
+REVOKE ALL ON FUNCTION public.cl_peer_encounter_amendments_require_event() FROM PUBLIC;
+
 
 -- cl_peer_encounter_verify_direct: what cl_pm_events_publish (an
 -- integration principal's door) requires of a peer_encounter_finalized: a
