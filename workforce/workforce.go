@@ -4,7 +4,6 @@ import (
 	"context"
 	_ "embed"
 	"encoding/json"
-	"errors"
 	"strings"
 	"time"
 
@@ -25,11 +24,11 @@ type Options struct {
 	SiteID uuid.UUID
 	// ProviderID limits the report to one provider; zero for all.
 	ProviderID uuid.UUID
-	// PeriodStart and PeriodEnd bound the period, [start, end): at least
-	// 28 days (MinPeriod) and at most 366, between the years 1900 and 2199.
-	// The report covers whole days in the organization's time zone: the
-	// period widened to midnights there (each summary says which).
-	// Required.
+	// PeriodStart and PeriodEnd bound the period asked about, [start,
+	// end), between the years 1900 and 2199. The report covers the
+	// smallest calendar month, quarter or year of the organization's time
+	// zone that holds it (each summary says which): a period that does not
+	// lie within one calendar year there is refused. Required.
 	PeriodStart, PeriodEnd time.Time
 }
 
@@ -41,12 +40,8 @@ const (
 	CMSMinCellSize  = 11
 )
 
-// MinPeriod and MaxPeriod are the shortest and longest periods a report
-// covers: no question is about a day or a moment.
-const (
-	MinPeriod = 28 * 24 * time.Hour
-	MaxPeriod = 366 * 24 * time.Hour
-)
+// MaxPeriod is the longest period that can lie within one calendar year.
+const MaxPeriod = 366 * 24 * time.Hour
 
 // Timeliness counts signed notes by documentation lag (session end to
 // signature).
@@ -55,17 +50,21 @@ type Timeliness struct {
 }
 
 // ProviderProductivitySummary is one provider's figures for the period.
-// Nil means suppressed (a small cell, or derivable from one).
+// Every count carries the cell-key method's perturbation (-2 to +2); nil
+// means hidden: a count whose perturbed value is under the organization's
+// minimum cell size, zero included. A report has a row for every active
+// clinician of the organization (or site), and for anyone else whose
+// caseload is published.
 type ProviderProductivitySummary struct {
 	ProviderID     uuid.UUID
 	SiteID         *uuid.UUID
 	OrganizationID uuid.UUID
 	PeriodStart    time.Time
 	PeriodEnd      time.Time
-	// Suppressed is true for a provider with fewer patients in the period
-	// than the organization's minimum cell size, and for a provider asked
-	// for by id who has no figures to publish (unknown, inactive, another
-	// organization's): every figure is nil, and so is SiteID.
+	// Suppressed is true for a provider whose caseload is hidden, and
+	// for a provider asked for by id who has no figures to publish
+	// (unknown, inactive, another organization's): every figure is nil,
+	// and so is SiteID.
 	Suppressed          bool
 	NotesCompletedCount *int
 	// NotesCompletedPerWeek is NotesCompletedCount over the period's weeks.
@@ -117,12 +116,6 @@ var (
 	ErrNoActingUser = dbtx.ErrNoActingUser
 	// ErrInvalid matches every *ValidationError.
 	ErrInvalid = validate.ErrInvalid
-	// ErrOverlapBudget: the period would overlap more distinct periods the
-	// acting user asked about within 30 days than the organization allows
-	// (hr_productivity_settings.overlap_budget, 6 by default): the pattern
-	// of an attack that averages out the reports' noise. Asking the same
-	// period again is always answered.
-	ErrOverlapBudget = errors.New("workforce: too many questions about overlapping periods within 30 days")
 	// ErrPermissionDenied: the acting user lacks hr.productivity.view in
 	// the organization (or at the site). The attempt is audited.
 	ErrPermissionDenied = dbtx.ErrPermissionDenied
@@ -161,10 +154,7 @@ func (o Options) Validate() error {
 		return validate.Errorf("PeriodStart", "and PeriodEnd must lie between the years 1900 and 2199")
 	}
 	if o.PeriodEnd.Sub(o.PeriodStart) > MaxPeriod {
-		return validate.Errorf("PeriodEnd", "is more than 366 days after PeriodStart")
-	}
-	if o.PeriodEnd.Sub(o.PeriodStart) < MinPeriod {
-		return validate.Errorf("PeriodEnd", "is less than 28 days after PeriodStart")
+		return validate.Errorf("PeriodEnd", "does not lie in the same calendar year as PeriodStart")
 	}
 	return nil
 }
@@ -209,10 +199,8 @@ func (c *Client) GetProviderProductivity(ctx context.Context, actingUser, organi
 	}
 	switch {
 	case refusal == nil:
-	case *refusal == "overlap_budget":
-		return nil, ErrOverlapBudget
 	case strings.HasPrefix(*refusal, "period_"):
-		return nil, validate.Errorf("PeriodEnd", "does not give a period of 28 to 366 whole days in the organization's time zone")
+		return nil, validate.Errorf("PeriodEnd", "does not lie in the same calendar year as PeriodStart in the organization's time zone")
 	default:
 		return nil, ErrPermissionDenied
 	}

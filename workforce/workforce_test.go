@@ -221,14 +221,22 @@ func TestOrganizationsAndSitesAreIsolated(t *testing.T) {
 
 	// Site isolation: data at another site of the same organization.
 	siteB := w.db.NewSite(t, w.org)
-	other := w.db.NewMember(t, w.org, "clinician")
+	other := w.db.NewMember(t, w.org)
+	w.db.AddSiteRole(t, w.org, other, siteB, "clinician")
 	generate(t, w.db, w.org, siteB, []uuid.UUID{other}, 40, 9)
 	got, err = w.get(t, w.hr, workforce.Options{SiteID: w.site})
 	require.NoError(t, err)
+	require.Len(t, got, len(w.providers))
 	for _, s := range got {
 		require.NotEqual(t, other, s.ProviderID, "site A never sees site B")
 		require.Equal(t, w.site, *s.SiteID)
 	}
+	// In the organization's report, the site-B clinician's own site is
+	// their role's.
+	got, err = w.get(t, w.hr, workforce.Options{ProviderID: other})
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	require.Equal(t, siteB, *got[0].SiteID)
 	// HR at site A only: site A yes, site B and the whole organization no.
 	siteHR := w.db.NewMember(t, w.org)
 	w.db.AddSiteRole(t, w.org, siteHR, w.site, "hr_manager")
@@ -240,9 +248,12 @@ func TestOrganizationsAndSitesAreIsolated(t *testing.T) {
 	require.ErrorIs(t, err, workforce.ErrPermissionDenied)
 }
 
-// Suppression, checked as invariants over many generated providers: no
-// published count is small, a hidden cell is never derivable from the
-// published ones, a small caseload hides the provider.
+// Publication, checked as invariants over many generated providers with
+// small figures, at k = 5 and 11: a published count is at least k and
+// within the noise of the truth; a hidden one could be anything under k+2,
+// zero included, so hidden tells neither zero nor small; a provider whose
+// caseload is hidden has every figure hidden; derived figures come only
+// from published ones.
 func TestNoSuppressedValueCanBeDerived(t *testing.T) {
 	t.Parallel()
 	db := testdb.New(t)
@@ -260,46 +271,55 @@ func TestNoSuppressedValueCanBeDerived(t *testing.T) {
 			ON CONFLICT (organization_id) DO UPDATE SET min_cell_size = EXCLUDED.min_cell_size`, org, k)
 		got, err := workforce.GetProviderProductivity(context.Background(), db.App, hr, org, workforce.Options{PeriodStart: periodStart, PeriodEnd: periodEnd})
 		require.NoError(t, err)
-		require.Len(t, got, len(providers))
-		small := func(p *int) bool { return p != nil && *p > 0 && *p < k }
-		var sawSuppressed, sawHidden bool
+		require.Len(t, got, len(providers), "every clinician is a row")
+		var hiddenZero, hiddenSmall, shownBelowK bool
+		cell := func(truth int, published *int, what string) {
+			t.Helper()
+			if published == nil {
+				require.Less(t, truth, k+2, "k=%d %s: hidden only when the perturbed count is under k", k, what)
+				hiddenZero = hiddenZero || truth == 0
+				hiddenSmall = hiddenSmall || (truth > 0 && truth < k)
+				return
+			}
+			require.GreaterOrEqual(t, *published, k, "k=%d %s", k, what)
+			require.InDelta(t, truth, *published, 2, "k=%d %s", k, what)
+			shownBelowK = shownBelowK || truth < k
+		}
 		for _, s := range got {
 			e := want[s.ProviderID]
-			if len(e.patients) < k {
-				require.True(t, s.Suppressed)
-				require.Nil(t, s.NotesCompletedCount)
+			cell(len(e.patients), s.ActiveCaseloadCount, "caseload")
+			if s.Suppressed {
 				require.Nil(t, s.ActiveCaseloadCount)
-				require.Nil(t, s.SessionCountByCategory)
-				sawSuppressed = true
+				require.Nil(t, s.SiteID)
+				require.Equal(t, workforce.ProviderProductivitySummary{ProviderID: s.ProviderID, OrganizationID: org,
+					PeriodStart: s.PeriodStart, PeriodEnd: s.PeriodEnd, Suppressed: true}, s, "every figure hidden")
 				continue
 			}
-			for _, c := range []*int{s.NotesCompletedCount, s.NoShowCount, s.ActiveCaseloadCount, s.DocumentationTimeliness.Under24h,
-				s.DocumentationTimeliness.From24To48h, s.DocumentationTimeliness.Over48h} {
-				require.False(t, small(c), "k=%d: a published count is small", k)
-			}
-			tl := s.DocumentationTimeliness
-			require.Equal(t, tl.Under24h == nil, tl.Over48h == nil, "bins are hidden together")
-			require.Equal(t, tl.Under24h == nil, tl.From24To48h == nil)
-			for _, n := range s.SessionCountByCategory {
-				require.GreaterOrEqual(t, n, k)
-			}
-			folded := 0 // the sessions of small categories, and of Other
+			cell(e.notes, s.NotesCompletedCount, "notes")
+			cell(e.noShows, s.NoShowCount, "no-shows")
+			cell(e.b1, s.DocumentationTimeliness.Under24h, "under 24 h")
+			cell(e.b2, s.DocumentationTimeliness.From24To48h, "24 to 48 h")
+			cell(e.b3, s.DocumentationTimeliness.Over48h, "over 48 h")
 			for category, n := range e.categories {
-				if n < k || category == "Other" {
-					folded += n
+				published, ok := s.SessionCountByCategory[category]
+				if ok {
+					cell(n, &published, category)
+				} else {
+					cell(n, nil, category)
 				}
 			}
-			if folded > 0 && folded < k {
-				sawHidden = true
-				require.Nil(t, s.NoShowRate, "with a hidden category, count and rate would reveal the total")
-			}
+			require.Equal(t, s.NotesCompletedCount == nil, s.NotesCompletedPerWeek == nil, "per week from the published count")
+			require.Equal(t, s.NotesCompletedCount == nil, s.AvgDocumentationLagHours == nil, "the lag over published notes")
 			if s.AvgDocumentationLagHours != nil {
 				require.Equal(t, float64(int(*s.AvgDocumentationLagHours)), *s.AvgDocumentationLagHours, "whole hours")
-				require.GreaterOrEqual(t, deref(s.NotesCompletedCount), k)
+			}
+			if s.NoShowRate != nil {
+				require.NotNil(t, s.NoShowCount, "the rate from published figures")
 			}
 		}
-		require.True(t, sawSuppressed || k == 5, "the data set exercises provider suppression")
-		_ = sawHidden
+		require.True(t, hiddenSmall, "k=%d: small cells are hidden", k)
+		require.True(t, hiddenZero || k == 11, "k=%d: so are empty ones (at 11 every provider here is suppressed)", k)
+		require.True(t, shownBelowK || k == 11, "k=%d: a count under k may be shown, perturbed to k or more", k)
 	}
 }
 
@@ -310,7 +330,7 @@ func TestBadParameters(t *testing.T) {
 		{PeriodStart: periodEnd, PeriodEnd: periodStart},
 		{PeriodStart: periodStart, PeriodEnd: periodStart.AddDate(1, 0, 2)},
 		{PeriodStart: periodStart},
-		{PeriodStart: periodStart, PeriodEnd: periodStart.AddDate(0, 0, 27)},
+		{PeriodStart: time.Date(2026, 12, 15, 0, 0, 0, 0, time.UTC), PeriodEnd: time.Date(2027, 1, 15, 0, 0, 0, 0, time.UTC)},
 		{PeriodStart: time.Date(-5000, 1, 1, 0, 0, 0, 0, time.UTC), PeriodEnd: periodStart},
 		{PeriodStart: periodStart, PeriodEnd: time.Date(300000, 1, 1, 0, 0, 0, 0, time.UTC)},
 	} {

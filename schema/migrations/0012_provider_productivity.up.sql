@@ -27,21 +27,21 @@ CREATE TABLE public.hr_org_service_categories (
 
 -- The minimum cell size per organization: 5 (the specification) unless set;
 -- 11 is CMS's cell-size policy.
--- The time zone is the organization's: periods are whole days there.
+-- The time zone is the organization's: periods are its calendar months,
+-- quarters and years there.
 CREATE TABLE public.hr_productivity_settings (
   organization_id uuid PRIMARY KEY REFERENCES public.pf_organizations (id),
   min_cell_size   integer NOT NULL DEFAULT 5 CHECK (min_cell_size BETWEEN 5 AND 50),
-  -- How many distinct earlier periods (within 30 days, any filters) one
-  -- caller's report may overlap: the cell-key method's averaging attack
-  -- needs many overlapping questions (docs/privacy-impact-assessment.md).
-  overlap_budget  integer NOT NULL DEFAULT 6 CHECK (overlap_budget BETWEEN 0 AND 1000),
   -- timezone() raises for a zone PostgreSQL does not know.
   time_zone       text NOT NULL DEFAULT 'UTC' CHECK (pg_catalog.timezone(time_zone, '2000-01-01 00:00:00+00'::timestamptz) IS NOT NULL)
 );
 
 -- The cell-key method's secret per organization: the seed of every
 -- record's key (hr_record_key). Nobody but the report reads it (no grant):
--- knowing it would let a caller undo the noise.
+-- knowing it would let a caller undo the noise. Drawn once, by the first
+-- committed request (hr_productivity_request), never by a reading
+-- transaction: a reader who rolled back could otherwise draw fresh noise
+-- for every answer and average it away.
 CREATE TABLE public.hr_cell_key_seeds (
   organization_id uuid PRIMARY KEY REFERENCES public.pf_organizations (id),
   seed            bigint NOT NULL
@@ -79,12 +79,19 @@ CREATE POLICY hr_productivity_settings_select ON public.hr_productivity_settings
 --     perturbation chosen by the sum of its records' keys, so the same
 --     records always give the same figure (asking again teaches nothing)
 --     and two overlapping questions differ by noise, not by a person;
---   * the minimum cell size k on top: counts of 1 .. k-1 are hidden;
---   * complementary rules within one answer: timeliness bins together or
---     not at all, small categories folded or hidden, the no-show rate
---     withheld when a category is hidden;
---   * periods of whole days in the organization's time zone, at least 28
---     of them (hr_period), so that no question is about a moment.
+--   * the minimum cell size k on the perturbed count: a cell is published
+--     when its count plus its noise reaches k, else hidden, zero included
+--     (hiding on the true count would tell 0 from 1 .. k-1); every cell is
+--     decided alone, so no rule links one cell's visibility to another's;
+--   * derived figures (rate, per week) only from published ones;
+--   * periods on a fixed grid (hr_period): a calendar month, quarter or
+--     year in the organization's time zone. The questions about one year
+--     are thus 17 per site filter, whoever asks and however often, which
+--     bounds what differencing and averaging can learn (the assessment
+--     states the bound);
+--   * a roster: every active clinician of the organization (or site) is a
+--     row, with or without work in the period, so that a row's presence
+--     says nothing.
 
 -- hr_record_key: a record's key, uniform in [0, 1): a hash of its id under
 -- the organization's secret seed (hr_cell_key_seeds), fixed for the record
@@ -104,25 +111,29 @@ CREATE FUNCTION public.hr_noise(p_key_sum double precision) RETURNS integer
     FROM (SELECT coalesce(p_key_sum - pg_catalog.floor(p_key_sum), 0) AS f) x
   $$;
 
--- hr_cell: a count as published: zero as zero, 1 .. k-1 hidden, anything
--- else perturbed by its cell key (and never below k).
+-- hr_cell: a count as published: perturbed by its cell key, and hidden
+-- (NULL) when the perturbed count is under k. Zero and 1 .. k-1 look alike
+-- (hidden), and a count near k is shown or hidden by its noise, so neither
+-- the figure nor its absence tells the true count.
 CREATE FUNCTION public.hr_cell(p_count integer, p_key_sum double precision, p_k integer) RETURNS integer
   LANGUAGE sql IMMUTABLE PARALLEL SAFE
   AS $$
-    SELECT CASE WHEN p_count = 0 THEN 0
-                WHEN p_count < p_k THEN NULL
-                ELSE GREATEST(p_k, p_count + public.hr_noise(p_key_sum)) END
+    SELECT CASE WHEN coalesce(p_count, 0) + public.hr_noise(p_key_sum) >= p_k
+                THEN p_count + public.hr_noise(p_key_sum) END
   $$;
 
--- hr_lag_hours: the average documentation lag as published: over at least
--- k notes, perturbed by twice the notes' noise (-4 .. +4 hours, drawn from
--- another digit of the same key), in whole hours, never negative.
-CREATE FUNCTION public.hr_lag_hours(p_average_hours numeric, p_notes integer, p_key_sum double precision, p_k integer)
+-- hr_lag_hours: the average documentation lag as published, over notes
+-- whose count is published: perturbed by whole hours from -4 to +4 (the
+-- sum of two noise draws from two further digits of the notes' cell key:
+-- odd and even shifts alike, so the figure's parity says nothing), rounded
+-- to whole hours, never negative.
+CREATE FUNCTION public.hr_lag_hours(p_average_hours numeric, p_notes_published integer, p_key_sum double precision)
   RETURNS numeric
   LANGUAGE sql IMMUTABLE PARALLEL SAFE
   AS $$
-    SELECT CASE WHEN p_notes >= p_k
-                THEN GREATEST(0, pg_catalog.round(p_average_hours + 2 * public.hr_noise(p_key_sum * 7.0), 0)) END
+    SELECT CASE WHEN p_notes_published IS NOT NULL
+                THEN GREATEST(0, pg_catalog.round(p_average_hours, 0)
+                                 + public.hr_noise(p_key_sum * 7.0) + public.hr_noise(p_key_sum * 13.0)) END
   $$;
 
 -- hr_no_show_rate: published no-shows over published appointments due,
@@ -132,54 +143,33 @@ CREATE FUNCTION public.hr_no_show_rate(p_no_shows integer, p_due integer) RETURN
   AS $$ SELECT CASE WHEN p_due > 0 THEN pg_catalog.round(p_no_shows::numeric / p_due, 2) END $$;
 
 -- hr_categories: sessions by category as published, from {category:
--- [sessions, key sum]}: categories of at least k perturbed, the others
--- folded into 'Other' when the fold reaches k, else hidden (hidden = true:
--- then figures that would reveal them are withheld too).
--- +goose StatementBegin
-CREATE FUNCTION public.hr_categories(p_sessions jsonb, p_k integer, OUT shown jsonb, OUT hidden boolean)
-  LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
-  SET search_path = pg_catalog, pg_temp
+-- [sessions, key sum]}: each category a cell of its own (hr_cell), the
+-- hidden ones left out. No total of sessions is published.
+CREATE FUNCTION public.hr_categories(p_sessions jsonb, p_k integer) RETURNS jsonb
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
   AS $$
-  DECLARE
-    v_category  text;
-    v_cell      jsonb;
-    v_count     integer;
-    v_other     integer := 0;
-    v_other_key double precision := 0::double precision;
-  BEGIN
-    shown := '{}'::jsonb;
-    FOR v_category, v_cell IN SELECT e.key, e.value FROM pg_catalog.jsonb_each(p_sessions) e LOOP
-      v_count := (v_cell OPERATOR(pg_catalog.->>) 0)::integer;
-      IF v_count >= p_k AND v_category <> 'Other' THEN
-        shown := shown || pg_catalog.jsonb_build_object(v_category,
-                   public.hr_cell(v_count, (v_cell OPERATOR(pg_catalog.->>) 1)::double precision, p_k));
-      ELSE
-        v_other := v_other + v_count;
-        v_other_key := v_other_key + (v_cell OPERATOR(pg_catalog.->>) 1)::double precision;
-      END IF;
-    END LOOP;
-    IF v_other >= p_k THEN
-      shown := shown || pg_catalog.jsonb_build_object('Other', public.hr_cell(v_other, v_other_key, p_k));
-    END IF;
-    hidden := v_other > 0 AND v_other < p_k;
-  END
+    SELECT coalesce(pg_catalog.jsonb_object_agg(c.key, c.shown) FILTER (WHERE c.shown IS NOT NULL), '{}'::jsonb)
+    FROM (SELECT e.key, public.hr_cell((e.value OPERATOR(pg_catalog.->>) 0)::integer,
+                                       (e.value OPERATOR(pg_catalog.->>) 1)::double precision, p_k) AS shown
+          FROM pg_catalog.jsonb_each(p_sessions) e) c
   $$;
--- +goose StatementEnd
 
--- hr_period: the period a report covers: the requested one widened to whole
--- days in the organization's time zone; refused (reason set, bounds NULL)
--- when missing, reversed, outside 1900 .. 2200, shorter than 28 days or
--- longer than 366.
+-- hr_period: the period a report covers, on the grid: the smallest
+-- calendar month, quarter or year of the organization's time zone that
+-- holds the period asked for ([p_start, p_end)), and its grain; refused
+-- (reason set, bounds NULL) when missing, reversed, outside 1900 .. 2200,
+-- or not within one calendar year ('period_too_long').
 -- +goose StatementBegin
 CREATE FUNCTION public.hr_period(p_organization_id uuid, p_start timestamptz, p_end timestamptz,
-                                 OUT period_start timestamptz, OUT period_end timestamptz, OUT reason text)
+                                 OUT period_start timestamptz, OUT period_end timestamptz, OUT grain text, OUT reason text)
   LANGUAGE plpgsql STABLE
   SET search_path = pg_catalog, pg_temp
   AS $$
   DECLARE
-    v_zone text := coalesce((SELECT s.time_zone FROM public.hr_productivity_settings s
-                             WHERE s.organization_id = p_organization_id), 'UTC');
-    v_end  timestamp;
+    v_zone  text := coalesce((SELECT s.time_zone FROM public.hr_productivity_settings s
+                              WHERE s.organization_id = p_organization_id), 'UTC');
+    v_first timestamp;
+    v_last  timestamp;
   BEGIN
     IF p_start IS NULL OR p_end IS NULL THEN
       reason := 'period_missing';
@@ -188,34 +178,35 @@ CREATE FUNCTION public.hr_period(p_organization_id uuid, p_start timestamptz, p_
     ELSIF p_end <= p_start THEN
       reason := 'period_order';
     ELSE
-      period_start := pg_catalog.date_trunc('day', p_start AT TIME ZONE v_zone) AT TIME ZONE v_zone;
-      v_end := pg_catalog.date_trunc('day', p_end AT TIME ZONE v_zone);
-      IF v_end < (p_end AT TIME ZONE v_zone) THEN
-        v_end := v_end + interval '1 day';
-      END IF;
-      period_end := v_end AT TIME ZONE v_zone;
-      IF period_end - period_start < interval '28 days' THEN
-        reason := 'period_too_short';
-      ELSIF period_end - period_start > interval '366 days' THEN
+      -- The first and the last microsecond asked about, on the local clock.
+      v_first := p_start AT TIME ZONE v_zone;
+      v_last := (p_end - interval '1 microsecond') AT TIME ZONE v_zone;
+      grain := CASE WHEN pg_catalog.date_trunc('month', v_first) = pg_catalog.date_trunc('month', v_last) THEN 'month'
+                    WHEN pg_catalog.date_trunc('quarter', v_first) = pg_catalog.date_trunc('quarter', v_last) THEN 'quarter'
+                    WHEN pg_catalog.date_trunc('year', v_first) = pg_catalog.date_trunc('year', v_last) THEN 'year' END;
+      IF grain IS NULL THEN
         reason := 'period_too_long';
+      ELSE
+        period_start := pg_catalog.date_trunc(grain, v_first) AT TIME ZONE v_zone;
+        period_end := (pg_catalog.date_trunc(grain, v_first)
+                       + CASE grain WHEN 'month' THEN interval '1 month' WHEN 'quarter' THEN interval '3 months'
+                                    ELSE interval '1 year' END) AT TIME ZONE v_zone;
       END IF;
     END IF;
     IF reason IS NOT NULL THEN
       period_start := NULL;
       period_end := NULL;
+      grain := NULL;
     END IF;
   END
   $$;
 -- +goose StatementEnd
 
 -- hr_productivity_refusal: why the caller may not have this report, or NULL:
--- 'site_unknown', 'no_permission', a period's reason (hr_period), or
--- 'overlap_budget' when this period would overlap more distinct periods
--- the caller asked about within 30 days than the organization allows
--- (hr_productivity_settings.overlap_budget; the same period asked again
--- does not count: it gets the same answer). The one rule for the report,
--- which audits the refusal, and for the library, which asks first to
--- return a typed error. Only for a member of the organization.
+-- 'site_unknown', 'no_permission', or a period's reason (hr_period). The
+-- one rule for the report, which audits the refusal, and for the library,
+-- which turns the reason into a typed error. Only for a member of the
+-- organization.
 -- +goose StatementBegin
 CREATE FUNCTION public.hr_productivity_refusal(
   p_organization_id uuid, p_period_start timestamptz, p_period_end timestamptz, p_site_id uuid
@@ -223,12 +214,8 @@ CREATE FUNCTION public.hr_productivity_refusal(
   LANGUAGE plpgsql STABLE SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
   AS $$
-  DECLARE
-    v_user   uuid := auth.uid();
-    v_period record;
-    v_budget integer;
   BEGIN
-    IF v_user IS NULL OR p_organization_id IS NULL OR NOT public.cl_has_org_access(p_organization_id) THEN
+    IF auth.uid() IS NULL OR p_organization_id IS NULL OR NOT public.cl_has_org_access(p_organization_id) THEN
       RETURN 'no_permission';
     END IF;
     IF p_site_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.pf_sites s
@@ -240,24 +227,7 @@ CREATE FUNCTION public.hr_productivity_refusal(
                  ELSE public.cl_has_site_permission(p_organization_id, p_site_id, 'hr.productivity.view') END) THEN
       RETURN 'no_permission';
     END IF;
-    v_period := public.hr_period(p_organization_id, p_period_start, p_period_end);
-    IF v_period.reason IS NOT NULL THEN
-      RETURN v_period.reason;
-    END IF;
-    v_budget := coalesce((SELECT s.overlap_budget FROM public.hr_productivity_settings s
-                          WHERE s.organization_id = p_organization_id), 6);
-    IF (SELECT count(DISTINCT (a.details OPERATOR(pg_catalog.->>) 'period_start', a.details OPERATOR(pg_catalog.->>) 'period_end'))
-        FROM public.pf_audit_logs a
-        WHERE a.organization_id = p_organization_id AND a.actor_user_id = v_user AND a.action = 'hr.productivity.viewed'
-          AND a.occurred_at >= pg_catalog.statement_timestamp() - interval '30 days'
-          AND (a.details OPERATOR(pg_catalog.->>) 'period_start')::timestamptz < v_period.period_end
-          AND v_period.period_start < (a.details OPERATOR(pg_catalog.->>) 'period_end')::timestamptz
-          AND ((a.details OPERATOR(pg_catalog.->>) 'period_start')::timestamptz,
-               (a.details OPERATOR(pg_catalog.->>) 'period_end')::timestamptz)
-              IS DISTINCT FROM (v_period.period_start, v_period.period_end)) > v_budget THEN
-      RETURN 'overlap_budget';
-    END IF;
-    RETURN NULL;
+    RETURN (public.hr_period(p_organization_id, p_period_start, p_period_end)).reason;
   END
   $$;
 -- +goose StatementEnd
@@ -265,7 +235,7 @@ REVOKE ALL ON FUNCTION public.hr_productivity_refusal(uuid, timestamptz, timesta
 GRANT EXECUTE ON FUNCTION public.hr_productivity_refusal(uuid, timestamptz, timestamptz, uuid) TO authenticated;
 
 -- hr_productivity_details: what the audit row of a report says: the
--- filters and the period asked for, and the period covered.
+-- filters and the period asked for, and the period covered and its grain.
 -- +goose StatementBegin
 CREATE FUNCTION public.hr_productivity_details(
   p_organization_id uuid, p_period_start timestamptz, p_period_end timestamptz, p_site_id uuid, p_provider_id uuid
@@ -278,7 +248,8 @@ CREATE FUNCTION public.hr_productivity_details(
   BEGIN
     RETURN pg_catalog.jsonb_build_object('provider_filter', p_provider_id, 'site_filter', p_site_id,
       'period_start_asked', public.pf_iso_time(p_period_start), 'period_end_asked', public.pf_iso_time(p_period_end),
-      'period_start', public.pf_iso_time(v_period.period_start), 'period_end', public.pf_iso_time(v_period.period_end));
+      'period_start', public.pf_iso_time(v_period.period_start), 'period_end', public.pf_iso_time(v_period.period_end),
+      'grain', v_period.grain);
   END
   $$;
 -- +goose StatementEnd
@@ -291,8 +262,11 @@ REVOKE ALL ON FUNCTION public.hr_productivity_details(uuid, timestamptz, timesta
 -- figures leave the database only once this row has committed, in an
 -- earlier transaction, within 5 minutes (get_provider_productivity): a
 -- caller who rolls back after reading cannot take the audit row back, nor
--- escape the overlap budget it counts toward. A stranger to the
--- organization writes nothing into its log.
+-- the question's place in the log the privacy officer reads
+-- (hr_productivity_overlaps). The first granted request of an
+-- organization draws its cell-key seed (hr_cell_key_seeds), so that the
+-- seed, like the audit row, is committed before any figure leaves. A
+-- stranger to the organization writes nothing into its log.
 -- +goose StatementBegin
 CREATE FUNCTION public.hr_productivity_request(
   p_organization_id uuid, p_period_start timestamptz, p_period_end timestamptz,
@@ -319,6 +293,9 @@ CREATE FUNCTION public.hr_productivity_request(
     PERFORM public.pf_audit_write(v_user, p_organization_id, p_site_id, 'hr.productivity.viewed', 'organization',
       p_organization_id, 'HOPERAT', v_details || pg_catalog.jsonb_build_object('min_cell_size',
         coalesce((SELECT s.min_cell_size FROM public.hr_productivity_settings s WHERE s.organization_id = p_organization_id), 5)));
+    INSERT INTO public.hr_cell_key_seeds (organization_id, seed)
+    VALUES (p_organization_id, ('x' || pg_catalog.substr(pg_catalog.md5(pg_catalog.gen_random_uuid()::text), 1, 16))::bit(64)::bigint)
+    ON CONFLICT (organization_id) DO NOTHING;
     RETURN NULL;
   END
   $$;
@@ -331,6 +308,7 @@ GRANT EXECUTE ON FUNCTION public.hr_productivity_request(uuid, timestamptz, time
 -- report's query reads into).
 CREATE TYPE public.hr_provider_figures AS (
   provider      uuid,
+  on_roster     boolean,
   site          uuid,
   patients      integer,
   patients_key  double precision,
@@ -351,25 +329,29 @@ CREATE TYPE public.hr_provider_figures AS (
 );
 
 -- get_provider_productivity: per provider, for one organization (and
--- optionally one site and one provider) over a period of whole days (see
+-- optionally one site and one provider) over a period on the grid (see
 -- hr_period; the rows carry the period covered), aggregate non-PHI figures
 -- under the rules above, with k = the organization's min_cell_size
 -- (default 5):
---   * a provider with fewer than k distinct patients is returned with
---     suppressed = true and every figure NULL, and so is a provider asked
---     for by id who is unknown, inactive, another organization's or
---     without activity: every such question gets the same answer;
---   * counts: zero, hidden (1 .. k-1), or perturbed (hr_cell); the rate and
---     the average lag from perturbed figures; notes per week from the
---     published note count;
---   * site_id is the provider's own (the site of most of their
---     appointments in the period), not the filter echoed.
+--   * the rows: every active clinician (cl.progress_note.write) of the
+--     organization, or of the site, and anyone else whose caseload is
+--     published; a provider asked for by id gets exactly one row;
+--   * a provider whose caseload is hidden (hr_cell) is suppressed: every
+--     figure NULL, the site too. So are an unknown provider, an inactive
+--     member or another organization's asked for by id: every such
+--     question gets the same answer;
+--   * counts: each its own cell (hr_cell); the rate and the average lag
+--     from published figures; notes per week from the published note
+--     count;
+--   * site_id is the provider's own: the site of their site-scoped
+--     clinical role (the lower id of several), else the site of most of
+--     their appointments in the period; never the filter echoed.
 -- A group session counts once for its facilitator; each attendee counts
 -- once in the caseload; each signed note counts as one note.
 -- Needs hr.productivity.view in the organization (at the site, when a site
 -- is given), and a committed request for exactly this report by the
 -- caller within 5 minutes (hr_productivity_request, which audits it and
--- applies the refusal rules); without one it returns nothing.
+-- draws the organization's seed); without one it returns nothing.
 -- +goose StatementBegin
 CREATE FUNCTION public.get_provider_productivity(
   p_organization_id uuid, p_period_start timestamptz, p_period_end timestamptz,
@@ -380,7 +362,7 @@ CREATE FUNCTION public.get_provider_productivity(
   timeliness_under_24h integer, timeliness_24_to_48h integer, timeliness_over_48h integer,
   active_caseload_count integer, no_show_count integer, no_show_rate numeric, session_count_by_category jsonb
 )
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+  LANGUAGE plpgsql STABLE SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
   SET plan_cache_mode = force_custom_plan
   AS $$
@@ -394,10 +376,7 @@ CREATE FUNCTION public.get_provider_productivity(
     v_period  record;
     v_weeks   numeric;
     r         public.hr_provider_figures;
-    v_notes_shown boolean;
-    v_bins_shown  boolean;
-    v_due         integer;
-    v_categories  record;
+    v_due     integer;
   BEGIN
     -- A stranger to the organization writes nothing into its log (and
     -- learns nothing).
@@ -407,7 +386,7 @@ CREATE FUNCTION public.get_provider_productivity(
     -- The refusal rules hold now too (a permission revoked since the
     -- request), and the figures leave only under a committed request for
     -- exactly this report, by this caller, within 5 minutes
-    -- (hr_productivity_request).
+    -- (hr_productivity_request), which drew the seed.
     IF public.hr_productivity_refusal(p_organization_id, p_period_start, p_period_end, p_site_id) IS NOT NULL THEN
       RETURN;
     END IF;
@@ -420,12 +399,12 @@ CREATE FUNCTION public.get_provider_productivity(
         AND (a.details OPERATOR(pg_catalog.-) 'min_cell_size') = v_details) THEN
       RETURN;
     END IF;
+    v_seed := (SELECT c.seed FROM public.hr_cell_key_seeds c WHERE c.organization_id = p_organization_id);
+    IF v_seed IS NULL THEN
+      RETURN;
+    END IF;
     v_period := public.hr_period(p_organization_id, p_period_start, p_period_end);
     v_k := coalesce((SELECT s.min_cell_size FROM public.hr_productivity_settings s WHERE s.organization_id = p_organization_id), 5);
-    INSERT INTO public.hr_cell_key_seeds (organization_id, seed)
-    VALUES (p_organization_id, ('x' || pg_catalog.substr(pg_catalog.md5(pg_catalog.gen_random_uuid()::text), 1, 16))::bit(64)::bigint)
-    ON CONFLICT (organization_id) DO NOTHING;
-    v_seed := (SELECT c.seed FROM public.hr_cell_key_seeds c WHERE c.organization_id = p_organization_id);
     v_weeks := EXTRACT(EPOCH FROM (v_period.period_end - v_period.period_start)) / 604800.0;
 
     -- Static SQL, so that plpgsql_check verifies it, planned for these
@@ -454,6 +433,19 @@ CREATE FUNCTION public.get_provider_productivity(
         WHERE a.organization_id = p_organization_id
           AND a.starts_at >= v_period.period_start AND a.starts_at < v_period.period_end
           AND (p_site_id IS NULL OR a.site_id = p_site_id) AND (p_provider_id IS NULL OR a.provider_id = p_provider_id)
+      ), roster AS (
+        -- Active clinicians of the organization (of the site: by a role
+        -- there or organization-wide), with the site of their site-scoped
+        -- role.
+        SELECT m.user_id AS provider,
+               (pg_catalog.array_agg(r.site_id ORDER BY r.site_id) FILTER (WHERE r.site_id IS NOT NULL))[1] AS role_site
+        FROM public.pf_members m
+        JOIN public.pf_member_roles r ON r.organization_id = m.organization_id AND r.user_id = m.user_id
+        JOIN public.pf_role_permissions rp ON rp.role = r.role AND rp.permission = 'cl.progress_note.write'
+        WHERE m.organization_id = p_organization_id AND m.status = 'active'
+          AND (p_site_id IS NULL OR r.site_id IS NULL OR r.site_id = p_site_id)
+          AND (p_provider_id IS NULL OR m.user_id = p_provider_id)
+        GROUP BY m.user_id
       ), note_agg AS (
         SELECT provider, count(*)::int AS notes, sum(rk) AS notes_key, avg(lag_hours) AS avg_lag,
                (count(*) FILTER (WHERE lag_hours < 24))::int AS b1, coalesce(sum(rk) FILTER (WHERE lag_hours < 24), 0) AS b1k,
@@ -467,7 +459,7 @@ CREATE FUNCTION public.get_provider_productivity(
                (count(*) FILTER (WHERE no_show OR completed))::int AS due,
                coalesce(sum(rk) FILTER (WHERE no_show OR completed), 0) AS due_key
         FROM appts GROUP BY provider
-      ), own_site AS (
+      ), busiest_site AS (
         -- The site of most of the provider's appointments (ties: the lower id).
         SELECT DISTINCT ON (provider) provider, site_id AS site
         FROM (SELECT provider, site_id, count(*) AS n FROM appts GROUP BY provider, site_id) x
@@ -486,47 +478,39 @@ CREATE FUNCTION public.get_provider_productivity(
               UNION SELECT provider, chart_id FROM appts WHERE completed OR no_show) x
         GROUP BY provider
       )
-      SELECT cl.provider, os.site, cl.patients, cl.patients_key,
+      SELECT coalesce(ro.provider, cl.provider), ro.provider IS NOT NULL, coalesce(ro.role_site, bs.site),
+             coalesce(cl.patients, 0), coalesce(cl.patients_key, 0),
              coalesce(na.notes, 0), coalesce(na.notes_key, 0), na.avg_lag::numeric,
              coalesce(na.b1, 0), coalesce(na.b1k, 0), coalesce(na.b2, 0), coalesce(na.b2k, 0),
              coalesce(na.b3, 0), coalesce(na.b3k, 0),
              coalesce(aa.no_shows, 0), coalesce(aa.no_shows_key, 0), coalesce(aa.due, 0), coalesce(aa.due_key, 0),
              coalesce(ca.cats, '{}'::jsonb)
-      FROM caseload cl
+      FROM roster ro
+      FULL JOIN caseload cl ON cl.provider = ro.provider
       LEFT JOIN note_agg na ON na.provider = cl.provider
       LEFT JOIN appt_agg aa ON aa.provider = cl.provider
       LEFT JOIN cat_agg ca ON ca.provider = cl.provider
-      LEFT JOIN own_site os ON os.provider = cl.provider
-      ORDER BY cl.provider
+      LEFT JOIN busiest_site bs ON bs.provider = cl.provider
+      ORDER BY 1
     LOOP
+      -- The caseload decides: hidden, and the provider is suppressed (and
+      -- is a row only when on the roster or asked for).
+      active_caseload_count := public.hr_cell(r.patients, r.patients_key, v_k);
+      suppressed := active_caseload_count IS NULL;
+      CONTINUE WHEN suppressed AND NOT r.on_roster AND p_provider_id IS NULL;
       provider_id := r.provider; organization_id := p_organization_id;
       period_start := v_period.period_start; period_end := v_period.period_end;
-      -- A provider with fewer than k patients: every figure hidden, the
-      -- site too.
-      suppressed := r.patients < v_k;
       site_id := CASE WHEN NOT suppressed THEN r.site END;
-      active_caseload_count := CASE WHEN NOT suppressed THEN public.hr_cell(r.patients, r.patients_key, v_k) END;
-      -- Notes: the count, per week, the average lag over at least k notes,
-      -- the bins together or not at all.
       notes_completed_count := CASE WHEN NOT suppressed THEN public.hr_cell(r.notes, r.notes_key, v_k) END;
-      v_notes_shown := notes_completed_count IS NOT NULL;
-      notes_completed_per_week := CASE WHEN v_notes_shown THEN pg_catalog.round(notes_completed_count / v_weeks, 1) END;
-      avg_documentation_lag_hours := CASE WHEN v_notes_shown THEN public.hr_lag_hours(r.avg_lag, r.notes, r.notes_key, v_k) END;
-      v_bins_shown := v_notes_shown AND public.hr_cell(r.under_24h, r.under_24h_key, v_k) IS NOT NULL
-                      AND public.hr_cell(r.h24_to_48h, r.h24_to_48h_key, v_k) IS NOT NULL
-                      AND public.hr_cell(r.over_48h, r.over_48h_key, v_k) IS NOT NULL;
-      timeliness_under_24h := CASE WHEN v_bins_shown THEN public.hr_cell(r.under_24h, r.under_24h_key, v_k) END;
-      timeliness_24_to_48h := CASE WHEN v_bins_shown THEN public.hr_cell(r.h24_to_48h, r.h24_to_48h_key, v_k) END;
-      timeliness_over_48h := CASE WHEN v_bins_shown THEN public.hr_cell(r.over_48h, r.over_48h_key, v_k) END;
-      -- Sessions by category, small ones folded or hidden.
-      v_categories := public.hr_categories(r.sessions, v_k);
-      session_count_by_category := CASE WHEN NOT suppressed THEN v_categories.shown END;
-      -- No-shows: the count unless small; the rate only with the count and
-      -- only when no category is hidden.
+      notes_completed_per_week := pg_catalog.round(notes_completed_count / v_weeks, 1);
+      avg_documentation_lag_hours := public.hr_lag_hours(r.avg_lag, notes_completed_count, r.notes_key);
+      timeliness_under_24h := CASE WHEN NOT suppressed THEN public.hr_cell(r.under_24h, r.under_24h_key, v_k) END;
+      timeliness_24_to_48h := CASE WHEN NOT suppressed THEN public.hr_cell(r.h24_to_48h, r.h24_to_48h_key, v_k) END;
+      timeliness_over_48h := CASE WHEN NOT suppressed THEN public.hr_cell(r.over_48h, r.over_48h_key, v_k) END;
+      session_count_by_category := CASE WHEN NOT suppressed THEN public.hr_categories(r.sessions, v_k) END;
       no_show_count := CASE WHEN NOT suppressed THEN public.hr_cell(r.no_shows, r.no_shows_key, v_k) END;
-      v_due := public.hr_cell(r.due, r.due_key, v_k);
-      no_show_rate := CASE WHEN no_show_count IS NOT NULL AND v_due IS NOT NULL AND NOT v_categories.hidden
-                           THEN public.hr_no_show_rate(no_show_count, v_due) END;
+      v_due := CASE WHEN NOT suppressed THEN public.hr_cell(r.due, r.due_key, v_k) END;
+      no_show_rate := public.hr_no_show_rate(no_show_count, v_due);
       RETURN NEXT;
       v_rows := v_rows + 1;
     END LOOP;
@@ -546,13 +530,15 @@ CREATE FUNCTION public.get_provider_productivity(
 -- +goose StatementEnd
 
 -- hr_productivity_overlaps: for the privacy officer (pf.audit.view), per
--- caller, the reports asked since p_since and how many pairs of them
--- covered overlapping but different periods with the same filters, and how
--- many of those were narrowly shifted (both bounds within 7 days): the
--- pattern of a differencing or averaging attack.
+-- caller, the reports asked since p_since, how many distinct questions
+-- they were (a question is a period and a site filter: the provider filter
+-- selects rows, not figures), and how many pairs of distinct questions
+-- overlap in time whatever their filters (a quarter and its month, a site
+-- and the organization over one month): the material of differencing and
+-- averaging. On the grid no two questions are merely shifted.
 -- +goose StatementBegin
 CREATE FUNCTION public.hr_productivity_overlaps(p_organization_id uuid, p_since timestamptz)
-  RETURNS TABLE (actor_user_id uuid, reports integer, overlapping_pairs integer, shifted_pairs integer)
+  RETURNS TABLE (actor_user_id uuid, reports integer, questions integer, overlapping_pairs integer)
   LANGUAGE plpgsql STABLE SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
   AS $$
@@ -562,24 +548,23 @@ CREATE FUNCTION public.hr_productivity_overlaps(p_organization_id uuid, p_since 
       RETURN;
     END IF;
     RETURN QUERY
-      WITH q AS (
-        SELECT a.id, a.actor_user_id AS actor,
+      WITH asked AS (
+        SELECT a.actor_user_id AS actor,
                coalesce(a.details OPERATOR(pg_catalog.->>) 'site_filter', '') AS site,
-               coalesce(a.details OPERATOR(pg_catalog.->>) 'provider_filter', '') AS provider,
                (a.details OPERATOR(pg_catalog.->>) 'period_start')::timestamptz AS s,
                (a.details OPERATOR(pg_catalog.->>) 'period_end')::timestamptz AS e
         FROM public.pf_audit_logs a
         WHERE a.organization_id = p_organization_id AND a.action = 'hr.productivity.viewed' AND a.occurred_at >= p_since
+      ), q AS (
+        SELECT DISTINCT actor, site, s, e FROM asked
       )
-      SELECT q1.actor, (SELECT count(*)::int FROM q WHERE q.actor = q1.actor),
-             (count(q2.id) FILTER (WHERE q2.s < q1.e AND q1.s < q2.e AND (q1.s, q1.e) <> (q2.s, q2.e)))::int,
-             (count(q2.id) FILTER (WHERE q2.s < q1.e AND q1.s < q2.e AND (q1.s, q1.e) <> (q2.s, q2.e)
-                                     AND pg_catalog.abs(EXTRACT(EPOCH FROM (q2.s - q1.s))) <= 604800
-                                     AND pg_catalog.abs(EXTRACT(EPOCH FROM (q2.e - q1.e))) <= 604800))::int
+      SELECT q1.actor, (SELECT count(*)::int FROM asked WHERE asked.actor = q1.actor), count(DISTINCT q1.*)::int,
+             count(q2.actor)::int
       FROM q q1
-      LEFT JOIN q q2 ON q2.actor = q1.actor AND q2.site = q1.site AND q2.provider = q1.provider AND q2.id < q1.id
+      LEFT JOIN q q2 ON q2.actor = q1.actor AND q2.s < q1.e AND q1.s < q2.e
+                    AND (q2.site, q2.s, q2.e) < (q1.site, q1.s, q1.e)
       GROUP BY q1.actor
-      ORDER BY 3 DESC, 1;
+      ORDER BY 4 DESC, 1;
   END
   $$;
 -- +goose StatementEnd
@@ -589,7 +574,7 @@ REVOKE ALL ON FUNCTION public.get_provider_productivity(uuid, timestamptz, times
 REVOKE ALL ON FUNCTION public.hr_record_key(bigint, uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.hr_noise(double precision) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.hr_cell(integer, double precision, integer) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.hr_lag_hours(numeric, integer, double precision, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.hr_lag_hours(numeric, integer, double precision) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.hr_no_show_rate(integer, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.hr_categories(jsonb, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.hr_period(uuid, timestamptz, timestamptz) FROM PUBLIC;
