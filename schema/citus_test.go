@@ -38,8 +38,8 @@ var citusOrganizationless = map[string]string{
 
 type function struct {
 	name, lang, volatility, src string
-	args                       []string
-	trigger                    bool
+	args                        []string
+	trigger                     bool
 }
 
 func loadFunctions(t *testing.T, db *testdb.DB) map[string][]function {
