@@ -80,7 +80,7 @@ func generate(t testing.TB, db *testdb.DB, org, site uuid.UUID, providers []uuid
 					VALUES ($1, $2, $3, $4, $5, $6, 'signed', $7)`, org, site, chart, p, start, end, end.Add(lag))
 				if end.Add(lag).Before(periodEnd) {
 					e.notes++
-					e.lagSum += lag.Hours()
+					e.lagSum += min(lag.Hours(), 72) // capped, as hr_lag_cap
 					switch h := lag.Hours(); {
 					case h < 24:
 						e.b1++
@@ -111,7 +111,9 @@ func newWorld(t testing.TB, providers, perProvider int) *world {
 	org := db.NewOrg(t)
 	w := &world{db: db, org: org, site: db.NewSite(t, org), hr: db.NewMember(t, org, "hr_manager")}
 	for range providers {
-		w.providers = append(w.providers, db.NewMember(t, org, "clinician"))
+		p := db.NewMember(t, org)
+		db.AddSiteRole(t, org, p, w.site, "clinician")
+		w.providers = append(w.providers, p)
 	}
 	w.want = generate(t, db, org, w.site, w.providers, perProvider, 42)
 	return w
@@ -134,8 +136,9 @@ func deref(p *int) int {
 
 // Aggregates match the source rows, computed independently in Go, within
 // the published noise: every count within 2 of the truth (the cell key's
-// perturbation), the average lag within 4 hours and a half (twice the
-// noise, then rounding), the rate computed from the published counts.
+// perturbation), the average of the capped lags within 4 hours and a half
+// (four steps of one hour with this many notes, then rounding), the rate
+// computed from the published counts; the site is the clinician's role's.
 func TestAggregatesMatchTheSourceData(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, 4, 120)

@@ -47,6 +47,29 @@ CREATE TABLE public.hr_cell_key_seeds (
   seed            bigint NOT NULL
 );
 
+-- An organization's time zone draws its grid: once it has asked for a
+-- report (its seed exists), moving the zone would move every past period
+-- by hours, and comparing the old answers with the new would isolate the
+-- records of those hours. So it is set before the first report, or never.
+-- +goose StatementBegin
+CREATE FUNCTION public.hr_productivity_settings_guard() RETURNS trigger
+  LANGUAGE plpgsql
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    IF NEW.time_zone IS DISTINCT FROM (CASE WHEN TG_OP = 'UPDATE' THEN OLD.time_zone ELSE 'UTC' END)
+       AND EXISTS (SELECT 1 FROM public.hr_cell_key_seeds c WHERE c.organization_id = NEW.organization_id) THEN
+      RAISE EXCEPTION 'the time zone of an organization that has had productivity reports cannot change'
+        USING ERRCODE = 'check_violation', COLUMN = 'time_zone';
+    END IF;
+    RETURN NEW;
+  END
+  $$;
+-- +goose StatementEnd
+CREATE TRIGGER hr_productivity_settings_guard BEFORE INSERT OR UPDATE ON public.hr_productivity_settings
+  FOR EACH ROW EXECUTE FUNCTION public.hr_productivity_settings_guard();
+REVOKE ALL ON FUNCTION public.hr_productivity_settings_guard() FROM PUBLIC;
+
 -- The aggregation reads by provider and period.
 CREATE INDEX cl_progress_notes_productivity_idx ON public.cl_progress_notes (organization_id, author_id, finalized_at)
   WHERE status = 'signed';
@@ -75,10 +98,12 @@ CREATE POLICY hr_productivity_settings_select ON public.hr_productivity_settings
 -- parameters and its residual risk):
 --   * the cell-key method (the Australian Bureau of Statistics'
 --     TableBuilder): every record (note, appointment, group session,
---     patient) has a fixed random key; a published count gets a small
---     perturbation chosen by the sum of its records' keys, so the same
---     records always give the same figure (asking again teaches nothing)
---     and two overlapping questions differ by noise, not by a person;
+--     patient) has a random key, fixed for the question and the figure
+--     (hr_salts); a published count gets a small perturbation chosen by
+--     the sum of its records' keys, so the same question always gets the
+--     same answer (asking again teaches nothing), two overlapping questions
+--     differ by noise, not by a person, and equal figures say nothing of
+--     equal records;
 --   * the minimum cell size k on the perturbed count: a cell is published
 --     when its count plus its noise reaches k, else hidden, zero included
 --     (hiding on the true count would tell 0 from 1 .. k-1); every cell is
@@ -94,8 +119,9 @@ CREATE POLICY hr_productivity_settings_select ON public.hr_productivity_settings
 --     says nothing.
 
 -- hr_record_key: a record's key, uniform in [0, 1): a hash of its id under
--- the organization's secret seed (hr_cell_key_seeds), fixed for the record
--- and unknowable to the caller. (These small rules set no search_path, so
+-- a seed drawn from the organization's secret (hr_cell_key_seeds,
+-- hr_salts), fixed for the record, the question and the figure, and
+-- unknowable to the caller. (These small rules set no search_path, so
 -- that the planner inlines them: a function call per record cost 3x.)
 CREATE FUNCTION public.hr_record_key(p_seed bigint, p_id uuid) RETURNS double precision
   LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -123,18 +149,27 @@ CREATE FUNCTION public.hr_cell(p_count integer, p_key_sum double precision, p_k 
   $$;
 
 -- hr_lag_hours: the average documentation lag as published, over notes
--- whose count is published: perturbed by whole hours from -4 to +4 (the
--- sum of two noise draws from two further digits of the notes' cell key:
--- odd and even shifts alike, so the figure's parity says nothing), rounded
--- to whole hours, never negative.
-CREATE FUNCTION public.hr_lag_hours(p_average_hours numeric, p_notes_published integer, p_key_sum double precision)
+-- whose count is published: each note's lag capped at 72 hours before the
+-- average (hr_lag_cap), so that one note moves it by at most 72 / n hours;
+-- perturbed by whole steps from -4 to +4 (the sum of two noise draws from
+-- two further digits of the notes' cell key: odd and even alike), a step
+-- being as many hours as one note can move it, halved (at least one:
+-- 36 / n rounded up, n the published count); rounded to whole hours,
+-- never negative.
+CREATE FUNCTION public.hr_lag_hours(p_average_capped_hours numeric, p_notes_published integer, p_key_sum double precision)
   RETURNS numeric
   LANGUAGE sql IMMUTABLE PARALLEL SAFE
   AS $$
-    SELECT CASE WHEN p_notes_published IS NOT NULL
-                THEN GREATEST(0, pg_catalog.round(p_average_hours, 0)
-                                 + public.hr_noise(p_key_sum * 7.0) + public.hr_noise(p_key_sum * 13.0)) END
+    SELECT CASE WHEN p_notes_published > 0
+                THEN GREATEST(0, pg_catalog.round(p_average_capped_hours, 0)
+                                 + (public.hr_noise(p_key_sum * 7.0) + public.hr_noise(p_key_sum * 13.0))
+                                   * pg_catalog.ceil(36.0 / p_notes_published)) END
   $$;
+
+-- hr_lag_cap: the most one note's documentation lag counts for, in hours.
+CREATE FUNCTION public.hr_lag_cap() RETURNS numeric
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  AS $$ SELECT 72::numeric $$;
 
 -- hr_no_show_rate: published no-shows over published appointments due,
 -- two decimals; none without appointments due.
@@ -303,6 +338,27 @@ CREATE FUNCTION public.hr_productivity_request(
 REVOKE ALL ON FUNCTION public.hr_productivity_request(uuid, timestamptz, timestamptz, uuid, uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.hr_productivity_request(uuid, timestamptz, timestamptz, uuid, uuid) TO authenticated;
 
+-- hr_salts: the seeds of one question's record keys, one per figure: the
+-- organization's secret seed salted with the figure, the period and the
+-- site filter (not the provider filter, which selects rows, not figures).
+-- The same question always gets the same answer; two questions, or two
+-- figures, over the same records get unrelated noise, so equal figures
+-- tell nothing about equal records (a review showed that a shared key let
+-- "the organization's figure equals the site's" prove that the provider
+-- had nothing at the other sites).
+CREATE TYPE public.hr_salts AS (patients bigint, notes bigint, bins bigint, no_shows bigint, due bigint, sessions bigint);
+CREATE FUNCTION public.hr_salts(p_seed bigint, p_period_start timestamptz, p_period_end timestamptz, p_site_id uuid)
+  RETURNS public.hr_salts
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  AS $$
+    SELECT ROW(pg_catalog.hashtextextended('patients' || q, p_seed), pg_catalog.hashtextextended('notes' || q, p_seed),
+               pg_catalog.hashtextextended('bins' || q, p_seed), pg_catalog.hashtextextended('no_shows' || q, p_seed),
+               pg_catalog.hashtextextended('due' || q, p_seed), pg_catalog.hashtextextended('sessions' || q, p_seed))::public.hr_salts
+    FROM (SELECT '|' || pg_catalog.to_char(p_period_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS') || '|'
+                 || pg_catalog.to_char(p_period_end AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS') || '|'
+                 || coalesce(p_site_id::text, '') AS q) x
+  $$;
+
 -- hr_provider_figures: one provider's raw figures for a period, with the
 -- key sums of their cells, before any rule applies (the row type the
 -- report's query reads into).
@@ -344,8 +400,9 @@ CREATE TYPE public.hr_provider_figures AS (
 --     from published figures; notes per week from the published note
 --     count;
 --   * site_id is the provider's own: the site of their site-scoped
---     clinical role (the lower id of several), else the site of most of
---     their appointments in the period; never the filter echoed.
+--     clinical role (the lower id of several); none for staff who work
+--     organization-wide (never derived from the records, never the filter
+--     echoed).
 -- A group session counts once for its facilitator; each attendee counts
 -- once in the caseload; each signed note counts as one note.
 -- Needs hr.productivity.view in the organization (at the site, when a site
@@ -375,6 +432,7 @@ CREATE FUNCTION public.get_provider_productivity(
     v_details jsonb;
     v_period  record;
     v_weeks   numeric;
+    v_salt    public.hr_salts;
     r         public.hr_provider_figures;
     v_due     integer;
   BEGIN
@@ -406,6 +464,7 @@ CREATE FUNCTION public.get_provider_productivity(
     v_period := public.hr_period(p_organization_id, p_period_start, p_period_end);
     v_k := coalesce((SELECT s.min_cell_size FROM public.hr_productivity_settings s WHERE s.organization_id = p_organization_id), 5);
     v_weeks := EXTRACT(EPOCH FROM (v_period.period_end - v_period.period_start)) / 604800.0;
+    v_salt := public.hr_salts(v_seed, v_period.period_start, v_period.period_end, p_site_id);
 
     -- Static SQL, so that plpgsql_check verifies it, planned for these
     -- values on every call (plan_cache_mode, set on the function): the
@@ -414,7 +473,7 @@ CREATE FUNCTION public.get_provider_productivity(
       WITH notes AS (
         SELECT n.author_id AS provider, n.chart_id,
                EXTRACT(EPOCH FROM (n.finalized_at - n.session_end)) / 3600.0 AS lag_hours,
-               public.hr_record_key(v_seed, n.id) AS rk
+               public.hr_record_key(v_salt.notes, n.id) AS rk, public.hr_record_key(v_salt.bins, n.id) AS bk
         FROM public.cl_progress_notes n
         WHERE n.organization_id = p_organization_id AND n.status = 'signed'
           AND n.finalized_at >= v_period.period_start AND n.finalized_at < v_period.period_end
@@ -424,8 +483,9 @@ CREATE FUNCTION public.get_provider_productivity(
                (a.status = 'no_show' OR a.attendance_flag = 'no_show') AS no_show,
                (a.status = 'completed' AND a.attendance_flag IS DISTINCT FROM 'no_show') AS completed,
                coalesce(oc.category, gc.category, 'Other') AS category,
-               public.hr_record_key(v_seed, a.id) AS rk,
-               public.hr_record_key(v_seed, a.group_session_id) AS gk
+               public.hr_record_key(v_salt.no_shows, a.id) AS nk, public.hr_record_key(v_salt.due, a.id) AS dk,
+               public.hr_record_key(v_salt.sessions, a.id) AS sk,
+               public.hr_record_key(v_salt.sessions, a.group_session_id) AS gk
         FROM public.pm_appointments a
         LEFT JOIN public.hr_org_service_categories oc
           ON oc.organization_id = a.organization_id AND oc.service_type = a.service_type
@@ -447,25 +507,21 @@ CREATE FUNCTION public.get_provider_productivity(
           AND (p_provider_id IS NULL OR m.user_id = p_provider_id)
         GROUP BY m.user_id
       ), note_agg AS (
-        SELECT provider, count(*)::int AS notes, sum(rk) AS notes_key, avg(lag_hours) AS avg_lag,
-               (count(*) FILTER (WHERE lag_hours < 24))::int AS b1, coalesce(sum(rk) FILTER (WHERE lag_hours < 24), 0) AS b1k,
+        SELECT provider, count(*)::int AS notes, sum(rk) AS notes_key,
+               avg(LEAST(lag_hours, public.hr_lag_cap())) AS avg_lag,
+               (count(*) FILTER (WHERE lag_hours < 24))::int AS b1, coalesce(sum(bk) FILTER (WHERE lag_hours < 24), 0) AS b1k,
                (count(*) FILTER (WHERE lag_hours >= 24 AND lag_hours <= 48))::int AS b2,
-               coalesce(sum(rk) FILTER (WHERE lag_hours >= 24 AND lag_hours <= 48), 0) AS b2k,
-               (count(*) FILTER (WHERE lag_hours > 48))::int AS b3, coalesce(sum(rk) FILTER (WHERE lag_hours > 48), 0) AS b3k
+               coalesce(sum(bk) FILTER (WHERE lag_hours >= 24 AND lag_hours <= 48), 0) AS b2k,
+               (count(*) FILTER (WHERE lag_hours > 48))::int AS b3, coalesce(sum(bk) FILTER (WHERE lag_hours > 48), 0) AS b3k
         FROM notes GROUP BY provider
       ), appt_agg AS (
         SELECT provider,
-               (count(*) FILTER (WHERE no_show))::int AS no_shows, coalesce(sum(rk) FILTER (WHERE no_show), 0) AS no_shows_key,
+               (count(*) FILTER (WHERE no_show))::int AS no_shows, coalesce(sum(nk) FILTER (WHERE no_show), 0) AS no_shows_key,
                (count(*) FILTER (WHERE no_show OR completed))::int AS due,
-               coalesce(sum(rk) FILTER (WHERE no_show OR completed), 0) AS due_key
+               coalesce(sum(dk) FILTER (WHERE no_show OR completed), 0) AS due_key
         FROM appts GROUP BY provider
-      ), busiest_site AS (
-        -- The site of most of the provider's appointments (ties: the lower id).
-        SELECT DISTINCT ON (provider) provider, site_id AS site
-        FROM (SELECT provider, site_id, count(*) AS n FROM appts GROUP BY provider, site_id) x
-        ORDER BY provider, n DESC, site_id
       ), sessions AS (
-        SELECT provider, category, rk FROM appts WHERE completed AND group_session_id IS NULL
+        SELECT provider, category, sk AS rk FROM appts WHERE completed AND group_session_id IS NULL
         UNION ALL
         SELECT DISTINCT provider, category, gk FROM appts WHERE completed AND group_session_id IS NOT NULL
       ), cat_agg AS (
@@ -473,12 +529,12 @@ CREATE FUNCTION public.get_provider_productivity(
         FROM (SELECT provider, category, count(*)::int AS n, sum(rk) AS k FROM sessions GROUP BY provider, category) x
         GROUP BY provider
       ), caseload AS (
-        SELECT provider, count(*)::int AS patients, sum(public.hr_record_key(v_seed, chart_id)) AS patients_key
+        SELECT provider, count(*)::int AS patients, sum(public.hr_record_key(v_salt.patients, chart_id)) AS patients_key
         FROM (SELECT provider, chart_id FROM notes
               UNION SELECT provider, chart_id FROM appts WHERE completed OR no_show) x
         GROUP BY provider
       )
-      SELECT coalesce(ro.provider, cl.provider), ro.provider IS NOT NULL, coalesce(ro.role_site, bs.site),
+      SELECT coalesce(ro.provider, cl.provider), ro.provider IS NOT NULL, ro.role_site,
              coalesce(cl.patients, 0), coalesce(cl.patients_key, 0),
              coalesce(na.notes, 0), coalesce(na.notes_key, 0), na.avg_lag::numeric,
              coalesce(na.b1, 0), coalesce(na.b1k, 0), coalesce(na.b2, 0), coalesce(na.b2k, 0),
@@ -490,7 +546,6 @@ CREATE FUNCTION public.get_provider_productivity(
       LEFT JOIN note_agg na ON na.provider = cl.provider
       LEFT JOIN appt_agg aa ON aa.provider = cl.provider
       LEFT JOIN cat_agg ca ON ca.provider = cl.provider
-      LEFT JOIN busiest_site bs ON bs.provider = cl.provider
       ORDER BY 1
     LOOP
       -- The caseload decides: hidden, and the provider is suppressed (and
@@ -575,6 +630,8 @@ REVOKE ALL ON FUNCTION public.hr_record_key(bigint, uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.hr_noise(double precision) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.hr_cell(integer, double precision, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.hr_lag_hours(numeric, integer, double precision) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.hr_lag_cap() FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.hr_salts(bigint, timestamptz, timestamptz, uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.hr_no_show_rate(integer, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.hr_categories(jsonb, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.hr_period(uuid, timestamptz, timestamptz) FROM PUBLIC;
