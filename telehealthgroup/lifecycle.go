@@ -182,16 +182,19 @@ func (c *Client) conclude(ctx context.Context, tx pgx.Tx, actingUser, org, sessi
 		if s.State == Scheduled {
 			return ErrNotStarted
 		}
+		// Read as the caller before the transition writes as its definer:
+		// on Citus a transaction may not read, as one user, rows another
+		// has modified in it.
+		failures, err := listFailures(ctx, tx, org, session)
+		if err != nil {
+			return err
+		}
 		t, err := move(ctx, tx, org, session, Concluded, correlation, concludedAt)
 		if err != nil {
 			return err
 		}
 		if !t.Changed && (correlation == uuid.Nil || t.ConcludeCorrelationID == nil || *t.ConcludeCorrelationID != correlation) {
 			return ErrAlreadyConcluded
-		}
-		failures, err := listFailures(ctx, tx, org, session)
-		if err != nil {
-			return err
 		}
 		rows, _ := tx.Query(ctx, presentLinesSQL, pgx.NamedArgs{"organization_id": org, "session_id": session})
 		lines, err := pgx.CollectRows(rows, pgx.RowToStructByName[line])

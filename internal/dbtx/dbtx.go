@@ -17,6 +17,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Beginner starts a transaction: *pgxpool.Pool, *pgx.Conn and pgx.Tx all
@@ -122,10 +123,24 @@ func become(ctx context.Context, tx pgx.Tx, actor uuid.UUID) error {
 // (with citus.propagate_set_commands = 'local') carries SET LOCAL to every
 // worker that evaluates a policy, and set_config nowhere. The role stays
 // a set_config: a worker connection already runs as the role.
+//
+// Three statements in one batch, never one string of three: Citus carries
+// a multi-statement string to the workers whole, and there the
+// set_config('role') in it fails on the connection of a definer function
+// (its role is no member of authenticated). The batch is pgconn's, of
+// unnamed statements, whatever the connection's exec mode: pgx's would
+// join them into one string under the simple protocol, and cache one
+// prepared statement per user under the default.
 func setClaims(ctx context.Context, tx pgx.Tx, role, sub, claims string) error {
-	_, err := tx.Exec(ctx, "SET LOCAL request.jwt.claim.sub = "+quoteLiteral(sub)+
-		"; SET LOCAL request.jwt.claims = "+quoteLiteral(claims)+
-		"; SELECT pg_catalog.set_config('role', "+quoteLiteral(role)+", true)")
+	b := &pgconn.Batch{}
+	for _, sql := range []string{
+		"SET LOCAL request.jwt.claim.sub = " + quoteLiteral(sub),
+		"SET LOCAL request.jwt.claims = " + quoteLiteral(claims),
+		"SELECT pg_catalog.set_config('role', " + quoteLiteral(role) + ", true)",
+	} {
+		b.ExecParams(sql, nil, nil, nil, nil)
+	}
+	_, err := tx.Conn().PgConn().ExecBatch(ctx, b).ReadAll()
 	return err
 }
 

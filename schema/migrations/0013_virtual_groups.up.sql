@@ -457,7 +457,7 @@ CREATE FUNCTION public.cl_virtual_group_transition(
       END IF;
       UPDATE public.cl_group_session_telehealth_metadata x
       SET state = 'started', started_at = pg_catalog.now(), start_correlation_id = p_correlation_id,
-          transitioned_at = pg_catalog.now(), updated_by = auth.uid(), updated_at = pg_catalog.now()
+          transitioned_at = pg_catalog.now(), updated_by = (SELECT auth.uid()), updated_at = pg_catalog.now()
       WHERE x.organization_id = p_organization_id AND x.session_id = p_session_id RETURNING * INTO m;
       UPDATE public.cl_group_sessions s SET status = 'in_progress', started_at = m.started_at
       WHERE s.organization_id = p_organization_id AND s.id = p_session_id;
@@ -470,7 +470,7 @@ CREATE FUNCTION public.cl_virtual_group_transition(
       SET state = 'concluded', concluded_at = p_concluded_at, conclude_correlation_id = p_correlation_id,
           transitioned_at = pg_catalog.now(),
           recording_state = CASE WHEN x.recording_state = 'recording' THEN 'stopped' ELSE x.recording_state END,
-          updated_by = auth.uid(), updated_at = pg_catalog.now()
+          updated_by = (SELECT auth.uid()), updated_at = pg_catalog.now()
       WHERE x.organization_id = p_organization_id AND x.session_id = p_session_id RETURNING * INTO m;
       UPDATE public.cl_group_sessions s SET status = 'completed', ended_at = m.concluded_at
       WHERE s.organization_id = p_organization_id AND s.id = p_session_id;
@@ -613,7 +613,7 @@ CREATE FUNCTION public.cl_virtual_group_set_recording(p_organization_id uuid, p_
            AND NOT public.cl_group_recording_granted(a.organization_id, a.id)) THEN
       RAISE EXCEPTION 'not every present attendee has granted recording' USING ERRCODE = 'check_violation';
     END IF;
-    UPDATE public.cl_group_session_telehealth_metadata x SET recording_state = p_state, updated_by = auth.uid(), updated_at = pg_catalog.now()
+    UPDATE public.cl_group_session_telehealth_metadata x SET recording_state = p_state, updated_by = (SELECT auth.uid()), updated_at = pg_catalog.now()
     WHERE x.organization_id = p_organization_id AND x.session_id = p_session_id;
   END
   $$;
