@@ -81,6 +81,8 @@ var (
 	serviceTypesSQL string
 	//go:embed sql/amend.sql
 	amendSQL string
+	//go:embed sql/correct.sql
+	correctSQL string
 	//go:embed sql/amendments.sql
 	amendmentsSQL string
 )
@@ -424,7 +426,7 @@ type Corrected struct {
 // with its body and reason, and publishes peer_encounter_corrected in the
 // same transaction: the encounter's figures as they now stand and the
 // event they supersede, computed by the database, so that PM-07 can void
-// or adjust the charge (cl_peer_encounter_correction_publish). The
+// or adjust the charge (cl_peer_encounter_correct). The
 // database checks the corrected figures as it checks a draft's (a
 // billable code on the date, a peer specialist, a duration that fits the
 // session): field errors name Corrected's fields.
@@ -485,59 +487,71 @@ func (c *Client) writeAmendment(ctx context.Context, tx pgx.Tx, actingUser, orga
 		if status != StatusFinalized {
 			return ErrNotFinalized
 		}
-		args := pgx.NamedArgs{"organization_id": organizationID, "peer_encounter_id": id, "chart_id": chart, "kind": kind,
-			"body": body, "reason": reason, "corrected_service_date": nil, "corrected_duration_minutes": nil,
-			"corrected_hcpcs_code": nil, "corrected_peer_provider_id": nil}
 		if fix != nil {
-			if !fix.ServiceDate.IsZero() {
-				args["corrected_service_date"] = dateOf(fix.ServiceDate)
-			}
-			if fix.DurationMinutes > 0 {
-				args["corrected_duration_minutes"] = fix.DurationMinutes
-			}
-			args["corrected_hcpcs_code"] = sqlarg.String(fix.HCPCSCode)
-			args["corrected_peer_provider_id"] = sqlarg.UUID(fix.PeerProviderID)
+			var err error
+			a, err = c.writeCorrection(ctx, tx, organizationID, id, body, reason, fix)
+			return err
 		}
-		rows, err := tx.Query(ctx, amendSQL, args)
+		rows, err := tx.Query(ctx, amendSQL, pgx.NamedArgs{"organization_id": organizationID, "peer_encounter_id": id,
+			"chart_id": chart, "kind": kind, "body": body, "reason": reason})
 		if err != nil {
-			return amendmentFields.Map(err)
+			return dbtx.MapError(err)
 		}
 		if a, err = pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[Amendment]); err != nil {
-			return amendmentFields.Map(err)
+			return dbtx.MapError(err)
 		}
 		a.Body, a.Reason = body, reason
-		if fix == nil {
-			return nil
-		}
-		return c.publishCorrection(ctx, tx, organizationID, a.ID)
+		return nil
 	})
 	return a, err
 }
 
-// publishCorrection publishes a correction's event, built from the data
-// the database computes for it.
-func (c *Client) publishCorrection(ctx context.Context, tx pgx.Tx, org, amendment uuid.UUID) error {
+// writeCorrection writes a correction of billed figures and its event in
+// one call of cl_peer_encounter_correct, one user doing all of it, after
+// reading the event's data as the database computes it for the correction
+// about to be made.
+func (c *Client) writeCorrection(ctx context.Context, tx pgx.Tx, org, id uuid.UUID, body, reason string, fix *Corrected) (*Amendment, error) {
+	args := pgx.NamedArgs{"organization_id": org, "id": id, "amendment_id": uuid.New(), "body": body, "reason": reason,
+		"service_date": nil, "duration_minutes": nil, "hcpcs_code": sqlarg.String(fix.HCPCSCode),
+		"peer_provider_id": sqlarg.UUID(fix.PeerProviderID)}
+	if !fix.ServiceDate.IsZero() {
+		args["service_date"] = dateOf(fix.ServiceDate)
+	}
+	if fix.DurationMinutes > 0 {
+		args["duration_minutes"] = fix.DurationMinutes
+	}
 	var data []byte
-	if err := tx.QueryRow(ctx, `SELECT public.cl_peer_encounter_correction_data($1, $2)`, org, amendment).Scan(&data); err != nil {
-		return dbtx.MapError(err)
+	if err := tx.QueryRow(ctx, `SELECT public.cl_peer_encounter_correction_data(@organization_id, @id, @amendment_id,
+		@service_date, @duration_minutes, @hcpcs_code, @peer_provider_id)`, args).Scan(&data); err != nil {
+		return nil, dbtx.MapError(err)
+	}
+	if data == nil {
+		return nil, ErrPermissionDenied
 	}
 	event := &events.PeerEncounterCorrected{}
 	if err := json.Unmarshal(data, event); err != nil {
-		return err
+		return nil, err
 	}
 	event.Header = events.Header{OrganizationID: org}
 	// One event per correction: the key is the amendment's (the default,
 	// the encounter's, would make a second correction a retry of the first).
-	env, key, err := c.outbox.Prepare(event, &events.PublishOpts{IdempotencyKey: events.TypePeerEncounterCorrected + ":" + amendment.String()})
+	env, key, err := c.outbox.Prepare(event, &events.PublishOpts{IdempotencyKey: events.TypePeerEncounterCorrected + ":" + args["amendment_id"].(uuid.UUID).String()})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	raw, err := json.Marshal(env)
+	if args["envelope"], err = json.Marshal(env); err != nil {
+		return nil, err
+	}
+	args["idempotency_key"] = key
+	rows, err := tx.Query(ctx, correctSQL, args)
 	if err != nil {
-		return err
+		return nil, amendmentFields.Map(err)
 	}
-	_, err = tx.Exec(ctx, `SELECT public.cl_peer_encounter_correction_publish($1, $2, $3, $4, $5)`, org, amendment, env.ID, key, raw)
-	return dbtx.MapError(err)
+	a, err := pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[Amendment])
+	if err != nil {
+		return nil, amendmentFields.Map(err)
+	}
+	return a, nil
 }
 
 // Amendments returns an encounter's amendments, oldest first.

@@ -373,7 +373,9 @@ CREATE FUNCTION public.cl_peer_encounter_amendments_guard() RETURNS trigger
     -- Corrected figures meet the rules a draft's do, as they would stand.
     IF NOT ((NEW.corrected_service_date, NEW.corrected_duration_minutes, NEW.corrected_hcpcs_code,
              NEW.corrected_peer_provider_id) IS NULL) THEN
-      f := public.cl_peer_encounter_billed(NEW.organization_id, NEW.peer_encounter_id, NEW);
+      -- As the table's row type: on a Citus shard NEW is the shard's.
+      f := public.cl_peer_encounter_billed(NEW.organization_id, NEW.peer_encounter_id,
+                                           ROW(NEW.*)::public.cl_peer_encounter_amendments);
       IF NEW.corrected_peer_provider_id IS NOT NULL
          AND NOT public.cl_staff_holds(NEW.organization_id, NEW.corrected_peer_provider_id, 'cl.peer.service.provide') THEN
         RAISE EXCEPTION 'the provider is not a peer specialist of the organization'
@@ -899,29 +901,21 @@ CREATE FUNCTION public.cl_peer_encounter_finalize(
   $$;
 -- +goose StatementEnd
 REVOKE ALL ON FUNCTION public.cl_peer_encounter_event_ok(public.cl_peer_encounters, jsonb) FROM PUBLIC;
--- cl_peer_encounter_correction_data: the data of a correction's
+-- cl_peer_encounter_correction_of: the data of a correction's
 -- peer_encounter_corrected, computed by the database: the encounter's
--- billed figures as they stand after it, the amendment, and the event it
--- supersedes (the encounter's latest finalized or corrected event before
--- it). For the caller who wrote the correction (the library builds the
--- event from it); NULL for anything else.
+-- billed figures as they stand after the correction a (in the table or
+-- about to be), the amendment, and the event it supersedes (the
+-- encounter's latest finalized or corrected event other than its own).
 -- +goose StatementBegin
-CREATE FUNCTION public.cl_peer_encounter_correction_data(p_organization_id uuid, p_amendment_id uuid) RETURNS jsonb
-  LANGUAGE plpgsql STABLE SECURITY DEFINER
+CREATE FUNCTION public.cl_peer_encounter_correction_of(p_organization_id uuid, a public.cl_peer_encounter_amendments)
+  RETURNS jsonb
+  LANGUAGE plpgsql STABLE
   SET search_path = pg_catalog, pg_temp
   AS $$
   DECLARE
-    a  public.cl_peer_encounter_amendments;
     pe public.cl_peer_encounters;
     f  record;
   BEGIN
-    SELECT * INTO a FROM public.cl_peer_encounter_amendments x
-    WHERE x.organization_id = p_organization_id AND x.id = p_amendment_id AND x.kind = 'correction';
-    IF NOT FOUND OR a.created_by IS DISTINCT FROM auth.uid()
-       OR NOT public.cl_has_permission(p_organization_id, 'cl.peer.encounter.amend')
-       OR (a.corrected_service_date, a.corrected_duration_minutes, a.corrected_hcpcs_code, a.corrected_peer_provider_id) IS NULL THEN
-      RETURN NULL;
-    END IF;
     SELECT * INTO pe FROM public.cl_peer_encounters e WHERE e.organization_id = p_organization_id AND e.id = a.peer_encounter_id;
     f := public.cl_peer_encounter_billed(p_organization_id, a.peer_encounter_id, a);
     RETURN pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
@@ -942,39 +936,109 @@ CREATE FUNCTION public.cl_peer_encounter_correction_data(p_organization_id uuid,
   END
   $$;
 -- +goose StatementEnd
-REVOKE ALL ON FUNCTION public.cl_peer_encounter_correction_data(uuid, uuid) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION public.cl_peer_encounter_correction_data(uuid, uuid) TO authenticated;
+REVOKE ALL ON FUNCTION public.cl_peer_encounter_correction_of(uuid, public.cl_peer_encounter_amendments) FROM PUBLIC;
 
--- cl_peer_encounter_correction_publish: publish a correction's
--- peer_encounter_corrected, once, by its author, with exactly the data
--- the database computes (cl_peer_encounter_correction_data); the
--- correction commits only with it (cl_peer_encounter_amendments_require_event).
+-- cl_peer_encounter_correction: the correction p_amendment_id would be, as
+-- a row not yet written, for a caller who may amend the finalized
+-- encounter p_id (the amendment policy's rule); NULL otherwise.
 -- +goose StatementBegin
-CREATE FUNCTION public.cl_peer_encounter_correction_publish(
-  p_organization_id uuid, p_amendment_id uuid, p_id uuid, p_idempotency_key text, p_envelope jsonb
+CREATE FUNCTION public.cl_peer_encounter_correction(
+  p_organization_id uuid, p_id uuid, p_amendment_id uuid, p_body text, p_reason text, p_service_date date,
+  p_duration_minutes integer, p_hcpcs_code text, p_peer_provider_id uuid
+) RETURNS public.cl_peer_encounter_amendments
+  LANGUAGE plpgsql STABLE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  DECLARE
+    pe public.cl_peer_encounters;
+    a  public.cl_peer_encounter_amendments;
+  BEGIN
+    SELECT * INTO pe FROM public.cl_peer_encounters e
+    WHERE e.organization_id = p_organization_id AND e.id = p_id AND e.status = 'finalized';
+    IF NOT FOUND OR auth.uid() IS NULL OR NOT public.cl_has_org_access(p_organization_id)
+       OR NOT public.cl_check_sud_consent(pe.chart_id, 'peer_encounter', auth.uid())
+       OR NOT public.cl_peer_access(p_organization_id, pe.chart_id, 'cl.peer.encounter.amend')
+       OR NOT public.cl_part2_opened(p_organization_id, pe.chart_id, 'peer_encounter')
+       OR (p_service_date, p_duration_minutes, p_hcpcs_code, p_peer_provider_id) IS NULL THEN
+      RETURN NULL;
+    END IF;
+    a.organization_id := p_organization_id; a.id := p_amendment_id; a.peer_encounter_id := p_id; a.chart_id := pe.chart_id;
+    a.kind := 'correction'; a.body := p_body; a.reason := p_reason; a.created_by := auth.uid();
+    a.created_at := pg_catalog.now();
+    a.corrected_service_date := p_service_date; a.corrected_duration_minutes := p_duration_minutes;
+    a.corrected_hcpcs_code := p_hcpcs_code; a.corrected_peer_provider_id := p_peer_provider_id;
+    RETURN a;
+  END
+  $$;
+-- +goose StatementEnd
+REVOKE ALL ON FUNCTION public.cl_peer_encounter_correction(uuid, uuid, uuid, text, text, date, integer, text, uuid) FROM PUBLIC;
+
+-- cl_peer_encounter_correction_data: the data peer_encounter_corrected
+-- would carry for the correction the caller is about to make
+-- (cl_peer_encounter_correction), so that the library builds the event
+-- before cl_peer_encounter_correct writes both; NULL when the caller may
+-- not make it.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_peer_encounter_correction_data(
+  p_organization_id uuid, p_id uuid, p_amendment_id uuid, p_service_date date, p_duration_minutes integer,
+  p_hcpcs_code text, p_peer_provider_id uuid
 ) RETURNS jsonb
+  LANGUAGE plpgsql STABLE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  DECLARE
+    a public.cl_peer_encounter_amendments := public.cl_peer_encounter_correction(p_organization_id, p_id, p_amendment_id,
+      NULL, NULL, p_service_date, p_duration_minutes, p_hcpcs_code, p_peer_provider_id);
+  BEGIN
+    RETURN CASE WHEN a.id IS NOT NULL THEN public.cl_peer_encounter_correction_of(p_organization_id, a) END;
+  END
+  $$;
+-- +goose StatementEnd
+REVOKE ALL ON FUNCTION public.cl_peer_encounter_correction_data(uuid, uuid, uuid, date, integer, text, uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.cl_peer_encounter_correction_data(uuid, uuid, uuid, date, integer, text, uuid) TO authenticated;
+
+-- cl_peer_encounter_correct: correct a finalized encounter's billed
+-- figures and publish peer_encounter_corrected, once per amendment, with
+-- exactly the data the database computes (cl_peer_encounter_correction_of):
+-- the only way a correction of figures commits (the event is demanded at
+-- commit, and no other function stores it for an acting user). The guard
+-- checks the corrected figures as it checks a draft's. Returns the
+-- amendment. One user does all of it: on Citus a transaction may not mix the caller's writes and a
+-- definer's on one organization.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_peer_encounter_correct(
+  p_organization_id uuid, p_id uuid, p_amendment_id uuid, p_body text, p_reason text, p_service_date date,
+  p_duration_minutes integer, p_hcpcs_code text, p_peer_provider_id uuid, p_idempotency_key text, p_envelope jsonb
+) RETURNS public.cl_peer_encounter_amendments
   LANGUAGE plpgsql VOLATILE SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
   AS $$
   DECLARE
-    v_data jsonb := public.cl_peer_encounter_correction_data(p_organization_id, p_amendment_id);
+    a public.cl_peer_encounter_amendments := public.cl_peer_encounter_correction(p_organization_id, p_id, p_amendment_id,
+      p_body, p_reason, p_service_date, p_duration_minutes, p_hcpcs_code, p_peer_provider_id);
   BEGIN
-    IF v_data IS NULL OR NOT public.cl_has_permission(p_organization_id, 'cl.peer.encounter.amend')
-       OR EXISTS (SELECT 1 FROM public.cl_pm_events e
-                  WHERE e.organization_id = p_organization_id AND e.event_type = 'peer_encounter_corrected'
-                    AND e.aggregate_id = (v_data OPERATOR(pg_catalog.->>) 'peer_encounter_id')::uuid
-                    AND (e.envelope OPERATOR(pg_catalog.->) 'data' OPERATOR(pg_catalog.->>) 'amendment_id') = p_amendment_id::text)
+    IF a.id IS NULL THEN
+      RAISE EXCEPTION 'no such finalized peer encounter to correct' USING ERRCODE = 'no_data_found';
+    END IF;
+    INSERT INTO public.cl_peer_encounter_amendments (organization_id, id, peer_encounter_id, chart_id, kind, body, reason,
+      created_by, corrected_service_date, corrected_duration_minutes, corrected_hcpcs_code, corrected_peer_provider_id)
+    VALUES (a.organization_id, a.id, a.peer_encounter_id, a.chart_id, 'correction', a.body, a.reason, a.created_by,
+      a.corrected_service_date, a.corrected_duration_minutes, a.corrected_hcpcs_code, a.corrected_peer_provider_id)
+    RETURNING * INTO a;
+    IF (p_envelope OPERATOR(pg_catalog.->>) 'type') IS DISTINCT FROM 'peer_encounter_corrected'
        OR ((p_envelope OPERATOR(pg_catalog.->) 'data') OPERATOR(pg_catalog.-)
-           ARRAY['event_type', 'organization_id', 'timestamp', 'correlation_id']::text[]) IS DISTINCT FROM v_data THEN
+           ARRAY['event_type', 'organization_id', 'timestamp', 'correlation_id']::text[])
+          IS DISTINCT FROM public.cl_peer_encounter_correction_of(p_organization_id, a) THEN
       RAISE EXCEPTION 'the event does not describe this correction' USING ERRCODE = 'check_violation';
     END IF;
-    RETURN public.cl_pm_events_store(p_organization_id, p_id, 'peer_encounter_corrected',
-                                     (v_data OPERATOR(pg_catalog.->>) 'peer_encounter_id')::uuid, p_idempotency_key, p_envelope);
+    PERFORM public.cl_pm_events_store(p_organization_id, (p_envelope OPERATOR(pg_catalog.->>) 'id')::uuid,
+                                      'peer_encounter_corrected', p_id, p_idempotency_key, p_envelope);
+    RETURN a;
   END
   $$;
 -- +goose StatementEnd
-REVOKE ALL ON FUNCTION public.cl_peer_encounter_correction_publish(uuid, uuid, uuid, text, jsonb) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION public.cl_peer_encounter_correction_publish(uuid, uuid, uuid, text, jsonb) TO authenticated;
+REVOKE ALL ON FUNCTION public.cl_peer_encounter_correct(uuid, uuid, uuid, text, text, date, integer, text, uuid, text, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.cl_peer_encounter_correct(uuid, uuid, uuid, text, text, date, integer, text, uuid, text, jsonb) TO authenticated;
 
 -- A correction of billed figures commits only with its event.
 -- +goose StatementBegin

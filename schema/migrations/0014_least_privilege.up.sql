@@ -43,7 +43,8 @@ CREATE PROCEDURE public.pf_apply_least_privilege()
     f record;
     -- The tables the library's definer functions write.
     v_writes text[] := ARRAY['pf_audit_logs', 'cl_part2_emergency_access', 'cl_pm_events', 'cl_group_sessions',
-                             'cl_group_session_telehealth_metadata', 'cl_peer_encounters', 'hr_cell_key_seeds'];
+                             'cl_group_session_telehealth_metadata', 'cl_peer_encounters', 'cl_peer_encounter_amendments',
+                             'hr_cell_key_seeds'];
   BEGIN
     FOR t IN
       SELECT c.relname::text AS name FROM pg_catalog.pg_class c
