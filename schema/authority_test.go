@@ -364,7 +364,7 @@ func TestConsentsAndReferencesAreCheckedByTheDatabase(t *testing.T) {
 			args: []any{c.org, c.part2, c.clinician, "{progress_note}", "{TREAT}", "2026-01-01", "2026-02-01"}},
 		{name: "a consent of year 0001", as: c.officer, code: checkFailed, sql: consent,
 			args: []any{c.org, c.part2, c.clinician, "{progress_note}", "{TREAT}", "0001-01-01", "0001-01-01"}},
-		{name: "a supervision record naming a supervisor without the role", as: c.supervisor, code: denied,
+		{name: "a supervision record naming a supervisor without the role", as: c.supervisor, code: checkFailed,
 			sql: `WITH i AS (INSERT INTO public.cl_peer_supervision (organization_id, peer_provider_id, supervisor_id, supervision_date,
 			      modality, created_by, updated_by) VALUES ($1, $2, $3, current_date, 'phone', auth.uid(), auth.uid()) RETURNING 1)
 			      SELECT count(*)::int - 1 FROM i`, args: []any{c.org, c.peerA, c.hr}},

@@ -50,8 +50,6 @@ var (
 	insertSQL string
 	//go:embed sql/get.sql
 	getSQL string
-	//go:embed sql/checks.sql
-	checksSQL string
 	//go:embed sql/list_by_peer.sql
 	listByPeerSQL string
 	//go:embed sql/peers_per_supervisor.sql
@@ -86,9 +84,6 @@ func (c *Client) record(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p 
 	}
 	var r *Record
 	err := dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
-		if err := mayManage(ctx, tx, p.OrganizationID, p.PeerProviderID, p.SupervisorID); err != nil {
-			return err
-		}
 		var duration *int
 		if p.DurationMinutes > 0 {
 			duration = &p.DurationMinutes
@@ -97,7 +92,7 @@ func (c *Client) record(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p 
 		if err := tx.QueryRow(ctx, insertSQL, pgx.NamedArgs{"organization_id": p.OrganizationID,
 			"peer_provider_id": p.PeerProviderID, "supervisor_id": p.SupervisorID, "supervision_date": day(p.SupervisionDate),
 			"modality": p.Modality, "duration_minutes": duration, "notes": p.Notes}).Scan(&id); err != nil {
-			return dbtx.MapError(err)
+			return staffFields.Map(err)
 		}
 		rows, _ := tx.Query(ctx, getSQL, pgx.NamedArgs{"organization_id": p.OrganizationID, "id": id})
 		var err error
@@ -140,7 +135,7 @@ func (c *Client) read(ctx context.Context, actingUser, org, peer uuid.UUID, from
 }
 
 // SetCertifiedOn records when a peer specialist's certification began. The
-// acting user needs cl.peer.supervision.manage.
+// acting user needs cl.peer.certification.manage.
 func (c *Client) SetCertifiedOn(ctx context.Context, actingUser, organizationID, peerProviderID uuid.UUID, certifiedOn time.Time) error {
 	return c.setCertifiedOn(ctx, nil, actingUser, organizationID, peerProviderID, certifiedOn)
 }
@@ -162,32 +157,20 @@ func (c *Client) setCertifiedOn(ctx context.Context, tx pgx.Tx, actingUser, org,
 		return validate.Errorf("CertifiedOn", "is required and not in the future")
 	}
 	return dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
-		if err := mayManage(ctx, tx, org, peer, uuid.Nil); err != nil {
-			return err
-		}
 		_, err := tx.Exec(ctx, setCertifiedOnSQL, pgx.NamedArgs{"organization_id": org, "peer_provider_id": peer, "certified_on": day(certifiedOn)})
-		return dbtx.MapError(err)
+		return staffFields.Map(err)
 	})
 }
 
-// mayManage checks that the acting user may record supervision in org,
-// that peer is a peer specialist there and, unless supervisor is the zero
-// UUID, that supervisor holds the peer_supervisor role there.
-func mayManage(ctx context.Context, tx pgx.Tx, org, peer, supervisor uuid.UUID) error {
-	var member, mayRecord, peerOK, supervisorOK bool
-	if err := tx.QueryRow(ctx, checksSQL, pgx.NamedArgs{"organization_id": org, "peer_provider_id": peer, "supervisor_id": supervisor}).
-		Scan(&member, &mayRecord, &peerOK, &supervisorOK); err != nil {
-		return dbtx.MapError(err)
-	}
-	switch {
-	case !member || !mayRecord:
-		return ErrPermissionDenied
-	case !peerOK:
-		return validate.Errorf("PeerProviderID", "is not an active peer specialist of the organization")
-	case supervisor != uuid.Nil && !supervisorOK:
-		return validate.Errorf("SupervisorID", "does not hold the peer_supervisor role in the organization")
-	}
-	return nil
+// staffFields turns the database's refusals of the staff a row names
+// (cl_peer_supervision_staff_guard, the foreign keys to pf_members) into
+// field errors; a refused permission is ErrPermissionDenied.
+var staffFields = dbtx.Fields{
+	"peer_provider_id": {Name: "PeerProviderID", Reason: "is not an active peer specialist of the organization"},
+	"supervisor_id":    {Name: "SupervisorID", Reason: "may not supervise peers in the organization"},
+	"cl_peer_supervision_organization_id_peer_provider_id_fkey":    {Name: "PeerProviderID", Reason: "is not a member of the organization"},
+	"cl_peer_supervision_organization_id_supervisor_id_fkey":       {Name: "SupervisorID", Reason: "is not a member of the organization"},
+	"cl_peer_certifications_organization_id_peer_provider_id_fkey": {Name: "PeerProviderID", Reason: "is not a member of the organization"},
 }
 
 // SetRules stores the organization's rule set after validating it. The

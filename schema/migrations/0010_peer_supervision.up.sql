@@ -53,6 +53,41 @@ CREATE TABLE public.cl_peer_supervision_rules (
 
 CREATE TRIGGER cl_peer_supervision_stamp BEFORE INSERT OR UPDATE ON public.cl_peer_supervision
   FOR EACH ROW EXECUTE FUNCTION public.pf_stamp();
+
+-- Who a row names: the peer a peer specialist of the organization (and,
+-- for supervision, the supervisor one who may supervise peers), refused by
+-- column so that the library names the field (one rule, in one place: the
+-- library does not ask first). A caller who is not a member is refused
+-- first, so that nobody learns another organization's staff by the error.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_peer_supervision_staff_guard() RETURNS trigger
+  LANGUAGE plpgsql SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    IF auth.uid() IS NOT NULL AND NOT public.cl_has_org_access(NEW.organization_id) THEN
+      PERFORM public.pf_refuse(NEW.organization_id, 'peer_supervision.write', TG_TABLE_NAME, NULL,
+        'permission denied: not a member of the organization');
+    END IF;
+    IF NOT public.cl_member_has_permission(NEW.organization_id, NEW.peer_provider_id, 'cl.peer.service.provide', NULL) THEN
+      RAISE EXCEPTION 'the peer is not a peer specialist of the organization'
+        USING ERRCODE = 'check_violation', COLUMN = 'peer_provider_id';
+    END IF;
+    IF TG_TABLE_NAME = 'cl_peer_supervision'
+       AND NOT public.cl_member_has_permission(NEW.organization_id,
+             (pg_catalog.to_jsonb(NEW) OPERATOR(pg_catalog.->>) 'supervisor_id')::uuid, 'cl.peer.supervision.supervise', NULL) THEN
+      RAISE EXCEPTION 'the supervisor may not supervise peers in the organization'
+        USING ERRCODE = 'check_violation', COLUMN = 'supervisor_id';
+    END IF;
+    RETURN NEW;
+  END
+  $$;
+-- +goose StatementEnd
+REVOKE ALL ON FUNCTION public.cl_peer_supervision_staff_guard() FROM PUBLIC;
+CREATE TRIGGER cl_peer_supervision_staff_guard BEFORE INSERT OR UPDATE OF peer_provider_id, supervisor_id
+  ON public.cl_peer_supervision FOR EACH ROW EXECUTE FUNCTION public.cl_peer_supervision_staff_guard();
+CREATE TRIGGER cl_peer_certifications_staff_guard BEFORE INSERT OR UPDATE OF peer_provider_id
+  ON public.cl_peer_certifications FOR EACH ROW EXECUTE FUNCTION public.cl_peer_supervision_staff_guard();
 CREATE TRIGGER cl_peer_supervision_rules_stamp BEFORE INSERT OR UPDATE ON public.cl_peer_supervision_rules
   FOR EACH ROW EXECUTE FUNCTION public.pf_stamp();
 
@@ -84,8 +119,6 @@ CREATE POLICY cl_peer_supervision_select ON public.cl_peer_supervision FOR SELEC
 CREATE POLICY cl_peer_supervision_insert ON public.cl_peer_supervision FOR INSERT TO authenticated
   WITH CHECK (public.cl_has_permission(organization_id, 'cl.peer.supervision.manage')
               AND created_by = auth.uid() AND updated_by = auth.uid()
-              AND public.cl_staff_holds(organization_id, peer_provider_id, 'cl.peer.service.provide')
-              AND public.cl_staff_holds(organization_id, supervisor_id, 'cl.peer.supervision.supervise')
               AND supervision_date <= CURRENT_DATE + 1);
 CREATE POLICY cl_peer_supervision_update ON public.cl_peer_supervision FOR UPDATE TO authenticated
   USING (public.cl_has_permission(organization_id, 'cl.peer.supervision.manage'))
@@ -96,8 +129,7 @@ CREATE POLICY cl_peer_certifications_select ON public.cl_peer_certifications FOR
   USING (public.cl_has_permission(organization_id, 'cl.peer.supervision.view')
          OR (peer_provider_id = auth.uid() AND public.cl_has_org_access(organization_id)));
 CREATE POLICY cl_peer_certifications_insert ON public.cl_peer_certifications FOR INSERT TO authenticated
-  WITH CHECK (public.cl_has_permission(organization_id, 'cl.peer.certification.manage')
-              AND public.cl_staff_holds(organization_id, peer_provider_id, 'cl.peer.service.provide'));
+  WITH CHECK (public.cl_has_permission(organization_id, 'cl.peer.certification.manage'));
 CREATE POLICY cl_peer_certifications_update ON public.cl_peer_certifications FOR UPDATE TO authenticated
   USING (public.cl_has_permission(organization_id, 'cl.peer.certification.manage'))
   WITH CHECK (public.cl_has_permission(organization_id, 'cl.peer.certification.manage'));
