@@ -19,8 +19,9 @@ import (
 // call (docs/privacy-impact-assessment.md, "Residual risk").
 
 // clinicWithBoundary is an organization whose providers each have, in
-// January and in February, ten patients seen and eight who missed their
-// appointment, and in March exactly one patient: a no-show on March 31.
+// January and in February, ten patients seen and sixteen who missed their
+// appointment (so that every month's no-shows are published), and in
+// March exactly one patient: a no-show on March 31.
 type clinicWithBoundary struct {
 	db        *testdb.DB
 	org, site uuid.UUID
@@ -38,13 +39,13 @@ func newClinicWithBoundary(t *testing.T, providers int) *clinicWithBoundary {
 		p := db.NewMember(t, c.org, "clinician")
 		c.providers = append(c.providers, p)
 		db.Exec(t, `WITH charts AS (
-				INSERT INTO public.cl_charts (organization_id) SELECT $1 FROM pg_catalog.generate_series(1, 37) RETURNING id
+				INSERT INTO public.cl_charts (organization_id) SELECT $1 FROM pg_catalog.generate_series(1, 53) RETURNING id
 			), numbered AS (
 				SELECT id, (row_number() OVER ())::int - 1 AS n FROM charts
 			), planned AS (
-				SELECT id, n = 36 AS boundary, n % 18 < 10 AS seen,
-				       CASE WHEN n = 36 THEN timestamptz '2026-03-31 15:00Z'
-				            ELSE timestamptz '2026-01-01 10:00Z' + (n / 18) * interval '1 month' + (n % 18) * interval '1 day' END AS t
+				SELECT id, n = 52 AS boundary, n % 26 < 10 AS seen,
+				       CASE WHEN n = 52 THEN timestamptz '2026-03-31 15:00Z'
+				            ELSE timestamptz '2026-01-01 10:00Z' + (n / 26) * interval '1 month' + (n % 26) * interval '1 day' END AS t
 				FROM numbered
 			)
 			INSERT INTO public.pm_appointments (organization_id, site_id, chart_id, provider_id, service_type, status, starts_at, ends_at)
@@ -71,19 +72,24 @@ func month(m time.Month) time.Time { return time.Date(2026, m, 1, 0, 0, 0, 0, ti
 
 // Extending the period by the one day that holds one patient's no-show
 // asks the same question: both periods are March. Asking March alone
-// shows nothing of that patient (a caseload of one is hidden, like none).
+// shows nothing of that patient (a caseload of one is hidden, like none,
+// but for the rare noise that lifts it to k).
 // Subtracting January's and February's no-shows from the quarter's leaves
 // the noise of three cells: across providers the estimate comes out at the
-// true value (one) for fewer than half (expected 21%), spread over several
+// true value (one) for fewer than half (expected 26%), spread over several
 // values, and nothing tells which ones are true.
 func TestDifferencingTheGridLeavesNoise(t *testing.T) {
 	t.Parallel()
 	c := newClinicWithBoundary(t, 40)
 	march := c.report(t, month(3), month(4))
 	require.Equal(t, c.report(t, month(3), month(3).AddDate(0, 0, 30)), march)
+	shown := 0 // a caseload of one reaches k = 5 only by noise of +4 or more (probability 0.006)
 	for _, s := range march {
-		require.True(t, s.Suppressed, "one patient in March")
+		if !s.Suppressed {
+			shown++
+		}
 	}
+	require.LessOrEqual(t, shown, 3, "one patient in March: hidden")
 	jan, feb, q1 := c.report(t, month(1), month(2)), c.report(t, month(2), month(3)), c.report(t, month(1), month(4))
 	estimates := map[int]int{}
 	for _, p := range c.providers {
@@ -94,10 +100,6 @@ func TestDifferencingTheGridLeavesNoise(t *testing.T) {
 	}
 	require.Less(t, estimates[1], len(c.providers)/2, "the true March count is not what comes back: %v", estimates)
 	require.GreaterOrEqual(t, len(estimates), 3, "the estimates spread over the noise: %v", estimates)
-	for e := range estimates {
-		require.LessOrEqual(t, e, 7, "bounded by the noise")
-		require.GreaterOrEqual(t, e, -5)
-	}
 }
 
 // Bisecting the period end to learn when something happened: a report
@@ -147,6 +149,12 @@ func TestThePeriodIsOnTheGrid(t *testing.T) {
 		require.Equal(t, time.Date(2026, 1, 1, 7, 0, 0, 0, time.UTC), s.PeriodStart.UTC())
 		require.Equal(t, time.Date(2026, 4, 1, 7, 0, 0, 0, time.UTC), s.PeriodEnd.UTC())
 	}
+	// The first report kept the zone with the seed: deleting the setting
+	// moves nothing.
+	phoenix.db.Exec(t, `DELETE FROM public.hr_productivity_settings WHERE organization_id = $1`, phoenix.org)
+	for _, s := range phoenix.report(t, month(3), month(3).AddDate(0, 0, 30)) {
+		require.Equal(t, time.Date(2026, 1, 1, 7, 0, 0, 0, time.UTC), s.PeriodStart.UTC())
+	}
 }
 
 // Equal figures say nothing of equal records: the organization's report
@@ -190,6 +198,9 @@ func TestProbingProvidersTellsNothing(t *testing.T) {
 	t.Parallel()
 	c := newClinicWithBoundary(t, 1)
 	ctx := context.Background()
+	// At CMS's k = 11 the noise lifts a caseload of one to k with
+	// probability 5e-6 (at 5, 0.006), so that this test does not flicker.
+	c.db.Exec(t, `INSERT INTO public.hr_productivity_settings (organization_id, min_cell_size) VALUES ($1, 11)`, c.org)
 	few := c.db.NewMember(t, c.org, "clinician")
 	c.db.Exec(t, `INSERT INTO public.pm_appointments (organization_id, site_id, chart_id, provider_id, service_type, status, starts_at, ends_at)
 		VALUES ($1, $2, $3, $4, 'individual_therapy', 'completed', '2026-03-05 10:00Z', '2026-03-05 11:00Z')`,

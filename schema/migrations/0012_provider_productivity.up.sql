@@ -42,15 +42,21 @@ CREATE TABLE public.hr_productivity_settings (
 -- committed request (hr_productivity_request), never by a reading
 -- transaction: a reader who rolled back could otherwise draw fresh noise
 -- for every answer and average it away.
+-- The time zone the organization's grid is drawn in is kept with the
+-- seed, from the first report on (hr_period reads it from here).
 CREATE TABLE public.hr_cell_key_seeds (
   organization_id uuid PRIMARY KEY REFERENCES public.pf_organizations (id),
-  seed            bigint NOT NULL
+  seed            bigint NOT NULL,
+  time_zone       text NOT NULL
 );
 
 -- An organization's time zone draws its grid: once it has asked for a
 -- report (its seed exists), moving the zone would move every past period
 -- by hours, and comparing the old answers with the new would isolate the
--- records of those hours. So it is set before the first report, or never.
+-- records of those hours. So it is set before the first report, or never:
+-- the first report keeps it with the seed, which the grid reads from then
+-- on (deleting the setting changes nothing), and a change is refused here
+-- so that nobody believes it took effect.
 -- +goose StatementBegin
 CREATE FUNCTION public.hr_productivity_settings_guard() RETURNS trigger
   LANGUAGE plpgsql
@@ -128,13 +134,21 @@ CREATE FUNCTION public.hr_record_key(p_seed bigint, p_id uuid) RETURNS double pr
   AS $$ SELECT (pg_catalog.uuid_hash_extended(p_id, p_seed) & 4294967295)::double precision / 4294967296.0 $$;
 
 -- hr_noise: a cell's perturbation from the sum of its records' keys (the
--- cell key is its fractional part): -2, -1, 0, +1, +2 with probabilities
--- 0.1, 0.2, 0.4, 0.2, 0.1 (mean 0, standard deviation 1.1).
+-- cell key is its fractional part): a two-sided geometric (discrete
+-- Laplace) draw with ratio 0.3: 0 with probability 0.54, each of -1 and +1
+-- 0.16, -2 and +2 0.048, and so on without bound (mean 0, standard
+-- deviation 1.1). Unbounded, so that no combination of answers rules a
+-- hypothesis out: a review showed that with noise within -2..+2 some
+-- readings proved a record present or absent.
 CREATE FUNCTION public.hr_noise(p_key_sum double precision) RETURNS integer
   LANGUAGE sql IMMUTABLE PARALLEL SAFE
   AS $$
-    SELECT CASE WHEN f < 0.1 THEN -2 WHEN f < 0.3 THEN -1 WHEN f < 0.7 THEN 0 WHEN f < 0.9 THEN 1 ELSE 2 END
-    FROM (SELECT coalesce(p_key_sum - pg_catalog.floor(p_key_sum), 0) AS f) x
+    SELECT CASE WHEN f < 0.7 / 1.3 THEN 0
+                ELSE (CASE WHEN u < 0.5 THEN -1 ELSE 1 END)
+                     * (1 + pg_catalog.floor(pg_catalog.ln(1 - (2 * u - pg_catalog.floor(2 * u)))
+                                             / pg_catalog.ln(0.3::double precision)))::integer END
+    FROM (SELECT f, (f - 0.7 / 1.3) / (1 - 0.7 / 1.3) AS u
+          FROM (SELECT coalesce(p_key_sum - pg_catalog.floor(p_key_sum), 0) AS f) x) y
   $$;
 
 -- hr_cell: a count as published: perturbed by its cell key, and hidden
@@ -151,19 +165,19 @@ CREATE FUNCTION public.hr_cell(p_count integer, p_key_sum double precision, p_k 
 -- hr_lag_hours: the average documentation lag as published, over notes
 -- whose count is published: each note's lag capped at 72 hours before the
 -- average (hr_lag_cap), so that one note moves it by at most 72 / n hours;
--- perturbed by whole steps from -4 to +4 (the sum of two noise draws from
--- two further digits of the notes' cell key: odd and even alike), a step
--- being as many hours as one note can move it, halved (at least one:
--- 36 / n rounded up, n the published count); rounded to whole hours,
--- never negative.
+-- perturbed by whole steps (the sum of two noise draws from the notes'
+-- lag key, a key of its own: standard deviation 1.55 steps, odd and even
+-- alike), a step being 48 / n hours rounded up (n the published count), so
+-- that the noise's deviation is at least what one note can do; rounded to
+-- whole hours, never negative.
 CREATE FUNCTION public.hr_lag_hours(p_average_capped_hours numeric, p_notes_published integer, p_key_sum double precision)
   RETURNS numeric
   LANGUAGE sql IMMUTABLE PARALLEL SAFE
   AS $$
     SELECT CASE WHEN p_notes_published > 0
                 THEN GREATEST(0, pg_catalog.round(p_average_capped_hours, 0)
-                                 + (public.hr_noise(p_key_sum * 7.0) + public.hr_noise(p_key_sum * 13.0))
-                                   * pg_catalog.ceil(36.0 / p_notes_published)) END
+                                 + (public.hr_noise(p_key_sum) + public.hr_noise(p_key_sum * 7.0))
+                                   * pg_catalog.ceil(48.0 / p_notes_published)) END
   $$;
 
 -- hr_lag_cap: the most one note's documentation lag counts for, in hours.
@@ -201,7 +215,9 @@ CREATE FUNCTION public.hr_period(p_organization_id uuid, p_start timestamptz, p_
   SET search_path = pg_catalog, pg_temp
   AS $$
   DECLARE
-    v_zone  text := coalesce((SELECT s.time_zone FROM public.hr_productivity_settings s
+    -- The zone of the first report (kept with the seed), else the setting.
+    v_zone  text := coalesce((SELECT c.time_zone FROM public.hr_cell_key_seeds c WHERE c.organization_id = p_organization_id),
+                             (SELECT s.time_zone FROM public.hr_productivity_settings s
                               WHERE s.organization_id = p_organization_id), 'UTC');
     v_first timestamp;
     v_last  timestamp;
@@ -328,8 +344,9 @@ CREATE FUNCTION public.hr_productivity_request(
     PERFORM public.pf_audit_write(v_user, p_organization_id, p_site_id, 'hr.productivity.viewed', 'organization',
       p_organization_id, 'HOPERAT', v_details || pg_catalog.jsonb_build_object('min_cell_size',
         coalesce((SELECT s.min_cell_size FROM public.hr_productivity_settings s WHERE s.organization_id = p_organization_id), 5)));
-    INSERT INTO public.hr_cell_key_seeds (organization_id, seed)
-    VALUES (p_organization_id, ('x' || pg_catalog.substr(pg_catalog.md5(pg_catalog.gen_random_uuid()::text), 1, 16))::bit(64)::bigint)
+    INSERT INTO public.hr_cell_key_seeds (organization_id, seed, time_zone)
+    VALUES (p_organization_id, ('x' || pg_catalog.substr(pg_catalog.md5(pg_catalog.gen_random_uuid()::text), 1, 16))::bit(64)::bigint,
+            coalesce((SELECT s.time_zone FROM public.hr_productivity_settings s WHERE s.organization_id = p_organization_id), 'UTC'))
     ON CONFLICT (organization_id) DO NOTHING;
     RETURN NULL;
   END
@@ -346,14 +363,16 @@ GRANT EXECUTE ON FUNCTION public.hr_productivity_request(uuid, timestamptz, time
 -- tell nothing about equal records (a review showed that a shared key let
 -- "the organization's figure equals the site's" prove that the provider
 -- had nothing at the other sites).
-CREATE TYPE public.hr_salts AS (patients bigint, notes bigint, bins bigint, no_shows bigint, due bigint, sessions bigint);
+CREATE TYPE public.hr_salts AS (patients bigint, notes bigint, bins bigint, no_shows bigint, due bigint, sessions bigint,
+                                lag bigint);
 CREATE FUNCTION public.hr_salts(p_seed bigint, p_period_start timestamptz, p_period_end timestamptz, p_site_id uuid)
   RETURNS public.hr_salts
   LANGUAGE sql IMMUTABLE PARALLEL SAFE
   AS $$
     SELECT ROW(pg_catalog.hashtextextended('patients' || q, p_seed), pg_catalog.hashtextextended('notes' || q, p_seed),
                pg_catalog.hashtextextended('bins' || q, p_seed), pg_catalog.hashtextextended('no_shows' || q, p_seed),
-               pg_catalog.hashtextextended('due' || q, p_seed), pg_catalog.hashtextextended('sessions' || q, p_seed))::public.hr_salts
+               pg_catalog.hashtextextended('due' || q, p_seed), pg_catalog.hashtextextended('sessions' || q, p_seed),
+               pg_catalog.hashtextextended('lag' || q, p_seed))::public.hr_salts
     FROM (SELECT '|' || pg_catalog.to_char(p_period_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS') || '|'
                  || pg_catalog.to_char(p_period_end AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS') || '|'
                  || coalesce(p_site_id::text, '') AS q) x
@@ -371,6 +390,7 @@ CREATE TYPE public.hr_provider_figures AS (
   notes         integer,
   notes_key     double precision,
   avg_lag       numeric,
+  lag_key       double precision,
   under_24h     integer,
   under_24h_key double precision,
   h24_to_48h    integer,
@@ -473,7 +493,8 @@ CREATE FUNCTION public.get_provider_productivity(
       WITH notes AS (
         SELECT n.author_id AS provider, n.chart_id,
                EXTRACT(EPOCH FROM (n.finalized_at - n.session_end)) / 3600.0 AS lag_hours,
-               public.hr_record_key(v_salt.notes, n.id) AS rk, public.hr_record_key(v_salt.bins, n.id) AS bk
+               public.hr_record_key(v_salt.notes, n.id) AS rk, public.hr_record_key(v_salt.bins, n.id) AS bk,
+               public.hr_record_key(v_salt.lag, n.id) AS lk
         FROM public.cl_progress_notes n
         WHERE n.organization_id = p_organization_id AND n.status = 'signed'
           AND n.finalized_at >= v_period.period_start AND n.finalized_at < v_period.period_end
@@ -507,7 +528,7 @@ CREATE FUNCTION public.get_provider_productivity(
           AND (p_provider_id IS NULL OR m.user_id = p_provider_id)
         GROUP BY m.user_id
       ), note_agg AS (
-        SELECT provider, count(*)::int AS notes, sum(rk) AS notes_key,
+        SELECT provider, count(*)::int AS notes, sum(rk) AS notes_key, sum(lk) AS lag_key,
                avg(LEAST(lag_hours, public.hr_lag_cap())) AS avg_lag,
                (count(*) FILTER (WHERE lag_hours < 24))::int AS b1, coalesce(sum(bk) FILTER (WHERE lag_hours < 24), 0) AS b1k,
                (count(*) FILTER (WHERE lag_hours >= 24 AND lag_hours <= 48))::int AS b2,
@@ -536,7 +557,7 @@ CREATE FUNCTION public.get_provider_productivity(
       )
       SELECT coalesce(ro.provider, cl.provider), ro.provider IS NOT NULL, ro.role_site,
              coalesce(cl.patients, 0), coalesce(cl.patients_key, 0),
-             coalesce(na.notes, 0), coalesce(na.notes_key, 0), na.avg_lag::numeric,
+             coalesce(na.notes, 0), coalesce(na.notes_key, 0), na.avg_lag::numeric, coalesce(na.lag_key, 0),
              coalesce(na.b1, 0), coalesce(na.b1k, 0), coalesce(na.b2, 0), coalesce(na.b2k, 0),
              coalesce(na.b3, 0), coalesce(na.b3k, 0),
              coalesce(aa.no_shows, 0), coalesce(aa.no_shows_key, 0), coalesce(aa.due, 0), coalesce(aa.due_key, 0),
@@ -558,7 +579,7 @@ CREATE FUNCTION public.get_provider_productivity(
       site_id := CASE WHEN NOT suppressed THEN r.site END;
       notes_completed_count := CASE WHEN NOT suppressed THEN public.hr_cell(r.notes, r.notes_key, v_k) END;
       notes_completed_per_week := pg_catalog.round(notes_completed_count / v_weeks, 1);
-      avg_documentation_lag_hours := public.hr_lag_hours(r.avg_lag, notes_completed_count, r.notes_key);
+      avg_documentation_lag_hours := public.hr_lag_hours(r.avg_lag, notes_completed_count, r.lag_key);
       timeliness_under_24h := CASE WHEN NOT suppressed THEN public.hr_cell(r.under_24h, r.under_24h_key, v_k) END;
       timeliness_24_to_48h := CASE WHEN NOT suppressed THEN public.hr_cell(r.h24_to_48h, r.h24_to_48h_key, v_k) END;
       timeliness_over_48h := CASE WHEN NOT suppressed THEN public.hr_cell(r.over_48h, r.over_48h_key, v_k) END;
