@@ -82,30 +82,13 @@ func (c *Client) create(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p 
 	}
 	var e *Encounter
 	err := dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
-		// The references the policy checks, asked first for a field error
-		// (a policy's refusal cannot say which column it was).
-		var mayCreate, leadOK, sessionOK bool
-		if err := tx.QueryRow(ctx, `SELECT public.cl_has_permission($1, 'cl.multi_party.manage'),
-			public.cl_staff_holds($1, $2, 'cl.multi_party.manage'), public.cl_pm_reference_ok($1, 'pm_telehealth_sessions', $3)`,
-			p.OrganizationID, p.LeadClinicianID, sqlarg.UUID(p.PMTelehealthSessionID)).Scan(&mayCreate, &leadOK, &sessionOK); err != nil {
-			return dbtx.MapError(err)
-		}
-		if !mayCreate {
-			return ErrPermissionDenied
-		}
-		if !leadOK {
-			return validate.Errorf("LeadClinicianID", "is not a clinician of the organization who may lead multi-party encounters")
-		}
-		if !sessionOK {
-			return validate.Errorf("PMTelehealthSessionID", "is not a telehealth session of the organization")
-		}
 		id := uuid.New()
 		if _, err := tx.Exec(ctx, insertEncounterSQL, pgx.NamedArgs{
 			"organization_id": p.OrganizationID, "id": id, "site_id": sqlarg.UUID(p.SiteID), "kind": p.Kind, "modality": p.Modality,
 			"pm_telehealth_session_id": sqlarg.UUID(p.PMTelehealthSessionID), "lead_clinician_id": p.LeadClinicianID,
 			"started_at": p.StartedAt, "summary": p.Summary,
 		}); err != nil {
-			return mapWriteError(err, "LeadClinicianID", "is not a member of the organization (or SiteID a site of it)")
+			return encounterFields.Map(err)
 		}
 		for i := range p.Participants {
 			if err := addParticipant(ctx, tx, p.OrganizationID, id, &p.Participants[i]); err != nil {
@@ -286,6 +269,16 @@ func (c *Client) end(ctx context.Context, tx pgx.Tx, actingUser, org, id uuid.UU
 		return err
 	})
 	return e, err
+}
+
+// encounterFields turns the database's refusals of what a new encounter
+// names (cl_multi_party_encounters_references_guard, the foreign keys)
+// into field errors; a refused permission is ErrPermissionDenied.
+var encounterFields = dbtx.Fields{
+	"lead_clinician_id":        {Name: "LeadClinicianID", Reason: "is not a clinician of the organization who may lead multi-party encounters"},
+	"pm_telehealth_session_id": {Name: "PMTelehealthSessionID", Reason: "is not a telehealth session of the organization"},
+	"cl_multi_party_encounters_organization_id_lead_clinician_id_fkey": {Name: "LeadClinicianID", Reason: "is not a member of the organization"},
+	"cl_multi_party_encounters_organization_id_site_id_fkey":           {Name: "SiteID", Reason: "is not a site of the organization"},
 }
 
 // mapWriteError turns a foreign-key violation into a validation error on

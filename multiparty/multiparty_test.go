@@ -247,6 +247,19 @@ func TestValidation(t *testing.T) {
 	p.Participants[3].MemberUserID = uuid.New() // not a member
 	_, err := b.client.Create(ctx, b.clinician, p)
 	require.ErrorIs(t, err, multiparty.ErrInvalid)
+	// What the database checks comes back as the field it names.
+	hr := b.db.NewMember(t, b.org, "hr_manager")
+	for field, mutate := range map[string]func(*multiparty.CreateParams){
+		"LeadClinicianID":       func(p *multiparty.CreateParams) { p.LeadClinicianID = hr },
+		"PMTelehealthSessionID": func(p *multiparty.CreateParams) { p.PMTelehealthSessionID = uuid.New() },
+	} {
+		p := b.family(b.chart)
+		mutate(&p)
+		_, err := b.client.Create(ctx, b.clinician, p)
+		var ve *multiparty.ValidationError
+		require.ErrorAs(t, err, &ve, field)
+		require.Equal(t, field, ve.Field)
+	}
 	var n int
 	require.NoError(t, b.db.Admin.QueryRow(ctx, `SELECT count(*) FROM public.cl_multi_party_encounters`).Scan(&n))
 	require.Zero(t, n, "nothing written")

@@ -163,9 +163,44 @@ CREATE POLICY cl_multi_party_encounters_select ON public.cl_multi_party_encounte
 CREATE POLICY cl_multi_party_encounters_insert ON public.cl_multi_party_encounters FOR INSERT TO authenticated
   WITH CHECK (public.cl_has_permission(organization_id, 'cl.multi_party.manage')
               AND created_by = auth.uid() AND updated_by = auth.uid()
-              AND public.cl_staff_holds(organization_id, lead_clinician_id, 'cl.multi_party.manage')
-              AND public.cl_pm_reference_ok(organization_id, 'pm_telehealth_sessions', pm_telehealth_session_id)
               AND started_at <= pg_catalog.statement_timestamp() + interval '1 minute');
+
+-- What a new encounter names: a lead clinician who may lead multi-party
+-- encounters, a PM-13 session of the organization. Refused by column, so
+-- that the library names the field (it does not ask first); a caller who
+-- may not manage multi-party encounters is refused first, so that nobody
+-- learns another organization's staff or sessions by the error. The
+-- owner (no acting user: the host's own code) is trusted, as it is by row
+-- level security; a claimless caller as authenticated is refused by the
+-- insert policy.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_multi_party_encounters_references_guard() RETURNS trigger
+  LANGUAGE plpgsql
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    IF auth.uid() IS NULL THEN
+      RETURN NEW;
+    END IF;
+    IF NOT public.cl_has_permission(NEW.organization_id, 'cl.multi_party.manage') THEN
+      PERFORM public.pf_refuse(NEW.organization_id, 'multi_party.manage', 'multi_party_encounter', NEW.id,
+        'permission denied: cl.multi_party.manage');
+    END IF;
+    IF NOT public.cl_staff_holds(NEW.organization_id, NEW.lead_clinician_id, 'cl.multi_party.manage') THEN
+      RAISE EXCEPTION 'the lead clinician may not lead multi-party encounters in the organization'
+        USING ERRCODE = 'check_violation', COLUMN = 'lead_clinician_id';
+    END IF;
+    IF NOT public.cl_pm_reference_ok(NEW.organization_id, 'pm_telehealth_sessions', NEW.pm_telehealth_session_id) THEN
+      RAISE EXCEPTION 'the telehealth session is not one of the organization''s'
+        USING ERRCODE = 'check_violation', COLUMN = 'pm_telehealth_session_id';
+    END IF;
+    RETURN NEW;
+  END
+  $$;
+-- +goose StatementEnd
+REVOKE ALL ON FUNCTION public.cl_multi_party_encounters_references_guard() FROM PUBLIC;
+CREATE TRIGGER cl_multi_party_encounters_references_guard BEFORE INSERT ON public.cl_multi_party_encounters
+  FOR EACH ROW EXECUTE FUNCTION public.cl_multi_party_encounters_references_guard();
 CREATE POLICY cl_multi_party_encounters_update ON public.cl_multi_party_encounters FOR UPDATE TO authenticated
   USING (public.cl_has_permission(organization_id, 'cl.multi_party.manage') AND public.cl_multi_party_readable(organization_id, id))
   WITH CHECK (public.cl_has_permission(organization_id, 'cl.multi_party.manage')
