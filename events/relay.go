@@ -146,9 +146,11 @@ func (r *Relay) Metrics() Metrics {
 
 // Run delivers events until ctx is cancelled, then returns nil. It wakes on
 // NOTIFY cl_pm_events when an event commits and polls every PollInterval as
-// the fallback. A batch interrupted by the cancellation is rolled back: its
-// events are delivered again by the next relay to run (consumers
-// deduplicate by event id).
+// the fallback. A stop is graceful: what the sink accepted before the
+// cancellation is still recorded as delivered (for up to recordTimeout),
+// so that it is not delivered again; a batch not yet handed to the sink is
+// rolled back, and its events are delivered by the next relay to run
+// (consumers deduplicate by event id in any case).
 func (r *Relay) Run(ctx context.Context) error {
 	wake := make(chan struct{}, 1)
 	var wg sync.WaitGroup
@@ -235,7 +237,21 @@ func (r *Relay) asRelay(ctx context.Context, fn func(tx pgx.Tx, now time.Time) e
 	if err := fn(tx, now); err != nil {
 		return err
 	}
-	return tx.Commit(ctx)
+	// Once fn has run, what it did is recorded even if ctx was cancelled
+	// meanwhile (a stop must not undo a delivery the sink accepted).
+	rec, cancel := recording(ctx)
+	defer cancel()
+	return tx.Commit(rec)
+}
+
+// recordTimeout bounds how long a stopping relay takes to record what the
+// sink has already accepted.
+const recordTimeout = 10 * time.Second
+
+// recording returns a context for recording an outcome: ctx's values
+// without its cancellation, for at most recordTimeout.
+func recording(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
 }
 
 // Drain delivers batches until no due event is left, or until a delivery
@@ -368,6 +384,14 @@ func (r *Relay) deliver(ctx context.Context, tx pgx.Tx, now time.Time) (outcome,
 	}
 	delivered, sinkErr := r.cfg.Sink.Deliver(ctx, envs)
 	out.delivered = max(0, min(delivered, len(batch)))
+	if out.delivered == 0 && ctx.Err() != nil {
+		return outcome{}, ctx.Err() // stopped before anything was handed over: roll back, count no attempt
+	}
+	// A stop after the hand-over records what was delivered, and nothing
+	// as failed: the rest stays pending without spending an attempt.
+	stopped := ctx.Err() != nil
+	ctx, cancel := recording(ctx)
+	defer cancel()
 	// The database's clock now: its reading at the start, plus the time
 	// since on this process's monotonic clock.
 	dbNow := now.Add(time.Since(started))
@@ -376,7 +400,7 @@ func (r *Relay) deliver(ctx context.Context, tx pgx.Tx, now time.Time) (outcome,
 			return outcome{}, err
 		}
 	}
-	if out.delivered == len(batch) {
+	if out.delivered == len(batch) || stopped {
 		return out, nil
 	}
 	if sinkErr == nil {
