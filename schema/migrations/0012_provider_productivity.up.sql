@@ -166,8 +166,9 @@ CREATE FUNCTION public.hr_cell(p_count integer, p_key_sum double precision, p_k 
 -- whose count is published: each note's lag capped at 72 hours before the
 -- average (hr_lag_cap), so that one note moves it by at most 72 / n hours;
 -- perturbed by whole steps (the sum of two noise draws from the notes'
--- lag key, a key of its own: standard deviation 1.55 steps, odd and even
--- alike), a step being 48 / n hours rounded up (n the published count), so
+-- lag key, a key of its own, and from its digits a million places down,
+-- which small multipliers would tie to the first: standard deviation 1.55
+-- steps, odd and even alike), a step being 48 / n hours rounded up (n the published count), so
 -- that the noise's deviation is at least what one note can do; rounded to
 -- whole hours, never negative.
 CREATE FUNCTION public.hr_lag_hours(p_average_capped_hours numeric, p_notes_published integer, p_key_sum double precision)
@@ -176,7 +177,7 @@ CREATE FUNCTION public.hr_lag_hours(p_average_capped_hours numeric, p_notes_publ
   AS $$
     SELECT CASE WHEN p_notes_published > 0
                 THEN GREATEST(0, pg_catalog.round(p_average_capped_hours, 0)
-                                 + (public.hr_noise(p_key_sum) + public.hr_noise(p_key_sum * 7.0))
+                                 + (public.hr_noise(p_key_sum) + public.hr_noise(p_key_sum * 1000003.0))
                                    * pg_catalog.ceil(48.0 / p_notes_published)) END
   $$;
 
