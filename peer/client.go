@@ -511,7 +511,8 @@ func (c *Client) writeAmendment(ctx context.Context, tx pgx.Tx, actingUser, orga
 // reading the event's data as the database computes it for the correction
 // about to be made.
 func (c *Client) writeCorrection(ctx context.Context, tx pgx.Tx, org, id uuid.UUID, body, reason string, fix *Corrected) (*Amendment, error) {
-	args := pgx.NamedArgs{"organization_id": org, "id": id, "amendment_id": uuid.New(), "body": body, "reason": reason,
+	amendment := uuid.New()
+	args := pgx.NamedArgs{"organization_id": org, "id": id, "amendment_id": amendment, "body": body, "reason": reason,
 		"service_date": nil, "duration_minutes": nil, "hcpcs_code": sqlarg.String(fix.HCPCSCode),
 		"peer_provider_id": sqlarg.UUID(fix.PeerProviderID)}
 	if !fix.ServiceDate.IsZero() {
@@ -535,7 +536,7 @@ func (c *Client) writeCorrection(ctx context.Context, tx pgx.Tx, org, id uuid.UU
 	event.Header = events.Header{OrganizationID: org}
 	// One event per correction: the key is the amendment's (the default,
 	// the encounter's, would make a second correction a retry of the first).
-	env, key, err := c.outbox.Prepare(event, &events.PublishOpts{IdempotencyKey: events.TypePeerEncounterCorrected + ":" + args["amendment_id"].(uuid.UUID).String()})
+	env, key, err := c.outbox.Prepare(event, &events.PublishOpts{IdempotencyKey: events.TypePeerEncounterCorrected + ":" + amendment.String()})
 	if err != nil {
 		return nil, err
 	}
