@@ -173,7 +173,7 @@ CREATE TABLE public.cl_peer_encounter_amendments (
   created_by        uuid NOT NULL,
   created_at        timestamptz NOT NULL DEFAULT pg_catalog.now(),
   -- A correction of billed figures names them (NULL: unchanged); each
-  -- publishes peer_encounter_corrected (cl_peer_encounter_correction_publish).
+  -- publishes peer_encounter_corrected (cl_peer_encounter_correct).
   corrected_service_date     date CHECK (public.pf_plausible_date(corrected_service_date)),
   corrected_duration_minutes integer CHECK (corrected_duration_minutes BETWEEN 1 AND 1440),
   corrected_hcpcs_code       text CHECK (corrected_hcpcs_code ~ '^[A-Z0-9][A-Z0-9.]+$' AND pg_catalog.length(corrected_hcpcs_code) <= 10),
