@@ -347,6 +347,7 @@ CREATE FUNCTION public.hr_productivity_request(
     v_user    uuid := auth.uid();
     v_reason  text;
     v_details jsonb;
+    v_zone    text;
   BEGIN
     IF v_user IS NULL OR p_organization_id IS NULL OR NOT public.cl_has_org_access(p_organization_id) THEN
       RETURN 'no_permission';
@@ -361,9 +362,12 @@ CREATE FUNCTION public.hr_productivity_request(
     PERFORM public.pf_audit_write(v_user, p_organization_id, p_site_id, 'hr.productivity.viewed', 'organization',
       p_organization_id, 'HOPERAT', v_details || pg_catalog.jsonb_build_object('min_cell_size',
         coalesce((SELECT s.min_cell_size FROM public.hr_productivity_settings s WHERE s.organization_id = p_organization_id), 5)));
+    -- (Read first: Citus takes no sub-query inside an INSERT.)
+    v_zone := coalesce((SELECT s.time_zone FROM public.hr_productivity_settings s WHERE s.organization_id = p_organization_id),
+                       'UTC');
     INSERT INTO public.hr_cell_key_seeds (organization_id, seed, time_zone)
     VALUES (p_organization_id, ('x' || pg_catalog.substr(pg_catalog.md5(pg_catalog.gen_random_uuid()::text), 1, 16))::bit(64)::bigint,
-            coalesce((SELECT s.time_zone FROM public.hr_productivity_settings s WHERE s.organization_id = p_organization_id), 'UTC'))
+            v_zone)
     ON CONFLICT (organization_id) DO NOTHING;
     RETURN NULL;
   END
