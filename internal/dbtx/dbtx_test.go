@@ -17,6 +17,7 @@ import (
 
 	"github.com/encoreos/platform-go/internal/dbtx"
 	"github.com/encoreos/platform-go/internal/testdb"
+	"github.com/encoreos/platform-go/internal/validate"
 )
 
 func TestMain(m *testing.M) { testdb.Main(m) }
@@ -228,4 +229,31 @@ func FuzzRunTxRestoresAnyClaims(f *testing.F) {
 		require.NoError(t, tx.QueryRow(ctx, `SELECT pg_catalog.current_setting('request.jwt.claims')`).Scan(&got))
 		require.Equal(t, claims, got)
 	})
+}
+
+// A refusal maps to its field whether PostgreSQL names the column and
+// constraint or, as a Citus coordinator passing on a worker's error does,
+// only the message: "... (column)" at its end, or the constraint in it
+// with the shard's suffix.
+func TestFieldsMapRefusalsWithoutTheirFieldNames(t *testing.T) {
+	t.Parallel()
+	fields := dbtx.Fields{
+		"peer_provider_id":       {Name: "PeerProviderID", Reason: "is not a peer specialist"},
+		"x_organization_id_fkey": {Name: "SiteID", Reason: "is not a site of the organization"},
+	}
+	for name, pgErr := range map[string]*pgconn.PgError{
+		"column":            {Code: "23514", ColumnName: "peer_provider_id", Message: "the provider is not a peer specialist"},
+		"column in message": {Code: "23514", Message: "the provider is not a peer specialist of the organization (peer_provider_id)"},
+		"constraint":        {Code: "23503", ConstraintName: "x_organization_id_fkey", Message: "violates"},
+		"shard's constraint": {Code: "23503",
+			Message: `insert or update on table "x_102396" violates foreign key constraint "x_organization_id_fkey_102396"`},
+	} {
+		var ve *validate.Error
+		require.ErrorAs(t, fields.Map(pgErr), &ve, name)
+		require.NotEmpty(t, ve.Field, name)
+	}
+	err := fields.Map(&pgconn.PgError{Code: "23514", Message: "something else (other_column)"})
+	var ve *validate.Error
+	require.False(t, errors.As(err, &ve), "an unknown name is not a field error")
+	require.Equal(t, "23514", dbtx.Code(err))
 }

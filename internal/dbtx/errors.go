@@ -3,6 +3,7 @@ package dbtx
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -84,13 +85,37 @@ type Fields map[string]Field
 func (f Fields) Map(err error) error {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && strings.HasPrefix(pgErr.Code, "23") {
-		for _, name := range []string{pgErr.ConstraintName, pgErr.ColumnName} {
+		for _, name := range refusedNames(pgErr) {
 			if field, ok := f[name]; ok && name != "" {
 				return validate.Errorf(field.Name, "%s", field.Reason)
 			}
 		}
 	}
 	return MapError(err)
+}
+
+var (
+	// The library's functions end a refusal's message with the column
+	// they refuse, "... (peer_provider_id)"; PostgreSQL names a violated
+	// constraint in its message.
+	messageColumn     = regexp.MustCompile(`\(([a-z][a-z0-9_]*)\)$`)
+	messageConstraint = regexp.MustCompile(`constraint "([^"]+)"`)
+	shardSuffix       = regexp.MustCompile(`_[0-9]+$`)
+)
+
+// refusedNames returns the names a refusal gives: its constraint and
+// column, and, where those fields did not come through (Citus passes a
+// worker's error on with its SQLSTATE and message only), the names its
+// message gives, a shard's suffix taken off ("..._fkey_102396").
+func refusedNames(pgErr *pgconn.PgError) []string {
+	names := []string{pgErr.ConstraintName, pgErr.ColumnName}
+	if m := messageColumn.FindStringSubmatch(pgErr.Message); m != nil {
+		names = append(names, m[1])
+	}
+	if m := messageConstraint.FindStringSubmatch(pgErr.Message); m != nil {
+		names = append(names, m[1], shardSuffix.ReplaceAllString(m[1], ""))
+	}
+	return names
 }
 
 // ConstraintOf returns the name of the constraint err violated, or "".

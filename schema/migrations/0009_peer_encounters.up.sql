@@ -239,7 +239,7 @@ CREATE FUNCTION public.cl_peer_encounters_guard() RETURNS trigger
         END IF;
         IF NEW.cosigned_by IS NULL AND coalesce((SELECT s.require_cosign FROM public.cl_peer_settings s
                                                  WHERE s.organization_id = NEW.organization_id), false) THEN
-          RAISE EXCEPTION 'the organization requires a supervisor''s co-sign before finalizing'
+          RAISE EXCEPTION 'the organization requires a supervisor''s co-sign before finalizing (cosigned_by)'
             USING ERRCODE = 'check_violation', COLUMN = 'cosigned_by';
         END IF;
         IF v_user IS NOT NULL AND NOT public.cl_has_permission(NEW.organization_id, 'cl.peer.encounter.finalize') THEN
@@ -259,26 +259,26 @@ CREATE FUNCTION public.cl_peer_encounters_guard() RETURNS trigger
     -- draft (the provider's role, the code's dates, the PM-03 encounter).
     IF TG_OP = 'INSERT' AND NOT EXISTS (SELECT 1 FROM public.cl_charts c
                                         WHERE c.organization_id = NEW.organization_id AND c.id = NEW.chart_id) THEN
-      RAISE EXCEPTION 'the chart is not one of the organization''s' USING ERRCODE = 'foreign_key_violation', COLUMN = 'chart_id';
+      RAISE EXCEPTION 'the chart is not one of the organization''s (chart_id)' USING ERRCODE = 'foreign_key_violation', COLUMN = 'chart_id';
     END IF;
     IF (TG_OP = 'INSERT' OR NEW.status = 'finalized' OR NEW.peer_provider_id <> OLD.peer_provider_id)
        AND NOT public.cl_staff_holds(NEW.organization_id, NEW.peer_provider_id, 'cl.peer.service.provide') THEN
-      RAISE EXCEPTION 'the provider is not a peer specialist of the organization'
+      RAISE EXCEPTION 'the provider is not a peer specialist of the organization (peer_provider_id)'
         USING ERRCODE = 'check_violation', COLUMN = 'peer_provider_id';
     END IF;
     IF (TG_OP = 'INSERT' OR NEW.start_time <> OLD.start_time OR NEW.end_time <> OLD.end_time OR NEW.service_date <> OLD.service_date)
        AND (NEW.end_time > pg_catalog.statement_timestamp() + interval '1 minute'
             OR NEW.service_date > (pg_catalog.statement_timestamp() AT TIME ZONE 'UTC')::date + 1) THEN
-      RAISE EXCEPTION 'a peer encounter cannot be in the future' USING ERRCODE = 'check_violation', COLUMN = 'end_time';
+      RAISE EXCEPTION 'a peer encounter cannot be in the future (end_time)' USING ERRCODE = 'check_violation', COLUMN = 'end_time';
     END IF;
     IF (TG_OP = 'INSERT' OR NEW.status = 'finalized' OR NEW.hcpcs_code <> OLD.hcpcs_code OR NEW.service_date <> OLD.service_date)
        AND NOT public.pf_billing_code_valid(NEW.organization_id, NEW.hcpcs_code, NEW.service_date) THEN
-      RAISE EXCEPTION 'the code is not billable by the organization on the service date'
+      RAISE EXCEPTION 'the code is not billable by the organization on the service date (hcpcs_code)'
         USING ERRCODE = 'check_violation', COLUMN = 'hcpcs_code';
     END IF;
     IF (TG_OP = 'INSERT' OR NEW.status = 'finalized' OR NEW.encounter_id IS DISTINCT FROM OLD.encounter_id)
        AND NOT public.cl_pm_reference_ok(NEW.organization_id, 'pm_encounters', NEW.encounter_id, NEW.chart_id) THEN
-      RAISE EXCEPTION 'the PM-03 encounter is not one of the organization''s for this chart'
+      RAISE EXCEPTION 'the PM-03 encounter is not one of the organization''s for this chart (encounter_id)'
         USING ERRCODE = 'check_violation', COLUMN = 'encounter_id';
     END IF;
     -- The service type's source is the database's: the organization's
@@ -289,7 +289,7 @@ CREATE FUNCTION public.cl_peer_encounters_guard() RETURNS trigger
       NEW.service_type_source := (SELECT t.source FROM public.cl_peer_service_types_for(NEW.organization_id) t
                                   WHERE t.code = NEW.service_type AND t.active);
       IF NEW.service_type_source IS NULL THEN
-        RAISE EXCEPTION 'the service type is not one the organization uses now'
+        RAISE EXCEPTION 'the service type is not one the organization uses now (service_type)'
           USING ERRCODE = 'check_violation', COLUMN = 'service_type';
       END IF;
     ELSE
@@ -378,16 +378,16 @@ CREATE FUNCTION public.cl_peer_encounter_amendments_guard() RETURNS trigger
                                            ROW(NEW.*)::public.cl_peer_encounter_amendments);
       IF NEW.corrected_peer_provider_id IS NOT NULL
          AND NOT public.cl_staff_holds(NEW.organization_id, NEW.corrected_peer_provider_id, 'cl.peer.service.provide') THEN
-        RAISE EXCEPTION 'the provider is not a peer specialist of the organization'
+        RAISE EXCEPTION 'the provider is not a peer specialist of the organization (corrected_peer_provider_id)'
           USING ERRCODE = 'check_violation', COLUMN = 'corrected_peer_provider_id';
       END IF;
       IF NOT public.pf_billing_code_valid(NEW.organization_id, f.hcpcs_code, f.service_date) THEN
-        RAISE EXCEPTION 'the code is not billable by the organization on the service date'
+        RAISE EXCEPTION 'the code is not billable by the organization on the service date (corrected_hcpcs_code)'
           USING ERRCODE = 'check_violation', COLUMN = 'corrected_hcpcs_code';
       END IF;
       IF f.duration_minutes > pg_catalog.ceil(EXTRACT(EPOCH FROM (pe.end_time - pe.start_time)) / 60)
          OR f.service_date NOT BETWEEN (pe.start_time AT TIME ZONE 'UTC')::date - 1 AND (pe.start_time AT TIME ZONE 'UTC')::date + 1 THEN
-        RAISE EXCEPTION 'the corrected figures do not fit the session''s times'
+        RAISE EXCEPTION 'the corrected figures do not fit the session''s times (corrected_duration_minutes)'
           USING ERRCODE = 'check_violation', COLUMN = 'corrected_duration_minutes';
       END IF;
     END IF;

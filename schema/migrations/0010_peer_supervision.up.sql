@@ -70,7 +70,7 @@ CREATE FUNCTION public.cl_peer_supervision_staff_guard() RETURNS trigger
         'permission denied: not a member of the organization');
     END IF;
     IF NOT public.cl_member_has_permission(NEW.organization_id, NEW.peer_provider_id, 'cl.peer.service.provide', NULL) THEN
-      RAISE EXCEPTION 'the peer is not a peer specialist of the organization'
+      RAISE EXCEPTION 'the peer is not a peer specialist of the organization (peer_provider_id)'
         USING ERRCODE = 'check_violation', COLUMN = 'peer_provider_id';
     END IF;
     -- Decided by the row, not by TG_TABLE_NAME: on a Citus shard the
@@ -79,7 +79,7 @@ CREATE FUNCTION public.cl_peer_supervision_staff_guard() RETURNS trigger
     IF pg_catalog.to_jsonb(NEW) OPERATOR(pg_catalog.?) 'supervisor_id'
        AND NOT public.cl_member_has_permission(NEW.organization_id,
              (pg_catalog.to_jsonb(NEW) OPERATOR(pg_catalog.->>) 'supervisor_id')::uuid, 'cl.peer.supervision.supervise', NULL) THEN
-      RAISE EXCEPTION 'the supervisor may not supervise peers in the organization'
+      RAISE EXCEPTION 'the supervisor may not supervise peers in the organization (supervisor_id)'
         USING ERRCODE = 'check_violation', COLUMN = 'supervisor_id';
     END IF;
     RETURN NEW;

@@ -187,11 +187,11 @@ CREATE FUNCTION public.cl_multi_party_encounters_references_guard() RETURNS trig
         'permission denied: cl.multi_party.manage');
     END IF;
     IF NOT public.cl_staff_holds(NEW.organization_id, NEW.lead_clinician_id, 'cl.multi_party.manage') THEN
-      RAISE EXCEPTION 'the lead clinician may not lead multi-party encounters in the organization'
+      RAISE EXCEPTION 'the lead clinician may not lead multi-party encounters in the organization (lead_clinician_id)'
         USING ERRCODE = 'check_violation', COLUMN = 'lead_clinician_id';
     END IF;
     IF NOT public.cl_pm_reference_ok(NEW.organization_id, 'pm_telehealth_sessions', NEW.pm_telehealth_session_id) THEN
-      RAISE EXCEPTION 'the telehealth session is not one of the organization''s'
+      RAISE EXCEPTION 'the telehealth session is not one of the organization''s (pm_telehealth_session_id)'
         USING ERRCODE = 'check_violation', COLUMN = 'pm_telehealth_session_id';
     END IF;
     RETURN NEW;

@@ -65,7 +65,7 @@ CREATE FUNCTION public.hr_productivity_settings_guard() RETURNS trigger
   BEGIN
     IF NEW.time_zone IS DISTINCT FROM (CASE WHEN TG_OP = 'UPDATE' THEN OLD.time_zone ELSE 'UTC' END)
        AND EXISTS (SELECT 1 FROM public.hr_cell_key_seeds c WHERE c.organization_id = NEW.organization_id) THEN
-      RAISE EXCEPTION 'the time zone of an organization that has had productivity reports cannot change'
+      RAISE EXCEPTION 'the time zone of an organization that has had productivity reports cannot change (time_zone)'
         USING ERRCODE = 'check_violation', COLUMN = 'time_zone';
     END IF;
     RETURN NEW;
