@@ -87,6 +87,14 @@ func (c *clinic) scalar(t *testing.T, user uuid.UUID, sql string, args ...any) (
 	return n, err
 }
 
+// count is scalar for a statement that must succeed.
+func (c *clinic) count(t *testing.T, user uuid.UUID, sql string, args ...any) int {
+	t.Helper()
+	n, err := c.scalar(t, user, sql, args...)
+	require.NoError(t, err, sql)
+	return n
+}
+
 // attack is a raw statement returning one integer, and what the database
 // must answer: zero (nothing seen, nothing changed, false) or an error with
 // the given SQLSTATE.
@@ -386,8 +394,7 @@ func TestConsentsAndReferencesAreCheckedByTheDatabase(t *testing.T) {
 		require.NoError(t, err)
 		require.Zero(t, n, ref)
 	}
-	n, err := c.scalar(t, c.clinician, `SELECT public.cl_is_opaque_reference('vendor-session-83211')::int`)
-	require.NoError(t, err)
+	n := c.count(t, c.clinician, `SELECT public.cl_is_opaque_reference('vendor-session-83211')::int`)
 	require.Equal(t, 1, n)
 }
 
@@ -559,24 +566,19 @@ func TestPart2RowsNeedTheirAccountingFirst(t *testing.T) {
 	require.Zero(t, accounted(), "rolled back with nothing seen")
 
 	// Committed first, then read: visible, and the line stands.
-	n, err := c.scalar(t, c.peerA, count, c.part2)
-	require.NoError(t, err)
+	n := c.count(t, c.peerA, count, c.part2)
 	require.Zero(t, n, "under consent, but not yet accounted for")
-	n, err = c.scalar(t, c.peerA, disclose, c.org, c.part2)
-	require.NoError(t, err)
+	n = c.count(t, c.peerA, disclose, c.org, c.part2)
 	require.Equal(t, 1, n)
-	n, err = c.scalar(t, c.peerA, count, c.part2)
-	require.NoError(t, err)
+	n = c.count(t, c.peerA, count, c.part2)
 	require.Equal(t, 1, n, "accounted for and committed, then visible")
 	require.Equal(t, 1, accounted())
 	// The line opens the chart to its user only.
-	n, err = c.scalar(t, c.peerB, count, c.part2)
-	require.NoError(t, err)
+	n = c.count(t, c.peerB, count, c.part2)
 	require.Zero(t, n)
 
 	// Without consent, asking writes nothing and opens nothing.
-	n, err = c.scalar(t, c.peerB, disclose, c.org, c.part2)
-	require.NoError(t, err)
+	n = c.count(t, c.peerB, disclose, c.org, c.part2)
 	require.Zero(t, n)
 	require.Equal(t, 1, accounted())
 }
@@ -597,14 +599,12 @@ func TestPart2AccountingOpensForItsWindow(t *testing.T) {
 	c.db.Exec(t, `INSERT INTO public.pf_audit_logs (occurred_at, actor_user_id, organization_id, action, target_type, target_id, purpose, details)
 		VALUES (now() - public.cl_part2_disclosure_window() - interval '1 second', $3, $1, 'part2.record.disclosed', 'chart', $2, 'TREAT',
 		  '{"record_type": "peer_encounter", "use": "display", "basis": "consent"}')`, c.org, c.part2, c.peerA)
-	n, err := c.scalar(t, c.peerA, `SELECT count(*)::int FROM public.cl_peer_encounters WHERE chart_id = $1`, c.part2)
-	require.NoError(t, err)
+	n := c.count(t, c.peerA, `SELECT count(*)::int FROM public.cl_peer_encounters WHERE chart_id = $1`, c.part2)
 	require.Zero(t, n, "a line older than the window opens nothing")
 	c.db.Exec(t, `INSERT INTO public.pf_audit_logs (occurred_at, actor_user_id, organization_id, action, target_type, target_id, purpose, details)
 		VALUES (now() - public.cl_part2_disclosure_window() + interval '1 minute', $3, $1, 'part2.record.disclosed', 'chart', $2, 'TREAT',
 		  '{"record_type": "peer_encounter", "use": "display", "basis": "consent"}')`, c.org, c.part2, c.peerA)
-	n, err = c.scalar(t, c.peerA, `SELECT count(*)::int FROM public.cl_peer_encounters WHERE chart_id = $1`, c.part2)
-	require.NoError(t, err)
+	n = c.count(t, c.peerA, `SELECT count(*)::int FROM public.cl_peer_encounters WHERE chart_id = $1`, c.part2)
 	require.Equal(t, 1, n, "a line within the window opens the chart")
 }
 
@@ -649,13 +649,10 @@ func TestReviewFindingsStayFixed(t *testing.T) {
 
 	// The audit log names the charts of Part 2 decisions: an administrator
 	// does not read it, the privacy officer does.
-	_, err := c.scalar(t, c.clinician, `SELECT length(public.cl_part2_decide($1, 'progress_note', 'TREAT', 'display'))`, c.part2)
-	require.NoError(t, err)
-	n, err = c.scalar(t, c.admin, `SELECT count(*)::int FROM public.pf_audit_logs`)
-	require.NoError(t, err)
+	c.count(t, c.clinician, `SELECT length(public.cl_part2_decide($1, 'progress_note', 'TREAT', 'display'))`, c.part2)
+	n = c.count(t, c.admin, `SELECT count(*)::int FROM public.pf_audit_logs`)
 	require.Zero(t, n)
-	n, err = c.scalar(t, c.officer, `SELECT count(*)::int FROM public.pf_audit_logs WHERE target_id = $1`, c.part2)
-	require.NoError(t, err)
+	n = c.count(t, c.officer, `SELECT count(*)::int FROM public.pf_audit_logs WHERE target_id = $1`, c.part2)
 	require.Positive(t, n)
 
 	// Bookkeeping times are the database's.
@@ -699,21 +696,16 @@ func TestSecondReviewFindingsStayFixed(t *testing.T) {
 	})
 	// Controls: the same mapping is known to clinical staff, and the plain
 	// chart is open to a group role that may see charts.
-	n, err := c.scalar(t, c.clinician, `SELECT public.cl_pm_reference_ok($1, 'pm_encounters', $2, $3)::int`, c.org, pmOfPart2, c.part2)
-	require.NoError(t, err)
+	n := c.count(t, c.clinician, `SELECT public.cl_pm_reference_ok($1, 'pm_encounters', $2, $3)::int`, c.org, pmOfPart2, c.part2)
 	require.Equal(t, 1, n)
-	n, err = c.scalar(t, c.clinician, `SELECT public.cl_part2_disclosed($1, ARRAY[$2::uuid], 'appointment', 'HPAYMT', 'display')`, c.org, c.part2)
-	require.NoError(t, err)
+	n = c.count(t, c.clinician, `SELECT public.cl_part2_disclosed($1, ARRAY[$2::uuid], 'appointment', 'HPAYMT', 'display')`, c.org, c.part2)
 	require.Equal(t, 1, n, "the purpose the consent names is accounted for")
 
 	// An emergency access does not account for an AI use.
-	_, err = c.scalar(t, c.clinician, `SELECT length(public.cl_part2_break_glass($1, 'patient unconscious in the ER', interval '1 hour')::text)`, c.part2)
-	require.NoError(t, err)
-	n, err = c.scalar(t, c.clinician, `SELECT public.cl_part2_disclosed($1, ARRAY[$2::uuid], 'peer_encounter', 'ETREAT', 'ai')`, c.org, c.part2)
-	require.NoError(t, err)
+	c.count(t, c.clinician, `SELECT length(public.cl_part2_break_glass($1, 'patient unconscious in the ER', interval '1 hour')::text)`, c.part2)
+	n = c.count(t, c.clinician, `SELECT public.cl_part2_disclosed($1, ARRAY[$2::uuid], 'peer_encounter', 'ETREAT', 'ai')`, c.org, c.part2)
 	require.Zero(t, n)
-	n, err = c.scalar(t, c.clinician, `SELECT public.cl_part2_disclosed($1, ARRAY[$2::uuid], 'peer_encounter', 'ETREAT', 'display')`, c.org, c.part2)
-	require.NoError(t, err)
+	n = c.count(t, c.clinician, `SELECT public.cl_part2_disclosed($1, ARRAY[$2::uuid], 'peer_encounter', 'ETREAT', 'display')`, c.org, c.part2)
 	require.Equal(t, 1, n)
 	var basis string
 	require.NoError(t, c.db.Admin.QueryRow(ctx, `SELECT details->>'basis' FROM public.pf_audit_logs
