@@ -3,6 +3,7 @@ package telehealthgroup
 import (
 	"context"
 	_ "embed"
+	"errors"
 	"time"
 
 	"github.com/google/uuid"
@@ -133,33 +134,15 @@ func (c *Client) configure(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID,
 	}
 	var s *Session
 	err := dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
-		if err := require(ctx, tx, p.OrganizationID, PermissionManage); err != nil {
-			return err
-		}
-		if current, err := get(ctx, tx, p.OrganizationID, p.SessionID); err == nil && current.State == Concluded {
-			return ErrAlreadyConcluded
-		}
-		var pmOK bool
-		if err := tx.QueryRow(ctx, `SELECT public.cl_pm_reference_ok($1, 'pm_telehealth_sessions', $2)`,
-			p.OrganizationID, sqlarg.UUID(p.PMTelehealthSessionID)).Scan(&pmOK); err != nil {
-			return dbtx.MapError(err)
-		}
-		if !pmOK {
-			return validate.Errorf("PMTelehealthSessionID", "is not a telehealth session of the organization")
-		}
+		// The database decides: the policies (the permission), the
+		// metadata guard (the state, the PM-13 reference), the keys.
 		if _, err := tx.Exec(ctx, configureSQL, pgx.NamedArgs{
 			"organization_id": p.OrganizationID, "session_id": p.SessionID, "modality": p.Modality,
 			"pm_telehealth_session_id": sqlarg.UUID(p.PMTelehealthSessionID),
 			"vendor_session_ref":       sqlarg.String(p.VendorSessionRef), "contingency_fallback": p.ContingencyFallback,
 			"contingency_contact": p.ContingencyContact, "jurisdiction_profile": p.JurisdictionProfile,
 		}); err != nil {
-			switch {
-			case dbtx.IsForeignKeyViolation(err):
-				return validate.Errorf("SessionID", "does not name a group session of the organization")
-			case dbtx.IsCheckViolation(err):
-				return ErrAlreadyStarted // the modality of a started group cannot change
-			}
-			return dbtx.MapError(err)
+			return refusals.Map(err)
 		}
 		row, err := get(ctx, tx, p.OrganizationID, p.SessionID)
 		if err != nil {
@@ -169,6 +152,23 @@ func (c *Client) configure(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID,
 		return nil
 	})
 	return s, err
+}
+
+// refusals maps the database's refusals of the virtual-group writes to the
+// package's errors (dbtx.Fields: the one place).
+var refusals = dbtx.Fields{
+	"state":                    {Err: ErrAlreadyConcluded},
+	"modality":                 {Err: ErrAlreadyStarted},
+	"pm_telehealth_session_id": {Name: "PMTelehealthSessionID", Reason: "is not a telehealth session of the organization"},
+	"cl_group_session_telehealth_metadata_session_fkey": {Name: "SessionID",
+		Reason: "does not name a group session of the organization"},
+	"cl_group_attendance_modes_virtual_fkey":            {Name: "SessionID", Reason: "is not a virtual or hybrid group session"},
+	"cl_group_technology_failures_virtual_fkey":         {Name: "SessionID", Reason: "is not a virtual or hybrid group session"},
+	"cl_group_attendance_organization_id_chart_id_fkey": {Name: "ChartID", Reason: "does not name a chart of the organization"},
+	"cl_group_attendance_organization_id_session_id_fkey": {Name: "SessionID",
+		Reason: "does not name a group session of the organization"},
+	"cl_group_attendance_organization_id_session_id_chart_id_key": {Name: "ChartID", Reason: "is already an attendee of the session"},
+	"mode": {Name: "Mode", Reason: "cannot be in person in a virtual group"},
 }
 
 // AddAttendee adds a patient to the group with how they take part. A Part 2
@@ -216,33 +216,17 @@ func (c *Client) addAttendee(ctx context.Context, tx pgx.Tx, actingUser uuid.UUI
 	}
 	var a *Attendee
 	err := dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
-		if err := require(ctx, tx, p.OrganizationID, PermissionManage); err != nil {
-			return err
-		}
-		s, err := get(ctx, tx, p.OrganizationID, p.SessionID)
-		if err != nil {
-			return err
-		}
-		if s.State == Concluded {
-			return ErrAlreadyConcluded
-		}
-		if s.Modality == Virtual && p.Mode == InPerson {
-			return validate.Errorf("Mode", "cannot be in person in a virtual group")
-		}
+		// The database decides: the attendance policy (the permission), the
+		// attendance and mode guards (consent, state, a virtual group's
+		// remote attendance), the keys.
 		var id uuid.UUID
 		if err := tx.QueryRow(ctx, addAttendeeSQL, pgx.NamedArgs{"organization_id": p.OrganizationID, "session_id": p.SessionID,
 			"chart_id": p.ChartID}).Scan(&id); err != nil {
-			switch {
-			case dbtx.IsUniqueViolation(err):
-				return validate.Errorf("ChartID", "is already an attendee of the session")
-			case dbtx.IsForeignKeyViolation(err):
-				return validate.Errorf("ChartID", "does not name a chart of the organization")
-			}
-			return dbtx.MapError(err)
+			return refusals.Map(err)
 		}
 		if _, err := tx.Exec(ctx, addModeSQL, pgx.NamedArgs{"organization_id": p.OrganizationID, "attendance_id": id,
 			"session_id": p.SessionID, "mode": p.Mode, "at_home": p.AtHome}); err != nil {
-			return dbtx.MapError(err)
+			return refusals.Map(err)
 		}
 		attendees, err := listAttendees(ctx, tx, p.OrganizationID, p.SessionID)
 		for i := range attendees {
@@ -296,20 +280,12 @@ func (c *Client) setAttendance(ctx context.Context, tx pgx.Tx, actingUser, organ
 		return err
 	}
 	return dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
-		if err := require(ctx, tx, organizationID, PermissionManage); err != nil {
-			return err
-		}
+		// The database decides (the policies, the attendance guard's state
+		// check); an update no policy let through is explained after.
 		var id, session uuid.UUID
 		err := tx.QueryRow(ctx, setAttendanceSQL, pgx.NamedArgs{"organization_id": organizationID, "attendance_id": attendanceID,
 			"status": status, "joined_at": sqlarg.Time(joinedAt), "left_at": sqlarg.Time(leftAt)}).Scan(&id, &session)
-		if err != nil {
-			return dbtx.MapError(err)
-		}
-		s, err := get(ctx, tx, organizationID, session)
-		if err == nil && s.State == Concluded {
-			return ErrAlreadyConcluded
-		}
-		return err
+		return explainMissing(ctx, tx, organizationID, PermissionManage, refusals.Map(err))
 	})
 }
 
@@ -379,6 +355,20 @@ func listAttendees(ctx context.Context, tx pgx.Tx, org, session uuid.UUID) ([]At
 	rows, _ := tx.Query(ctx, attendeesSQL, pgx.NamedArgs{"organization_id": org, "session_id": session})
 	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[Attendee])
 	return out, dbtx.MapError(err)
+}
+
+// explainMissing turns ErrNotFound from a write that no row let through
+// (an UPDATE policy filters silently) into ErrPermissionDenied when the
+// acting user lacks permission in org altogether: asked only after the
+// database has refused, never before.
+func explainMissing(ctx context.Context, tx pgx.Tx, org uuid.UUID, permission string, err error) error {
+	if !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	if denied := require(ctx, tx, org, permission); denied != nil {
+		return denied
+	}
+	return err
 }
 
 // require returns ErrPermissionDenied unless the acting user holds

@@ -137,21 +137,14 @@ func (c *Client) logFailure(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID
 	}
 	var f *Failure
 	err := dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
-		if err := require(ctx, tx, p.OrganizationID, PermissionManage); err != nil {
-			return err
-		}
+		// The database decides: the policy (the permission), the failure
+		// guard (the state), the key to a virtual group.
 		rows, _ := tx.Query(ctx, insertFailureSQL, pgx.NamedArgs{"organization_id": p.OrganizationID, "session_id": p.SessionID,
 			"kind": p.Kind, "started_at": p.StartedAt, "ended_at": p.EndedAt,
 			"affected_participant_count": p.AffectedParticipantCount, "action_taken": p.ActionTaken})
 		var err error
 		f, err = pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[Failure])
-		switch {
-		case dbtx.IsForeignKeyViolation(err):
-			return validate.Errorf("SessionID", "does not name a group session of the organization")
-		case dbtx.IsPermissionDenied(err):
-			return ErrAlreadyConcluded // the policy refuses failures of a concluded session
-		}
-		return dbtx.MapError(err)
+		return refusals.Map(err)
 	})
 	return f, err
 }

@@ -56,3 +56,78 @@ func TestTheDatabaseGuardsVirtualGroups(t *testing.T) {
 	require.NoError(t, b.db.Admin.QueryRow(ctx, `SELECT recording_state FROM public.cl_group_session_telehealth_metadata WHERE session_id = $1`, b.session).Scan(&recording))
 	require.Equal(t, "stopped", recording, "a withdrawal stops the recording")
 }
+
+// The virtual-group writes do not ask the database first: each is one
+// statement the database refuses, and the refusal reaches the caller as the
+// package's error (the one mapping, refusals), through the API and as raw
+// SQL alike.
+func TestTheDatabaseRefusesAndTheCallerLearnsWhy(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	var field *telehealthgroup.ValidationError
+
+	_, err := b.client.Configure(ctx, b.facilitator, telehealthgroup.ConfigureParams{OrganizationID: b.org, SessionID: b.session,
+		Modality: telehealthgroup.Virtual, PMTelehealthSessionID: b.db.NewTelehealthSession(t, b.db.NewOrg(t))})
+	require.ErrorAs(t, err, &field)
+	require.Equal(t, "PMTelehealthSessionID", field.Field, "another organization's telehealth session")
+	_, err = b.client.Configure(ctx, b.facilitator, telehealthgroup.ConfigureParams{OrganizationID: b.org, SessionID: uuid.New(),
+		Modality: telehealthgroup.Virtual})
+	require.ErrorAs(t, err, &field)
+	require.Equal(t, "SessionID", field.Field)
+	b.configure(t, telehealthgroup.Virtual, "")
+
+	chart := b.db.NewChart(t, b.org, false)
+	_, err = b.client.AddAttendee(ctx, b.facilitator, telehealthgroup.AttendeeParams{OrganizationID: b.org, SessionID: b.session,
+		ChartID: chart, Mode: telehealthgroup.InPerson})
+	require.ErrorAs(t, err, &field)
+	require.Equal(t, "Mode", field.Field, "nobody attends a virtual group in person")
+	a := b.attendee(t, chart, telehealthgroup.Video, true)
+	_, err = b.client.AddAttendee(ctx, b.facilitator, telehealthgroup.AttendeeParams{OrganizationID: b.org, SessionID: b.session,
+		ChartID: chart, Mode: telehealthgroup.Video})
+	require.ErrorAs(t, err, &field)
+	require.Equal(t, "ChartID", field.Field, "already an attendee")
+
+	require.ErrorIs(t, b.client.SetAttendance(ctx, b.peer, b.org, a.AttendanceID, telehealthgroup.Present, time.Time{}, time.Time{}),
+		telehealthgroup.ErrPermissionDenied, "a viewer may not manage attendance")
+	require.ErrorIs(t, b.client.SetAttendance(ctx, b.facilitator, b.org, uuid.New(), telehealthgroup.Present, time.Time{}, time.Time{}),
+		telehealthgroup.ErrNotFound)
+	now := time.Now()
+	failure := telehealthgroup.FailureParams{OrganizationID: b.org, SessionID: b.session, Kind: telehealthgroup.AudioOutage,
+		StartedAt: now.Add(-3 * time.Minute), EndedAt: now.Add(-time.Minute), AffectedParticipantCount: 1, ActionTaken: telehealthgroup.Reconnected}
+	_, err = b.client.LogFailure(ctx, b.peer, failure)
+	require.ErrorIs(t, err, telehealthgroup.ErrPermissionDenied)
+
+	_, err = b.client.Start(ctx, b.facilitator, b.org, b.session, uuid.New())
+	require.NoError(t, err)
+	_, err = b.client.Configure(ctx, b.facilitator, telehealthgroup.ConfigureParams{OrganizationID: b.org, SessionID: b.session,
+		Modality: telehealthgroup.Hybrid})
+	require.ErrorIs(t, err, telehealthgroup.ErrAlreadyStarted, "the modality is fixed at the start")
+	require.NoError(t, b.client.SetAttendance(ctx, b.facilitator, b.org, a.AttendanceID, telehealthgroup.Present, now, time.Time{}))
+	_, err = b.client.Conclude(ctx, b.facilitator, b.org, b.session, uuid.New(), time.Time{})
+	require.NoError(t, err)
+
+	// After the conclusion: every write is refused for the state, through
+	// the API and as raw SQL by the same manager.
+	require.ErrorIs(t, b.client.SetAttendance(ctx, b.facilitator, b.org, a.AttendanceID, telehealthgroup.Absent, time.Time{}, time.Time{}),
+		telehealthgroup.ErrAlreadyConcluded)
+	_, err = b.client.AddAttendee(ctx, b.facilitator, telehealthgroup.AttendeeParams{OrganizationID: b.org, SessionID: b.session,
+		ChartID: b.db.NewChart(t, b.org, false), Mode: telehealthgroup.Video})
+	require.ErrorIs(t, err, telehealthgroup.ErrAlreadyConcluded)
+	_, err = b.client.LogFailure(ctx, b.facilitator, failure)
+	require.ErrorIs(t, err, telehealthgroup.ErrAlreadyConcluded)
+	for _, stmt := range []string{
+		`UPDATE public.cl_group_attendance SET status = 'absent' WHERE organization_id = $1 AND session_id = $2`,
+		`INSERT INTO public.cl_group_technology_failures (organization_id, session_id, kind, started_at, ended_at,
+		   affected_participant_count, action_taken, recorded_by)
+		 VALUES ($1, $2, 'other', now() - interval '2 minutes', now() - interval '1 minute', 0, 'continued', auth.uid())`,
+		`UPDATE public.cl_group_session_telehealth_metadata SET vendor_session_ref = 'later1', updated_by = auth.uid()
+		 WHERE organization_id = $1 AND session_id = $2`,
+	} {
+		err := dbtx.Run(ctx, b.db.App, b.facilitator, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, stmt, b.org, b.session)
+			return err
+		})
+		require.True(t, dbtx.IsWrongState(err), "%s: %v", stmt, err)
+	}
+}

@@ -69,24 +69,36 @@ func sanitize(pgErr *pgconn.PgError) *Error {
 	return e
 }
 
-// Field is the input field a database refusal is about, and why, in the
-// words of a field error ("PeerProviderID is not ...").
-type Field struct{ Name, Reason string }
+// Field is what a database refusal means to the caller: the input field it
+// is about and why, in the words of a field error ("PeerProviderID is not
+// ..."), or, for a refusal about the record's state rather than the input,
+// the package's sentinel error (Err).
+type Field struct {
+	Name, Reason string
+	Err          error
+}
 
 // Fields maps the names the database gives its refusals (a constraint's
-// name, or the column a library function names when it raises) to the
-// caller's input fields: the one place a package turns the database's
-// rules into field errors, so that Go need not ask the database first.
+// name, or the column a library function names when it raises) to what
+// they mean to the caller: the one place a package turns the database's
+// rules into its errors, so that Go need not ask the database first.
 type Fields map[string]Field
 
-// Map returns a field error (*validate.Error, which matches
-// validate.ErrInvalid) when err is an integrity refusal that names one of
-// f's constraints or columns, and MapError(err) otherwise.
+// Map returns, when err is an integrity refusal (SQLSTATE class 23) or a
+// refusal for the record's state (object_not_in_prerequisite_state) that
+// names one of f's constraints or columns, that entry's Err or else a field
+// error (*validate.Error, which matches validate.ErrInvalid); otherwise
+// MapError(err).
 func (f Fields) Map(err error) error {
 	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && strings.HasPrefix(pgErr.Code, "23") {
+	if errors.As(err, &pgErr) && (strings.HasPrefix(pgErr.Code, "23") || pgErr.Code == codeWrongState) {
 		for _, name := range refusedNames(pgErr) {
-			if field, ok := f[name]; ok && name != "" {
+			field, ok := f[name]
+			switch {
+			case !ok || name == "":
+			case field.Err != nil:
+				return fmt.Errorf("%w: %w", field.Err, sanitize(pgErr))
+			default:
 				return validate.Errorf(field.Name, "%s", field.Reason)
 			}
 		}

@@ -47,7 +47,8 @@ CREATE TABLE public.cl_group_session_telehealth_metadata (
   updated_by               uuid NOT NULL,
   updated_at               timestamptz NOT NULL DEFAULT pg_catalog.now(),
   PRIMARY KEY (organization_id, session_id),
-  FOREIGN KEY (organization_id, session_id) REFERENCES public.cl_group_sessions (organization_id, id),
+  CONSTRAINT cl_group_session_telehealth_metadata_session_fkey FOREIGN KEY (organization_id, session_id)
+    REFERENCES public.cl_group_sessions (organization_id, id),
   CHECK ((state = 'scheduled') = (started_at IS NULL)),
   CHECK ((state = 'concluded') = (concluded_at IS NOT NULL)),
   CHECK (concluded_at IS NULL OR concluded_at > started_at),
@@ -66,6 +67,8 @@ CREATE TABLE public.cl_group_attendance_modes (
   updated_by      uuid NOT NULL,
   PRIMARY KEY (organization_id, attendance_id),
   FOREIGN KEY (organization_id, session_id, attendance_id) REFERENCES public.cl_group_attendance (organization_id, session_id, id),
+  CONSTRAINT cl_group_attendance_modes_virtual_fkey FOREIGN KEY (organization_id, session_id)
+    REFERENCES public.cl_group_session_telehealth_metadata (organization_id, session_id),
   CHECK (left_at IS NULL OR joined_at IS NULL OR left_at >= joined_at),
   CHECK (mode <> 'in_person' OR NOT at_home)
 );
@@ -120,7 +123,8 @@ CREATE TABLE public.cl_group_technology_failures (
   recorded_by                uuid NOT NULL,
   recorded_at                timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
   PRIMARY KEY (organization_id, id),
-  FOREIGN KEY (organization_id, session_id) REFERENCES public.cl_group_sessions (organization_id, id),
+  CONSTRAINT cl_group_technology_failures_virtual_fkey FOREIGN KEY (organization_id, session_id)
+    REFERENCES public.cl_group_session_telehealth_metadata (organization_id, session_id),
   CHECK (ended_at > started_at),
   CHECK (ended_at <= recorded_at + interval '1 minute')
 );
@@ -217,19 +221,27 @@ CREATE FUNCTION public.cl_group_attendance_visible(p_organization_id uuid, p_att
 -- +goose StatementEnd
 
 -- Configuration guard: nothing changes after the conclusion, the modality
--- not after the start.
+-- not after the start (whoever writes: the library's definer functions
+-- included), and the PM-13 reference must be a telehealth session of the
+-- organization. Each refusal names its column, which the library maps to
+-- its error. The reference is checked for managers only: to anyone else the
+-- policy refuses every write alike.
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_virtual_group_metadata_guard() RETURNS trigger
   LANGUAGE plpgsql SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
   AS $$
   BEGIN
-    IF TG_OP = 'UPDATE' AND auth.uid() IS NOT NULL THEN
-      IF OLD.state = 'concluded' THEN
-        RAISE EXCEPTION 'a concluded virtual group cannot be changed' USING ERRCODE = 'check_violation';
+    IF auth.uid() IS NOT NULL THEN
+      IF TG_OP = 'UPDATE' AND OLD.state = 'concluded' THEN
+        RAISE EXCEPTION 'a concluded virtual group cannot be changed (state)' USING ERRCODE = 'object_not_in_prerequisite_state';
       END IF;
-      IF OLD.state = 'started' AND NEW.modality <> OLD.modality THEN
-        RAISE EXCEPTION 'the modality of a started group cannot change' USING ERRCODE = 'check_violation';
+      IF TG_OP = 'UPDATE' AND OLD.state = 'started' AND NEW.modality <> OLD.modality THEN
+        RAISE EXCEPTION 'the modality of a started group cannot change (modality)' USING ERRCODE = 'object_not_in_prerequisite_state';
+      END IF;
+      IF public.cl_has_permission(NEW.organization_id, 'cl.group.virtual.manage')
+         AND NOT public.cl_pm_reference_ok(NEW.organization_id, 'pm_telehealth_sessions', NEW.pm_telehealth_session_id) THEN
+        RAISE EXCEPTION 'is not a telehealth session of the organization (pm_telehealth_session_id)' USING ERRCODE = 'foreign_key_violation';
       END IF;
     END IF;
     NEW.updated_at := pg_catalog.now();
@@ -341,6 +353,7 @@ CREATE FUNCTION public.cl_virtual_group_attendance_guard() RETURNS trigger
   AS $$
   DECLARE
     v_recording text;
+    v_state     text;
   BEGIN
     -- This trigger runs before the policies: to a caller who may not manage
     -- attendance at all (another organization's member included) it says
@@ -350,7 +363,7 @@ CREATE FUNCTION public.cl_virtual_group_attendance_guard() RETURNS trigger
     IF auth.uid() IS NULL OR NOT public.cl_has_permission(NEW.organization_id, 'cl.group.manage') THEN
       RETURN NEW;
     END IF;
-    SELECT m.recording_state INTO v_recording FROM public.cl_group_session_telehealth_metadata m
+    SELECT m.recording_state, m.state INTO v_recording, v_state FROM public.cl_group_session_telehealth_metadata m
     WHERE m.organization_id = NEW.organization_id AND m.session_id = NEW.session_id;
     IF NOT FOUND THEN
       RETURN NEW; -- not a virtual group
@@ -358,6 +371,9 @@ CREATE FUNCTION public.cl_virtual_group_attendance_guard() RETURNS trigger
     IF NOT public.cl_has_permission(NEW.organization_id, 'cl.group.virtual.manage') THEN
       PERFORM public.pf_refuse(NEW.organization_id, 'group_attendance.manage', 'group_session', NEW.session_id,
         'managing a virtual group''s attendance needs cl.group.virtual.manage');
+    END IF;
+    IF v_state = 'concluded' THEN
+      RAISE EXCEPTION 'a concluded virtual group''s attendance cannot change (state)' USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
     IF (TG_OP = 'INSERT' OR NEW.status IS DISTINCT FROM OLD.status) AND NEW.status IN ('expected', 'present')
        AND NOT public.cl_group_participation_covered(NEW.organization_id, NEW.chart_id, auth.uid()) THEN
@@ -664,21 +680,47 @@ CREATE FUNCTION public.cl_group_recording_consents_number() RETURNS trigger
 -- +goose StatementEnd
 CREATE TRIGGER cl_group_recording_consents_number BEFORE INSERT ON public.cl_group_recording_consents
   FOR EACH ROW EXECUTE FUNCTION public.cl_group_recording_consents_number();
+-- A failure is logged with the database's clock, and not once the session
+-- has concluded (for managers; to anyone else the policy refuses alike).
 -- +goose StatementBegin
-CREATE FUNCTION public.cl_group_technology_failures_stamp() RETURNS trigger
-  LANGUAGE plpgsql
+CREATE FUNCTION public.cl_group_technology_failures_guard() RETURNS trigger
+  LANGUAGE plpgsql SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
   AS $$
   BEGIN
     IF auth.uid() IS NOT NULL THEN
       NEW.recorded_at := pg_catalog.clock_timestamp();
+      IF public.cl_has_permission(NEW.organization_id, 'cl.group.virtual.manage') AND EXISTS (
+           SELECT 1 FROM public.cl_group_session_telehealth_metadata m
+           WHERE m.organization_id = NEW.organization_id AND m.session_id = NEW.session_id AND m.state = 'concluded') THEN
+        RAISE EXCEPTION 'a concluded virtual group''s failures cannot change (state)' USING ERRCODE = 'object_not_in_prerequisite_state';
+      END IF;
     END IF;
     RETURN NEW;
   END
   $$;
 -- +goose StatementEnd
-CREATE TRIGGER cl_group_technology_failures_stamp BEFORE INSERT ON public.cl_group_technology_failures
-  FOR EACH ROW EXECUTE FUNCTION public.cl_group_technology_failures_stamp();
+CREATE TRIGGER cl_group_technology_failures_guard BEFORE INSERT ON public.cl_group_technology_failures
+  FOR EACH ROW EXECUTE FUNCTION public.cl_group_technology_failures_guard();
+-- An attendee of a virtual group takes part remotely (for managers, as above).
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_group_attendance_modes_guard() RETURNS trigger
+  LANGUAGE plpgsql SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    IF auth.uid() IS NOT NULL AND NEW.mode = 'in_person'
+       AND public.cl_has_permission(NEW.organization_id, 'cl.group.virtual.manage') AND EXISTS (
+           SELECT 1 FROM public.cl_group_session_telehealth_metadata m
+           WHERE m.organization_id = NEW.organization_id AND m.session_id = NEW.session_id AND m.modality = 'virtual') THEN
+      RAISE EXCEPTION 'cannot be in person in a virtual group (mode)' USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NEW;
+  END
+  $$;
+-- +goose StatementEnd
+CREATE TRIGGER cl_group_attendance_modes_guard BEFORE INSERT ON public.cl_group_attendance_modes
+  FOR EACH ROW EXECUTE FUNCTION public.cl_group_attendance_modes_guard();
 CREATE TRIGGER cl_group_session_telehealth_metadata_initial BEFORE INSERT ON public.cl_group_session_telehealth_metadata
   FOR EACH ROW EXECUTE FUNCTION public.pf_initial_values('{"state": "scheduled", "recording_state": "not_recorded",
     "started_at": null, "concluded_at": null, "start_correlation_id": null, "conclude_correlation_id": null,
@@ -769,7 +811,8 @@ GRANT EXECUTE ON FUNCTION public.cl_group_lifecycle_follows(uuid, uuid, text, ti
 GRANT EXECUTE ON FUNCTION public.cl_virtual_group_publish(uuid, uuid, uuid, text, text, jsonb) TO authenticated;
 REVOKE ALL ON FUNCTION public.cl_group_recording_consents_audit() FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_group_recording_consents_number() FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_group_technology_failures_stamp() FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_group_technology_failures_guard() FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_group_attendance_modes_guard() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.cl_is_opaque_reference(text) TO authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_group_participation_consented(uuid, uuid) TO authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_virtual_group_present_lines(uuid, uuid) TO authenticated;
