@@ -498,7 +498,7 @@ func TestDefinerFunctionsRunWithLeastPrivilege(t *testing.T) {
 	rows, err = db.Admin.Query(ctx, `
 		SELECT c.relname::text FROM pg_catalog.pg_class c
 		WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' AND c.relrowsecurity
-		  AND c.relname <> 'platform_schema_migrations'
+		  AND c.relname NOT IN ('platform_schema_migrations', 'platform_host_schema_migrations')
 		  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policies p WHERE p.schemaname = 'public' AND p.tablename = c.relname
 		                  AND p.roles = ARRAY['cl_definer']::name[])`)
 	require.NoError(t, err)

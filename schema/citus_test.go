@@ -77,7 +77,7 @@ func TestCitusRules(t *testing.T) {
 		SELECT c.relname, EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
 		                          WHERE a.attrelid = c.oid AND a.attname = 'organization_id' AND NOT a.attisdropped)
 		FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-		WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND c.relname <> 'platform_schema_migrations'`)
+		WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND c.relname NOT IN ('platform_schema_migrations', 'platform_host_schema_migrations')`)
 	require.NoError(t, err)
 	for rows.Next() {
 		var name string

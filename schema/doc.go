@@ -2,14 +2,17 @@
 //
 // # Files
 //
-// The migrations live in [Migrations] (the directory schema/migrations in
-// the module): forward-only files named NNNN_name.up.sql, each beginning with
-// goose's "-- +goose Up" line, with function bodies wrapped in goose's
-// StatementBegin/StatementEnd comments. The same files therefore serve
-// golang-migrate, goose, tern and psql (applied in file order), as well as
-// [Migrate]. Files whose name contains "host_" create the minimal tables that
-// a host application with its own PF-01/PF-02/PF-30, CL-01, CL-04, CL-14,
-// PM-03 and PM-13 tables provides itself.
+// Two migration lines, applied in this order: the host stand-ins in
+// [HostStandIns] (the directory schema/host: minimal tables for the records
+// other cores own, PF-01/PF-02/PF-30, CL-01, CL-04, CL-14, PM-03 and PM-13,
+// which a host with its own tables leaves out, meeting host/CONTRACT.md
+// instead), then the library's in [Migrations] (schema/migrations,
+// including the library's rules over those tables). Both are forward-only
+// files named NNNN_name.up.sql, each beginning with goose's "-- +goose Up"
+// line, with function bodies wrapped in goose's StatementBegin/StatementEnd
+// comments. The same files therefore serve golang-migrate, goose, tern and
+// psql (each line with its own bookkeeping table), as well as [Migrate] and
+// [MigrateLibrary].
 //
 // # Privileges
 //

@@ -13,10 +13,20 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// Migrations holds the migration files, in the directory "migrations".
+// Migrations holds the library's migration files, in the directory
+// "migrations" ([MigrationsDir]).
 //
 //go:embed migrations/*.up.sql
 var Migrations embed.FS
+
+// HostStandIns holds the host stand-ins, in the directory "host"
+// ([HostStandInsDir]): minimal tables for the records other cores own
+// (PF-01/02/30, CL-01/04/14, PM-03/13), with the contract a host's own
+// tables meet instead (host/CONTRACT.md). They are a migration line of their
+// own, applied before the library's.
+//
+//go:embed host/*.up.sql host/CONTRACT.md
+var HostStandIns embed.FS
 
 // CitusProfile is the SQL a host runs once on a Citus coordinator after the
 // migrations, to distribute the schema by organization (README, "Scale-out
@@ -28,6 +38,9 @@ var CitusProfile string
 // MigrationsDir is the directory inside [Migrations] that holds the files.
 const MigrationsDir = "migrations"
 
+// HostStandInsDir is the directory inside [HostStandIns] that holds the files.
+const HostStandInsDir = "host"
+
 // Migration is one migration file.
 type Migration struct {
 	Version int    // the NNNN prefix
@@ -37,19 +50,27 @@ type Migration struct {
 
 var fileName = regexp.MustCompile(`^(\d{4})_[a-z0-9_]+\.up\.sql$`)
 
-// List returns the migrations in version order.
-func List() ([]Migration, error) {
-	entries, err := fs.ReadDir(Migrations, MigrationsDir)
+// List returns the library's migrations in version order.
+func List() ([]Migration, error) { return list(Migrations, MigrationsDir) }
+
+// ListHostStandIns returns the host stand-ins in version order.
+func ListHostStandIns() ([]Migration, error) { return list(HostStandIns, HostStandInsDir) }
+
+func list(files fs.FS, dir string) ([]Migration, error) {
+	entries, err := fs.ReadDir(files, dir)
 	if err != nil {
 		return nil, err
 	}
 	var out []Migration
 	for _, e := range entries {
+		if e.Name() == "CONTRACT.md" {
+			continue
+		}
 		m := fileName.FindStringSubmatch(e.Name())
 		if m == nil {
-			return nil, fmt.Errorf("schema: unexpected file %q in %s", e.Name(), MigrationsDir)
+			return nil, fmt.Errorf("schema: unexpected file %q in %s", e.Name(), dir)
 		}
-		body, err := fs.ReadFile(Migrations, MigrationsDir+"/"+e.Name())
+		body, err := fs.ReadFile(files, dir+"/"+e.Name())
 		if err != nil {
 			return nil, err
 		}
@@ -60,42 +81,78 @@ func List() ([]Migration, error) {
 	return out, nil
 }
 
-// MigrateResult reports what [Migrate] did.
+// line is a migration line and the table that records what of it is applied.
+type line struct {
+	list  func() ([]Migration, error)
+	table string
+}
+
+var (
+	hostLine    = line{ListHostStandIns, "platform_host_schema_migrations"}
+	libraryLine = line{List, "platform_schema_migrations"}
+)
+
+// MigrateResult reports what [Migrate] or [MigrateLibrary] did.
 type MigrateResult struct {
-	Applied []int // versions applied by this call, in order
+	HostApplied []int // host stand-in versions applied by this call, in order
+	Applied     []int // library versions applied by this call, in order
 }
 
 // ErrUnknownVersion is returned when the database has a migration version
 // this build of the library does not know: it was migrated by a newer build.
 var ErrUnknownVersion = errors.New("schema: the database has migrations newer than this library")
 
-// Migrate applies every migration that has not been applied yet, each in its
-// own transaction, and records it in public.platform_schema_migrations. A
-// transaction-level advisory lock serializes concurrent callers. It must run
-// as a superuser or a role with BYPASSRLS (see the package documentation).
+// Migrate applies the host stand-ins and then the library's migrations, every
+// one not applied yet, each in its own transaction, recording them in
+// public.platform_host_schema_migrations and
+// public.platform_schema_migrations. A transaction-level advisory lock
+// serializes concurrent callers. It must run as a superuser or a role with
+// BYPASSRLS (see the package documentation).
 //
-// Hosts that use their own migration tool apply [Migrations] with it instead
-// and never call Migrate.
+// A host with its own PF-01/02/30, CL-01/04/14 and PM-03/13 tables calls
+// [MigrateLibrary] instead. Hosts that use their own migration tool apply
+// [HostStandIns] (or nothing) and then [Migrations] with it and never call
+// Migrate.
 func Migrate(ctx context.Context, db Beginner) (*MigrateResult, error) {
-	migrations, err := List()
-	if err != nil {
-		return nil, err
-	}
+	res := &MigrateResult{}
 	if err := checkPrivileges(ctx, db); err != nil {
 		return nil, err
 	}
-	res := &MigrateResult{}
+	var err error
+	if res.HostApplied, err = apply(ctx, db, hostLine); err != nil {
+		return res, err
+	}
+	res.Applied, err = apply(ctx, db, libraryLine)
+	return res, err
+}
+
+// MigrateLibrary is [Migrate] for a host that provides the tables of
+// [HostStandIns] itself (host/CONTRACT.md): only the library's migrations.
+func MigrateLibrary(ctx context.Context, db Beginner) (*MigrateResult, error) {
+	if err := checkPrivileges(ctx, db); err != nil {
+		return nil, err
+	}
+	applied, err := apply(ctx, db, libraryLine)
+	return &MigrateResult{Applied: applied}, err
+}
+
+func apply(ctx context.Context, db Beginner, l line) ([]int, error) {
+	migrations, err := l.list()
+	if err != nil {
+		return nil, err
+	}
+	var applied []int
 	newest := migrations[len(migrations)-1].Version
 	for _, m := range migrations {
-		applied, err := applyOne(ctx, db, m, newest)
+		done, err := applyOne(ctx, db, l.table, m, newest)
 		if err != nil {
-			return res, fmt.Errorf("schema: migration %s: %w", m.Name, err)
+			return applied, fmt.Errorf("schema: migration %s: %w", m.Name, err)
 		}
-		if applied {
-			res.Applied = append(res.Applied, m.Version)
+		if done {
+			applied = append(applied, m.Version)
 		}
 	}
-	return res, nil
+	return applied, nil
 }
 
 // ErrInsufficientPrivilege is returned when the migrating role is neither a
@@ -126,7 +183,7 @@ type Beginner interface {
 // lockKey is the advisory lock that serializes migrations ("platform-go").
 const lockKey = 0x706c6174666f726d
 
-func applyOne(ctx context.Context, db Beginner, m Migration, newest int) (bool, error) {
+func applyOne(ctx context.Context, db Beginner, table string, m Migration, newest int) (bool, error) {
 	tx, err := db.Begin(ctx)
 	if err != nil {
 		return false, err
@@ -136,26 +193,27 @@ func applyOne(ctx context.Context, db Beginner, m Migration, newest int) (bool, 
 	if _, err := tx.Exec(ctx, `SELECT pg_catalog.pg_advisory_xact_lock($1)`, int64(lockKey)); err != nil {
 		return false, err
 	}
+	t := "public." + table // one of the two lines' constant names
 	if _, err := tx.Exec(ctx, `
-		CREATE TABLE IF NOT EXISTS public.platform_schema_migrations (
+		CREATE TABLE IF NOT EXISTS `+t+` (
 		  version    integer PRIMARY KEY,
 		  name       text NOT NULL,
 		  applied_at timestamptz NOT NULL DEFAULT pg_catalog.now()
 		);
-		REVOKE ALL ON public.platform_schema_migrations FROM PUBLIC;
-		ALTER TABLE public.platform_schema_migrations ENABLE ROW LEVEL SECURITY;
-		ALTER TABLE public.platform_schema_migrations FORCE ROW LEVEL SECURITY`); err != nil {
+		REVOKE ALL ON `+t+` FROM PUBLIC;
+		ALTER TABLE `+t+` ENABLE ROW LEVEL SECURITY;
+		ALTER TABLE `+t+` FORCE ROW LEVEL SECURITY`); err != nil {
 		return false, err
 	}
 	var latest int
-	if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM public.platform_schema_migrations`).Scan(&latest); err != nil {
+	if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM `+t).Scan(&latest); err != nil {
 		return false, err
 	}
 	if latest > newest {
 		return false, fmt.Errorf("%w (database at %d, library at %d)", ErrUnknownVersion, latest, newest)
 	}
 	var done bool
-	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM public.platform_schema_migrations WHERE version = $1)`, m.Version).Scan(&done); err != nil {
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM `+t+` WHERE version = $1)`, m.Version).Scan(&done); err != nil {
 		return false, err
 	}
 	if done {
@@ -166,7 +224,7 @@ func applyOne(ctx context.Context, db Beginner, m Migration, newest int) (bool, 
 	if _, err := tx.Exec(ctx, m.SQL); err != nil {
 		return false, err
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO public.platform_schema_migrations (version, name) VALUES ($1, $2)`, m.Version, m.Name); err != nil {
+	if _, err := tx.Exec(ctx, `INSERT INTO `+t+` (version, name) VALUES ($1, $2)`, m.Version, m.Name); err != nil {
 		return false, err
 	}
 	return true, tx.Commit(ctx)

@@ -10,7 +10,7 @@
 // no chart and are treated as non-SUD: they are organization-scoped by
 // cl_has_org_access. The Phase 2 seam (a chart_id or notes_sud_flag with
 // the Part 2 consent check) is described in the migration
-// 0010_peer_supervision.up.sql.
+// 0008_peer_supervision.up.sql.
 //
 // # Compliance
 //

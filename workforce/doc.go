@@ -5,7 +5,7 @@
 // get_provider_productivity, which checks the hr.productivity.view
 // permission (at the site, when one is asked for), aggregates server-side,
 // suppresses small cells (see the function's comment in migration
-// 0012_provider_productivity.up.sql and docs/privacy-impact-assessment.md),
+// 0010_provider_productivity.up.sql and docs/privacy-impact-assessment.md),
 // and writes one audit row per call, denied calls included.
 //
 // Package workforcetest has a fake [Reader] for the HR service's tests.

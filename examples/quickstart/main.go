@@ -70,7 +70,7 @@ func run(ctx context.Context, out io.Writer) error {
 	defer appPool.Close()
 
 	// 1. The host provisions tenants, staff and charts (its own tables in a
-	// real deployment; the library's host_ migrations here).
+	// real deployment; the library's host stand-ins, schema/host, here).
 	var org, chart, plainChart uuid.UUID
 	officer, clinician, peerSpecialist, hr := uuid.New(), uuid.New(), uuid.New(), uuid.New()
 	if err := admin.QueryRow(ctx, `INSERT INTO public.pf_organizations (name) VALUES ('Quickstart Recovery Center') RETURNING id`).Scan(&org); err != nil {

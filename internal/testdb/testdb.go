@@ -197,12 +197,16 @@ func poolConfig(t testing.TB, url, database, user, password string) *pgxpool.Con
 // templateName is unique to the migrations' contents, so a long-lived server
 // keeps one template per schema version.
 func templateName() (string, error) {
-	migrations, err := schema.List()
+	host, err := schema.ListHostStandIns()
+	if err != nil {
+		return "", err
+	}
+	library, err := schema.List()
 	if err != nil {
 		return "", err
 	}
 	h := sha256.New()
-	for _, m := range migrations {
+	for _, m := range append(host, library...) {
 		fmt.Fprintf(h, "%s\n%s\n", m.Name, m.SQL)
 	}
 	return "platform_tmpl_" + hex.EncodeToString(h.Sum(nil))[:16], nil

@@ -62,7 +62,7 @@ FROM pg_catalog.unnest(ARRAY['public.pf_organizations', 'public.pf_permissions',
 SELECT pg_catalog.create_distributed_table(c.oid::regclass, 'organization_id')
 FROM pg_catalog.pg_class c
 WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r'
-  AND c.relname <> 'platform_schema_migrations'
+  AND c.relname NOT IN ('platform_schema_migrations', 'platform_host_schema_migrations')
   AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'organization_id')
   AND c.oid NOT IN (SELECT p.logicalrelid FROM pg_dist_partition p)
 ORDER BY c.relname;

@@ -5,7 +5,8 @@ WITH ours AS (
   SELECT c.oid, c.relname FROM pg_catalog.pg_class c
   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
   WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm')
-    AND c.relname NOT IN ('platform_schema_migrations', 'goose_db_version', 'schema_migrations', 'schema_version')
+    AND c.relname NOT IN ('platform_schema_migrations', 'platform_host_schema_migrations', 'goose_db_version', 'goose_host_db_version',
+                          'schema_migrations', 'host_schema_migrations', 'schema_version', 'host_schema_version')
 )
 SELECT line FROM (
   SELECT 'column ' || o.relname || '.' || a.attname || ' ' || pg_catalog.format_type(a.atttypid, a.atttypmod)

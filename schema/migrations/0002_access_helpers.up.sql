@@ -6,7 +6,9 @@
 --
 -- A host with its own PF-01/PF-02/PF-30 tables replaces the bodies of
 -- cl_has_org_access, cl_has_site_access and cl_member_has_permission (same
--- names, same signatures) and keeps everything else.
+-- names, same signatures) and keeps everything else (host/CONTRACT.md).
+-- Row-level security, grants and policies on the PF-01/02/30 and CL-01
+-- tables are the library's: they are here, whoever created the tables.
 
 -- PL/pgSQL rather than SQL: a SECURITY DEFINER function is never inlined
 -- anyway, and PL/pgSQL is planned once per session with its arguments as
@@ -164,3 +166,15 @@ CREATE POLICY pf_member_roles_select ON public.pf_member_roles FOR SELECT TO aut
 CREATE POLICY pf_permissions_select ON public.pf_permissions FOR SELECT TO authenticated USING (true);
 CREATE POLICY pf_roles_select ON public.pf_roles FOR SELECT TO authenticated USING (true);
 CREATE POLICY pf_role_permissions_select ON public.pf_role_permissions FOR SELECT TO authenticated USING (true);
+
+-- CL-01 charts (the host's table): whether a chart is Part 2 is itself
+-- Part 2 information.
+ALTER TABLE public.cl_charts ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.cl_charts FORCE ROW LEVEL SECURITY;
+REVOKE ALL ON public.cl_charts FROM PUBLIC;
+GRANT SELECT ON public.cl_charts TO authenticated;
+-- Only clinical staff (cl.chart.view, organization-wide or at the chart's
+-- site) see charts.
+CREATE POLICY cl_charts_select ON public.cl_charts FOR SELECT TO authenticated
+  USING (public.cl_has_org_access(organization_id)
+         AND public.cl_has_site_permission(organization_id, site_id, 'cl.chart.view'));

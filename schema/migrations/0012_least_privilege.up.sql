@@ -49,7 +49,7 @@ CREATE PROCEDURE public.pf_apply_least_privilege()
     FOR t IN
       SELECT c.relname::text AS name FROM pg_catalog.pg_class c
       WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')
-        AND c.relrowsecurity AND c.relname <> 'platform_schema_migrations' -- not a migration tool's
+        AND c.relrowsecurity AND c.relname NOT IN ('platform_schema_migrations', 'platform_host_schema_migrations') -- bookkeeping
     LOOP
       EXECUTE pg_catalog.format('GRANT SELECT ON public.%I TO cl_definer', t.name);
       IF t.name = ANY (v_writes) THEN

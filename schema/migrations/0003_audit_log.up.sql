@@ -169,7 +169,7 @@ CREATE FUNCTION public.pf_audit_record(
         USING ERRCODE = 'invalid_parameter_value';
     END IF;
     -- Purposes of use are a closed vocabulary (cl_part2_purpose,
-    -- migration 0006): a made-up code never reaches an accounting.
+    -- migration 0004): a made-up code never reaches an accounting.
     IF p_purpose IS NOT NULL THEN
       PERFORM public.cl_part2_purpose(p_purpose);
     END IF;

@@ -1,13 +1,11 @@
 -- +goose Up
--- HOST-PROVIDED: PF-01 organizations and sites, PF-02 memberships and roles,
--- PF-30 permissions.
---
--- A host that already has these keeps its own tables and instead provides the
--- access helpers of 0003 (cl_has_org_access and its variants) over them; the
--- feature tables reference pf_organizations, pf_sites and pf_members through
--- (organization_id, id) foreign keys, so a host's replacement must offer the
--- same keys (or views with them). Provisioning these rows is the host's job:
--- the `authenticated` role can read them but not write them.
+-- HOST STAND-IN: PF-01 organizations and sites, PF-02 memberships and roles,
+-- PF-30 permissions: tables, the permission codes the library checks, and a
+-- default authorization model. A host with its own tables leaves this line
+-- out and meets CONTRACT.md instead. Row-level security, grants and policies
+-- on these tables are the library's (migrations/0002_access_helpers.up.sql).
+-- Provisioning these rows is the host's job: `authenticated` reads them but
+-- does not write them.
 
 CREATE TABLE public.pf_organizations (
   id         uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
@@ -37,7 +35,7 @@ CREATE INDEX pf_members_user_idx ON public.pf_members (user_id, organization_id)
 
 -- PF-30: the permission catalogue and which roles grant what. Roles and
 -- role permissions are global; a host with per-organization roles replaces
--- the helpers in 0003.
+-- the access helpers (CONTRACT.md).
 CREATE TABLE public.pf_permissions (
   code        text PRIMARY KEY CHECK (code ~ '^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$'),
   description text NOT NULL

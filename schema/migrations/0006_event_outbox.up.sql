@@ -258,11 +258,11 @@ REVOKE ALL ON FUNCTION public.cl_pm_events_store(uuid, uuid, text, uuid, text, j
 -- pf.events.publish, which no role for people holds (the seeded
 -- `integration` role is for a service account the host creates on
 -- purpose). The virtual-group lifecycle events are published only by their
--- own transition (cl_virtual_group_publish, migration 0013), and an event
+-- own transition (cl_virtual_group_publish, migration 0011), and an event
 -- about a record needs that record, in that organization, in the state the
 -- event reports: peer_encounter_finalized a finalized encounter (people
 -- publish it only by finalizing, through cl_peer_encounter_finalize,
--- migration 0009).
+-- migration 0007).
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_pm_events_publish(
   p_organization_id uuid, p_id uuid, p_event_type text, p_aggregate_id uuid, p_idempotency_key text, p_envelope jsonb
@@ -279,7 +279,7 @@ CREATE FUNCTION public.cl_pm_events_publish(
         'publishing events directly needs pf.events.publish (an integration principal)');
     END IF;
     IF p_event_type = 'peer_encounter_finalized' THEN
-      -- The record, its own figures, its one event (migration 0009).
+      -- The record, its own figures, its one event (migration 0007).
       PERFORM public.cl_peer_encounter_verify_direct(p_organization_id, p_aggregate_id, p_idempotency_key,
                                                      p_envelope OPERATOR(pg_catalog.->) 'data');
     END IF;
