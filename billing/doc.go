@@ -20,14 +20,18 @@
 //
 // # Jurisdiction profiles
 //
-// A [Profile] (PF-96) is a payer's or state's billing conventions as data:
-// dated rules that turn a service's delivery (in person, video, audio only,
-// store and forward), group or individual, and where a remote patient was,
-// into modifier suggestions and a telehealth place of service, plus a units
-// rule and daily unit caps. [Profile.Validate] finds unknown modifiers and
-// contradictions (95 with GT, two places of service for one service, a
-// telehealth modifier on an in-person service) when a profile is loaded.
-// [Default], [ArizonaAHCCCS] (whose virtual group yields 95 and HQ, as the
-// CL-55 specification says) and [Medicare] ship as data; hosts supply their
-// own. Suggestions only: PM-07 owns charges.
+// A [Profile] (PF-96) is a payer's or state's billing conventions as data
+// the database holds (pf_jurisdiction_profiles, pf_jurisdiction_rules,
+// pf_jurisdiction_daily_caps): dated rules that turn a service's delivery
+// (in person, video, audio only, store and forward), group or individual,
+// and where a remote patient was, into modifier suggestions and a
+// telehealth place of service, plus a units rule and daily unit caps. The
+// database refuses a load that contradicts itself (an unknown modifier, 95
+// with GT, two places of service for one service, a telehealth modifier on
+// an in-person service) when it commits, and computes from the profiles
+// every figure the library publishes to charge capture; [LoadProfiles] and
+// [Suggest] read the same rows. [ProfileDefault], [ProfileArizonaAHCCCS]
+// (whose virtual group yields 95 and HQ, as the CL-55 specification says)
+// and [ProfileMedicare] ship with the migrations; a host adds its payers'
+// with rows, not with a release. Suggestions only: PM-07 owns charges.
 package billing

@@ -429,7 +429,7 @@ func TestEveryClinicalRuleChecksAPermission(t *testing.T) {
 	nonClinical := []string{"pf_organizations", "pf_sites", "pf_members", "pf_member_roles", "pf_permissions", "pf_roles",
 		"pf_role_permissions", "pf_billing_codes", "pf_org_billing_codes", "pf_lookup_values", "cl_peer_service_types",
 		"cl_peer_settings", "cl_peer_supervision_rules", "hr_service_categories", "hr_org_service_categories",
-		"hr_productivity_settings"}
+		"hr_productivity_settings", "pf_jurisdiction_profiles", "pf_jurisdiction_daily_caps", "pf_jurisdiction_rules"}
 	permissionChecks := `(cl_has_permission|cl_has_site_permission|cl_multi_party_visible|cl_multi_party_readable|cl_multi_party_open|cl_peer_access)\(`
 	rows, err := db.Admin.Query(ctx, `
 		SELECT p.tablename || '.' || p.policyname

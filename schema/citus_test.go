@@ -27,7 +27,8 @@ import (
 // cl_charts has an organization but is a reference table too: the seed's
 // cl_check_sud_consent(chart, type, user) finds a chart by id alone.
 var citusReferenceTables = []string{"pf_organizations", "pf_permissions", "pf_roles", "pf_role_permissions",
-	"pf_billing_codes", "pf_lookup_values", "hr_service_categories", "cl_charts"}
+	"pf_billing_codes", "pf_lookup_values", "hr_service_categories", "cl_charts",
+	"pf_jurisdiction_profiles", "pf_jurisdiction_daily_caps", "pf_jurisdiction_rules"}
 
 // citusOrganizationless are the functions reachable from policies that
 // read tables without taking the organization, and why that holds on

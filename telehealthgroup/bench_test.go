@@ -25,7 +25,7 @@ func BenchmarkConcludeHybrid15(b *testing.B) {
 		require.NoError(b, bb.db.Admin.QueryRow(ctx, `INSERT INTO public.cl_group_sessions
 			(organization_id, facilitator_id, service_type, scheduled_start, scheduled_end)
 			VALUES ($1, $2, 'group_therapy', now(), now() + interval '90 minutes') RETURNING id`, bb.org, bb.facilitator).Scan(&bb.session))
-		bb.configure(b, telehealthgroup.Hybrid, billing.ArizonaAHCCCS.Code)
+		bb.configure(b, telehealthgroup.Hybrid, billing.ProfileArizonaAHCCCS)
 		for i := range 15 {
 			mode := []telehealthgroup.Mode{telehealthgroup.InPerson, telehealthgroup.Video, telehealthgroup.AudioOnly}[i%3]
 			a := bb.attendee(b, bb.db.NewChart(b, bb.org, false), mode, mode == telehealthgroup.Video)

@@ -9,7 +9,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/encoreos/platform-go/billing"
 	"github.com/encoreos/platform-go/consent"
 	"github.com/encoreos/platform-go/events"
 	"github.com/encoreos/platform-go/internal/clients"
@@ -32,9 +31,6 @@ type Config struct {
 	Scheduling Scheduling
 	// Notifier, when set, is told of technology failures (PF-10).
 	Notifier Notifier
-	// Profiles are the jurisdiction profiles sessions may name, validated
-	// by New; default billing.Profiles().
-	Profiles []*billing.Profile
 	// Now returns the current time; default time.Now. For tests.
 	Now func() time.Time
 }
@@ -46,12 +42,11 @@ type Client struct {
 	outbox     *events.Outbox
 	scheduling Scheduling
 	notifier   Notifier
-	profiles   map[string]*billing.Profile
 	now        func() time.Time
 }
 
-// New returns a Client over db, or an error when a profile does not
-// validate.
+// New returns a Client over db. The jurisdiction profiles sessions name
+// are the database's (PF-96, billing.LoadProfiles).
 func New(db DB, cfg *Config) (*Client, error) {
 	if cfg == nil {
 		cfg = &Config{}
@@ -60,20 +55,9 @@ func New(db DB, cfg *Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{db: db, outbox: cfg.Outbox, scheduling: cfg.Scheduling, notifier: cfg.Notifier, now: now,
-		profiles: map[string]*billing.Profile{}}
+	c := &Client{db: db, outbox: cfg.Outbox, scheduling: cfg.Scheduling, notifier: cfg.Notifier, now: now}
 	if c.outbox == nil {
 		c.outbox = events.NewOutbox(nil)
-	}
-	profiles := cfg.Profiles
-	if profiles == nil {
-		profiles = billing.Profiles()
-	}
-	for _, p := range profiles {
-		if err := p.Validate(); err != nil {
-			return nil, err
-		}
-		c.profiles[p.Code] = p
 	}
 	return c, nil
 }
@@ -129,7 +113,7 @@ func (c *Client) ConfigureTx(ctx context.Context, tx pgx.Tx, actingUser uuid.UUI
 }
 
 func (c *Client) configure(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p ConfigureParams) (*Session, error) {
-	if err := p.validate(c.profiles); err != nil {
+	if err := p.validate(); err != nil {
 		return nil, err
 	}
 	var s *Session
@@ -140,7 +124,7 @@ func (c *Client) configure(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID,
 			"organization_id": p.OrganizationID, "session_id": p.SessionID, "modality": p.Modality,
 			"pm_telehealth_session_id": sqlarg.UUID(p.PMTelehealthSessionID),
 			"vendor_session_ref":       sqlarg.String(p.VendorSessionRef), "contingency_fallback": p.ContingencyFallback,
-			"contingency_contact": p.ContingencyContact, "jurisdiction_profile": p.JurisdictionProfile,
+			"contingency_contact": p.ContingencyContact, "jurisdiction_profile": sqlarg.String(p.JurisdictionProfile),
 		}); err != nil {
 			return refusals.Map(err)
 		}
@@ -169,6 +153,7 @@ var refusals = dbtx.Fields{
 		Reason: "does not name a group session of the organization"},
 	"cl_group_attendance_organization_id_session_id_chart_id_key": {Name: "ChartID", Reason: "is already an attendee of the session"},
 	"mode": {Name: "Mode", Reason: "cannot be in person in a virtual group"},
+	"cl_group_session_telehealth_metadata_profile_fkey": {Name: "JurisdictionProfile", Reason: "is not a PF-96 jurisdiction profile"},
 }
 
 // AddAttendee adds a patient to the group with how they take part. A Part 2

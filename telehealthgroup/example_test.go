@@ -33,7 +33,7 @@ func ExampleClient_Conclude() {
 	}
 	if _, err := groups.Configure(ctx, facilitator, telehealthgroup.ConfigureParams{
 		OrganizationID: org, SessionID: session, Modality: telehealthgroup.Hybrid,
-		VendorSessionRef: "vendor-81422", JurisdictionProfile: billing.ArizonaAHCCCS.Code,
+		VendorSessionRef: "vendor-81422", JurisdictionProfile: billing.ProfileArizonaAHCCCS,
 	}); err != nil {
 		panic(err)
 	}

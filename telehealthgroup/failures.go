@@ -53,14 +53,6 @@ type Failure struct {
 	RecordedAt               time.Time   `db:"recorded_at"`
 }
 
-// interrupts reports whether no service was delivered during the failure:
-// the whole platform was down, or the session was ended or rescheduled.
-// Those minutes are not billable; others (the group went on by audio, a
-// participant reconnected) are.
-func (f Failure) interrupts() bool {
-	return f.Kind == PlatformOutage || f.ActionTaken == EndedSession || f.ActionTaken == Rescheduled
-}
-
 // FailureParams describes a failure to log.
 type FailureParams struct {
 	OrganizationID, SessionID uuid.UUID
@@ -178,52 +170,4 @@ func listFailures(ctx context.Context, tx pgx.Tx, org, session uuid.UUID) ([]Fai
 	rows, _ := tx.Query(ctx, failuresSQL, pgx.NamedArgs{"organization_id": org, "session_id": session})
 	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[Failure])
 	return out, dbtx.MapError(err)
-}
-
-// BillableMinutes is the documented service time from start to end, less
-// the minutes during which failures interrupted the service (the union of
-// their intervals, clipped to the session), in whole minutes.
-func BillableMinutes(start, end time.Time, failures []Failure) int {
-	var cuts [][2]time.Time
-	for _, f := range failures {
-		if !f.interrupts() {
-			continue
-		}
-		from, to := later(f.StartedAt, start), earlier(f.EndedAt, end)
-		if to.After(from) {
-			cuts = append(cuts, [2]time.Time{from, to})
-		}
-	}
-	slices.SortFunc(cuts, func(a, b [2]time.Time) int { return a[0].Compare(b[0]) })
-	total := end.Sub(start)
-	var curFrom, curTo time.Time
-	for i, c := range cuts {
-		switch {
-		case i == 0:
-			curFrom, curTo = c[0], c[1]
-		case !c[0].After(curTo):
-			curTo = later(curTo, c[1])
-		default:
-			total -= curTo.Sub(curFrom)
-			curFrom, curTo = c[0], c[1]
-		}
-	}
-	if len(cuts) > 0 {
-		total -= curTo.Sub(curFrom)
-	}
-	return int(max(total, 0) / time.Minute)
-}
-
-func later(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
-}
-
-func earlier(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
 }

@@ -3,7 +3,6 @@ package telehealthgroup
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"time"
 
 	"github.com/google/uuid"
@@ -32,13 +31,13 @@ type transition struct {
 // move calls the database's transition, the only way a session's state
 // changes (it checks the permission, the Part 2 participation consents and
 // the dates, and counts attendees over every row).
-func move(ctx context.Context, tx pgx.Tx, org, session uuid.UUID, to State, correlation uuid.UUID, concludedAt time.Time) (*transition, error) {
+func move(ctx context.Context, tx pgx.Tx, org, session uuid.UUID, to State, correlation uuid.UUID, concludedAt time.Time, schedule uuid.UUID) (*transition, error) {
 	var at *time.Time
 	if !concludedAt.IsZero() {
 		at = &concludedAt
 	}
 	rows, _ := tx.Query(ctx, transitionSQL, pgx.NamedArgs{"organization_id": org, "session_id": session, "to": to,
-		"correlation_id": sqlarg.UUID(correlation), "concluded_at": at})
+		"correlation_id": sqlarg.UUID(correlation), "concluded_at": at, "schedule_id": sqlarg.UUID(schedule)})
 	t, err := pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[transition])
 	switch {
 	case dbtx.IsNoDataFound(err):
@@ -95,7 +94,7 @@ func (c *Client) start(ctx context.Context, tx pgx.Tx, actingUser, org, session,
 				return ErrTelehealthUnavailable
 			}
 		}
-		t, err := move(ctx, tx, org, session, Started, correlation, time.Time{})
+		t, err := move(ctx, tx, org, session, Started, correlation, time.Time{}, info.ScheduleID)
 		if err != nil {
 			return err
 		}
@@ -130,12 +129,13 @@ func (c *Client) start(ctx context.Context, tx pgx.Tx, actingUser, org, session,
 
 // Conclude concludes a started group at concludedAt (zero: now): the
 // facilitator's action. It needs cl.group.virtual.conclude, and publishes
-// cl_virtual_group_concluded with the documented duration
-// ([BillableMinutes]: start to conclusion less the interruptions in the
-// failure log), the count of present attendees and the jurisdiction
-// profile's modifier suggestions for the session's remote lines; the result
-// also holds one suggestion per present attendee, by attendance id, for
-// PM-07's charge lines (this only suggests).
+// cl_virtual_group_concluded with every figure computed by the database
+// (cl_virtual_group_concluded_data): the billable minutes (start to
+// conclusion less the interruptions in the failure log), the count of
+// present attendees, the PF-96 profile's modifier suggestions for the
+// session's remote lines on the service date, the profile and the schedule
+// named at the start; the result also holds one suggestion per present
+// attendee, by attendance id, for PM-07's charge lines (this only suggests).
 //
 // Concluding again with the same correlation id returns the event published
 // then and publishes nothing; a session never started is ErrNotStarted, one
@@ -153,9 +153,11 @@ func (c *Client) ConcludeTx(ctx context.Context, tx pgx.Tx, actingUser, organiza
 }
 
 type line struct {
-	AttendanceID uuid.UUID `db:"attendance_id"`
-	Mode         Mode      `db:"mode"`
-	AtHome       bool      `db:"at_home"`
+	AttendanceID   uuid.UUID `db:"attendance_id"`
+	Mode           Mode      `db:"mode"`
+	AtHome         bool      `db:"at_home"`
+	Modifiers      []string  `db:"modifiers"`
+	PlaceOfService *string   `db:"place_of_service"`
 }
 
 func (c *Client) conclude(ctx context.Context, tx pgx.Tx, actingUser, org, session, correlation uuid.UUID, concludedAt time.Time) (*Conclusion, error) {
@@ -183,14 +185,7 @@ func (c *Client) conclude(ctx context.Context, tx pgx.Tx, actingUser, org, sessi
 		if s.State == Scheduled {
 			return ErrNotStarted
 		}
-		// Read as the caller before the transition writes as its definer:
-		// on Citus a transaction may not read, as one user, rows another
-		// has modified in it.
-		failures, err := listFailures(ctx, tx, org, session)
-		if err != nil {
-			return err
-		}
-		t, err := move(ctx, tx, org, session, Concluded, correlation, concludedAt)
+		t, err := move(ctx, tx, org, session, Concluded, correlation, concludedAt, uuid.Nil)
 		if err != nil {
 			return err
 		}
@@ -202,8 +197,7 @@ func (c *Client) conclude(ctx context.Context, tx pgx.Tx, actingUser, org, sessi
 		if err != nil {
 			return dbtx.MapError(err)
 		}
-		s.StartedAt, s.ConcludedAt = t.StartedAt, t.ConcludedAt
-		if out, err = c.conclusion(s, lines, failures, t.Present, correlation); err != nil {
+		if out, err = concluded(ctx, tx, org, session, lines, correlation); err != nil {
 			return err
 		}
 		stored, err := c.publish(ctx, tx, org, session, out.Event)
@@ -239,58 +233,29 @@ func (c *Client) publish(ctx context.Context, tx pgx.Tx, org, session uuid.UUID,
 	return events.Decode(&out)
 }
 
-// conclusion computes the event and the per-attendee suggestions.
-func (c *Client) conclusion(s *sessionRow, lines []line, failures []Failure, present int, correlation uuid.UUID) (*Conclusion, error) {
-	code := billing.Default.Code
-	if s.JurisdictionProfile != nil {
-		code = *s.JurisdictionProfile
+// concluded builds the conclusion from the database's figures
+// (cl_virtual_group_concluded_data, which cl_virtual_group_publish compares
+// the event with) and the per-attendee lines.
+func concluded(ctx context.Context, tx pgx.Tx, org, session uuid.UUID, lines []line, correlation uuid.UUID) (*Conclusion, error) {
+	var data []byte
+	if err := tx.QueryRow(ctx, `SELECT public.cl_virtual_group_concluded_data($1, $2)`, org, session).Scan(&data); err != nil {
+		return nil, dbtx.MapError(err)
 	}
-	profile := c.profiles[code]
-	if profile == nil {
-		return nil, errors.New("telehealthgroup: the session names a jurisdiction profile this client does not know")
+	e := &events.VirtualGroupConcluded{}
+	if err := json.Unmarshal(data, e); err != nil {
+		return nil, err
 	}
-	day := s.StartedAt.UTC()
-	out := &Conclusion{}
-	remote := billing.InPerson
+	e.Header = events.Header{OrganizationID: org, Timestamp: e.ConcludedAt, CorrelationID: sqlarg.UUID(correlation)}
+	out := &Conclusion{Event: e}
 	for _, l := range lines {
-		d := delivery(l.Mode)
-		out.Attendees = append(out.Attendees, AttendeeSuggestion{
-			AttendanceID: l.AttendanceID,
-			Suggestion:   profile.Suggest(billing.Service{Date: day, Group: true, Delivery: d, PatientAtHome: l.AtHome}),
-		})
-		if d == billing.Video || (d == billing.AudioOnly && remote == billing.InPerson) {
-			remote = d
+		a := AttendeeSuggestion{AttendanceID: l.AttendanceID}
+		for _, m := range l.Modifiers {
+			a.Modifiers = append(a.Modifiers, billing.Modifier(m))
 		}
-	}
-	// The session's suggestion is that of its remote lines (video if any,
-	// else audio only); with no remote line, none.
-	mods := events.Codes{}
-	if remote != billing.InPerson {
-		for _, m := range profile.Suggest(billing.Service{Date: day, Group: true, Delivery: remote}).Modifiers {
-			mods = append(mods, events.Code(m))
+		if l.PlaceOfService != nil {
+			a.PlaceOfService = *l.PlaceOfService
 		}
-	}
-	profileID := profile.ID
-	out.Event = &events.VirtualGroupConcluded{
-		Header:                events.Header{OrganizationID: s.OrganizationID, Timestamp: *s.ConcludedAt, CorrelationID: sqlarg.UUID(correlation)},
-		SessionID:             s.SessionID,
-		PMTelehealthSessionID: s.PMTelehealthSessionID,
-		Modality:              s.Modality,
-		ConcludedAt:           *s.ConcludedAt,
-		DurationMinutes:       BillableMinutes(*s.StartedAt, *s.ConcludedAt, failures),
-		ParticipantCount:      present,
-		ModifierSuggestions:   mods,
-		JurisdictionProfileID: &profileID,
+		out.Attendees = append(out.Attendees, a)
 	}
 	return out, nil
-}
-
-func delivery(m Mode) billing.Delivery {
-	switch m {
-	case Video:
-		return billing.Video
-	case AudioOnly:
-		return billing.AudioOnly
-	}
-	return billing.InPerson
 }

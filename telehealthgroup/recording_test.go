@@ -138,29 +138,51 @@ func TestFailuresAreLoggedAndNotified(t *testing.T) {
 	require.True(t, dbtx.IsPermissionDenied(err), "the log is append-only: %v", err)
 }
 
+// The billable minutes are the database's (cl_virtual_group_billable_minutes,
+// read here as the event's duration): start to conclusion less the union of
+// the interruptions, clipped to the session.
 func TestBillableMinutes(t *testing.T) {
-	start := time.Date(2026, 11, 23, 15, 0, 0, 0, time.UTC)
-	end := start.Add(90 * time.Minute)
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	start := time.Now().Add(-3 * time.Hour).Truncate(time.Minute)
 	at := func(m int) time.Time { return start.Add(time.Duration(m) * time.Minute) }
-	f := func(kind telehealthgroup.FailureKind, action telehealthgroup.Action, from, to int) telehealthgroup.Failure {
-		return telehealthgroup.Failure{Kind: kind, ActionTaken: action, StartedAt: at(from), EndedAt: at(to)}
+	type failure struct {
+		kind     telehealthgroup.FailureKind
+		action   telehealthgroup.Action
+		from, to int
 	}
 	cases := map[string]struct {
-		failures []telehealthgroup.Failure
+		failures []failure
 		want     int
 	}{
 		"no failures":                  {nil, 90},
-		"video lost, went on by audio": {[]telehealthgroup.Failure{f(telehealthgroup.VideoOutage, telehealthgroup.SwitchedToAudio, 10, 25)}, 90},
-		"one participant dropped":      {[]telehealthgroup.Failure{f(telehealthgroup.ParticipantConnection, telehealthgroup.Reconnected, 10, 25)}, 90},
-		"platform down 15 minutes":     {[]telehealthgroup.Failure{f(telehealthgroup.PlatformOutage, telehealthgroup.Reconnected, 10, 25)}, 75},
-		"overlapping interruptions": {[]telehealthgroup.Failure{
-			f(telehealthgroup.PlatformOutage, telehealthgroup.Reconnected, 10, 25),
-			f(telehealthgroup.VideoOutage, telehealthgroup.EndedSession, 20, 30)}, 70},
-		"clipped to the session": {[]telehealthgroup.Failure{f(telehealthgroup.PlatformOutage, telehealthgroup.Continued, -30, 5),
-			f(telehealthgroup.OtherFailure, telehealthgroup.Rescheduled, 80, 200)}, 75},
-		"all of it": {[]telehealthgroup.Failure{f(telehealthgroup.PlatformOutage, telehealthgroup.EndedSession, -1, 91)}, 0},
+		"video lost, went on by audio": {[]failure{{telehealthgroup.VideoOutage, telehealthgroup.SwitchedToAudio, 10, 25}}, 90},
+		"one participant dropped":      {[]failure{{telehealthgroup.ParticipantConnection, telehealthgroup.Reconnected, 10, 25}}, 90},
+		"platform down 15 minutes":     {[]failure{{telehealthgroup.PlatformOutage, telehealthgroup.Reconnected, 10, 25}}, 75},
+		"overlapping interruptions": {[]failure{{telehealthgroup.PlatformOutage, telehealthgroup.Reconnected, 10, 25},
+			{telehealthgroup.VideoOutage, telehealthgroup.EndedSession, 20, 30}}, 70},
+		"clipped to the session": {[]failure{{telehealthgroup.PlatformOutage, telehealthgroup.Continued, -30, 5},
+			{telehealthgroup.OtherFailure, telehealthgroup.Rescheduled, 80, 100}}, 75},
+		"all of it": {[]failure{{telehealthgroup.PlatformOutage, telehealthgroup.EndedSession, -1, 91}}, 0},
 	}
 	for name, tc := range cases {
-		require.Equal(t, tc.want, telehealthgroup.BillableMinutes(start, end, tc.failures), name)
+		// A session the host concluded by its own maintenance, with its log.
+		var session uuid.UUID
+		require.NoError(t, b.db.Admin.QueryRow(ctx, `INSERT INTO public.cl_group_sessions
+			(organization_id, facilitator_id, service_type, scheduled_start, scheduled_end)
+			VALUES ($1, $2, 'group_therapy', $3, $4) RETURNING id`, b.org, b.facilitator, at(0), at(90)).Scan(&session))
+		b.db.Exec(t, `INSERT INTO public.cl_group_session_telehealth_metadata (organization_id, session_id, modality, state,
+			started_at, concluded_at, updated_by) VALUES ($1, $2, 'virtual', 'concluded', $3, $4, $5)`, b.org, session, at(0), at(90), b.facilitator)
+		for _, f := range tc.failures {
+			b.db.Exec(t, `INSERT INTO public.cl_group_technology_failures (organization_id, session_id, kind, started_at, ended_at,
+				affected_participant_count, action_taken, recorded_by) VALUES ($1, $2, $3, $4, $5, 1, $6, $7)`,
+				b.org, session, f.kind, at(f.from), at(f.to), f.action, b.facilitator)
+		}
+		var minutes int
+		require.NoError(t, dbtx.Run(ctx, b.db.App, b.facilitator, func(tx pgx.Tx) error {
+			return tx.QueryRow(ctx, `SELECT (public.cl_virtual_group_concluded_data($1, $2)->>'duration_minutes')::int`, b.org, session).Scan(&minutes)
+		}))
+		require.Equal(t, tc.want, minutes, name)
 	}
 }

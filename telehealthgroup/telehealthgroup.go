@@ -124,7 +124,7 @@ func OpaqueReference(s string) bool {
 	return true
 }
 
-func (p *ConfigureParams) validate(profiles map[string]*billing.Profile) error {
+func (p *ConfigureParams) validate() error {
 	if err := validate.First(validate.Required("OrganizationID", p.OrganizationID), validate.Required("SessionID", p.SessionID)); err != nil {
 		return err
 	}
@@ -149,12 +149,6 @@ func (p *ConfigureParams) validate(profiles map[string]*billing.Profile) error {
 	case FacilitatorCallsParticipants, ParticipantsCallProgram, ProgramStaffCallsParticipants:
 	default:
 		return validate.Errorf("ContingencyContact", "must be a contact plan, never a phone number")
-	}
-	if p.JurisdictionProfile == "" {
-		p.JurisdictionProfile = billing.Default.Code
-	}
-	if profiles[p.JurisdictionProfile] == nil {
-		return validate.Errorf("JurisdictionProfile", "is not a profile this client knows")
 	}
 	return nil
 }

@@ -70,7 +70,7 @@ func TestHybridGroupFromStartToConclusion(t *testing.T) {
 	ctx := context.Background()
 	scheduleID := uuid.New()
 	b.scheduling.Set(b.session, telehealthgroup.SessionContext{ScheduleID: scheduleID, TelehealthStatus: "live"})
-	s := b.configure(t, telehealthgroup.Hybrid, billing.ArizonaAHCCCS.Code)
+	s := b.configure(t, telehealthgroup.Hybrid, billing.ProfileArizonaAHCCCS)
 	require.Equal(t, telehealthgroup.Scheduled, s.State)
 
 	home := b.attendee(t, b.db.NewChart(t, b.org, false), telehealthgroup.Video, true)
@@ -95,7 +95,8 @@ func TestHybridGroupFromStartToConclusion(t *testing.T) {
 	e := done.Event
 	require.Equal(t, events.Codes{"95", "HQ"}, e.ModifierSuggestions, "Arizona's default for a virtual group")
 	require.Equal(t, 3, e.ParticipantCount)
-	require.Equal(t, billing.ArizonaAHCCCS.ID, *e.JurisdictionProfileID)
+	require.Equal(t, uuid.MustParse("c91701bd-d94d-5924-ab1e-2f1c676a0f30"), *e.JurisdictionProfileID, "Arizona's profile, by its stable id")
+	require.Equal(t, 0, e.DurationMinutes, "concluded within the minute it started: the database's figure")
 	require.Equal(t, events.ModalityHybrid, e.Modality)
 	byAttendance := map[uuid.UUID]billing.Suggestion{}
 	for _, a := range done.Attendees {
@@ -167,8 +168,8 @@ func TestTransitionsNeedTheirTrueEvent(t *testing.T) {
 	b := setup(t)
 	ctx := context.Background()
 	b.configure(t, telehealthgroup.Virtual, "")
-	b.attendee(t, b.db.NewChart(t, b.org, false), telehealthgroup.Video, true)
-	transition := `SELECT * FROM public.cl_virtual_group_transition($1, $2, 'started', NULL, NULL)`
+	attendee := b.attendee(t, b.db.NewChart(t, b.org, false), telehealthgroup.Video, true)
+	transition := `SELECT * FROM public.cl_virtual_group_transition($1, $2, 'started', NULL, NULL, NULL)`
 	err := dbtx.Run(ctx, b.db.App, b.facilitator, func(tx pgx.Tx) error { _, err := tx.Exec(ctx, transition, b.org, b.session); return err })
 	require.True(t, dbtx.IsCheckViolation(err), "no event: %v", err)
 
@@ -183,7 +184,7 @@ func TestTransitionsNeedTheirTrueEvent(t *testing.T) {
 	// and the commit checks the count.
 	err = dbtx.Run(ctx, b.db.App, b.facilitator, func(tx pgx.Tx) error {
 		var startedAt time.Time
-		if err := tx.QueryRow(ctx, `SELECT started_at FROM public.cl_virtual_group_transition($1, $2, 'started', NULL, NULL)`, b.org, b.session).Scan(&startedAt); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT started_at FROM public.cl_virtual_group_transition($1, $2, 'started', NULL, NULL, NULL)`, b.org, b.session).Scan(&startedAt); err != nil {
 			return err
 		}
 		forged.StartedAt, forged.Timestamp = startedAt, startedAt
@@ -221,6 +222,59 @@ func TestTransitionsNeedTheirTrueEvent(t *testing.T) {
 	retried, err := b.client.Start(ctx, b.facilitator, b.org, b.session, corr)
 	require.NoError(t, err)
 	require.Equal(t, real, retried, "the same start retried gets the stored event")
+
+	require.NoError(t, b.client.SetAttendance(ctx, b.facilitator, b.org, attendee.AttendanceID, telehealthgroup.Present, time.Now(), time.Time{}))
+
+	// The concluded event's figures are the database's: a clinician who may
+	// conclude cannot publish another duration, other modifiers, another
+	// profile or a field the contract does not define.
+	conclude := func(edit func(data map[string]any)) error {
+		return dbtx.Run(ctx, b.db.App, b.facilitator, func(tx pgx.Tx) error {
+			closing := uuid.New()
+			if _, err := tx.Exec(ctx, `SELECT * FROM public.cl_virtual_group_transition($1, $2, 'concluded', $3, now(), NULL)`, b.org, b.session, closing); err != nil {
+				return err
+			}
+			var data map[string]any
+			if err := tx.QueryRow(ctx, `SELECT public.cl_virtual_group_concluded_data($1, $2)`, b.org, b.session).Scan(&data); err != nil {
+				return err
+			}
+			data["correlation_id"] = closing
+			edit(data)
+			raw, _ := json.Marshal(data)
+			var e events.VirtualGroupConcluded
+			if err := json.Unmarshal(raw, &e); err != nil {
+				return err
+			}
+			e.Header = events.Header{OrganizationID: b.org, Timestamp: e.ConcludedAt, CorrelationID: &closing}
+			env, key, err := outbox.Prepare(&e, nil)
+			if err != nil {
+				return err
+			}
+			env.Data, _ = json.Marshal(data) // what the client sends, field for field
+			rawEnv, _ := json.Marshal(env)
+			_, err = tx.Exec(ctx, `SELECT public.cl_virtual_group_publish($1, $2, $3, $4, $5, $6)`, b.org, b.session, env.ID, env.Type, key, rawEnv)
+			return err
+		})
+	}
+	for name, edit := range map[string]func(map[string]any){
+		"a longer duration":  func(d map[string]any) { d["duration_minutes"] = 90 },
+		"other modifiers":    func(d map[string]any) { d["modifier_suggestions"] = []string{"GT", "95", "HQ", "U9"} },
+		"another profile":    func(d map[string]any) { d["jurisdiction_profile_id"] = uuid.New() },
+		"a schedule":         func(d map[string]any) { d["schedule_id"] = uuid.New() },
+		"another count":      func(d map[string]any) { d["participant_count"] = 7 },
+		"a field of its own": func(d map[string]any) { d["charge_cents"] = 999999 },
+		"a modifier dropped": func(d map[string]any) { d["modifier_suggestions"] = []string{} },
+	} {
+		err := conclude(func(d map[string]any) {
+			d["event_type"], d["organization_id"], d["timestamp"] = events.TypeVirtualGroupConcluded, b.org, d["concluded_at"]
+			edit(d)
+		})
+		require.Error(t, err, name)
+		require.True(t, dbtx.IsCheckViolation(err) || dbtx.IsInvalidParameter(err), "%s: %v", name, err)
+	}
+	require.NoError(t, conclude(func(d map[string]any) {
+		d["event_type"], d["organization_id"], d["timestamp"] = events.TypeVirtualGroupConcluded, b.org, d["concluded_at"]
+	}), "the database's own figures pass")
 }
 
 func TestStartConsultsTheHostsScheduling(t *testing.T) {

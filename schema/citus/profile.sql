@@ -56,7 +56,8 @@ COMMIT;
 SELECT pg_catalog.create_reference_table(t)
 FROM pg_catalog.unnest(ARRAY['public.pf_organizations', 'public.pf_permissions', 'public.pf_roles',
   'public.pf_role_permissions', 'public.pf_billing_codes', 'public.pf_lookup_values',
-  'public.hr_service_categories', 'public.cl_charts']::regclass[]) t;
+  'public.hr_service_categories', 'public.cl_charts', 'public.pf_jurisdiction_profiles',
+  'public.pf_jurisdiction_daily_caps', 'public.pf_jurisdiction_rules']::regclass[]) t;
 
 -- 5. Every other table, by organization, colocated.
 SELECT pg_catalog.create_distributed_table(c.oid::regclass, 'organization_id')

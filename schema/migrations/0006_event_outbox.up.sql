@@ -258,7 +258,7 @@ REVOKE ALL ON FUNCTION public.cl_pm_events_store(uuid, uuid, text, uuid, text, j
 -- pf.events.publish, which no role for people holds (the seeded
 -- `integration` role is for a service account the host creates on
 -- purpose). The virtual-group lifecycle events are published only by their
--- own transition (cl_virtual_group_publish, migration 0011), and an event
+-- own transition (cl_virtual_group_publish, migration 0012), and an event
 -- about a record needs that record, in that organization, in the state the
 -- event reports: peer_encounter_finalized a finalized encounter (people
 -- publish it only by finalizing, through cl_peer_encounter_finalize,

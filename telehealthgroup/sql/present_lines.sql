@@ -1,1 +1,2 @@
-SELECT attendance_id, mode, at_home FROM public.cl_virtual_group_present_lines(@organization_id, @session_id)
+SELECT attendance_id, mode, at_home, modifiers, place_of_service
+FROM public.cl_virtual_group_present_lines(@organization_id, @session_id)

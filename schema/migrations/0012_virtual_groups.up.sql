@@ -35,7 +35,11 @@ CREATE TABLE public.cl_group_session_telehealth_metadata (
   contingency_contact      text NOT NULL DEFAULT 'facilitator_calls_participants'
                            CHECK (contingency_contact IN ('facilitator_calls_participants', 'participants_call_program', 'program_staff_calls_participants')),
   recording_state          text NOT NULL DEFAULT 'not_recorded' CHECK (recording_state IN ('not_recorded', 'recording', 'stopped')),
-  jurisdiction_profile     text CHECK (jurisdiction_profile ~ '^[a-z][a-z0-9_]*$' AND pg_catalog.length(jurisdiction_profile) <= 63),
+  -- The PF-96 profile the charge figures follow (NULL: 'default').
+  jurisdiction_profile     text CONSTRAINT cl_group_session_telehealth_metadata_profile_fkey
+                           REFERENCES public.pf_jurisdiction_profiles (code),
+  -- The PM-04 schedule the host's scheduling named at the start.
+  schedule_id              uuid,
   state                    text NOT NULL DEFAULT 'scheduled' CHECK (state IN ('scheduled', 'started', 'concluded')),
   started_at               timestamptz,
   concluded_at             timestamptz,
@@ -417,22 +421,134 @@ CREATE FUNCTION public.cl_virtual_group_counts(p_organization_id uuid, p_session
 -- its accounting committed).
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_virtual_group_present_lines(p_organization_id uuid, p_session_id uuid)
-  RETURNS TABLE (attendance_id uuid, mode text, at_home boolean)
+  RETURNS TABLE (attendance_id uuid, mode text, at_home boolean, modifiers text[], place_of_service text)
   LANGUAGE plpgsql STABLE SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
   AS $$
+  DECLARE
+    v_profile uuid := public.cl_virtual_group_profile(p_organization_id, p_session_id);
+    v_day     date := public.cl_virtual_group_service_date(p_organization_id, p_session_id);
   BEGIN
     IF NOT public.cl_has_permission(p_organization_id, 'cl.group.virtual.conclude') THEN
       RETURN;
     END IF;
-    RETURN QUERY SELECT a.id, m.mode, m.at_home
+    RETURN QUERY SELECT a.id, m.mode, m.at_home, s.modifiers, s.place_of_service
       FROM public.cl_group_attendance a
       JOIN public.cl_group_attendance_modes m ON m.organization_id = a.organization_id AND m.attendance_id = a.id
+      CROSS JOIN LATERAL public.pf_jurisdiction_suggest(v_profile, v_day, true, m.mode, m.at_home) s
       WHERE a.organization_id = p_organization_id AND a.session_id = p_session_id AND a.status = 'present'
         AND m.organization_id = p_organization_id
         -- a Part 2 attendee's line only under consent, once accounted for
         AND public.cl_group_attendance_visible(p_organization_id, a.id)
       ORDER BY a.id;
+  END
+  $$;
+-- +goose StatementEnd
+
+-- A virtual group's PF-96 profile (its own, or 'default') and service date
+-- (the day it started, UTC).
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_virtual_group_profile(p_organization_id uuid, p_session_id uuid) RETURNS uuid
+  LANGUAGE plpgsql STABLE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    RETURN (SELECT p.id FROM public.cl_group_session_telehealth_metadata m
+            JOIN public.pf_jurisdiction_profiles p ON p.code = coalesce(m.jurisdiction_profile, 'default')
+            WHERE m.organization_id = p_organization_id AND m.session_id = p_session_id);
+  END
+  $$;
+-- +goose StatementEnd
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_virtual_group_service_date(p_organization_id uuid, p_session_id uuid) RETURNS date
+  LANGUAGE plpgsql STABLE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    RETURN (SELECT (m.started_at AT TIME ZONE 'UTC')::date FROM public.cl_group_session_telehealth_metadata m
+            WHERE m.organization_id = p_organization_id AND m.session_id = p_session_id);
+  END
+  $$;
+-- +goose StatementEnd
+
+-- The billable minutes of a concluded session: from start to conclusion,
+-- less the minutes failures interrupted the service (the whole platform was
+-- down, or the session was ended or rescheduled; the union of their
+-- intervals), in whole minutes. Other failures (the group went on by
+-- audio, a participant reconnected) do not cut billable time.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_virtual_group_billable_minutes(p_organization_id uuid, p_session_id uuid) RETURNS integer
+  LANGUAGE plpgsql STABLE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  DECLARE
+    v_service tstzmultirange;
+  BEGIN
+    SELECT pg_catalog.tstzmultirange(pg_catalog.tstzrange(m.started_at, m.concluded_at))
+           OPERATOR(pg_catalog.-) coalesce(
+             (SELECT pg_catalog.range_agg(pg_catalog.tstzrange(f.started_at, f.ended_at))
+              FROM public.cl_group_technology_failures f
+              WHERE f.organization_id = p_organization_id AND f.session_id = p_session_id
+                AND (f.kind = 'platform_outage' OR f.action_taken IN ('ended_session', 'rescheduled'))),
+             '{}'::tstzmultirange)
+      INTO v_service
+    FROM public.cl_group_session_telehealth_metadata m
+    WHERE m.organization_id = p_organization_id AND m.session_id = p_session_id AND m.state = 'concluded';
+    RETURN (SELECT coalesce(pg_catalog.floor(EXTRACT(EPOCH FROM pg_catalog.sum(pg_catalog.upper(r) - pg_catalog.lower(r))) / 60), 0)::integer
+            FROM pg_catalog.unnest(v_service) AS r);
+  END
+  $$;
+-- +goose StatementEnd
+
+-- cl_virtual_group_concluded_data: the data of a concluded session's
+-- cl_virtual_group_concluded, every figure computed here: the billable
+-- minutes, the present count, the profile's suggestions for the session
+-- (those of its remote attendees: video if any, else audio only; none when
+-- all were in the room), the profile, the schedule. Without the event's
+-- envelope fields (event_type, organization_id, timestamp, correlation_id).
+-- NULL to anyone who may not view virtual groups, and before the conclusion.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_virtual_group_concluded_data(p_organization_id uuid, p_session_id uuid) RETURNS jsonb
+  LANGUAGE plpgsql STABLE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  DECLARE
+    m          public.cl_group_session_telehealth_metadata;
+    v_profile  uuid := public.cl_virtual_group_profile(p_organization_id, p_session_id);
+    v_present  integer;
+    v_delivery text;
+    v_mods     text[] := '{}'::text[];
+  BEGIN
+    IF auth.uid() IS NULL OR NOT public.cl_has_permission(p_organization_id, 'cl.group.virtual.view') THEN
+      RETURN NULL;
+    END IF;
+    SELECT * INTO m FROM public.cl_group_session_telehealth_metadata x
+    WHERE x.organization_id = p_organization_id AND x.session_id = p_session_id AND x.state = 'concluded';
+    IF NOT FOUND THEN
+      RETURN NULL;
+    END IF;
+    SELECT c.present INTO v_present FROM public.cl_virtual_group_counts(p_organization_id, p_session_id) c;
+    SELECT CASE WHEN pg_catalog.bool_or(x.mode = 'video') THEN 'video' WHEN pg_catalog.bool_or(x.mode = 'audio_only') THEN 'audio_only' END
+      INTO v_delivery
+    FROM public.cl_group_attendance a
+    JOIN public.cl_group_attendance_modes x ON x.organization_id = a.organization_id AND x.attendance_id = a.id
+    WHERE a.organization_id = p_organization_id AND a.session_id = p_session_id AND a.status = 'present'
+      AND x.organization_id = p_organization_id;
+    IF v_delivery IS NOT NULL THEN
+      SELECT s.modifiers INTO v_mods
+      FROM public.pf_jurisdiction_suggest(v_profile, public.cl_virtual_group_service_date(p_organization_id, p_session_id),
+                                          true, v_delivery, false) s;
+    END IF;
+    RETURN pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+      'session_id', m.session_id,
+      'schedule_id', m.schedule_id,
+      'pm_telehealth_session_id', m.pm_telehealth_session_id,
+      'modality', m.modality,
+      'concluded_at', public.pf_iso_time(m.concluded_at),
+      'duration_minutes', public.cl_virtual_group_billable_minutes(p_organization_id, p_session_id),
+      'participant_count', v_present,
+      'modifier_suggestions', pg_catalog.to_jsonb(v_mods),
+      'jurisdiction_profile_id', v_profile));
   END
   $$;
 -- +goose StatementEnd
@@ -446,7 +562,7 @@ CREATE FUNCTION public.cl_virtual_group_present_lines(p_organization_id uuid, p_
 -- attendee lacks the participation consent.
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_virtual_group_transition(
-  p_organization_id uuid, p_session_id uuid, p_to text, p_correlation_id uuid, p_concluded_at timestamptz
+  p_organization_id uuid, p_session_id uuid, p_to text, p_correlation_id uuid, p_concluded_at timestamptz, p_schedule_id uuid
 ) RETURNS TABLE (state text, started_at timestamptz, concluded_at timestamptz, start_correlation_id uuid,
                  conclude_correlation_id uuid, changed boolean, expected_or_present integer, present integer)
   LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -472,7 +588,7 @@ CREATE FUNCTION public.cl_virtual_group_transition(
           'an attendee has no consent to virtual group participation');
       END IF;
       UPDATE public.cl_group_session_telehealth_metadata x
-      SET state = 'started', started_at = pg_catalog.now(), start_correlation_id = p_correlation_id,
+      SET state = 'started', started_at = pg_catalog.now(), start_correlation_id = p_correlation_id, schedule_id = p_schedule_id,
           transitioned_at = pg_catalog.now(), updated_by = (SELECT auth.uid()), updated_at = pg_catalog.now()
       WHERE x.organization_id = p_organization_id AND x.session_id = p_session_id RETURNING * INTO m;
       UPDATE public.cl_group_sessions s SET status = 'in_progress', started_at = m.started_at
@@ -552,7 +668,6 @@ CREATE FUNCTION public.cl_virtual_group_publish(
     v_fac      uuid;
     v_corr     uuid;
     v_expected integer;
-    v_present  integer;
   BEGIN
     IF auth.uid() IS NULL OR p_event_type NOT IN ('cl_virtual_group_started', 'cl_virtual_group_concluded')
        OR NOT public.cl_has_permission(p_organization_id, CASE p_event_type WHEN 'cl_virtual_group_started'
@@ -573,7 +688,7 @@ CREATE FUNCTION public.cl_virtual_group_publish(
       END IF;
       RAISE EXCEPTION 'the session already has its % event', p_event_type USING ERRCODE = 'check_violation';
     END IF;
-    SELECT c.expected_or_present, c.present INTO v_expected, v_present
+    SELECT c.expected_or_present INTO v_expected
     FROM public.cl_virtual_group_counts(p_organization_id, p_session_id) c;
     SELECT s.facilitator_id INTO v_fac FROM public.cl_group_sessions s
     WHERE s.organization_id = p_organization_id AND s.id = p_session_id;
@@ -590,12 +705,13 @@ CREATE FUNCTION public.cl_virtual_group_publish(
        OR (p_event_type = 'cl_virtual_group_started'
            AND ((v_data OPERATOR(pg_catalog.->>) 'started_at')::timestamptz IS DISTINCT FROM m.started_at
                 OR (v_data OPERATOR(pg_catalog.->>) 'facilitator_id') IS DISTINCT FROM v_fac::text
+                OR (v_data OPERATOR(pg_catalog.->>) 'schedule_id') IS DISTINCT FROM m.schedule_id::text
                 OR (v_data OPERATOR(pg_catalog.->>) 'attendee_count') IS DISTINCT FROM v_expected::text))
        OR (p_event_type = 'cl_virtual_group_concluded'
-           AND ((v_data OPERATOR(pg_catalog.->>) 'concluded_at')::timestamptz IS DISTINCT FROM m.concluded_at
-                OR (v_data OPERATOR(pg_catalog.->>) 'participant_count') IS DISTINCT FROM v_present::text
-                OR NOT coalesce((v_data OPERATOR(pg_catalog.->>) 'duration_minutes')::numeric
-                                BETWEEN 0 AND EXTRACT(EPOCH FROM (m.concluded_at - m.started_at)) / 60, false))) THEN
+           -- every figure as the database computes it, and no other field
+           AND ((v_data OPERATOR(pg_catalog.-) ARRAY['event_type', 'organization_id', 'timestamp', 'correlation_id', 'concluded_at']::text[])
+                IS DISTINCT FROM (public.cl_virtual_group_concluded_data(p_organization_id, p_session_id) OPERATOR(pg_catalog.-) 'concluded_at')
+                OR (v_data OPERATOR(pg_catalog.->>) 'concluded_at')::timestamptz IS DISTINCT FROM m.concluded_at)) THEN
       RAISE EXCEPTION 'the event does not describe this transition of the session' USING ERRCODE = 'check_violation';
     END IF;
     RETURN public.cl_pm_events_store(p_organization_id, p_id, p_event_type, p_session_id, p_idempotency_key, p_envelope);
@@ -724,7 +840,7 @@ CREATE TRIGGER cl_group_attendance_modes_guard BEFORE INSERT ON public.cl_group_
 CREATE TRIGGER cl_group_session_telehealth_metadata_initial BEFORE INSERT ON public.cl_group_session_telehealth_metadata
   FOR EACH ROW EXECUTE FUNCTION public.pf_initial_values('{"state": "scheduled", "recording_state": "not_recorded",
     "started_at": null, "concluded_at": null, "start_correlation_id": null, "conclude_correlation_id": null,
-    "transitioned_at": null}');
+    "transitioned_at": null, "schedule_id": null}');
 CREATE TRIGGER cl_group_attendance_modes_initial BEFORE INSERT ON public.cl_group_attendance_modes
   FOR EACH ROW EXECUTE FUNCTION public.pf_initial_values('{"joined_at": null, "left_at": null}');
 
@@ -801,7 +917,12 @@ REVOKE ALL ON FUNCTION public.cl_virtual_group_metadata_guard() FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_virtual_group_attendance_guard() FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_virtual_group_counts(uuid, uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_virtual_group_present_lines(uuid, uuid) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_virtual_group_transition(uuid, uuid, text, uuid, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_virtual_group_profile(uuid, uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_virtual_group_service_date(uuid, uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_virtual_group_billable_minutes(uuid, uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_virtual_group_concluded_data(uuid, uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.cl_virtual_group_concluded_data(uuid, uuid) TO authenticated;
+REVOKE ALL ON FUNCTION public.cl_virtual_group_transition(uuid, uuid, text, uuid, timestamptz, uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_virtual_group_require_event() FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_virtual_group_set_recording(uuid, uuid, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.cl_virtual_group_publish(uuid, uuid, uuid, text, text, jsonb) FROM PUBLIC;
@@ -816,5 +937,5 @@ REVOKE ALL ON FUNCTION public.cl_group_attendance_modes_guard() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.cl_is_opaque_reference(text) TO authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_group_participation_consented(uuid, uuid) TO authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_virtual_group_present_lines(uuid, uuid) TO authenticated;
-GRANT EXECUTE ON FUNCTION public.cl_virtual_group_transition(uuid, uuid, text, uuid, timestamptz) TO authenticated;
+GRANT EXECUTE ON FUNCTION public.cl_virtual_group_transition(uuid, uuid, text, uuid, timestamptz, uuid) TO authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_virtual_group_set_recording(uuid, uuid, text) TO authenticated;
