@@ -152,7 +152,8 @@ var refusals = dbtx.Fields{
 	"cl_group_attendance_organization_id_session_id_fkey": {Name: "SessionID",
 		Reason: "does not name a group session of the organization"},
 	"cl_group_attendance_organization_id_session_id_chart_id_key": {Name: "ChartID", Reason: "is already an attendee of the session"},
-	"mode": {Name: "Mode", Reason: "cannot be in person in a virtual group"},
+	"mode":                {Name: "Mode", Reason: "cannot be in person in a virtual group"},
+	"in_person_attendees": {Name: "Modality", Reason: "cannot be virtual while an attendee takes part in person"},
 	"cl_group_session_telehealth_metadata_profile_fkey": {Name: "JurisdictionProfile", Reason: "is not a PF-96 jurisdiction profile"},
 }
 

@@ -123,6 +123,8 @@ func TestTheDatabaseRefusesAndTheCallerLearnsWhy(t *testing.T) {
 		 VALUES ($1, $2, 'other', now() - interval '2 minutes', now() - interval '1 minute', 0, 'continued', auth.uid())`,
 		`UPDATE public.cl_group_session_telehealth_metadata SET vendor_session_ref = 'later1', updated_by = auth.uid()
 		 WHERE organization_id = $1 AND session_id = $2`,
+		`UPDATE public.cl_group_attendance_modes SET joined_at = now() - interval '10 hours', left_at = now(), updated_by = auth.uid()
+		 WHERE organization_id = $1 AND session_id = $2`,
 	} {
 		err := dbtx.Run(ctx, b.db.App, b.facilitator, func(tx pgx.Tx) error {
 			_, err := tx.Exec(ctx, stmt, b.org, b.session)
@@ -130,4 +132,41 @@ func TestTheDatabaseRefusesAndTheCallerLearnsWhy(t *testing.T) {
 		})
 		require.True(t, dbtx.IsWrongState(err), "%s: %v", stmt, err)
 	}
+}
+
+// Found by a review of the raw-SQL door: a virtual group keeps no attendee
+// in the room, clinical times stay readable, and nobody learns a session's
+// lifecycle from the guard's helper.
+func TestTheReviewFindingsStayFixed(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	b.configure(t, telehealthgroup.Hybrid, "")
+	b.attendee(t, b.db.NewChart(t, b.org, false), telehealthgroup.InPerson, false)
+	_, err := b.client.Configure(ctx, b.facilitator, telehealthgroup.ConfigureParams{OrganizationID: b.org, SessionID: b.session,
+		Modality: telehealthgroup.Virtual})
+	var field *telehealthgroup.ValidationError
+	require.ErrorAs(t, err, &field, "a hybrid group with an attendee in the room does not become virtual")
+	require.Equal(t, "Modality", field.Field)
+
+	for _, stmt := range []string{
+		`INSERT INTO public.cl_group_technology_failures (organization_id, session_id, kind, started_at, ended_at,
+		   affected_participant_count, action_taken, recorded_by)
+		 VALUES ($1, $2, 'other', '-infinity', now() - interval '1 minute', 0, 'continued', auth.uid())`,
+		`UPDATE public.cl_group_attendance_modes SET joined_at = '-infinity', left_at = 'infinity', updated_by = auth.uid()
+		 WHERE organization_id = $1 AND session_id = $2`,
+	} {
+		err := dbtx.Run(ctx, b.db.App, b.facilitator, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, stmt, b.org, b.session)
+			return err
+		})
+		require.True(t, dbtx.IsCheckViolation(err), "%s: %v", stmt, err)
+	}
+
+	outsider := b.db.NewMember(t, b.db.NewOrg(t), "clinician")
+	err = dbtx.Run(ctx, b.db.App, outsider, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `SELECT public.cl_group_lifecycle_follows($1, $2, 'scheduled', NULL, NULL, NULL)`, b.org, b.session)
+		return err
+	})
+	require.True(t, dbtx.IsPermissionDenied(err), "%v", err)
 }

@@ -161,4 +161,4 @@ CREATE PROCEDURE public.pf_grant_select_except(p_table regclass, p_role name, p_
   END
   $$;
 -- +goose StatementEnd
-REVOKE ALL ON PROCEDURE public.pf_grant_select_except(regclass, name, name[]) FROM PUBLIC;
+REVOKE ALL ON PROCEDURE public.pf_grant_select_except(regclass, name, name[]) FROM PUBLIC, authenticated;

@@ -121,12 +121,12 @@ CREATE FUNCTION public.cl_staff_holds(p_organization_id uuid, p_user_id uuid, p_
   $$;
 -- +goose StatementEnd
 
-REVOKE ALL ON FUNCTION public.cl_has_org_access(uuid) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_has_site_access(uuid, uuid) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_has_permission(uuid, text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_has_site_permission(uuid, uuid, text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_member_has_permission(uuid, uuid, text, uuid) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_staff_holds(uuid, uuid, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_has_org_access(uuid) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_has_site_access(uuid, uuid) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_has_permission(uuid, text) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_has_site_permission(uuid, uuid, text) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_member_has_permission(uuid, uuid, text, uuid) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_staff_holds(uuid, uuid, text) FROM PUBLIC, authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_has_org_access(uuid) TO authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_has_site_access(uuid, uuid) TO authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_has_permission(uuid, text) TO authenticated;
@@ -151,7 +151,7 @@ ALTER TABLE public.pf_role_permissions ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.pf_role_permissions FORCE ROW LEVEL SECURITY;
 
 REVOKE ALL ON public.pf_organizations, public.pf_sites, public.pf_members, public.pf_member_roles,
-  public.pf_permissions, public.pf_roles, public.pf_role_permissions FROM PUBLIC;
+  public.pf_permissions, public.pf_roles, public.pf_role_permissions FROM PUBLIC, authenticated;
 GRANT SELECT ON public.pf_organizations, public.pf_sites, public.pf_members, public.pf_member_roles,
   public.pf_permissions, public.pf_roles, public.pf_role_permissions TO authenticated;
 
@@ -171,7 +171,7 @@ CREATE POLICY pf_role_permissions_select ON public.pf_role_permissions FOR SELEC
 -- Part 2 information.
 ALTER TABLE public.cl_charts ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.cl_charts FORCE ROW LEVEL SECURITY;
-REVOKE ALL ON public.cl_charts FROM PUBLIC;
+REVOKE ALL ON public.cl_charts FROM PUBLIC, authenticated;
 GRANT SELECT ON public.cl_charts TO authenticated;
 -- Only clinical staff (cl.chart.view, organization-wide or at the chart's
 -- site) see charts.

@@ -84,7 +84,7 @@ CREATE TRIGGER pf_audit_logs_no_truncate BEFORE TRUNCATE ON public.pf_audit_logs
 
 ALTER TABLE public.pf_audit_logs ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.pf_audit_logs FORCE ROW LEVEL SECURITY;
-REVOKE ALL ON public.pf_audit_logs FROM PUBLIC;
+REVOKE ALL ON public.pf_audit_logs FROM PUBLIC, authenticated;
 GRANT SELECT ON public.pf_audit_logs TO authenticated;
 CREATE POLICY pf_audit_logs_select ON public.pf_audit_logs FOR SELECT TO authenticated
   USING (public.cl_has_permission(organization_id, 'pf.audit.view'));
@@ -113,7 +113,7 @@ CREATE FUNCTION public.pf_audit_write(
   END
   $$;
 -- +goose StatementEnd
-REVOKE ALL ON FUNCTION public.pf_audit_write(uuid, uuid, uuid, text, text, uuid, text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.pf_audit_write(uuid, uuid, uuid, text, text, uuid, text, jsonb) FROM PUBLIC, authenticated;
 
 -- pf_refuse: the one way the library refuses a caller for lack of
 -- permission. The refusal rolls back the caller's transaction, and with it
@@ -140,7 +140,7 @@ CREATE FUNCTION public.pf_refuse(p_organization_id uuid, p_action text, p_target
   END
   $$;
 -- +goose StatementEnd
-REVOKE ALL ON FUNCTION public.pf_refuse(uuid, text, text, uuid, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.pf_refuse(uuid, text, text, uuid, text) FROM PUBLIC, authenticated;
 -- Guards that run as the caller refuse through it too.
 GRANT EXECUTE ON FUNCTION public.pf_refuse(uuid, text, text, uuid, text) TO authenticated;
 
@@ -178,10 +178,10 @@ CREATE FUNCTION public.pf_audit_record(
   END
   $$;
 -- +goose StatementEnd
-REVOKE ALL ON FUNCTION public.pf_audit_record(uuid, uuid, text, text, uuid, text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.pf_audit_record(uuid, uuid, text, text, uuid, text, jsonb) FROM PUBLIC, authenticated;
 GRANT EXECUTE ON FUNCTION public.pf_audit_record(uuid, uuid, text, text, uuid, text, jsonb) TO authenticated;
-REVOKE ALL ON FUNCTION public.pf_audit_details_ok(jsonb) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.pf_is_code_value(jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.pf_audit_details_ok(jsonb) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.pf_is_code_value(jsonb) FROM PUBLIC, authenticated;
 -- Pure; data checks that run as the inserting role call it.
 GRANT EXECUTE ON FUNCTION public.pf_is_code_value(jsonb) TO authenticated;
-REVOKE ALL ON FUNCTION public.pf_audit_logs_refuse_change() FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.pf_audit_logs_refuse_change() FROM PUBLIC, authenticated;

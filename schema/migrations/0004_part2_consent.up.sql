@@ -249,7 +249,7 @@ CREATE FUNCTION public.cl_part2_basis(p_organization_id uuid, p_chart_id uuid, p
   END
   $$;
 -- +goose StatementEnd
-REVOKE ALL ON FUNCTION public.cl_part2_basis(uuid, uuid, text, uuid, timestamptz, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_part2_basis(uuid, uuid, text, uuid, timestamptz, text, text) FROM PUBLIC, authenticated;
 
 -- cl_check_sud_consent: may p_requesting_user see p_chart_id's records of
 -- type p_record_type? False unless the caller is clinical staff of the
@@ -578,7 +578,7 @@ ALTER TABLE public.cl_part2_consents ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.cl_part2_consents FORCE ROW LEVEL SECURITY;
 ALTER TABLE public.cl_part2_emergency_access ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.cl_part2_emergency_access FORCE ROW LEVEL SECURITY;
-REVOKE ALL ON public.cl_part2_consents, public.cl_part2_emergency_access FROM PUBLIC;
+REVOKE ALL ON public.cl_part2_consents, public.cl_part2_emergency_access FROM PUBLIC, authenticated;
 GRANT SELECT, INSERT ON public.cl_part2_consents TO authenticated;
 GRANT UPDATE (revoked_at, revoked_by) ON public.cl_part2_consents TO authenticated;
 GRANT SELECT ON public.cl_part2_emergency_access TO authenticated;
@@ -597,26 +597,26 @@ CREATE POLICY cl_part2_consents_update ON public.cl_part2_consents FOR UPDATE TO
 CREATE POLICY cl_part2_emergency_access_select ON public.cl_part2_emergency_access FOR SELECT TO authenticated
   USING (user_id = auth.uid() OR public.cl_has_permission(organization_id, 'cl.consent.view'));
 
-REVOKE ALL ON FUNCTION public.cl_part2_record_types() FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_part2_purposes() FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_part2_needs_explicit_consent(text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_part2_record_type(text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_part2_decision_purposes() FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_part2_uses() FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_part2_consent_covers(uuid, uuid, text, uuid, timestamptz, text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_part2_emergency_covers(uuid, uuid, text, uuid, timestamptz) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_check_sud_consent(uuid, text, uuid) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_part2_decide(uuid, text, text, text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_part2_disclosed(uuid, uuid[], text, text, text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_part2_opened(uuid, uuid, text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_part2_accounted(uuid, uuid, text, text, boolean) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_part2_disclosure_window() FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_part2_purpose(text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_part2_use(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_part2_record_types() FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_part2_purposes() FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_part2_needs_explicit_consent(text) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_part2_record_type(text) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_part2_decision_purposes() FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_part2_uses() FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_part2_consent_covers(uuid, uuid, text, uuid, timestamptz, text) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_part2_emergency_covers(uuid, uuid, text, uuid, timestamptz) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_check_sud_consent(uuid, text, uuid) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_part2_decide(uuid, text, text, text) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_part2_disclosed(uuid, uuid[], text, text, text) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_part2_opened(uuid, uuid, text) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_part2_accounted(uuid, uuid, text, text, boolean) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_part2_disclosure_window() FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_part2_purpose(text) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_part2_use(text) FROM PUBLIC, authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_part2_opened(uuid, uuid, text) TO authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_part2_disclosed(uuid, uuid[], text, text, text) TO authenticated;
-REVOKE ALL ON FUNCTION public.cl_part2_break_glass(uuid, text, interval) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_part2_consents_guard() FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_part2_break_glass(uuid, text, interval) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_part2_consents_guard() FROM PUBLIC, authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_part2_record_types() TO authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_part2_purposes() TO authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_part2_decision_purposes() TO authenticated;

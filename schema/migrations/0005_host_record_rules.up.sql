@@ -28,7 +28,7 @@ ALTER TABLE public.cl_progress_notes ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.cl_progress_notes FORCE ROW LEVEL SECURITY;
 
 REVOKE ALL ON public.pm_telehealth_sessions, public.cl_group_sessions, public.cl_group_attendance,
-  public.pm_appointments, public.pm_encounters, public.cl_progress_notes FROM PUBLIC;
+  public.pm_appointments, public.pm_encounters, public.cl_progress_notes FROM PUBLIC, authenticated;
 GRANT SELECT ON public.pm_telehealth_sessions, public.pm_appointments, public.pm_encounters TO authenticated;
 GRANT SELECT, INSERT ON public.cl_group_sessions, public.cl_group_attendance TO authenticated;
 GRANT UPDATE (site_id, service_type, scheduled_start, scheduled_end, status, started_at, ended_at)
@@ -88,7 +88,7 @@ CREATE FUNCTION public.cl_progress_note_record_type(p_is_sud_counseling_note boo
   LANGUAGE sql IMMUTABLE
   SET search_path = pg_catalog, pg_temp
   AS $$ SELECT CASE WHEN p_is_sud_counseling_note THEN 'sud_counseling_note' ELSE 'progress_note' END $$;
-REVOKE ALL ON FUNCTION public.cl_progress_note_record_type(boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_progress_note_record_type(boolean) FROM PUBLIC, authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_progress_note_record_type(boolean) TO authenticated;
 
 -- Notes are written by their author only; a signed note is frozen (its
@@ -138,7 +138,7 @@ CREATE FUNCTION public.cl_group_disclose(p_organization_id uuid, p_session_id uu
   END
   $$;
 -- +goose StatementEnd
-REVOKE ALL ON FUNCTION public.cl_group_disclose(uuid, uuid, uuid, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_group_disclose(uuid, uuid, uuid, text) FROM PUBLIC, authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_group_disclose(uuid, uuid, uuid, text) TO authenticated;
 
 -- Signing is stamped by the database (HR's documentation lag is measured
@@ -158,7 +158,7 @@ CREATE FUNCTION public.cl_progress_notes_sign() RETURNS trigger
 -- +goose StatementEnd
 CREATE TRIGGER cl_progress_notes_sign BEFORE UPDATE ON public.cl_progress_notes
   FOR EACH ROW EXECUTE FUNCTION public.cl_progress_notes_sign();
-REVOKE ALL ON FUNCTION public.cl_progress_notes_sign() FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_progress_notes_sign() FROM PUBLIC, authenticated;
 
 -- cl_pm_reference_ok: whether a UUID-only reference to a PM row (the
 -- specifications forbid a foreign key across cores) names a row of the same
@@ -199,5 +199,5 @@ CREATE FUNCTION public.cl_pm_reference_ok(p_organization_id uuid, p_table text, 
   END
   $$;
 -- +goose StatementEnd
-REVOKE ALL ON FUNCTION public.cl_pm_reference_ok(uuid, text, uuid, uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_pm_reference_ok(uuid, text, uuid, uuid) FROM PUBLIC, authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_pm_reference_ok(uuid, text, uuid, uuid) TO authenticated;

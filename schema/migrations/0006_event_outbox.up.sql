@@ -94,7 +94,7 @@ CREATE FUNCTION public.cl_pm_events_number() RETURNS trigger
 -- +goose StatementEnd
 CREATE TRIGGER cl_pm_events_number BEFORE INSERT ON public.cl_pm_events
   FOR EACH ROW EXECUTE FUNCTION public.cl_pm_events_number();
-REVOKE ALL ON FUNCTION public.cl_pm_events_number() FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_pm_events_number() FROM PUBLIC, authenticated;
 
 -- Wake relays at commit; the payload is empty (no PHI, nothing to parse).
 -- +goose StatementBegin
@@ -113,11 +113,11 @@ CREATE TRIGGER cl_pm_events_notify AFTER INSERT ON public.cl_pm_events
 
 ALTER TABLE public.cl_pm_events ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.cl_pm_events FORCE ROW LEVEL SECURITY;
-REVOKE ALL ON public.cl_pm_events FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_event_data_ok(jsonb) FROM PUBLIC;
+REVOKE ALL ON public.cl_pm_events FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_event_data_ok(jsonb) FROM PUBLIC, authenticated;
 -- The data check runs as the inserting role.
 GRANT EXECUTE ON FUNCTION public.cl_event_data_ok(jsonb) TO authenticated;
-REVOKE ALL ON FUNCTION public.cl_pm_events_notify() FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_pm_events_notify() FROM PUBLIC, authenticated;
 GRANT SELECT, INSERT ON public.cl_pm_events TO authenticated;
 GRANT SELECT, UPDATE (status, attempts, next_attempt_at, last_error, delivered_at, envelope, compacted_at)
   ON public.cl_pm_events TO cl_event_relay;
@@ -152,7 +152,7 @@ CREATE FUNCTION public.cl_pm_events_guard() RETURNS trigger
 -- +goose StatementEnd
 CREATE TRIGGER cl_pm_events_guard BEFORE UPDATE ON public.cl_pm_events
   FOR EACH ROW EXECUTE FUNCTION public.cl_pm_events_guard();
-REVOKE ALL ON FUNCTION public.cl_pm_events_guard() FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_pm_events_guard() FROM PUBLIC, authenticated;
 CREATE INDEX cl_pm_events_delivered_idx ON public.cl_pm_events (delivered_at) WHERE status = 'delivered' AND compacted_at IS NULL;
 
 -- The event types the library publishes (the Go registry mirrors it; a test
@@ -185,7 +185,7 @@ CREATE FUNCTION public.cl_event_fields(p_event_type text) RETURNS text[]
       ELSE ARRAY[]::text[]
     END
   $$;
-REVOKE ALL ON FUNCTION public.cl_event_fields(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_event_fields(text) FROM PUBLIC, authenticated;
 
 -- cl_pm_events_store: the one way to write an event. The caller must
 -- belong to the organization; the envelope must be exactly a CloudEvents
@@ -250,9 +250,9 @@ CREATE FUNCTION public.cl_pm_events_store(
   END
   $$;
 -- +goose StatementEnd
-REVOKE ALL ON FUNCTION public.cl_event_types() FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_event_types() FROM PUBLIC, authenticated;
 
-REVOKE ALL ON FUNCTION public.cl_pm_events_store(uuid, uuid, text, uuid, text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_pm_events_store(uuid, uuid, text, uuid, text, jsonb) FROM PUBLIC, authenticated;
 
 -- The public door, for an integration principal only: a member holding
 -- pf.events.publish, which no role for people holds (the seeded
@@ -287,6 +287,6 @@ CREATE FUNCTION public.cl_pm_events_publish(
   END
   $$;
 -- +goose StatementEnd
-REVOKE ALL ON FUNCTION public.cl_pm_events_publish(uuid, uuid, text, uuid, text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_pm_events_publish(uuid, uuid, text, uuid, text, jsonb) FROM PUBLIC, authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_event_types() TO authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_pm_events_publish(uuid, uuid, text, uuid, text, jsonb) TO authenticated;

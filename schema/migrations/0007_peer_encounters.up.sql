@@ -354,7 +354,7 @@ CREATE FUNCTION public.cl_peer_encounter_billed(p_organization_id uuid, p_encoun
   END
   $$;
 -- +goose StatementEnd
-REVOKE ALL ON FUNCTION public.cl_peer_encounter_billed(uuid, uuid, public.cl_peer_encounter_amendments) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_peer_encounter_billed(uuid, uuid, public.cl_peer_encounter_amendments) FROM PUBLIC, authenticated;
 
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_peer_encounter_amendments_guard() RETURNS trigger
@@ -437,7 +437,7 @@ ALTER TABLE public.cl_peer_encounter_amendments ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.cl_peer_encounter_amendments FORCE ROW LEVEL SECURITY;
 
 REVOKE ALL ON public.pf_billing_codes, public.pf_org_billing_codes, public.pf_lookup_values, public.cl_peer_service_types,
-  public.cl_peer_settings, public.cl_peer_encounters, public.cl_peer_encounter_amendments FROM PUBLIC;
+  public.cl_peer_settings, public.cl_peer_encounters, public.cl_peer_encounter_amendments FROM PUBLIC, authenticated;
 GRANT SELECT ON public.pf_billing_codes, public.pf_org_billing_codes, public.pf_lookup_values,
   public.cl_peer_service_types, public.cl_peer_settings TO authenticated;
 -- Clinical text (focus notes, amendments' body and reason) is not
@@ -476,7 +476,7 @@ CREATE FUNCTION public.cl_peer_access(p_organization_id uuid, p_chart_id uuid, p
   END
   $$;
 -- +goose StatementEnd
-REVOKE ALL ON FUNCTION public.cl_peer_access(uuid, uuid, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_peer_access(uuid, uuid, text) FROM PUBLIC, authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_peer_access(uuid, uuid, text) TO authenticated;
 
 -- The seed's policy, organization access and Part 2 consent, kept verbatim
@@ -719,7 +719,7 @@ CREATE FUNCTION public.cl_peer_provider_page(
   END
   $$;
 -- +goose StatementEnd
-REVOKE ALL ON FUNCTION public.cl_peer_provider_page(uuid, uuid, date, date, date, uuid, integer, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_peer_provider_page(uuid, uuid, date, date, date, uuid, integer, boolean) FROM PUBLIC, authenticated;
 
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_peer_encounters_by_provider_disclose(
@@ -752,24 +752,24 @@ CREATE FUNCTION public.cl_peer_encounters_by_provider(
   $$;
 -- +goose StatementEnd
 
-REVOKE ALL ON FUNCTION public.cl_peer_encounters_by_chart_disclose(uuid, uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_peer_encounters_by_chart_disclose(uuid, uuid) FROM PUBLIC, authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_peer_encounters_by_chart_disclose(uuid, uuid) TO authenticated;
-REVOKE ALL ON FUNCTION public.cl_peer_encounters_disclose(uuid, uuid[], text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_peer_encounters_disclose(uuid, uuid[], text) FROM PUBLIC, authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_peer_encounters_disclose(uuid, uuid[], text) TO authenticated;
-REVOKE ALL ON FUNCTION public.cl_peer_encounters_by_provider_disclose(uuid, uuid, date, date, date, uuid, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_peer_encounters_by_provider_disclose(uuid, uuid, date, date, date, uuid, integer) FROM PUBLIC, authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_peer_encounters_by_provider_disclose(uuid, uuid, date, date, date, uuid, integer) TO authenticated;
-REVOKE ALL ON FUNCTION public.cl_peer_encounters_by_chart(uuid, uuid, date, date, date, uuid, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_peer_encounters_by_chart(uuid, uuid, date, date, date, uuid, integer) FROM PUBLIC, authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_peer_encounters_by_chart(uuid, uuid, date, date, date, uuid, integer) TO authenticated;
-REVOKE ALL ON FUNCTION public.cl_peer_encounters_by_provider(uuid, uuid, date, date, date, uuid, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_peer_encounters_by_provider(uuid, uuid, date, date, date, uuid, integer) FROM PUBLIC, authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_peer_encounters_by_provider(uuid, uuid, date, date, date, uuid, integer) TO authenticated;
-REVOKE ALL ON FUNCTION public.cl_peer_chart_readable(uuid, uuid, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_peer_chart_readable(uuid, uuid, boolean) FROM PUBLIC, authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_peer_chart_readable(uuid, uuid, boolean) TO authenticated;
-REVOKE ALL ON FUNCTION public.cl_peer_encounter_get(uuid, uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_peer_encounter_get(uuid, uuid) FROM PUBLIC, authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_peer_encounter_get(uuid, uuid) TO authenticated;
-REVOKE ALL ON FUNCTION public.cl_peer_encounter_amendments_of(uuid, uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_peer_encounter_amendments_of(uuid, uuid) FROM PUBLIC, authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_peer_encounter_amendments_of(uuid, uuid) TO authenticated;
-REVOKE ALL ON FUNCTION public.pf_billing_code_valid(uuid, text, date) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_peer_service_types_for(uuid, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.pf_billing_code_valid(uuid, text, date) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_peer_service_types_for(uuid, text) FROM PUBLIC, authenticated;
 -- cl_peer_encounter_event_ok: whether an event's data is exactly the
 -- peer_encounter_finalized of a finalized encounter: the one definition of
 -- where each field comes from. The header fields (event_type and
@@ -842,7 +842,7 @@ CREATE FUNCTION public.cl_peer_encounter_cosign(p_organization_id uuid, p_id uui
   END
   $$;
 -- +goose StatementEnd
-REVOKE ALL ON FUNCTION public.cl_peer_encounter_cosign(uuid, uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_peer_encounter_cosign(uuid, uuid) FROM PUBLIC, authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_peer_encounter_cosign(uuid, uuid) TO authenticated;
 
 -- cl_peer_encounter_finalize: finalize an encounter and publish its
@@ -900,7 +900,7 @@ CREATE FUNCTION public.cl_peer_encounter_finalize(
   END
   $$;
 -- +goose StatementEnd
-REVOKE ALL ON FUNCTION public.cl_peer_encounter_event_ok(public.cl_peer_encounters, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_peer_encounter_event_ok(public.cl_peer_encounters, jsonb) FROM PUBLIC, authenticated;
 -- cl_peer_encounter_correction_of: the data of a correction's
 -- peer_encounter_corrected, computed by the database: the encounter's
 -- billed figures as they stand after the correction a (in the table or
@@ -936,7 +936,7 @@ CREATE FUNCTION public.cl_peer_encounter_correction_of(p_organization_id uuid, a
   END
   $$;
 -- +goose StatementEnd
-REVOKE ALL ON FUNCTION public.cl_peer_encounter_correction_of(uuid, public.cl_peer_encounter_amendments) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_peer_encounter_correction_of(uuid, public.cl_peer_encounter_amendments) FROM PUBLIC, authenticated;
 
 -- cl_peer_encounter_correction: the correction p_amendment_id would be, as
 -- a row not yet written, for a caller who may amend the finalized
@@ -971,7 +971,7 @@ CREATE FUNCTION public.cl_peer_encounter_correction(
   END
   $$;
 -- +goose StatementEnd
-REVOKE ALL ON FUNCTION public.cl_peer_encounter_correction(uuid, uuid, uuid, text, text, date, integer, text, uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_peer_encounter_correction(uuid, uuid, uuid, text, text, date, integer, text, uuid) FROM PUBLIC, authenticated;
 
 -- cl_peer_encounter_correction_data: the data peer_encounter_corrected
 -- would carry for the correction the caller is about to make
@@ -994,7 +994,7 @@ CREATE FUNCTION public.cl_peer_encounter_correction_data(
   END
   $$;
 -- +goose StatementEnd
-REVOKE ALL ON FUNCTION public.cl_peer_encounter_correction_data(uuid, uuid, uuid, date, integer, text, uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_peer_encounter_correction_data(uuid, uuid, uuid, date, integer, text, uuid) FROM PUBLIC, authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_peer_encounter_correction_data(uuid, uuid, uuid, date, integer, text, uuid) TO authenticated;
 
 -- cl_peer_encounter_correct: correct a finalized encounter's billed
@@ -1037,7 +1037,7 @@ CREATE FUNCTION public.cl_peer_encounter_correct(
   END
   $$;
 -- +goose StatementEnd
-REVOKE ALL ON FUNCTION public.cl_peer_encounter_correct(uuid, uuid, uuid, text, text, date, integer, text, uuid, text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_peer_encounter_correct(uuid, uuid, uuid, text, text, date, integer, text, uuid, text, jsonb) FROM PUBLIC, authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_peer_encounter_correct(uuid, uuid, uuid, text, text, date, integer, text, uuid, text, jsonb) TO authenticated;
 
 -- A correction of billed figures commits only with its event.
@@ -1063,7 +1063,7 @@ CREATE CONSTRAINT TRIGGER cl_peer_encounter_amendments_require_event AFTER INSER
   WHEN (NOT ((NEW.corrected_service_date, NEW.corrected_duration_minutes, NEW.corrected_hcpcs_code,
               NEW.corrected_peer_provider_id) IS NULL))
   EXECUTE FUNCTION public.cl_peer_encounter_amendments_require_event();
-REVOKE ALL ON FUNCTION public.cl_peer_encounter_amendments_require_event() FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_peer_encounter_amendments_require_event() FROM PUBLIC, authenticated;
 
 
 -- cl_peer_encounter_verify_direct: what cl_pm_events_publish (an
@@ -1097,11 +1097,11 @@ CREATE FUNCTION public.cl_peer_encounter_verify_direct(
   END
   $$;
 -- +goose StatementEnd
-REVOKE ALL ON FUNCTION public.cl_peer_encounter_verify_direct(uuid, uuid, text, jsonb) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_peer_encounter_finalize(uuid, uuid, text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_peer_encounter_verify_direct(uuid, uuid, text, jsonb) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_peer_encounter_finalize(uuid, uuid, text, jsonb) FROM PUBLIC, authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_peer_encounter_finalize(uuid, uuid, text, jsonb) TO authenticated;
-REVOKE ALL ON FUNCTION public.cl_peer_encounters_guard() FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_peer_encounter_amendments_guard() FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_peer_encounters_require_event() FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_peer_encounters_guard() FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_peer_encounter_amendments_guard() FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_peer_encounters_require_event() FROM PUBLIC, authenticated;
 GRANT EXECUTE ON FUNCTION public.pf_billing_code_valid(uuid, text, date) TO authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_peer_service_types_for(uuid, text) TO authenticated;

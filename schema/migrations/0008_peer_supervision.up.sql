@@ -86,7 +86,7 @@ CREATE FUNCTION public.cl_peer_supervision_staff_guard() RETURNS trigger
   END
   $$;
 -- +goose StatementEnd
-REVOKE ALL ON FUNCTION public.cl_peer_supervision_staff_guard() FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_peer_supervision_staff_guard() FROM PUBLIC, authenticated;
 CREATE TRIGGER cl_peer_supervision_staff_guard BEFORE INSERT OR UPDATE OF peer_provider_id, supervisor_id
   ON public.cl_peer_supervision FOR EACH ROW EXECUTE FUNCTION public.cl_peer_supervision_staff_guard();
 CREATE TRIGGER cl_peer_certifications_staff_guard BEFORE INSERT OR UPDATE OF peer_provider_id
@@ -100,7 +100,7 @@ ALTER TABLE public.cl_peer_certifications ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.cl_peer_certifications FORCE ROW LEVEL SECURITY;
 ALTER TABLE public.cl_peer_supervision_rules ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.cl_peer_supervision_rules FORCE ROW LEVEL SECURITY;
-REVOKE ALL ON public.cl_peer_supervision, public.cl_peer_certifications, public.cl_peer_supervision_rules FROM PUBLIC;
+REVOKE ALL ON public.cl_peer_supervision, public.cl_peer_certifications, public.cl_peer_supervision_rules FROM PUBLIC, authenticated;
 GRANT SELECT, INSERT ON public.cl_peer_certifications, public.cl_peer_supervision_rules TO authenticated;
 -- Supervision notes are read through cl_peer_supervision_shown only.
 GRANT INSERT ON public.cl_peer_supervision TO authenticated;
@@ -170,7 +170,7 @@ CREATE FUNCTION public.cl_peer_supervision_notes(p_organization_id uuid, p_id uu
   END
   $$;
 -- +goose StatementEnd
-REVOKE ALL ON FUNCTION public.cl_peer_supervision_notes(uuid, uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_peer_supervision_notes(uuid, uuid) FROM PUBLIC, authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_peer_supervision_notes(uuid, uuid) TO authenticated;
 
 -- cl_peer_supervision_shown: the supervision records the caller may see
@@ -181,7 +181,7 @@ CREATE VIEW public.cl_peer_supervision_shown WITH (security_invoker = true) AS
          coalesce(public.cl_peer_supervision_notes(s.organization_id, s.id), '') AS notes,
          s.created_by, s.created_at, s.updated_by, s.updated_at
   FROM public.cl_peer_supervision s;
-REVOKE ALL ON public.cl_peer_supervision_shown FROM PUBLIC;
+REVOKE ALL ON public.cl_peer_supervision_shown FROM PUBLIC, authenticated;
 GRANT SELECT ON public.cl_peer_supervision_shown TO authenticated;
 
 -- cl_peer_cosigns: how many of a peer's encounters were co-signed, and how
@@ -209,5 +209,5 @@ CREATE FUNCTION public.cl_peer_cosigns(p_organization_id uuid, p_peer_provider_i
   END
   $$;
 -- +goose StatementEnd
-REVOKE ALL ON FUNCTION public.cl_peer_cosigns(uuid, uuid, date, date) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_peer_cosigns(uuid, uuid, date, date) FROM PUBLIC, authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_peer_cosigns(uuid, uuid, date, date) TO authenticated;

@@ -148,7 +148,7 @@ ALTER TABLE public.cl_multi_party_encounters ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.cl_multi_party_encounters FORCE ROW LEVEL SECURITY;
 ALTER TABLE public.cl_multi_party_participants ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.cl_multi_party_participants FORCE ROW LEVEL SECURITY;
-REVOKE ALL ON public.cl_multi_party_encounters, public.cl_multi_party_participants FROM PUBLIC;
+REVOKE ALL ON public.cl_multi_party_encounters, public.cl_multi_party_participants FROM PUBLIC, authenticated;
 GRANT SELECT, INSERT ON public.cl_multi_party_participants TO authenticated;
 -- The summary is read through cl_multi_party_encounters_shown only.
 GRANT INSERT ON public.cl_multi_party_encounters TO authenticated;
@@ -198,7 +198,7 @@ CREATE FUNCTION public.cl_multi_party_encounters_references_guard() RETURNS trig
   END
   $$;
 -- +goose StatementEnd
-REVOKE ALL ON FUNCTION public.cl_multi_party_encounters_references_guard() FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_multi_party_encounters_references_guard() FROM PUBLIC, authenticated;
 CREATE TRIGGER cl_multi_party_encounters_references_guard BEFORE INSERT ON public.cl_multi_party_encounters
   FOR EACH ROW EXECUTE FUNCTION public.cl_multi_party_encounters_references_guard();
 CREATE POLICY cl_multi_party_encounters_update ON public.cl_multi_party_encounters FOR UPDATE TO authenticated
@@ -239,11 +239,11 @@ CREATE FUNCTION public.cl_multi_party_encounters_guard() RETURNS trigger
 -- +goose StatementEnd
 CREATE TRIGGER cl_multi_party_encounters_guard BEFORE UPDATE ON public.cl_multi_party_encounters
   FOR EACH ROW EXECUTE FUNCTION public.cl_multi_party_encounters_guard();
-REVOKE ALL ON FUNCTION public.cl_multi_party_encounters_guard() FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_multi_party_visible(uuid, uuid) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_multi_party_open(uuid, uuid) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_multi_party_readable(uuid, uuid) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_multi_party_disclose(uuid, uuid, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_multi_party_encounters_guard() FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_multi_party_visible(uuid, uuid) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_multi_party_open(uuid, uuid) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_multi_party_readable(uuid, uuid) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_multi_party_disclose(uuid, uuid, text) FROM PUBLIC, authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_multi_party_readable(uuid, uuid) TO authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_multi_party_disclose(uuid, uuid, text) TO authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_multi_party_open(uuid, uuid) TO authenticated;
@@ -267,7 +267,7 @@ CREATE FUNCTION public.cl_multi_party_summary(p_organization_id uuid, p_encounte
   END
   $$;
 -- +goose StatementEnd
-REVOKE ALL ON FUNCTION public.cl_multi_party_summary(uuid, uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_multi_party_summary(uuid, uuid) FROM PUBLIC, authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_multi_party_summary(uuid, uuid) TO authenticated;
 
 -- cl_multi_party_encounters_shown: the encounters the caller may see (the
@@ -278,5 +278,5 @@ CREATE VIEW public.cl_multi_party_encounters_shown WITH (security_invoker = true
          e.started_at, e.ended_at, coalesce(public.cl_multi_party_summary(e.organization_id, e.id), '') AS summary,
          e.created_by, e.created_at, e.updated_by, e.updated_at
   FROM public.cl_multi_party_encounters e;
-REVOKE ALL ON public.cl_multi_party_encounters_shown FROM PUBLIC;
+REVOKE ALL ON public.cl_multi_party_encounters_shown FROM PUBLIC, authenticated;
 GRANT SELECT ON public.cl_multi_party_encounters_shown TO authenticated;

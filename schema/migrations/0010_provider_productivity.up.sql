@@ -74,7 +74,7 @@ CREATE FUNCTION public.hr_productivity_settings_guard() RETURNS trigger
 -- +goose StatementEnd
 CREATE TRIGGER hr_productivity_settings_guard BEFORE INSERT OR UPDATE ON public.hr_productivity_settings
   FOR EACH ROW EXECUTE FUNCTION public.hr_productivity_settings_guard();
-REVOKE ALL ON FUNCTION public.hr_productivity_settings_guard() FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.hr_productivity_settings_guard() FROM PUBLIC, authenticated;
 
 -- The aggregation reads by provider and period.
 CREATE INDEX cl_progress_notes_productivity_idx ON public.cl_progress_notes (organization_id, author_id, finalized_at)
@@ -89,8 +89,8 @@ ALTER TABLE public.hr_productivity_settings ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.hr_productivity_settings FORCE ROW LEVEL SECURITY;
 ALTER TABLE public.hr_cell_key_seeds ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.hr_cell_key_seeds FORCE ROW LEVEL SECURITY;
-REVOKE ALL ON public.hr_cell_key_seeds FROM PUBLIC;
-REVOKE ALL ON public.hr_service_categories, public.hr_org_service_categories, public.hr_productivity_settings FROM PUBLIC;
+REVOKE ALL ON public.hr_cell_key_seeds FROM PUBLIC, authenticated;
+REVOKE ALL ON public.hr_service_categories, public.hr_org_service_categories, public.hr_productivity_settings FROM PUBLIC, authenticated;
 GRANT SELECT ON public.hr_service_categories, public.hr_org_service_categories, public.hr_productivity_settings TO authenticated;
 CREATE POLICY hr_service_categories_select ON public.hr_service_categories FOR SELECT TO authenticated USING (true);
 CREATE POLICY hr_org_service_categories_select ON public.hr_org_service_categories FOR SELECT TO authenticated
@@ -299,7 +299,7 @@ CREATE FUNCTION public.hr_productivity_refusal(
   END
   $$;
 -- +goose StatementEnd
-REVOKE ALL ON FUNCTION public.hr_productivity_refusal(uuid, timestamptz, timestamptz, uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.hr_productivity_refusal(uuid, timestamptz, timestamptz, uuid) FROM PUBLIC, authenticated;
 GRANT EXECUTE ON FUNCTION public.hr_productivity_refusal(uuid, timestamptz, timestamptz, uuid) TO authenticated;
 
 -- hr_productivity_details: what the audit row of a report says: the
@@ -321,7 +321,7 @@ CREATE FUNCTION public.hr_productivity_details(
   END
   $$;
 -- +goose StatementEnd
-REVOKE ALL ON FUNCTION public.hr_productivity_details(uuid, timestamptz, timestamptz, uuid, uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.hr_productivity_details(uuid, timestamptz, timestamptz, uuid, uuid) FROM PUBLIC, authenticated;
 
 -- hr_productivity_request: the first of a report's two steps, and its
 -- audit: hr.productivity.viewed (the filters, the period asked for and
@@ -373,7 +373,7 @@ CREATE FUNCTION public.hr_productivity_request(
   END
   $$;
 -- +goose StatementEnd
-REVOKE ALL ON FUNCTION public.hr_productivity_request(uuid, timestamptz, timestamptz, uuid, uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.hr_productivity_request(uuid, timestamptz, timestamptz, uuid, uuid) FROM PUBLIC, authenticated;
 GRANT EXECUTE ON FUNCTION public.hr_productivity_request(uuid, timestamptz, timestamptz, uuid, uuid) TO authenticated;
 
 -- hr_salts: the seeds of one question's record keys, one per kind of
@@ -677,17 +677,17 @@ CREATE FUNCTION public.hr_productivity_overlaps(p_organization_id uuid, p_since 
   END
   $$;
 -- +goose StatementEnd
-REVOKE ALL ON FUNCTION public.hr_productivity_overlaps(uuid, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.hr_productivity_overlaps(uuid, timestamptz) FROM PUBLIC, authenticated;
 GRANT EXECUTE ON FUNCTION public.hr_productivity_overlaps(uuid, timestamptz) TO authenticated;
-REVOKE ALL ON FUNCTION public.get_provider_productivity(uuid, timestamptz, timestamptz, uuid, uuid) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.hr_record_key(bigint, uuid) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.hr_noise(double precision) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.hr_cell(integer, double precision, integer) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.hr_lag_hours(numeric, integer, double precision) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.hr_lag_cap() FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.hr_salts(bigint, timestamptz, timestamptz, uuid) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.hr_rekey(double precision, integer) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.hr_no_show_rate(integer, integer) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.hr_categories(jsonb, integer) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.hr_period(uuid, timestamptz, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.get_provider_productivity(uuid, timestamptz, timestamptz, uuid, uuid) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.hr_record_key(bigint, uuid) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.hr_noise(double precision) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.hr_cell(integer, double precision, integer) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.hr_lag_hours(numeric, integer, double precision) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.hr_lag_cap() FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.hr_salts(bigint, timestamptz, timestamptz, uuid) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.hr_rekey(double precision, integer) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.hr_no_show_rate(integer, integer) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.hr_categories(jsonb, integer) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.hr_period(uuid, timestamptz, timestamptz) FROM PUBLIC, authenticated;
 GRANT EXECUTE ON FUNCTION public.get_provider_productivity(uuid, timestamptz, timestamptz, uuid, uuid) TO authenticated;

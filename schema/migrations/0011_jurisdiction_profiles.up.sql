@@ -194,7 +194,7 @@ ALTER TABLE public.pf_jurisdiction_daily_caps ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.pf_jurisdiction_daily_caps FORCE ROW LEVEL SECURITY;
 ALTER TABLE public.pf_jurisdiction_rules ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.pf_jurisdiction_rules FORCE ROW LEVEL SECURITY;
-REVOKE ALL ON public.pf_jurisdiction_profiles, public.pf_jurisdiction_daily_caps, public.pf_jurisdiction_rules FROM PUBLIC;
+REVOKE ALL ON public.pf_jurisdiction_profiles, public.pf_jurisdiction_daily_caps, public.pf_jurisdiction_rules FROM PUBLIC, authenticated;
 GRANT SELECT ON public.pf_jurisdiction_profiles, public.pf_jurisdiction_daily_caps, public.pf_jurisdiction_rules TO authenticated;
 CREATE POLICY pf_jurisdiction_profiles_select ON public.pf_jurisdiction_profiles FOR SELECT TO authenticated USING (true);
 CREATE POLICY pf_jurisdiction_daily_caps_select ON public.pf_jurisdiction_daily_caps FOR SELECT TO authenticated USING (true);
@@ -237,12 +237,12 @@ JOIN (VALUES
   ('medicare',  4, '2020-03-01', NULL,         NULL, '{video,audio_only,store_and_forward}',    false, '{}',           '02')
 ) AS r(code, position, valid_from, valid_to, is_group, deliveries, at_home, modifiers, place_of_service) ON r.code = p.code;
 
-REVOKE ALL ON FUNCTION public.pf_known_modifiers(text[]) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.pf_modifier_rank(text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.pf_jurisdiction_rules_for(uuid, date, boolean, text, boolean) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.pf_jurisdiction_suggest(uuid, date, boolean, text, boolean) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.pf_jurisdiction_profile_check(uuid) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.pf_jurisdiction_rules_checked() FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.pf_known_modifiers(text[]) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.pf_modifier_rank(text) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.pf_jurisdiction_rules_for(uuid, date, boolean, text, boolean) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.pf_jurisdiction_suggest(uuid, date, boolean, text, boolean) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.pf_jurisdiction_profile_check(uuid) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.pf_jurisdiction_rules_checked() FROM PUBLIC, authenticated;
 GRANT EXECUTE ON FUNCTION public.pf_modifier_rank(text) TO authenticated;
 GRANT EXECUTE ON FUNCTION public.pf_jurisdiction_rules_for(uuid, date, boolean, text, boolean) TO authenticated;
 GRANT EXECUTE ON FUNCTION public.pf_jurisdiction_suggest(uuid, date, boolean, text, boolean) TO authenticated;

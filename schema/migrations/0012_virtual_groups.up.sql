@@ -74,6 +74,7 @@ CREATE TABLE public.cl_group_attendance_modes (
   CONSTRAINT cl_group_attendance_modes_virtual_fkey FOREIGN KEY (organization_id, session_id)
     REFERENCES public.cl_group_session_telehealth_metadata (organization_id, session_id),
   CHECK (left_at IS NULL OR joined_at IS NULL OR left_at >= joined_at),
+  CHECK ((joined_at IS NULL OR public.pf_plausible_time(joined_at)) AND (left_at IS NULL OR public.pf_plausible_time(left_at))),
   CHECK (mode <> 'in_person' OR NOT at_home)
 );
 CREATE INDEX cl_group_attendance_modes_session_idx ON public.cl_group_attendance_modes (organization_id, session_id);
@@ -112,7 +113,7 @@ CREATE FUNCTION public.cl_group_recording_granted(p_organization_id uuid, p_atte
   END
   $$;
 -- +goose StatementEnd
-REVOKE ALL ON FUNCTION public.cl_group_recording_granted(uuid, uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_group_recording_granted(uuid, uuid) FROM PUBLIC, authenticated;
 
 -- Technology failures: an append-only log per session.
 CREATE TABLE public.cl_group_technology_failures (
@@ -130,6 +131,7 @@ CREATE TABLE public.cl_group_technology_failures (
   CONSTRAINT cl_group_technology_failures_virtual_fkey FOREIGN KEY (organization_id, session_id)
     REFERENCES public.cl_group_session_telehealth_metadata (organization_id, session_id),
   CHECK (ended_at > started_at),
+  CHECK (public.pf_plausible_time(started_at) AND public.pf_plausible_time(ended_at)),
   CHECK (ended_at <= recorded_at + interval '1 minute')
 );
 CREATE INDEX cl_group_technology_failures_session_idx ON public.cl_group_technology_failures (organization_id, session_id);
@@ -243,6 +245,11 @@ CREATE FUNCTION public.cl_virtual_group_metadata_guard() RETURNS trigger
       IF TG_OP = 'UPDATE' AND OLD.state = 'started' AND NEW.modality <> OLD.modality THEN
         RAISE EXCEPTION 'the modality of a started group cannot change (modality)' USING ERRCODE = 'object_not_in_prerequisite_state';
       END IF;
+      IF NEW.modality = 'virtual' AND EXISTS (
+           SELECT 1 FROM public.cl_group_attendance_modes x
+           WHERE x.organization_id = NEW.organization_id AND x.session_id = NEW.session_id AND x.mode = 'in_person') THEN
+        RAISE EXCEPTION 'a group with an attendee in the room is hybrid (in_person_attendees)' USING ERRCODE = 'check_violation';
+      END IF;
       IF public.cl_has_permission(NEW.organization_id, 'cl.group.virtual.manage')
          AND NOT public.cl_pm_reference_ok(NEW.organization_id, 'pm_telehealth_sessions', NEW.pm_telehealth_session_id) THEN
         RAISE EXCEPTION 'is not a telehealth session of the organization (pm_telehealth_session_id)' USING ERRCODE = 'foreign_key_violation';
@@ -272,7 +279,7 @@ CREATE FUNCTION public.cl_virtual_group_metadata_copy() RETURNS trigger
 -- +goose StatementEnd
 CREATE TRIGGER cl_virtual_group_metadata_copy AFTER INSERT OR UPDATE ON public.cl_group_session_telehealth_metadata
   FOR EACH ROW EXECUTE FUNCTION public.cl_virtual_group_metadata_copy();
-REVOKE ALL ON FUNCTION public.cl_virtual_group_metadata_copy() FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_virtual_group_metadata_copy() FROM PUBLIC, authenticated;
 
 -- A virtual group's lifecycle on its CL-14 session (status, start, end,
 -- PM-13 reference) follows its telehealth metadata, which moves only
@@ -296,12 +303,13 @@ CREATE FUNCTION public.cl_group_lifecycle_follows(
     IF NOT FOUND THEN
       RETURN public.cl_has_permission(p_organization_id, 'cl.group.manage');
     END IF;
-    RETURN p_pm_telehealth_session_id IS NOT DISTINCT FROM m.pm_telehealth_session_id
+    RETURN coalesce(p_pm_telehealth_session_id IS NOT DISTINCT FROM m.pm_telehealth_session_id
        AND CASE m.state
-             WHEN 'started' THEN p_status = 'in_progress' AND p_started_at = m.started_at AND p_ended_at IS NULL
-             WHEN 'concluded' THEN p_status = 'completed' AND p_started_at = m.started_at AND p_ended_at = m.concluded_at
+             WHEN 'started' THEN p_status = 'in_progress' AND p_started_at IS NOT DISTINCT FROM m.started_at AND p_ended_at IS NULL
+             WHEN 'concluded' THEN p_status = 'completed' AND p_started_at IS NOT DISTINCT FROM m.started_at
+                                   AND p_ended_at IS NOT DISTINCT FROM m.concluded_at
              ELSE p_started_at IS NULL AND p_ended_at IS NULL AND p_status = 'scheduled'
-           END;
+           END, false);
   END
   $$;
 -- +goose StatementEnd
@@ -325,7 +333,7 @@ CREATE FUNCTION public.cl_virtual_group_open(p_organization_id uuid, p_session_i
 -- without claims holds no permission, so the policies refused it already).
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_virtual_group_session_guard() RETURNS trigger
-  LANGUAGE plpgsql
+  LANGUAGE plpgsql SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
   AS $$
   BEGIN
@@ -818,24 +826,33 @@ CREATE FUNCTION public.cl_group_technology_failures_guard() RETURNS trigger
 -- +goose StatementEnd
 CREATE TRIGGER cl_group_technology_failures_guard BEFORE INSERT ON public.cl_group_technology_failures
   FOR EACH ROW EXECUTE FUNCTION public.cl_group_technology_failures_guard();
--- An attendee of a virtual group takes part remotely (for managers, as above).
+-- How an attendee takes part changes only while the session has not
+-- concluded, and an attendee of a virtual group takes part remotely (for
+-- managers, as above).
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_group_attendance_modes_guard() RETURNS trigger
   LANGUAGE plpgsql SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
   AS $$
+  DECLARE
+    m public.cl_group_session_telehealth_metadata;
   BEGIN
-    IF auth.uid() IS NOT NULL AND NEW.mode = 'in_person'
-       AND public.cl_has_permission(NEW.organization_id, 'cl.group.virtual.manage') AND EXISTS (
-           SELECT 1 FROM public.cl_group_session_telehealth_metadata m
-           WHERE m.organization_id = NEW.organization_id AND m.session_id = NEW.session_id AND m.modality = 'virtual') THEN
+    IF auth.uid() IS NULL OR NOT public.cl_has_permission(NEW.organization_id, 'cl.group.virtual.manage') THEN
+      RETURN NEW;
+    END IF;
+    SELECT * INTO m FROM public.cl_group_session_telehealth_metadata x
+    WHERE x.organization_id = NEW.organization_id AND x.session_id = NEW.session_id;
+    IF m.state = 'concluded' THEN
+      RAISE EXCEPTION 'a concluded virtual group''s attendance cannot change (state)' USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    IF NEW.mode = 'in_person' AND m.modality = 'virtual' THEN
       RAISE EXCEPTION 'cannot be in person in a virtual group (mode)' USING ERRCODE = 'check_violation';
     END IF;
     RETURN NEW;
   END
   $$;
 -- +goose StatementEnd
-CREATE TRIGGER cl_group_attendance_modes_guard BEFORE INSERT ON public.cl_group_attendance_modes
+CREATE TRIGGER cl_group_attendance_modes_guard BEFORE INSERT OR UPDATE ON public.cl_group_attendance_modes
   FOR EACH ROW EXECUTE FUNCTION public.cl_group_attendance_modes_guard();
 CREATE TRIGGER cl_group_session_telehealth_metadata_initial BEFORE INSERT ON public.cl_group_session_telehealth_metadata
   FOR EACH ROW EXECUTE FUNCTION public.pf_initial_values('{"state": "scheduled", "recording_state": "not_recorded",
@@ -853,7 +870,7 @@ ALTER TABLE public.cl_group_recording_consents FORCE ROW LEVEL SECURITY;
 ALTER TABLE public.cl_group_technology_failures ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.cl_group_technology_failures FORCE ROW LEVEL SECURITY;
 REVOKE ALL ON public.cl_group_session_telehealth_metadata, public.cl_group_attendance_modes,
-  public.cl_group_recording_consents, public.cl_group_technology_failures FROM PUBLIC;
+  public.cl_group_recording_consents, public.cl_group_technology_failures FROM PUBLIC, authenticated;
 GRANT SELECT ON public.cl_group_session_telehealth_metadata, public.cl_group_attendance_modes,
   public.cl_group_recording_consents, public.cl_group_technology_failures TO authenticated;
 -- Table-level INSERT (Citus writes defaults out, which column grants would
@@ -903,37 +920,36 @@ CREATE POLICY cl_group_technology_failures_insert ON public.cl_group_technology_
   WITH CHECK (public.cl_has_permission(organization_id, 'cl.group.virtual.manage') AND recorded_by = auth.uid()
               AND public.cl_virtual_group_open(organization_id, session_id));
 
-REVOKE ALL ON FUNCTION public.cl_is_opaque_reference(text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_group_participation_covered(uuid, uuid, uuid) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_group_participation_consented(uuid, uuid) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_group_attendee_consented(uuid, uuid) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_group_attendance_chart(uuid, uuid) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_group_attendance_visible(uuid, uuid) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_virtual_group_open(uuid, uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_is_opaque_reference(text) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_group_participation_covered(uuid, uuid, uuid) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_group_participation_consented(uuid, uuid) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_group_attendee_consented(uuid, uuid) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_group_attendance_chart(uuid, uuid) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_group_attendance_visible(uuid, uuid) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_virtual_group_open(uuid, uuid) FROM PUBLIC, authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_group_attendee_consented(uuid, uuid) TO authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_group_attendance_visible(uuid, uuid) TO authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_virtual_group_open(uuid, uuid) TO authenticated;
-REVOKE ALL ON FUNCTION public.cl_virtual_group_metadata_guard() FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_virtual_group_attendance_guard() FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_virtual_group_counts(uuid, uuid) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_virtual_group_present_lines(uuid, uuid) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_virtual_group_profile(uuid, uuid) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_virtual_group_service_date(uuid, uuid) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_virtual_group_billable_minutes(uuid, uuid) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_virtual_group_concluded_data(uuid, uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_virtual_group_metadata_guard() FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_virtual_group_attendance_guard() FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_virtual_group_counts(uuid, uuid) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_virtual_group_present_lines(uuid, uuid) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_virtual_group_profile(uuid, uuid) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_virtual_group_service_date(uuid, uuid) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_virtual_group_billable_minutes(uuid, uuid) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_virtual_group_concluded_data(uuid, uuid) FROM PUBLIC, authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_virtual_group_concluded_data(uuid, uuid) TO authenticated;
-REVOKE ALL ON FUNCTION public.cl_virtual_group_transition(uuid, uuid, text, uuid, timestamptz, uuid) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_virtual_group_require_event() FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_virtual_group_set_recording(uuid, uuid, text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_virtual_group_publish(uuid, uuid, uuid, text, text, jsonb) FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_virtual_group_session_guard() FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_group_lifecycle_follows(uuid, uuid, text, timestamptz, timestamptz, uuid) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION public.cl_group_lifecycle_follows(uuid, uuid, text, timestamptz, timestamptz, uuid) TO authenticated;
+REVOKE ALL ON FUNCTION public.cl_virtual_group_transition(uuid, uuid, text, uuid, timestamptz, uuid) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_virtual_group_require_event() FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_virtual_group_set_recording(uuid, uuid, text) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_virtual_group_publish(uuid, uuid, uuid, text, text, jsonb) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_virtual_group_session_guard() FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_group_lifecycle_follows(uuid, uuid, text, timestamptz, timestamptz, uuid) FROM PUBLIC, authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_virtual_group_publish(uuid, uuid, uuid, text, text, jsonb) TO authenticated;
-REVOKE ALL ON FUNCTION public.cl_group_recording_consents_audit() FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_group_recording_consents_number() FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_group_technology_failures_guard() FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.cl_group_attendance_modes_guard() FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.cl_group_recording_consents_audit() FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_group_recording_consents_number() FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_group_technology_failures_guard() FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_group_attendance_modes_guard() FROM PUBLIC, authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_is_opaque_reference(text) TO authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_group_participation_consented(uuid, uuid) TO authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_virtual_group_present_lines(uuid, uuid) TO authenticated;

@@ -33,6 +33,29 @@ GRANT cl_definer TO CURRENT_USER;
 GRANT USAGE ON SCHEMA public, auth TO cl_definer;
 GRANT EXECUTE ON FUNCTION auth.uid() TO cl_definer;
 
+-- The tables the library creates or rules (the host stand-ins' names
+-- included, whoever created them): the only tables pf_apply_least_privilege
+-- touches. A test compares it with the migrations' CREATE TABLEs.
+CREATE FUNCTION public.pf_library_tables() RETURNS text[]
+  LANGUAGE sql IMMUTABLE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+    SELECT ARRAY[
+      -- the host's (schema/host)
+      'pf_organizations', 'pf_sites', 'pf_members', 'pf_permissions', 'pf_roles', 'pf_role_permissions', 'pf_member_roles',
+      'cl_charts', 'pm_telehealth_sessions', 'cl_group_sessions', 'cl_group_attendance', 'pm_appointments', 'pm_encounters',
+      'cl_progress_notes',
+      -- the library's
+      'pf_audit_logs', 'cl_part2_consents', 'cl_part2_emergency_access', 'cl_pm_events', 'pf_billing_codes',
+      'pf_org_billing_codes', 'pf_lookup_values', 'cl_peer_service_types', 'cl_peer_settings', 'cl_peer_encounters',
+      'cl_peer_encounter_amendments', 'cl_peer_supervision', 'cl_peer_certifications', 'cl_peer_supervision_rules',
+      'cl_multi_party_encounters', 'cl_multi_party_participants', 'hr_service_categories', 'hr_org_service_categories',
+      'hr_productivity_settings', 'hr_cell_key_seeds', 'pf_jurisdiction_profiles', 'pf_jurisdiction_daily_caps',
+      'pf_jurisdiction_rules', 'cl_group_session_telehealth_metadata', 'cl_group_attendance_modes',
+      'cl_group_recording_consents', 'cl_group_technology_failures']::text[]
+  $$;
+REVOKE ALL ON FUNCTION public.pf_library_tables() FROM PUBLIC, authenticated;
+
 -- +goose StatementBegin
 CREATE PROCEDURE public.pf_apply_least_privilege()
   LANGUAGE plpgsql
@@ -45,11 +68,14 @@ CREATE PROCEDURE public.pf_apply_least_privilege()
     v_writes text[] := ARRAY['pf_audit_logs', 'cl_part2_emergency_access', 'cl_pm_events', 'cl_group_sessions',
                              'cl_group_session_telehealth_metadata', 'cl_peer_encounters', 'cl_peer_encounter_amendments',
                              'hr_cell_key_seeds'];
+    -- Supabase's client role for requests without a login: the library
+    -- gives it nothing, whatever default privileges granted it.
+    v_anon boolean := EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = 'anon');
   BEGIN
     FOR t IN
       SELECT c.relname::text AS name FROM pg_catalog.pg_class c
       WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')
-        AND c.relrowsecurity AND c.relname NOT IN ('platform_schema_migrations', 'platform_host_schema_migrations') -- bookkeeping
+        AND c.relname = ANY (public.pf_library_tables())
     LOOP
       EXECUTE pg_catalog.format('GRANT SELECT ON public.%I TO cl_definer', t.name);
       IF t.name = ANY (v_writes) THEN
@@ -60,18 +86,38 @@ CREATE PROCEDURE public.pf_apply_least_privilege()
         EXECUTE pg_catalog.format(
           'CREATE POLICY %I ON public.%I FOR ALL TO cl_definer USING (true) WITH CHECK (true)', t.name || '_definer', t.name);
       END IF;
+      -- Row-level security does not govern these: no client holds them.
+      EXECUTE pg_catalog.format('REVOKE TRUNCATE, REFERENCES, TRIGGER ON public.%I FROM PUBLIC, authenticated', t.name);
+      IF v_anon THEN
+        EXECUTE pg_catalog.format('REVOKE ALL ON public.%I FROM anon', t.name);
+      END IF;
     END LOOP;
+    -- The library's functions: the migrating role's own in schema public,
+    -- never an extension's nor another role's (a host keeps its functions
+    -- elsewhere, or owned by a role of its own).
     FOR f IN
       SELECT p.oid::regprocedure AS sig, p.prokind FROM pg_catalog.pg_proc p
-      WHERE p.pronamespace = 'public'::regnamespace AND p.proowner <> 'cl_definer'::regrole
+      WHERE p.pronamespace = 'public'::regnamespace AND p.proowner = (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = CURRENT_USER)
         AND p.proname <> 'pf_apply_least_privilege'
+        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                        WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
     LOOP
       EXECUTE pg_catalog.format('ALTER %s %s OWNER TO cl_definer',
                                 CASE f.prokind WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END, f.sig);
     END LOOP;
+    IF v_anon THEN
+      EXECUTE 'REVOKE ALL ON public.cl_peer_supervision_shown, public.cl_multi_party_encounters_shown FROM anon';
+      FOR f IN
+        SELECT p.oid::regprocedure AS sig, p.prokind FROM pg_catalog.pg_proc p
+        WHERE p.pronamespace = 'public'::regnamespace AND p.proowner = 'cl_definer'::regrole
+      LOOP
+        EXECUTE pg_catalog.format('REVOKE ALL ON %s %s FROM anon',
+                                  CASE f.prokind WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END, f.sig);
+      END LOOP;
+    END IF;
   END
   $$;
 -- +goose StatementEnd
-REVOKE ALL ON PROCEDURE public.pf_apply_least_privilege() FROM PUBLIC;
+REVOKE ALL ON PROCEDURE public.pf_apply_least_privilege() FROM PUBLIC, authenticated;
 
 CALL public.pf_apply_least_privilege();
