@@ -56,6 +56,16 @@ CREATE FUNCTION public.pf_library_tables() RETURNS text[]
   $$;
 REVOKE ALL ON FUNCTION public.pf_library_tables() FROM PUBLIC, authenticated;
 
+-- Whether an access list grants anything to anon itself (not through PUBLIC).
+CREATE FUNCTION public.pf_granted_to_anon(p_acl aclitem[]) RETURNS boolean
+  LANGUAGE sql STABLE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+    SELECT EXISTS (SELECT 1 FROM pg_catalog.aclexplode(p_acl) a JOIN pg_catalog.pg_roles r ON r.oid = a.grantee
+                   WHERE r.rolname = 'anon')
+  $$;
+REVOKE ALL ON FUNCTION public.pf_granted_to_anon(aclitem[]) FROM PUBLIC, authenticated;
+
 -- +goose StatementBegin
 CREATE PROCEDURE public.pf_apply_least_privilege()
   LANGUAGE plpgsql
@@ -88,7 +98,8 @@ CREATE PROCEDURE public.pf_apply_least_privilege()
       END IF;
       -- Row-level security does not govern these: no client holds them.
       EXECUTE pg_catalog.format('REVOKE TRUNCATE, REFERENCES, TRIGGER ON public.%I FROM PUBLIC, authenticated', t.name);
-      IF v_anon THEN
+      IF v_anon AND public.pf_granted_to_anon((SELECT c.relacl FROM pg_catalog.pg_class c
+                                               WHERE c.oid = pg_catalog.format('public.%I', t.name)::regclass)) THEN
         EXECUTE pg_catalog.format('REVOKE ALL ON public.%I FROM anon', t.name);
       END IF;
     END LOOP;
@@ -106,10 +117,11 @@ CREATE PROCEDURE public.pf_apply_least_privilege()
                                 CASE f.prokind WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END, f.sig);
     END LOOP;
     IF v_anon THEN
-      EXECUTE 'REVOKE ALL ON public.cl_peer_supervision_shown, public.cl_multi_party_encounters_shown FROM anon';
+      REVOKE ALL ON public.cl_peer_supervision_shown, public.cl_multi_party_encounters_shown FROM anon;
       FOR f IN
         SELECT p.oid::regprocedure AS sig, p.prokind FROM pg_catalog.pg_proc p
         WHERE p.pronamespace = 'public'::regnamespace AND p.proowner = 'cl_definer'::regrole
+          AND public.pf_granted_to_anon(p.proacl)
       LOOP
         EXECUTE pg_catalog.format('REVOKE ALL ON %s %s FROM anon',
                                   CASE f.prokind WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END, f.sig);
