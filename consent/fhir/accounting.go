@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/google/uuid"
 
@@ -74,6 +75,9 @@ const (
 	actionDenied    = "part2.access.denied"
 	actionDisclosed = "part2.record.disclosed"
 )
+
+// bases are the bases of a decision an accounting row can record.
+var bases = []consent.Basis{consent.BasisNotPart2, consent.BasisConsent, consent.BasisEmergency, consent.BasisDenied}
 
 // useActions maps a use of records to the AuditEvent action on them: read
 // for display, export and AI use (the records are read out), update for
@@ -191,6 +195,9 @@ func auditEventOf(chartID uuid.UUID, d *consent.Disclosure) (*auditEvent, error)
 		Role: &coding{System: systemObjectRole, Code: "1", Display: "Patient"},
 	}
 	if d.Basis != nil {
+		if !slices.Contains(bases, consent.Basis(*d.Basis)) {
+			return nil, validate.Errorf("Basis", "is not a basis of a decision")
+		}
 		patient.Detail = append(patient.Detail, detail{Type: "basis", ValueString: *d.Basis})
 	}
 	if d.EmergencyAccessID != nil {

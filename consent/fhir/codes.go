@@ -1,7 +1,9 @@
 package fhir
 
 import (
+	"regexp"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -80,6 +82,13 @@ func purposeCoding(p consent.Purpose) (coding, bool) {
 	d, ok := purposeDisplays[p]
 	return coding{System: systemActReason, Code: string(p), Display: d}, ok
 }
+
+// fhirCode is the form of a FHIR code: no leading or trailing whitespace,
+// single whitespace characters between words.
+var fhirCode = regexp.MustCompile(`^[^\s]+(\s[^\s]+)*$`)
+
+// isCode reports whether s can be written as a FHIR code.
+func isCode(s string) bool { return utf8.ValidString(s) && fhirCode.MatchString(s) }
 
 func recordTypeCoding(r consent.RecordType) coding {
 	return coding{System: RecordTypeSystem, Code: string(r)}

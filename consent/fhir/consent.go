@@ -88,6 +88,12 @@ func consentOf(c *consent.Consent) (*consentResource, error) {
 	if c.EffectiveAt.IsZero() || c.SignedAt.IsZero() {
 		return nil, validate.Errorf("EffectiveAt", "and SignedAt are required")
 	}
+	switch {
+	case c.ExpiresAt == nil && c.ExpirationEvent == nil:
+		return nil, validate.Errorf("ExpiresAt", "or ExpirationEvent is required")
+	case c.ExpirationEvent != nil && !isCode(*c.ExpirationEvent):
+		return nil, validate.Errorf("ExpirationEvent", "must be a code: no leading, trailing or repeated whitespace")
+	}
 	recipient, err := recipientOf(c)
 	if err != nil {
 		return nil, err
@@ -143,9 +149,6 @@ func consentOf(c *consent.Consent) (*consentResource, error) {
 	}
 	if c.ExpirationEvent != nil {
 		r.Extension = []extension{{URL: ExpirationEventExtension, ValueCode: *c.ExpirationEvent}}
-	}
-	if c.ExpiresAt == nil && c.ExpirationEvent == nil {
-		return nil, validate.Errorf("ExpiresAt", "or ExpirationEvent is required")
 	}
 	return r, nil
 }
