@@ -1,4 +1,4 @@
-package fhir_test
+package conformance_test
 
 import (
 	"context"
@@ -16,8 +16,6 @@ import (
 	"github.com/encoreos/platform-go/consent/fhir"
 	"github.com/encoreos/platform-go/internal/testdb"
 )
-
-func TestMain(m *testing.M) { testdb.Main(m) }
 
 // The accounting of disclosures that the library writes to PostgreSQL,
 // through its own API and as users RLS applies to, exports as a Bundle that
@@ -83,7 +81,10 @@ func TestAccountingBundleFromDatabase(t *testing.T) {
 	c, err := fhir.Consent(consents[0])
 	require.NoError(t, err)
 	requireValidR4(t, "Consent", c)
-	var v consentView
+	var v struct {
+		Status  string
+		Patient struct{ Reference string }
+	}
 	require.NoError(t, json.Unmarshal(c, &v))
 	require.Equal(t, "inactive", v.Status)
 	require.Equal(t, "Patient/"+chart.String(), v.Patient.Reference)

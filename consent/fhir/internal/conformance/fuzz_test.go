@@ -1,4 +1,4 @@
-package fhir_test
+package conformance_test
 
 import (
 	"errors"
@@ -6,6 +6,7 @@ import (
 
 	"github.com/encoreos/platform-go/consent"
 	"github.com/encoreos/platform-go/consent/fhir"
+	"github.com/encoreos/platform-go/consent/fhir/internal/sample"
 )
 
 // Every consent is either refused as invalid or written as a Consent the
@@ -17,7 +18,7 @@ func FuzzConsent(f *testing.F) {
 	f.Add("peer_encounter", "HOPERAT", " trailing ", "guardian")
 	f.Add("appointment", "PATRQT", "tab\there", "patient")
 	f.Fuzz(func(t *testing.T, recordType, purpose, event, signer string) {
-		c := treatmentAndPayment()
+		c := sample.TreatmentAndPayment()
 		c.RecordTypes = []consent.RecordType{consent.RecordType(recordType)}
 		c.Purposes = []consent.Purpose{consent.Purpose(purpose)}
 		c.Signer = consent.Signer(signer)
@@ -47,7 +48,7 @@ func FuzzAccountingBundle(f *testing.F) {
 	f.Add("part2.record.printed", "MARKETING", "*", "print", "")
 	f.Add("part2.record.disclosed", "TREAT", "progress_note", "ai", " ")
 	f.Fuzz(func(t *testing.T, action, purpose, recordType, use, basis string) {
-		d := everyAction()[2]
+		d := sample.EveryAction()[2]
 		d.Action = action
 		d.Purpose, d.RecordType, d.Use, d.Basis = nil, nil, nil, nil
 		if purpose != "" {
@@ -63,8 +64,8 @@ func FuzzAccountingBundle(f *testing.F) {
 		if basis != "" {
 			d.Basis = &basis
 		}
-		d.ConsentID, d.EmergencyAccessID = &consentID, &emergencyID
-		data, err := fhir.AccountingBundle(chartID, []consent.Disclosure{d})
+		d.ConsentID, d.EmergencyAccessID = new(sample.Consent), new(sample.Emergency)
+		data, err := fhir.AccountingBundle(sample.Chart, []consent.Disclosure{d})
 		if err != nil {
 			if !errors.Is(err, consent.ErrInvalid) {
 				t.Fatalf("refused without a validation error: %v", err)

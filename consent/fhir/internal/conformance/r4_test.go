@@ -1,4 +1,4 @@
-package fhir_test
+package conformance_test
 
 import (
 	"bytes"
@@ -13,7 +13,11 @@ import (
 	"github.com/google/fhir/go/jsonformat"
 	r4pb "github.com/google/fhir/go/proto/google/fhir/proto/r4/core/resources/bundle_and_contained_resource_go_proto"
 	"github.com/stretchr/testify/require"
+
+	"github.com/encoreos/platform-go/internal/testdb"
 )
+
+func TestMain(m *testing.M) { testdb.Main(m) }
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
@@ -65,6 +69,6 @@ func requireGolden(t *testing.T, name string, data []byte) {
 		require.NoError(t, os.WriteFile(path, out.Bytes(), 0o644))
 	}
 	want, err := os.ReadFile(path)
-	require.NoError(t, err, "run go test ./consent/fhir -update to write the golden file")
+	require.NoError(t, err, "run go test ./consent/fhir/internal/conformance -update to write the golden file")
 	require.Equal(t, string(want), out.String(), "the resource differs from %s (rerun with -update if the change is meant)", path)
 }
