@@ -102,7 +102,8 @@ var useActions = map[consent.Use]string{
 // ActReason). Its agents are the acting user (Practitioner/<user id>, the
 // requestor; for a disclosure, the recipient) and the organization holding
 // the chart (Organization/<id>, custodian), which also observes the event
-// (source). Its entities are the patient (Patient/<chart id>, with the
+// (source; its site, when the row names one, as source.site). A row
+// without an actor has a requestor without who. Its entities are the patient (Patient/<chart id>, with the
 // basis and the emergency access id as details), the records (their
 // record type in [RecordTypeSystem], lifecycle disclose for a disclosure,
 // DS4P labels) and the consent (Consent/<id>). The bundle and every event
@@ -131,7 +132,10 @@ func AccountingBundle(chartID uuid.UUID, disclosures []consent.Disclosure) ([]by
 			}
 			return nil, err
 		}
-		id := eventID(chartID, e, ids)
+		id, err := eventID(chartID, e, ids)
+		if err != nil {
+			return nil, err
+		}
 		e.ID = id.String()
 		b.Entry = append(b.Entry, bundleEntry{FullURL: "urn:uuid:" + e.ID, Resource: e})
 	}
@@ -144,10 +148,10 @@ var idSpace = uuid.NewSHA1(uuid.NameSpaceURL, []byte(ActionSystem))
 // eventID derives an event's id from the chart and everything the event
 // says (its id aside), so that an accounting row gets the same id in every
 // export; rows alike in every field are told apart by their order.
-func eventID(chartID uuid.UUID, e *auditEvent, seen map[uuid.UUID]bool) uuid.UUID {
+func eventID(chartID uuid.UUID, e *auditEvent, seen map[uuid.UUID]bool) (uuid.UUID, error) {
 	content, err := json.Marshal(e)
 	if err != nil {
-		panic(err) // the event holds strings and slices only
+		return uuid.Nil, err
 	}
 	name := append(chartID[:], content...)
 	id := uuid.NewSHA1(idSpace, name)
@@ -155,7 +159,7 @@ func eventID(chartID uuid.UUID, e *auditEvent, seen map[uuid.UUID]bool) uuid.UUI
 		id = uuid.NewSHA1(idSpace, append(id[:], name...))
 	}
 	seen[id] = true
-	return id
+	return id, nil
 }
 
 func auditEventOf(chartID uuid.UUID, d *consent.Disclosure) (*auditEvent, error) {
@@ -172,7 +176,7 @@ func auditEventOf(chartID uuid.UUID, d *consent.Disclosure) (*auditEvent, error)
 		Subtype:      []coding{{System: ActionSystem, Code: d.Action}},
 		Recorded:     instant(d.OccurredAt),
 		Outcome:      "0",
-		Agent:        []agent{{Requestor: true}, {Type: ptr(concept(coding{System: systemParticipation, Code: "CST", Display: "custodian"})), Who: ref("Organization", d.OrganizationID)}},
+		Agent:        []agent{{Requestor: true}, {Type: ptr(concept(custodianRole)), Who: ref("Organization", d.OrganizationID)}},
 		Source:       source{Observer: ref("Organization", d.OrganizationID), Type: []coding{{System: systemSourceType, Code: "4", Display: "Application Server"}}},
 	}
 	if d.ActorUserID != nil && *d.ActorUserID != uuid.Nil {

@@ -111,6 +111,15 @@ func TestAccountingBundleMapsEveryAction(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, events[3].ID, readBundle(t, again)[0].ID)
 
+	// A row written without an acting user has a requestor without who.
+	anonymous := rows[0]
+	anonymous.ActorUserID = nil
+	data, err = fhir.AccountingBundle(sample.Chart, []consent.Disclosure{anonymous})
+	require.NoError(t, err)
+	e := readBundle(t, data)[0]
+	require.True(t, e.Agent[0].Requestor)
+	require.Empty(t, e.Agent[0].Who.Reference)
+
 	// Rows alike in every field still get ids of their own.
 	twice, err := fhir.AccountingBundle(sample.Chart, []consent.Disclosure{rows[2], rows[2]})
 	require.NoError(t, err)

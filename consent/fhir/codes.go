@@ -62,10 +62,20 @@ func securityLabels() []coding {
 	return []coding{
 		{System: systemConfidentiality, Code: "R", Display: "restricted"},
 		{System: systemActCode, Code: "ETH", Display: "substance abuse information sensitivity"},
-		{System: systemActCode, Code: "42CFRPart2", Display: "42 CFR Part2"},
+		part2Law,
 		{System: systemActCode, Code: "NORDSCLCD", Display: "no redisclosure without consent directive"},
 	}
 }
+
+// part2Law is 42 CFR Part 2 as an ActCode (ActUSPrivacyLaw): a security
+// label, and a consent's policy rule.
+var part2Law = coding{System: systemActCode, Code: "42CFRPart2", Display: "42 CFR Part2"}
+
+// The roles of a consent's actors and of an audit event's agents.
+var (
+	custodianRole = coding{System: systemParticipation, Code: "CST", Display: "custodian"}
+	recipientRole = coding{System: systemParticipation, Code: "IRCP", Display: "information recipient"}
+)
 
 // purposeDisplays are the HL7 v3 ActReason displays of every purpose the
 // library records; a purpose missing here is an error.

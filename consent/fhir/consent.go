@@ -98,10 +98,17 @@ func consentOf(c *consent.Consent) (*consentResource, error) {
 	if err != nil {
 		return nil, err
 	}
+	performer, err := performerOf(c)
+	if err != nil {
+		return nil, err
+	}
 	permit := provision{
-		Type:          "permit",
-		Period:        &period{Start: instant(c.EffectiveAt)},
-		Actor:         []provisionActor{{Role: concept(coding{System: systemParticipation, Code: "CST", Display: "custodian"}), Reference: ref("Organization", disclosing(c))}, {Role: concept(coding{System: systemParticipation, Code: "IRCP", Display: "information recipient"}), Reference: recipient}},
+		Type:   "permit",
+		Period: &period{Start: instant(c.EffectiveAt)},
+		Actor: []provisionActor{
+			{Role: concept(custodianRole), Reference: ref("Organization", disclosing(c))},
+			{Role: concept(recipientRole), Reference: recipient},
+		},
 		Action:        []codeableConcept{concept(coding{System: systemConsentAction, Code: "disclose", Display: "Disclose"})},
 		SecurityLabel: securityLabels(),
 	}
@@ -127,9 +134,10 @@ func consentOf(c *consent.Consent) (*consentResource, error) {
 		},
 		Patient:      ref("Patient", c.ChartID),
 		DateTime:     instant(c.SignedAt),
+		Performer:    []*reference{performer},
 		Organization: []*reference{ref("Organization", disclosing(c))},
 		Policy:       []policy{{Authority: part2Authority, URI: Part2Policy}},
-		PolicyRule:   concept(coding{System: systemActCode, Code: "42CFRPart2", Display: "42 CFR Part2"}),
+		PolicyRule:   concept(part2Law),
 		Provision:    permit,
 	}
 	if !c.RecordedAt.IsZero() {
@@ -138,14 +146,6 @@ func consentOf(c *consent.Consent) (*consentResource, error) {
 	if c.RevokedAt != nil {
 		r.Status = "inactive"
 		r.Meta.LastUpdated = instant(*c.RevokedAt)
-	}
-	switch c.Signer {
-	case consent.SignerPatient:
-		r.Performer = []*reference{ref("Patient", c.ChartID)}
-	case consent.SignerPersonalRepresentative:
-		r.Performer = []*reference{{Type: "RelatedPerson", Display: "personal representative"}}
-	default:
-		return nil, validate.Errorf("Signer", "must be patient or personal_representative")
 	}
 	if c.ExpirationEvent != nil {
 		r.Extension = []extension{{URL: ExpirationEventExtension, ValueCode: *c.ExpirationEvent}}
@@ -162,8 +162,23 @@ func disclosing(c *consent.Consent) uuid.UUID {
 	return c.OrganizationID
 }
 
+// performerOf is who signed: the patient, or a personal representative,
+// named by type only (the library keeps no record of them).
+func performerOf(c *consent.Consent) (*reference, error) {
+	switch c.Signer {
+	case consent.SignerPatient:
+		return ref("Patient", c.ChartID), nil
+	case consent.SignerPersonalRepresentative:
+		return &reference{Type: "RelatedPerson", Display: "personal representative"}, nil
+	}
+	return nil, validate.Errorf("Signer", "must be patient or personal_representative")
+}
+
+// recipientOf is who may receive the records: a user, as a Practitioner,
+// or an organization.
 func recipientOf(c *consent.Consent) (*reference, error) {
-	user, org := c.RecipientUserID != nil && *c.RecipientUserID != uuid.Nil, c.RecipientOrganizationID != nil && *c.RecipientOrganizationID != uuid.Nil
+	user := c.RecipientUserID != nil && *c.RecipientUserID != uuid.Nil
+	org := c.RecipientOrganizationID != nil && *c.RecipientOrganizationID != uuid.Nil
 	switch {
 	case user && !org:
 		return ref("Practitioner", *c.RecipientUserID), nil

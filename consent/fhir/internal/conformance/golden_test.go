@@ -39,7 +39,8 @@ func TestAccountingBundleGolden(t *testing.T) {
 }
 
 // Every purpose a consent can name and every record type parse, and so do
-// accounting rows alike in every field (their events get ids of their own).
+// accounting rows alike in every field (their events get ids of their own)
+// and a row without an acting user or a site.
 func TestEveryCodeParses(t *testing.T) {
 	t.Parallel()
 	c := sample.TreatmentAndPayment()
@@ -61,7 +62,9 @@ func TestEveryCodeParses(t *testing.T) {
 	requireValidR4(t, "Consent", data)
 
 	row := sample.EveryAction()[2]
-	data, err = fhir.AccountingBundle(sample.Chart, []consent.Disclosure{row, row, row})
+	anonymous := row
+	anonymous.ActorUserID, anonymous.SiteID = nil, nil
+	data, err = fhir.AccountingBundle(sample.Chart, []consent.Disclosure{row, row, row, anonymous})
 	require.NoError(t, err)
 	requireValidR4(t, "Bundle", data)
 }
