@@ -179,3 +179,29 @@ func TestContradictionsAreRefusedAtLoad(t *testing.T) {
 	})
 	require.True(t, dbtx.IsPermissionDenied(err), "%v", err)
 }
+
+// The database's units (pf_units, on the charge lines it publishes) and
+// billing.Units are the same arithmetic, minute for minute.
+func TestUnitsAreTheSameInGoAndInTheDatabase(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	ctx := context.Background()
+	member(t, db, func(tx pgx.Tx) error {
+		profiles, err := billing.LoadProfiles(ctx, tx)
+		require.NoError(t, err)
+		for _, p := range profiles {
+			for _, code := range []string{"H0038", "H2017"} {
+				rows, _ := tx.Query(ctx, `SELECT m, public.pf_units($1, m, $2) FROM generate_series(-1, 300) m`, p.ID, code)
+				got, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) ([2]int, error) {
+					var v [2]int
+					return v, r.Scan(&v[0], &v[1])
+				})
+				require.NoError(t, err)
+				for _, g := range got {
+					require.Equal(t, billing.Units(p.Units, g[0], p.DailyUnitCaps[code]), g[1], "%s %s %d minutes", p.Code, code, g[0])
+				}
+			}
+		}
+		return nil
+	})
+}

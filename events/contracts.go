@@ -19,12 +19,14 @@ const (
 	TypePeerEncounterCorrected = "peer_encounter_corrected"
 	TypeVirtualGroupStarted    = "cl_virtual_group_started"
 	TypeVirtualGroupConcluded  = "cl_virtual_group_concluded"
+	TypeVirtualGroupChargeLine = "cl_virtual_group_charge_line"
 )
 
 // Registered returns a zero value of every event type the library
 // publishes. Tests walk them to keep PHI out and to publish JSON Schemas.
 func Registered() []Event {
-	return []Event{&PeerEncounterFinalized{}, &PeerEncounterCorrected{}, &VirtualGroupStarted{}, &VirtualGroupConcluded{}}
+	return []Event{&PeerEncounterFinalized{}, &PeerEncounterCorrected{}, &VirtualGroupStarted{}, &VirtualGroupConcluded{},
+		&VirtualGroupChargeLine{}}
 }
 
 // Code is a short identifier from a code system: an HCPCS code, a modifier,
@@ -173,3 +175,51 @@ func (*VirtualGroupConcluded) EventType() string { return TypeVirtualGroupConclu
 
 // AggregateID implements [Event]: the group session.
 func (e *VirtualGroupConcluded) AggregateID() uuid.UUID { return e.SessionID }
+
+// VirtualGroupChargeLine is one present attendee's charge line of a
+// concluded virtual or hybrid group, for PM-07: a companion of
+// cl_virtual_group_concluded (whose seed fields stay exactly as the
+// specification says), published with it by the database, which computes
+// every figure. The line names the attendee's chart by UUID; a Part 2
+// chart's line is published only under a consent to disclosure for payment
+// (HPAYMT), is in the chart's accounting of disclosures, and carries the
+// HL7 DS4P security labels R, 42CFRPart2 and NORDSCLCD (no redisclosure
+// without consent).
+type VirtualGroupChargeLine struct {
+	Header
+	SessionID    uuid.UUID `json:"session_id"`
+	AttendanceID uuid.UUID `json:"attendance_id"`
+	ChartID      uuid.UUID `json:"chart_id"`
+	// ConcludedEventID is the cl_virtual_group_concluded event the line
+	// belongs to.
+	ConcludedEventID uuid.UUID `json:"concluded_event_id"`
+	ServiceDate      Date      `json:"service_date"`
+	// Modes are how the attendee took part, in order (a switch from video
+	// to audio only mid-session reads ["video", "audio_only"]), and the
+	// billable minutes spent in each.
+	Modes            Codes `json:"modes"`
+	VideoMinutes     int   `json:"video_minutes"`
+	AudioOnlyMinutes int   `json:"audio_only_minutes"`
+	InPersonMinutes  int   `json:"in_person_minutes"`
+	// BillableMinutes is the attendee's time in the session (from joining
+	// to leaving) less the interruptions of the whole session and the
+	// failures that affected this attendee; Units follow the profile's
+	// units rule.
+	BillableMinutes int `json:"billable_minutes"`
+	Units           int `json:"units"`
+	// PlaceOfService and ModifierSuggestions are the profile's suggestions
+	// for the mode the attendee spent most billable minutes in (a tie goes
+	// to the less capable: audio only, then video, then in person).
+	PlaceOfService        *Code     `json:"place_of_service,omitempty"`
+	ModifierSuggestions   Codes     `json:"modifier_suggestions"`
+	JurisdictionProfileID uuid.UUID `json:"jurisdiction_profile_id"`
+	// SecurityLabels are the DS4P labels of the line: empty unless the
+	// chart is Part 2.
+	SecurityLabels Codes `json:"security_labels"`
+}
+
+// EventType implements [Event].
+func (*VirtualGroupChargeLine) EventType() string { return TypeVirtualGroupChargeLine }
+
+// AggregateID implements [Event]: the attendance.
+func (e *VirtualGroupChargeLine) AggregateID() uuid.UUID { return e.AttendanceID }

@@ -27,7 +27,7 @@ func TestPayloadsHoldNoFreeText(t *testing.T) {
 	allowed := map[reflect.Type]bool{
 		reflect.TypeFor[uuid.UUID](): true, reflect.TypeFor[*uuid.UUID](): true,
 		reflect.TypeFor[time.Time](): true, reflect.TypeFor[*time.Time](): true,
-		reflect.TypeFor[events.Date](): true, reflect.TypeFor[events.Code](): true,
+		reflect.TypeFor[events.Date](): true, reflect.TypeFor[events.Code](): true, reflect.TypeFor[*events.Code](): true,
 		reflect.TypeFor[events.Codes](): true, reflect.TypeFor[events.Modality](): true,
 		reflect.TypeFor[int](): true,
 	}
@@ -77,6 +77,7 @@ func samples() []events.Event {
 	sched := uuid.MustParse("0b6f2a52-0000-4000-8000-0000000000d1")
 	pm := uuid.MustParse("0b6f2a52-0000-4000-8000-0000000000d2")
 	prof := uuid.MustParse("0b6f2a52-0000-4000-8000-0000000000d3")
+	pos := events.Code("10")
 	at := time.Date(2026, 11, 23, 15, 4, 5, 0, time.UTC)
 	h := func() events.Header {
 		return events.Header{OrganizationID: org, Timestamp: at, CorrelationID: &corr}
@@ -104,6 +105,12 @@ func samples() []events.Event {
 			SessionID: uuid.MustParse("0b6f2a52-0000-4000-8000-0000000000b1"), ScheduleID: &sched, PMTelehealthSessionID: &pm,
 			Modality: events.ModalityVirtual, ConcludedAt: at.Add(90 * time.Minute), DurationMinutes: 90, ParticipantCount: 8,
 			ModifierSuggestions: events.Codes{"95", "HQ"}, JurisdictionProfileID: &prof},
+		&events.VirtualGroupChargeLine{Header: h(),
+			SessionID: uuid.MustParse("0b6f2a52-0000-4000-8000-0000000000b1"), AttendanceID: uuid.MustParse("0b6f2a52-0000-4000-8000-0000000000b3"),
+			ChartID: uuid.MustParse("0b6f2a52-0000-4000-8000-0000000000a2"), ConcludedEventID: uuid.MustParse("0b6f2a52-0000-4000-8000-0000000000b4"),
+			ServiceDate: events.NewDate(at), Modes: events.Codes{"video", "audio_only"}, VideoMinutes: 40, AudioOnlyMinutes: 35,
+			BillableMinutes: 75, Units: 5, PlaceOfService: &pos, ModifierSuggestions: events.Codes{"93", "HQ"}, JurisdictionProfileID: prof,
+			SecurityLabels: events.Codes{"R", "42CFRPart2", "NORDSCLCD"}},
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/encoreos/platform-go/internal/dbtx"
+	"github.com/encoreos/platform-go/internal/sqlarg"
 	"github.com/encoreos/platform-go/internal/validate"
 )
 
@@ -49,8 +50,11 @@ type Failure struct {
 	EndedAt                  time.Time   `db:"ended_at"`
 	AffectedParticipantCount int         `db:"affected_participant_count"`
 	ActionTaken              Action      `db:"action_taken"`
-	RecordedBy               uuid.UUID   `db:"recorded_by"`
-	RecordedAt               time.Time   `db:"recorded_at"`
+	// AffectedAttendanceID is the one attendee the failure affected, when
+	// it affected one (nil: the group).
+	AffectedAttendanceID *uuid.UUID `db:"affected_attendance_id"`
+	RecordedBy           uuid.UUID  `db:"recorded_by"`
+	RecordedAt           time.Time  `db:"recorded_at"`
 }
 
 // FailureParams describes a failure to log.
@@ -60,6 +64,11 @@ type FailureParams struct {
 	StartedAt, EndedAt        time.Time
 	AffectedParticipantCount  int
 	ActionTaken               Action
+	// AffectedAttendanceID names the one attendee a failure affected (a
+	// participant's connection), when it affected one: that attendee's
+	// billable minutes lose the failure's span unless the service went on
+	// (SwitchedToAudio, Continued). Zero: the group.
+	AffectedAttendanceID uuid.UUID
 }
 
 // FailureNotice is what a [Notifier] is told: codes, counts and times only.
@@ -133,7 +142,8 @@ func (c *Client) logFailure(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID
 		// guard (the state), the key to a virtual group.
 		rows, _ := tx.Query(ctx, insertFailureSQL, pgx.NamedArgs{"organization_id": p.OrganizationID, "session_id": p.SessionID,
 			"kind": p.Kind, "started_at": p.StartedAt, "ended_at": p.EndedAt,
-			"affected_participant_count": p.AffectedParticipantCount, "action_taken": p.ActionTaken})
+			"affected_participant_count": p.AffectedParticipantCount, "action_taken": p.ActionTaken,
+			"affected_attendance_id": sqlarg.UUID(p.AffectedAttendanceID)})
 		var err error
 		f, err = pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[Failure])
 		return refusals.Map(err)

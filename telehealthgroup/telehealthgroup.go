@@ -65,6 +65,20 @@ const (
 	AudioOnly Mode = "audio_only"
 )
 
+// validate checks a mode and whether the attendee is at home: only a
+// remote attendee is.
+func (m Mode) validate(atHome bool) error {
+	switch m {
+	case InPerson, Video, AudioOnly:
+	default:
+		return validate.Errorf("Mode", "must be in_person, video or audio_only")
+	}
+	if m == InPerson && atHome {
+		return validate.Errorf("AtHome", "is for remote attendees")
+	}
+	return nil
+}
+
 // Session is a virtual or hybrid group session's telehealth record.
 type Session struct {
 	OrganizationID        uuid.UUID  `db:"organization_id"`

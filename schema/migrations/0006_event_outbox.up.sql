@@ -161,7 +161,7 @@ CREATE FUNCTION public.cl_event_types() RETURNS text[]
   LANGUAGE sql IMMUTABLE
   SET search_path = pg_catalog, pg_temp
   AS $$ SELECT ARRAY['peer_encounter_finalized', 'peer_encounter_corrected', 'cl_virtual_group_started',
-                      'cl_virtual_group_concluded']::text[] $$;
+                      'cl_virtual_group_concluded', 'cl_virtual_group_charge_line']::text[] $$;
 
 -- cl_event_fields: the fields an event type's data may carry, its
 -- contract's keys and nothing else (the Go contracts' JSON names; a test
@@ -182,6 +182,10 @@ CREATE FUNCTION public.cl_event_fields(p_event_type text) RETURNS text[]
       WHEN 'cl_virtual_group_concluded' THEN ARRAY['session_id', 'schedule_id', 'pm_telehealth_session_id', 'modality',
                                                    'concluded_at', 'duration_minutes', 'participant_count',
                                                    'modifier_suggestions', 'jurisdiction_profile_id']
+      WHEN 'cl_virtual_group_charge_line' THEN ARRAY['session_id', 'attendance_id', 'chart_id', 'concluded_event_id',
+                                                     'service_date', 'modes', 'video_minutes', 'audio_only_minutes',
+                                                     'in_person_minutes', 'billable_minutes', 'units', 'place_of_service',
+                                                     'modifier_suggestions', 'jurisdiction_profile_id', 'security_labels']
       ELSE ARRAY[]::text[]
     END
   $$;
@@ -271,7 +275,7 @@ CREATE FUNCTION public.cl_pm_events_publish(
   SET search_path = pg_catalog, pg_temp
   AS $$
   BEGIN
-    IF p_event_type IN ('cl_virtual_group_started', 'cl_virtual_group_concluded') THEN
+    IF p_event_type IN ('cl_virtual_group_started', 'cl_virtual_group_concluded', 'cl_virtual_group_charge_line') THEN
       RAISE EXCEPTION 'virtual group events are published by their transition only' USING ERRCODE = 'invalid_parameter_value';
     END IF;
     IF NOT public.cl_has_permission(p_organization_id, 'pf.events.publish') THEN

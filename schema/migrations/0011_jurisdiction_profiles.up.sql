@@ -119,6 +119,34 @@ CREATE FUNCTION public.pf_jurisdiction_suggest(
   $$;
 -- +goose StatementEnd
 
+-- pf_units: the billable units of a timed service's minutes under a
+-- profile's units rule, capped by its daily cap for the code (none when the
+-- code is NULL). The same arithmetic as billing.Units (a test compares them).
+-- +goose StatementBegin
+CREATE FUNCTION public.pf_units(p_profile_id uuid, p_minutes integer, p_hcpcs_code text) RETURNS integer
+  LANGUAGE plpgsql STABLE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  DECLARE
+    p       public.pf_jurisdiction_profiles;
+    v_units integer;
+    v_cap   integer;
+  BEGIN
+    SELECT * INTO p FROM public.pf_jurisdiction_profiles x WHERE x.id = p_profile_id;
+    IF NOT FOUND OR p_minutes IS NULL OR p_minutes <= 0 THEN
+      RETURN 0;
+    END IF;
+    v_units := CASE p.units_rule
+                 WHEN 'cms_8_minute' THEN (p_minutes + 7) / 15
+                 ELSE p_minutes / p.unit_minutes + CASE WHEN p_minutes % p.unit_minutes >= p.threshold_minutes THEN 1 ELSE 0 END
+               END;
+    SELECT c.max_units INTO v_cap FROM public.pf_jurisdiction_daily_caps c
+    WHERE c.profile_id = p_profile_id AND c.hcpcs_code = p_hcpcs_code;
+    RETURN CASE WHEN v_cap IS NULL THEN v_units ELSE LEAST(v_units, v_cap) END;
+  END
+  $$;
+-- +goose StatementEnd
+
 -- pf_jurisdiction_profile_check: refuse a profile whose rules contradict
 -- themselves on some service: two places of service, a telehealth modifier
 -- or place for an in-person service, or modifiers of different technologies
@@ -242,6 +270,8 @@ REVOKE ALL ON FUNCTION public.pf_modifier_rank(text) FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.pf_jurisdiction_rules_for(uuid, date, boolean, text, boolean) FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.pf_jurisdiction_suggest(uuid, date, boolean, text, boolean) FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.pf_jurisdiction_profile_check(uuid) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.pf_units(uuid, integer, text) FROM PUBLIC, authenticated;
+GRANT EXECUTE ON FUNCTION public.pf_units(uuid, integer, text) TO authenticated;
 REVOKE ALL ON FUNCTION public.pf_jurisdiction_rules_checked() FROM PUBLIC, authenticated;
 GRANT EXECUTE ON FUNCTION public.pf_modifier_rank(text) TO authenticated;
 GRANT EXECUTE ON FUNCTION public.pf_jurisdiction_rules_for(uuid, date, boolean, text, boolean) TO authenticated;

@@ -125,16 +125,44 @@ CREATE TABLE public.cl_group_technology_failures (
   ended_at                   timestamptz NOT NULL,
   affected_participant_count integer NOT NULL CHECK (affected_participant_count >= 0),
   action_taken               text NOT NULL CHECK (action_taken IN ('switched_to_audio', 'reconnected', 'continued', 'rescheduled', 'ended_session')),
+  -- The one attendee the failure affected (a participant's connection), if
+  -- it affected one: their billable minutes lose the failure's span unless
+  -- the service went on (switched_to_audio, continued).
+  affected_attendance_id     uuid,
   recorded_by                uuid NOT NULL,
   recorded_at                timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
   PRIMARY KEY (organization_id, id),
   CONSTRAINT cl_group_technology_failures_virtual_fkey FOREIGN KEY (organization_id, session_id)
     REFERENCES public.cl_group_session_telehealth_metadata (organization_id, session_id),
+  CONSTRAINT cl_group_technology_failures_attendee_fkey FOREIGN KEY (organization_id, session_id, affected_attendance_id)
+    REFERENCES public.cl_group_attendance (organization_id, session_id, id),
   CHECK (ended_at > started_at),
   CHECK (public.pf_plausible_time(started_at) AND public.pf_plausible_time(ended_at)),
   CHECK (ended_at <= recorded_at + interval '1 minute')
 );
 CREATE INDEX cl_group_technology_failures_session_idx ON public.cl_group_technology_failures (organization_id, session_id);
+
+-- How an attendee takes part, over time: each switch (video to audio only
+-- when the video fails, a remote attendee arriving in the room) recorded as
+-- it happens, append-only. The mode before the first switch is the
+-- attendance mode's.
+CREATE TABLE public.cl_group_mode_switches (
+  organization_id uuid NOT NULL,
+  id              uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
+  session_id      uuid NOT NULL,
+  attendance_id   uuid NOT NULL,
+  switched_at     timestamptz NOT NULL CHECK (public.pf_plausible_time(switched_at)),
+  mode            text NOT NULL CHECK (mode IN ('in_person', 'video', 'audio_only')),
+  at_home         boolean NOT NULL DEFAULT false,
+  recorded_by     uuid NOT NULL,
+  recorded_at     timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+  PRIMARY KEY (organization_id, id),
+  CONSTRAINT cl_group_mode_switches_attendance_fkey FOREIGN KEY (organization_id, attendance_id)
+    REFERENCES public.cl_group_attendance_modes (organization_id, attendance_id),
+  FOREIGN KEY (organization_id, session_id, attendance_id) REFERENCES public.cl_group_attendance (organization_id, session_id, id),
+  CHECK (mode <> 'in_person' OR NOT at_home)
+);
+CREATE INDEX cl_group_mode_switches_attendance_idx ON public.cl_group_mode_switches (organization_id, attendance_id, switched_at);
 
 -- Whether a patient may take part in a virtual group run by p_user: a
 -- chart that is not Part 2, or a current consent that names virtual group
@@ -479,31 +507,198 @@ CREATE FUNCTION public.cl_virtual_group_service_date(p_organization_id uuid, p_s
   $$;
 -- +goose StatementEnd
 
+-- The spans no service was delivered to anyone: failures during which the
+-- whole platform was down, or after which the session was ended or
+-- rescheduled. Other failures (the group went on by audio, a participant
+-- reconnected) interrupt the whole session's billable time for no one.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_virtual_group_interruptions(p_organization_id uuid, p_session_id uuid) RETURNS tstzmultirange
+  LANGUAGE plpgsql STABLE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    RETURN coalesce((SELECT pg_catalog.range_agg(pg_catalog.tstzrange(f.started_at, f.ended_at))
+                     FROM public.cl_group_technology_failures f
+                     WHERE f.organization_id = p_organization_id AND f.session_id = p_session_id
+                       AND (f.kind = 'platform_outage' OR f.action_taken IN ('ended_session', 'rescheduled'))),
+                    '{}'::tstzmultirange);
+  END
+  $$;
+-- +goose StatementEnd
+
+-- Whole minutes in a set of time spans.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_minutes(p_spans tstzmultirange) RETURNS integer
+  LANGUAGE plpgsql IMMUTABLE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    RETURN (SELECT coalesce(pg_catalog.floor(EXTRACT(EPOCH FROM pg_catalog.sum(pg_catalog.upper(r) - pg_catalog.lower(r))) / 60), 0)::integer
+            FROM pg_catalog.unnest(p_spans) AS r);
+  END
+  $$;
+-- +goose StatementEnd
+
 -- The billable minutes of a concluded session: from start to conclusion,
--- less the minutes failures interrupted the service (the whole platform was
--- down, or the session was ended or rescheduled; the union of their
--- intervals), in whole minutes. Other failures (the group went on by
--- audio, a participant reconnected) do not cut billable time.
+-- less the interruptions, in whole minutes.
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_virtual_group_billable_minutes(p_organization_id uuid, p_session_id uuid) RETURNS integer
   LANGUAGE plpgsql STABLE
   SET search_path = pg_catalog, pg_temp
   AS $$
-  DECLARE
-    v_service tstzmultirange;
   BEGIN
-    SELECT pg_catalog.tstzmultirange(pg_catalog.tstzrange(m.started_at, m.concluded_at))
-           OPERATOR(pg_catalog.-) coalesce(
-             (SELECT pg_catalog.range_agg(pg_catalog.tstzrange(f.started_at, f.ended_at))
-              FROM public.cl_group_technology_failures f
-              WHERE f.organization_id = p_organization_id AND f.session_id = p_session_id
-                AND (f.kind = 'platform_outage' OR f.action_taken IN ('ended_session', 'rescheduled'))),
-             '{}'::tstzmultirange)
-      INTO v_service
+    RETURN public.cl_minutes((SELECT pg_catalog.tstzmultirange(pg_catalog.tstzrange(m.started_at, m.concluded_at))
+                                     OPERATOR(pg_catalog.-) public.cl_virtual_group_interruptions(p_organization_id, p_session_id)
+                              FROM public.cl_group_session_telehealth_metadata m
+                              WHERE m.organization_id = p_organization_id AND m.session_id = p_session_id AND m.state = 'concluded'));
+  END
+  $$;
+-- +goose StatementEnd
+
+-- One attendee's billable time in a concluded session: from joining (or
+-- the start) to leaving (or the conclusion), less the session's
+-- interruptions and the failures that affected this attendee unless the
+-- service went on.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_virtual_group_attendee_time(p_organization_id uuid, p_session_id uuid, p_attendance_id uuid)
+  RETURNS tstzmultirange
+  LANGUAGE plpgsql STABLE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  DECLARE
+    v_from timestamptz;
+    v_to   timestamptz;
+  BEGIN
+    SELECT GREATEST(m.started_at, coalesce(x.joined_at, m.started_at)), LEAST(m.concluded_at, coalesce(x.left_at, m.concluded_at))
+      INTO v_from, v_to
     FROM public.cl_group_session_telehealth_metadata m
-    WHERE m.organization_id = p_organization_id AND m.session_id = p_session_id AND m.state = 'concluded';
-    RETURN (SELECT coalesce(pg_catalog.floor(EXTRACT(EPOCH FROM pg_catalog.sum(pg_catalog.upper(r) - pg_catalog.lower(r))) / 60), 0)::integer
-            FROM pg_catalog.unnest(v_service) AS r);
+    JOIN public.cl_group_attendance_modes x ON x.organization_id = m.organization_id AND x.session_id = m.session_id
+    WHERE m.organization_id = p_organization_id AND m.session_id = p_session_id AND m.state = 'concluded'
+      AND x.organization_id = p_organization_id AND x.attendance_id = p_attendance_id;
+    IF v_from IS NULL OR v_to IS NULL OR v_to <= v_from THEN
+      RETURN '{}'::tstzmultirange;
+    END IF;
+    RETURN pg_catalog.tstzmultirange(pg_catalog.tstzrange(v_from, v_to))
+           OPERATOR(pg_catalog.-) public.cl_virtual_group_interruptions(p_organization_id, p_session_id)
+           OPERATOR(pg_catalog.-) coalesce((SELECT pg_catalog.range_agg(pg_catalog.tstzrange(f.started_at, f.ended_at))
+                                            FROM public.cl_group_technology_failures f
+                                            WHERE f.organization_id = p_organization_id AND f.session_id = p_session_id
+                                              AND f.affected_attendance_id = p_attendance_id
+                                              AND f.action_taken NOT IN ('switched_to_audio', 'continued')),
+                                           '{}'::tstzmultirange);
+  END
+  $$;
+-- +goose StatementEnd
+
+-- How an attendee took part over time: each mode with the span it lasted
+-- (the attendance mode from the start, then each switch in order).
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_virtual_group_attendee_modes(p_organization_id uuid, p_attendance_id uuid)
+  RETURNS TABLE (mode text, at_home boolean, span tstzrange)
+  LANGUAGE plpgsql STABLE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    RETURN QUERY
+      SELECT t.mode, t.at_home,
+             pg_catalog.tstzrange(t.since, pg_catalog.lead(t.since, 1, 'infinity'::timestamptz) OVER (ORDER BY t.since, t.n))
+      FROM (SELECT x.mode, x.at_home, '-infinity'::timestamptz AS since, 0::bigint AS n
+            FROM public.cl_group_attendance_modes x
+            WHERE x.organization_id = p_organization_id AND x.attendance_id = p_attendance_id
+            UNION ALL
+            SELECT w.mode, w.at_home, w.switched_at, pg_catalog.row_number() OVER (ORDER BY w.switched_at, w.recorded_at)
+            FROM public.cl_group_mode_switches w
+            WHERE w.organization_id = p_organization_id AND w.attendance_id = p_attendance_id) t
+      ORDER BY t.since, t.n;
+  END
+  $$;
+-- +goose StatementEnd
+
+-- cl_virtual_group_publish_charge_lines: with a session's concluded event
+-- (p_concluded, as stored), publish one cl_virtual_group_charge_line per
+-- present attendee, every figure computed here. A Part 2 chart's line only
+-- under a current consent to disclosure for payment (HPAYMT) to the
+-- organization, with the DS4P labels, and written in the chart's
+-- accounting of disclosures. Returns how many lines it published.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_virtual_group_publish_charge_lines(p_organization_id uuid, p_session_id uuid, p_concluded jsonb)
+  RETURNS integer
+  LANGUAGE plpgsql VOLATILE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  DECLARE
+    v_profile uuid := public.cl_virtual_group_profile(p_organization_id, p_session_id);
+    v_day     date := public.cl_virtual_group_service_date(p_organization_id, p_session_id);
+    v_now     timestamptz := pg_catalog.statement_timestamp();
+    a         record;
+    v_time    tstzmultirange;
+    v_modes   text[];
+    v_minutes jsonb;
+    v_mode    text;
+    v_home    boolean;
+    v_billed  integer;
+    v_suggest record;
+    v_id      uuid;
+    v_count   integer := 0;
+  BEGIN
+    FOR a IN
+      SELECT x.id, x.chart_id, ch.is_part2, ch.site_id FROM public.cl_group_attendance x
+      JOIN public.cl_charts ch ON ch.organization_id = x.organization_id AND ch.id = x.chart_id
+      WHERE x.organization_id = p_organization_id AND x.session_id = p_session_id AND x.status = 'present'
+      ORDER BY x.id
+    LOOP
+      CONTINUE WHEN a.is_part2 AND NOT public.cl_part2_consent_covers(a.chart_id, p_organization_id, 'group_session', auth.uid(),
+                                                                       v_now, 'HPAYMT');
+      v_time := public.cl_virtual_group_attendee_time(p_organization_id, p_session_id, a.id);
+      SELECT pg_catalog.array_agg(t.mode ORDER BY pg_catalog.lower(t.span)) INTO v_modes
+      FROM public.cl_virtual_group_attendee_modes(p_organization_id, a.id) t;
+      SELECT pg_catalog.jsonb_object_agg(t.mode, t.minutes) INTO v_minutes
+      FROM (SELECT s.mode, public.cl_minutes(pg_catalog.range_agg(s.span) OPERATOR(pg_catalog.*) v_time) AS minutes
+            FROM public.cl_virtual_group_attendee_modes(p_organization_id, a.id) s GROUP BY s.mode) t;
+      -- The mode of most billable minutes (a tie to the less capable), as
+      -- the attendee last took part in it.
+      SELECT t.mode, t.at_home INTO v_mode, v_home
+      FROM public.cl_virtual_group_attendee_modes(p_organization_id, a.id) t
+      ORDER BY (v_minutes OPERATOR(pg_catalog.->>) t.mode)::integer DESC,
+               CASE t.mode WHEN 'audio_only' THEN 0 WHEN 'video' THEN 1 ELSE 2 END, pg_catalog.lower(t.span) DESC
+      LIMIT 1;
+      v_billed := public.cl_minutes(v_time);
+      SELECT * INTO v_suggest FROM public.pf_jurisdiction_suggest(v_profile, v_day, true, v_mode, v_home);
+      v_id := pg_catalog.gen_random_uuid();
+      PERFORM public.cl_pm_events_store(p_organization_id, v_id, 'cl_virtual_group_charge_line', a.id,
+        'cl_virtual_group_charge_line:' || a.id::text,
+        pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+          'specversion', '1.0', 'id', v_id, 'source', p_concluded OPERATOR(pg_catalog.->>) 'source',
+          'type', 'cl_virtual_group_charge_line', 'time', p_concluded OPERATOR(pg_catalog.->>) 'time', 'subject', a.id,
+          'datacontenttype', 'application/json', 'organizationid', p_organization_id,
+          'correlationid', p_concluded OPERATOR(pg_catalog.->>) 'correlationid',
+          'data', pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+            'event_type', 'cl_virtual_group_charge_line',
+            'organization_id', p_organization_id,
+            'timestamp', p_concluded OPERATOR(pg_catalog.->) 'data' OPERATOR(pg_catalog.->>) 'timestamp',
+            'correlation_id', p_concluded OPERATOR(pg_catalog.->) 'data' OPERATOR(pg_catalog.->>) 'correlation_id',
+            'session_id', p_session_id,
+            'attendance_id', a.id,
+            'chart_id', a.chart_id,
+            'concluded_event_id', p_concluded OPERATOR(pg_catalog.->>) 'id',
+            'service_date', v_day,
+            'modes', pg_catalog.to_jsonb(v_modes),
+            'video_minutes', coalesce((v_minutes OPERATOR(pg_catalog.->>) 'video')::integer, 0),
+            'audio_only_minutes', coalesce((v_minutes OPERATOR(pg_catalog.->>) 'audio_only')::integer, 0),
+            'in_person_minutes', coalesce((v_minutes OPERATOR(pg_catalog.->>) 'in_person')::integer, 0),
+            'billable_minutes', v_billed,
+            'units', public.pf_units(v_profile, v_billed, NULL),
+            'place_of_service', v_suggest.place_of_service,
+            'modifier_suggestions', pg_catalog.to_jsonb(v_suggest.modifiers),
+            'jurisdiction_profile_id', v_profile,
+            'security_labels', CASE WHEN a.is_part2 THEN '["R", "42CFRPart2", "NORDSCLCD"]'::jsonb ELSE '[]'::jsonb END)))));
+      IF a.is_part2 THEN
+        PERFORM public.pf_audit_write(auth.uid(), p_organization_id, a.site_id, 'part2.record.disclosed', 'chart', a.chart_id,
+          'HPAYMT', pg_catalog.jsonb_build_object('record_type', 'group_session', 'use', 'export', 'basis', 'consent'));
+      END IF;
+      v_count := v_count + 1;
+    END LOOP;
+    RETURN v_count;
   END
   $$;
 -- +goose StatementEnd
@@ -676,6 +871,7 @@ CREATE FUNCTION public.cl_virtual_group_publish(
     v_fac      uuid;
     v_corr     uuid;
     v_expected integer;
+    v_stored   jsonb;
   BEGIN
     IF auth.uid() IS NULL OR p_event_type NOT IN ('cl_virtual_group_started', 'cl_virtual_group_concluded')
        OR NOT public.cl_has_permission(p_organization_id, CASE p_event_type WHEN 'cl_virtual_group_started'
@@ -722,7 +918,11 @@ CREATE FUNCTION public.cl_virtual_group_publish(
                 OR (v_data OPERATOR(pg_catalog.->>) 'concluded_at')::timestamptz IS DISTINCT FROM m.concluded_at)) THEN
       RAISE EXCEPTION 'the event does not describe this transition of the session' USING ERRCODE = 'check_violation';
     END IF;
-    RETURN public.cl_pm_events_store(p_organization_id, p_id, p_event_type, p_session_id, p_idempotency_key, p_envelope);
+    v_stored := public.cl_pm_events_store(p_organization_id, p_id, p_event_type, p_session_id, p_idempotency_key, p_envelope);
+    IF p_event_type = 'cl_virtual_group_concluded' THEN
+      PERFORM public.cl_virtual_group_publish_charge_lines(p_organization_id, p_session_id, v_stored);
+    END IF;
+    RETURN v_stored;
   END
   $$;
 -- +goose StatementEnd
@@ -861,6 +1061,45 @@ CREATE TRIGGER cl_group_session_telehealth_metadata_initial BEFORE INSERT ON pub
 CREATE TRIGGER cl_group_attendance_modes_initial BEFORE INSERT ON public.cl_group_attendance_modes
   FOR EACH ROW EXECUTE FUNCTION public.pf_initial_values('{"joined_at": null, "left_at": null}');
 
+-- A switch is recorded while the session is in progress, at a time within
+-- it, with the database's clock, and never into the room of a virtual
+-- group (for managers; to anyone else the policy refuses alike).
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_group_mode_switches_guard() RETURNS trigger
+  LANGUAGE plpgsql SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  DECLARE
+    m public.cl_group_session_telehealth_metadata;
+  BEGIN
+    IF auth.uid() IS NULL THEN
+      RETURN NEW;
+    END IF;
+    NEW.recorded_at := pg_catalog.clock_timestamp();
+    IF NOT public.cl_has_permission(NEW.organization_id, 'cl.group.virtual.manage') THEN
+      RETURN NEW;
+    END IF;
+    SELECT * INTO m FROM public.cl_group_session_telehealth_metadata x
+    WHERE x.organization_id = NEW.organization_id AND x.session_id = NEW.session_id;
+    IF m.state = 'concluded' THEN
+      RAISE EXCEPTION 'a concluded virtual group''s attendance cannot change (state)' USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    IF m.state IS DISTINCT FROM 'started' THEN
+      RAISE EXCEPTION 'modes switch during the session: it has not started (started_at)' USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    IF NEW.switched_at < m.started_at OR NEW.switched_at > NEW.recorded_at + interval '1 minute' THEN
+      RAISE EXCEPTION 'must be during the session and not in the future (switched_at)' USING ERRCODE = 'check_violation';
+    END IF;
+    IF NEW.mode = 'in_person' AND m.modality = 'virtual' THEN
+      RAISE EXCEPTION 'cannot be in person in a virtual group (mode)' USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NEW;
+  END
+  $$;
+-- +goose StatementEnd
+CREATE TRIGGER cl_group_mode_switches_guard BEFORE INSERT ON public.cl_group_mode_switches
+  FOR EACH ROW EXECUTE FUNCTION public.cl_group_mode_switches_guard();
+
 ALTER TABLE public.cl_group_session_telehealth_metadata ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.cl_group_session_telehealth_metadata FORCE ROW LEVEL SECURITY;
 ALTER TABLE public.cl_group_attendance_modes ENABLE ROW LEVEL SECURITY;
@@ -869,15 +1108,17 @@ ALTER TABLE public.cl_group_recording_consents ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.cl_group_recording_consents FORCE ROW LEVEL SECURITY;
 ALTER TABLE public.cl_group_technology_failures ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.cl_group_technology_failures FORCE ROW LEVEL SECURITY;
+ALTER TABLE public.cl_group_mode_switches ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.cl_group_mode_switches FORCE ROW LEVEL SECURITY;
 REVOKE ALL ON public.cl_group_session_telehealth_metadata, public.cl_group_attendance_modes,
-  public.cl_group_recording_consents, public.cl_group_technology_failures FROM PUBLIC, authenticated;
+  public.cl_group_recording_consents, public.cl_group_technology_failures, public.cl_group_mode_switches FROM PUBLIC, authenticated;
 GRANT SELECT ON public.cl_group_session_telehealth_metadata, public.cl_group_attendance_modes,
-  public.cl_group_recording_consents, public.cl_group_technology_failures TO authenticated;
+  public.cl_group_recording_consents, public.cl_group_technology_failures, public.cl_group_mode_switches TO authenticated;
 -- Table-level INSERT (Citus writes defaults out, which column grants would
 -- refuse): the columns an insert may not choose are checked by
 -- pf_initial_values or stamped by the triggers above.
 GRANT INSERT ON public.cl_group_session_telehealth_metadata, public.cl_group_attendance_modes,
-  public.cl_group_recording_consents, public.cl_group_technology_failures TO authenticated;
+  public.cl_group_recording_consents, public.cl_group_technology_failures, public.cl_group_mode_switches TO authenticated;
 GRANT UPDATE (modality, pm_telehealth_session_id, vendor_session_ref, contingency_fallback, contingency_contact,
   jurisdiction_profile, updated_by) ON public.cl_group_session_telehealth_metadata TO authenticated;
 GRANT UPDATE (joined_at, left_at, updated_by) ON public.cl_group_attendance_modes TO authenticated;
@@ -914,6 +1155,12 @@ CREATE POLICY cl_group_recording_consents_select ON public.cl_group_recording_co
 CREATE POLICY cl_group_recording_consents_insert ON public.cl_group_recording_consents FOR INSERT TO authenticated
   WITH CHECK (public.cl_has_permission(organization_id, 'cl.group.virtual.recording') AND captured_by = auth.uid()
               AND public.cl_group_attendance_visible(organization_id, attendance_id));
+CREATE POLICY cl_group_mode_switches_select ON public.cl_group_mode_switches FOR SELECT TO authenticated
+  USING (public.cl_has_permission(organization_id, 'cl.group.virtual.view')
+         AND public.cl_group_attendance_visible(organization_id, attendance_id));
+CREATE POLICY cl_group_mode_switches_insert ON public.cl_group_mode_switches FOR INSERT TO authenticated
+  WITH CHECK (public.cl_has_permission(organization_id, 'cl.group.virtual.manage') AND recorded_by = auth.uid()
+              AND public.cl_group_attendance_visible(organization_id, attendance_id));
 CREATE POLICY cl_group_technology_failures_select ON public.cl_group_technology_failures FOR SELECT TO authenticated
   USING (public.cl_has_permission(organization_id, 'cl.group.virtual.view'));
 CREATE POLICY cl_group_technology_failures_insert ON public.cl_group_technology_failures FOR INSERT TO authenticated
@@ -937,6 +1184,12 @@ REVOKE ALL ON FUNCTION public.cl_virtual_group_present_lines(uuid, uuid) FROM PU
 REVOKE ALL ON FUNCTION public.cl_virtual_group_profile(uuid, uuid) FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_virtual_group_service_date(uuid, uuid) FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_virtual_group_billable_minutes(uuid, uuid) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_virtual_group_interruptions(uuid, uuid) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_minutes(tstzmultirange) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_virtual_group_attendee_time(uuid, uuid, uuid) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_virtual_group_attendee_modes(uuid, uuid) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_virtual_group_publish_charge_lines(uuid, uuid, jsonb) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_group_mode_switches_guard() FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_virtual_group_concluded_data(uuid, uuid) FROM PUBLIC, authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_virtual_group_concluded_data(uuid, uuid) TO authenticated;
 REVOKE ALL ON FUNCTION public.cl_virtual_group_transition(uuid, uuid, text, uuid, timestamptz, uuid) FROM PUBLIC, authenticated;

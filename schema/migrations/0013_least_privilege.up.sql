@@ -52,7 +52,7 @@ CREATE FUNCTION public.pf_library_tables() RETURNS text[]
       'cl_multi_party_encounters', 'cl_multi_party_participants', 'hr_service_categories', 'hr_org_service_categories',
       'hr_productivity_settings', 'hr_cell_key_seeds', 'pf_jurisdiction_profiles', 'pf_jurisdiction_daily_caps',
       'pf_jurisdiction_rules', 'cl_group_session_telehealth_metadata', 'cl_group_attendance_modes',
-      'cl_group_recording_consents', 'cl_group_technology_failures']::text[]
+      'cl_group_recording_consents', 'cl_group_technology_failures', 'cl_group_mode_switches']::text[]
   $$;
 REVOKE ALL ON FUNCTION public.pf_library_tables() FROM PUBLIC, authenticated;
 
