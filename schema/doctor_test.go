@@ -82,8 +82,8 @@ func TestDoctorNamesTheExactFix(t *testing.T) {
 		fixes[f.Check+": "+f.Problem] = f.Fix
 	}
 	want := map[string]string{
-		"rls: row-level security is not forced on public.cl_charts: its owner reads around the policies": `ALTER TABLE public.cl_charts FORCE ROW LEVEL SECURITY;`,
-		"rls: row-level security is not enabled on public.cl_peer_encounters":                            `ALTER TABLE public.cl_peer_encounters ENABLE ROW LEVEL SECURITY;`,
+		"rls: row-level security is not forced on public.cl_charts: its owner reads around the policies":                                                                      `ALTER TABLE public.cl_charts FORCE ROW LEVEL SECURITY;`,
+		"rls: row-level security is not enabled on public.cl_peer_encounters":                                                                                                 `ALTER TABLE public.cl_peer_encounters ENABLE ROW LEVEL SECURITY;`,
 		"access_helpers: access helper public.cl_has_org_access(uuid) is not SECURITY DEFINER: it runs as the user, whom row-level security keeps from the membership tables": `ALTER FUNCTION public.cl_has_org_access(uuid) SECURITY DEFINER SET search_path = pg_catalog, pg_temp;`,
 		"definer_functions: SECURITY DEFINER function public.cl_has_site_access(uuid,uuid) has no fixed search_path: a caller's objects could be found first":                 `ALTER ROUTINE public.cl_has_site_access(uuid,uuid) SET search_path = pg_catalog, pg_temp;`,
 		"access_helpers: PUBLIC may execute access helper public.cl_has_permission(uuid,text)":                                                                                `REVOKE ALL ON FUNCTION public.cl_has_permission(uuid,text) FROM PUBLIC;`,
