@@ -31,7 +31,8 @@ const (
 	// (see [ReadStatus]).
 	CheckMigrations = "migrations"
 	// CheckRoles: authenticated, cl_event_relay, cl_definer and auth.uid()
-	// exist, and authenticated may call auth.uid().
+	// exist, authenticated may call auth.uid(), and cl_event_relay may
+	// read and mark the outbox.
 	CheckRoles = "roles"
 	// CheckAppRoles: the application's login roles exist, may log in and
 	// are members of authenticated.
@@ -58,6 +59,10 @@ const (
 	// last, and is not executable by PUBLIC.
 	CheckDefiners = "definer_functions"
 )
+
+// DoctorChecks lists the checks [Doctor] runs, in order.
+var DoctorChecks = []string{CheckMigrations, CheckRoles, CheckAppRoles, CheckRelayRoles, CheckPrivileges, CheckRLS,
+	CheckAccessHelpers, CheckDefiners}
 
 // AccessHelper is a function every policy is built on. A host with its own
 // membership tables replaces the bodies of the first three (README, "What

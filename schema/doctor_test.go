@@ -71,6 +71,7 @@ func TestDoctorNamesTheExactFix(t *testing.T) {
 		`GRANT EXECUTE ON FUNCTION public.cl_has_permission(uuid, text) TO PUBLIC`,
 		`GRANT EXECUTE ON FUNCTION public.cl_member_has_permission(uuid, uuid, text, uuid) TO authenticated`,
 		`ALTER TABLE public.cl_pm_events OWNER TO ` + owningApp,
+		`REVOKE UPDATE (last_error) ON public.cl_pm_events FROM cl_event_relay`,
 	} {
 		db.Exec(t, stmt)
 	}
@@ -91,6 +92,7 @@ func TestDoctorNamesTheExactFix(t *testing.T) {
 		"access_helpers: authenticated may execute public.cl_member_has_permission(uuid,uuid,text,uuid), which answers about any user's permissions":                          `REVOKE EXECUTE ON FUNCTION public.cl_member_has_permission(uuid,uuid,text,uuid) FROM authenticated;`,
 		"privileges: " + superApp + " has SUPERUSER: row-level security never applies to it":                                                                                  `ALTER ROLE ` + superApp + ` NOSUPERUSER;`,
 		"privileges: " + owningApp + " owns TABLE public.cl_pm_events: an owner can disable or bypass row-level security":                                                     `ALTER TABLE public.cl_pm_events OWNER TO postgres;`,
+		"roles: cl_event_relay may not read the outbox and mark its events: the relay fails":                                                                                  `GRANT SELECT, UPDATE (status, attempts, next_attempt_at, last_error, delivered_at, envelope, compacted_at) ON public.cl_pm_events TO cl_event_relay;`,
 		"app_roles: role " + notMember + " is not a member of authenticated":                                                                                                  `GRANT authenticated TO ` + notMember + `;`,
 	}
 	for problem, fix := range want {

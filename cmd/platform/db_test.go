@@ -1,13 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
 	"log/slog"
+	"os"
+	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -83,7 +87,7 @@ func TestDoctor(t *testing.T) {
 	url := adminDSN(t, db.Name)
 	roles := []string{"-app-role", testdb.AppRole, "-relay-role", testdb.AppRole}
 	r := platform(t, append([]string{"doctor", "-database-url", url}, roles...)...).requireCode(t, exitOK)
-	require.Contains(t, r.stdout, "all good: migrations, roles, app_roles, relay_roles, privileges, rls, access_helpers and definer_functions checked\n")
+	require.Contains(t, r.stdout, "all good: migrations, roles, app_roles, relay_roles, privileges, rls, access_helpers, definer_functions checked\n")
 
 	superApp := newLoginRole(t, db, "SUPERUSER", "authenticated")
 	db.Exec(t, `ALTER TABLE public.cl_charts NO FORCE ROW LEVEL SECURITY`)
@@ -238,6 +242,29 @@ func TestRelayDeliversToJetStreamAndStopsOnCancel(t *testing.T) {
 	defer cancel2()
 	r = platformCtx(t, ctx2, "relay", "-database-url", url, "-nats-url", srv.URL()).requireCode(t, exitOK)
 	require.Contains(t, r.stdout, "relay: delivering to stream CL_PM_EVENTS")
+}
+
+// The command as a process: SIGTERM stops the relay gracefully, with
+// status 0 and its figures.
+func TestRelayStopsGracefullyOnSIGTERM(t *testing.T) {
+	t.Parallel()
+	srv, err := natsserver.Start()
+	require.NoError(t, err)
+	t.Cleanup(srv.Stop)
+	db := testdb.New(t)
+	org := db.NewOrg(t)
+	env := publishFinalized(t, db, org)
+
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), asCommand+"=1", "DATABASE_URL="+appDSN(t, db.Name), "NATS_URL="+srv.URL(),
+		asCommand+"_ARGS=relay -create-stream -poll-interval 50ms")
+	var out, errs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errs
+	require.NoError(t, cmd.Start())
+	require.Eventually(t, func() bool { return status(t, db, org, env.ID) == "delivered" }, 20*time.Second, 20*time.Millisecond)
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, cmd.Wait(), "stdout:\n%s\nstderr:\n%s", out.String(), errs.String())
+	require.Contains(t, out.String(), "relay: stopped: 1 delivered, 0 retried, 0 dead-lettered\n")
 }
 
 func TestAccountingOfAChart(t *testing.T) {

@@ -19,7 +19,8 @@ Checks that the database is set up as the library needs it to be safe
 it, to run as the migrating role:
 
   migrations         the library's migrations are applied, and no other
-  roles              authenticated, cl_event_relay, cl_definer and auth.uid() exist
+  roles              authenticated, cl_event_relay, cl_definer and auth.uid() exist;
+                     cl_event_relay may read and mark the outbox
   app_roles          the application's login roles may log in and are members of authenticated
   relay_roles        the relay's login roles may log in and are members of cl_event_relay
   privileges         none of those roles is or can act as a superuser, a BYPASSRLS or
@@ -63,7 +64,7 @@ Example:
 					c.printf("%d problems found\n", len(findings))
 					return exitProblems
 				}
-				c.printf("all good: migrations, roles, app_roles, relay_roles, privileges, rls, access_helpers and definer_functions checked\n")
+				c.printf("all good: %s checked\n", strings.Join(schema.DoctorChecks, ", "))
 				return exitOK
 			})
 		}

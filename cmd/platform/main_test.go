@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +17,18 @@ import (
 	"github.com/encoreos/platform-go/internal/testdb"
 )
 
-func TestMain(m *testing.M) { testdb.Main(m) }
+// asCommand, set in the environment, makes the test binary run main
+// instead of the tests: a test starts it as a process of its own, to send
+// it signals.
+const asCommand = "PLATFORM_TEST_RUN_MAIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(asCommand) == "1" {
+		os.Args = append([]string{"platform"}, strings.Fields(os.Getenv(asCommand+"_ARGS"))...)
+		main()
+	}
+	testdb.Main(m)
+}
 
 // result is what one run of the command printed and returned.
 type result struct {

@@ -1,6 +1,6 @@
--- The roles the migrations create, and auth.uid(), exist; the roles a
--- login role must be a member of are present with nothing more than they
--- need (their powers are checked by privileges.sql).
+-- The roles the migrations create, and auth.uid(), exist; authenticated may
+-- call auth.uid(), and cl_event_relay may read and mark the outbox (the
+-- roles' powers are checked by privileges.sql).
 SELECT f.object, f.problem, f.fix
 FROM (VALUES
   ('authenticated', 'the role every acting-user transaction runs as'),
@@ -22,3 +22,11 @@ WHERE pg_catalog.to_regprocedure('auth.uid()') IS NOT NULL
   AND EXISTS (SELECT 1 FROM pg_catalog.pg_roles x WHERE x.rolname = 'authenticated')
   AND NOT (pg_catalog.has_schema_privilege('authenticated', 'auth', 'USAGE')
            AND pg_catalog.has_function_privilege('authenticated', 'auth.uid()', 'EXECUTE'))
+UNION ALL
+SELECT 'public.cl_pm_events', 'cl_event_relay may not read the outbox and mark its events: the relay fails',
+       'GRANT SELECT, UPDATE (status, attempts, next_attempt_at, last_error, delivered_at, envelope, compacted_at) ON public.cl_pm_events TO cl_event_relay;'
+WHERE pg_catalog.to_regclass('public.cl_pm_events') IS NOT NULL
+  AND EXISTS (SELECT 1 FROM pg_catalog.pg_roles x WHERE x.rolname = 'cl_event_relay')
+  AND NOT (pg_catalog.has_table_privilege('cl_event_relay', 'public.cl_pm_events', 'SELECT')
+           AND (SELECT pg_catalog.bool_and(pg_catalog.has_column_privilege('cl_event_relay', 'public.cl_pm_events', c, 'UPDATE'))
+                FROM pg_catalog.unnest(ARRAY['status', 'attempts', 'next_attempt_at', 'last_error', 'delivered_at', 'envelope', 'compacted_at']) c))
