@@ -23,6 +23,8 @@ type Finding struct {
 	Fix string
 }
 
+// String is the finding as the CLI prints it: the check and the problem,
+// and the fix on a line of its own.
 func (f Finding) String() string { return f.Check + ": " + f.Problem + "\n  fix: " + f.Fix }
 
 // The checks [Doctor] runs, in order.

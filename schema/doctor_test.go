@@ -72,12 +72,15 @@ func TestDoctorNamesTheExactFix(t *testing.T) {
 		`GRANT EXECUTE ON FUNCTION public.cl_member_has_permission(uuid, uuid, text, uuid) TO authenticated`,
 		`ALTER TABLE public.cl_pm_events OWNER TO ` + owningApp,
 		`REVOKE UPDATE (last_error) ON public.cl_pm_events FROM cl_event_relay`,
+		`ALTER DATABASE ` + db.Name + ` OWNER TO ` + owningApp,
 	} {
 		db.Exec(t, stmt)
 	}
 	cfg := &schema.DoctorConfig{AppRoles: []string{superApp, definerApp, owningApp, notMember}, RelayRoles: []string{testdb.AppRole}}
 	findings := doctor(t, db, cfg)
 
+	var migrator string // the fixes hand objects back to the role running the doctor
+	require.NoError(t, db.Admin.QueryRow(ctx, `SELECT current_user`).Scan(&migrator))
 	fixes := map[string]string{} // problem -> fix
 	for _, f := range findings {
 		fixes[f.Check+": "+f.Problem] = f.Fix
@@ -91,8 +94,9 @@ func TestDoctorNamesTheExactFix(t *testing.T) {
 		"definer_functions: PUBLIC may execute SECURITY DEFINER function public.cl_has_permission(uuid,text)":                                                                 `REVOKE ALL ON ROUTINE public.cl_has_permission(uuid,text) FROM PUBLIC;`,
 		"access_helpers: authenticated may execute public.cl_member_has_permission(uuid,uuid,text,uuid), which answers about any user's permissions":                          `REVOKE EXECUTE ON FUNCTION public.cl_member_has_permission(uuid,uuid,text,uuid) FROM authenticated;`,
 		"privileges: " + superApp + " has SUPERUSER: row-level security never applies to it":                                                                                  `ALTER ROLE ` + superApp + ` NOSUPERUSER;`,
-		"privileges: " + owningApp + " owns TABLE public.cl_pm_events: an owner can disable or bypass row-level security":                                                     `ALTER TABLE public.cl_pm_events OWNER TO postgres;`,
+		"privileges: " + owningApp + " owns TABLE public.cl_pm_events: an owner can disable or bypass row-level security":                                                     `ALTER TABLE public.cl_pm_events OWNER TO ` + migrator + `;`,
 		"roles: cl_event_relay may not read the outbox and mark its events: the relay fails":                                                                                  `GRANT SELECT, UPDATE (status, attempts, next_attempt_at, last_error, delivered_at, envelope, compacted_at) ON public.cl_pm_events TO cl_event_relay;`,
+		"privileges: " + owningApp + " owns DATABASE " + db.Name + ": an owner can disable or bypass row-level security (it owns schema public through pg_database_owner)":    `ALTER DATABASE ` + db.Name + ` OWNER TO ` + migrator + `;`,
 		"app_roles: role " + notMember + " is not a member of authenticated":                                                                                                  `GRANT authenticated TO ` + notMember + `;`,
 	}
 	for problem, fix := range want {
