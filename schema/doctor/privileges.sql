@@ -56,9 +56,12 @@ FROM powers
 UNION ALL
 SELECT checked,
        pg_catalog.format('%s owns %s %s: an owner can disable or bypass row-level security%s', checked, kind, name,
-                         CASE kind WHEN 'DATABASE' THEN ' (it owns schema public through pg_database_owner)'
-                                   WHEN 'SCHEMA' THEN ' (it can drop and re-create any object in it)'
-                                   WHEN 'FUNCTION' THEN ' (it can replace the function''s body)' ELSE '' END),
+                         CASE WHEN kind = 'DATABASE' AND EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n
+                                                                 WHERE n.nspname = 'public' AND n.nspowner = 'pg_database_owner'::pg_catalog.regrole)
+                                   THEN ' (it owns schema public through pg_database_owner)'
+                              WHEN kind = 'DATABASE' THEN ''
+                              WHEN kind = 'SCHEMA' THEN ' (it can drop and re-create any object in it)'
+                              WHEN kind = 'FUNCTION' THEN ' (it can replace the function''s body)' ELSE '' END),
        pg_catalog.format('ALTER %s %s OWNER TO %I;', kind, name, new_owner)
 FROM owners WHERE itself
 UNION ALL
