@@ -139,7 +139,21 @@ func TestDoctorNamesMissingHelpersAndMigrations(t *testing.T) {
 	require.Equal(t, "1 of the library's migrations are not recorded as applied: "+migrations[len(migrations)-1].Name, findings[0].Problem)
 	require.Equal(t, schema.CheckAccessHelpers, findings[1].Check)
 	require.Equal(t, "public.cl_staff_holds(uuid,uuid,text)", findings[1].Object)
-	require.True(t, strings.HasPrefix(findings[1].Fix, "create it as schema/migrations/0003_access_helpers.up.sql does"), findings[1].Fix)
+	require.True(t, strings.HasPrefix(findings[1].Fix, "create it as schema/migrations/"+creating(t, "public.cl_staff_holds")+" does"), findings[1].Fix)
+}
+
+// creating names the migration file that creates function fn.
+func creating(t *testing.T, fn string) string {
+	t.Helper()
+	migrations, err := schema.List()
+	require.NoError(t, err)
+	for _, m := range migrations {
+		if strings.Contains(m.SQL, "CREATE FUNCTION "+fn+"(") {
+			return m.Name
+		}
+	}
+	t.Fatalf("no migration creates %s", fn)
+	return ""
 }
 
 // Without names, the doctor checks every login role granted authenticated
