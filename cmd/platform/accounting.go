@@ -43,21 +43,21 @@ Example:
 		since := fs.String("since", "", "from this date (2006-01-02) or time (RFC 3339); default three years ago")
 		return func(ctx context.Context, c *cli) int {
 			if len(c.args) > 0 {
-				return c.usage("accounting", "unexpected argument %q", c.args[0])
+				return c.usage("unexpected argument %q", c.args[0])
 			}
 			for _, f := range []struct {
 				name string
 				v    *uuidFlag
 			}{{"as", as}, {"org", org}, {"chart", chart}} {
 				if f.v.id == uuid.Nil {
-					return c.usage("accounting", "-%s is required", f.name)
+					return c.usage("-%s is required", f.name)
 				}
 			}
 			from, err := parseSince(*since, time.Now())
 			if err != nil {
-				return c.usage("accounting", "-since: %v", err)
+				return c.usage("-since: %v", err)
 			}
-			return c.withPool(ctx, "accounting", *url, "the application's login role (a member of authenticated)", func(pool *pgxpool.Pool) int {
+			return c.withPool(ctx, *url, "the application's login role (a member of authenticated)", func(pool *pgxpool.Pool) int {
 				client, err := consent.New(pool, nil)
 				if err != nil {
 					return c.fail(err)

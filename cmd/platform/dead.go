@@ -43,9 +43,9 @@ Example:
 		limit := fs.Int("limit", 100, "at most this many events (1 to 10000)")
 		return func(ctx context.Context, c *cli) int {
 			if len(c.args) > 0 {
-				return c.usage("dead list", "unexpected argument %q", c.args[0])
+				return c.usage("unexpected argument %q", c.args[0])
 			}
-			return withDeadLetters(ctx, c, "dead list", *url, func(dead *events.DeadLetters) int {
+			return withDeadLetters(ctx, c, *url, func(dead *events.DeadLetters) int {
 				list, err := dead.List(ctx, &events.DeadLetterListOpts{OrganizationID: org.id, Limit: *limit})
 				if err != nil {
 					return c.fail(err)
@@ -73,14 +73,14 @@ func eventFlags(fs *flag.FlagSet) (org, event *uuidFlag) {
 }
 
 // checkEvent reports a usage error when -org or -event is missing.
-func checkEvent(c *cli, cmd string, org, event *uuidFlag) (int, bool) {
+func checkEvent(c *cli, org, event *uuidFlag) (int, bool) {
 	switch {
 	case len(c.args) > 0:
-		return c.usage(cmd, "unexpected argument %q (give the event with -org and -event)", c.args[0]), false
+		return c.usage("unexpected argument %q (give the event with -org and -event)", c.args[0]), false
 	case org.id == uuid.Nil:
-		return c.usage(cmd, "-org is required"), false
+		return c.usage("-org is required"), false
 	case event.id == uuid.Nil:
-		return c.usage(cmd, "-event is required"), false
+		return c.usage("-event is required"), false
 	}
 	return 0, true
 }
@@ -101,10 +101,10 @@ Example:
 		url := databaseFlag(fs)
 		org, event := eventFlags(fs)
 		return func(ctx context.Context, c *cli) int {
-			if code, ok := checkEvent(c, "dead inspect", org, event); !ok {
+			if code, ok := checkEvent(c, org, event); !ok {
 				return code
 			}
-			return withDeadLetters(ctx, c, "dead inspect", *url, func(dead *events.DeadLetters) int {
+			return withDeadLetters(ctx, c, *url, func(dead *events.DeadLetters) int {
 				d, err := dead.Get(ctx, org.id, event.id)
 				if errors.Is(err, events.ErrNotFound) {
 					return c.fail(fmt.Errorf("no dead-lettered event %s in organization %s", event.id, org.id))
@@ -167,12 +167,12 @@ Example:
 		return func(ctx context.Context, c *cli) int {
 			if *all {
 				if len(c.args) > 0 || event.id != uuid.Nil {
-					return c.usage("dead retry", "-all takes no -event and no argument")
+					return c.usage("-all takes no -event and no argument")
 				}
-			} else if code, ok := checkEvent(c, "dead retry", org, event); !ok {
+			} else if code, ok := checkEvent(c, org, event); !ok {
 				return code
 			}
-			return withDeadLetters(ctx, c, "dead retry", *url, func(dead *events.DeadLetters) int {
+			return withDeadLetters(ctx, c, *url, func(dead *events.DeadLetters) int {
 				targets := []events.DeadLetter{{OrganizationID: org.id, ID: event.id}}
 				if *all {
 					var err error
@@ -200,8 +200,8 @@ Example:
 	},
 }
 
-func withDeadLetters(ctx context.Context, c *cli, cmd, url string, fn func(*events.DeadLetters) int) int {
-	return c.withPool(ctx, cmd, url, relayRole, func(pool *pgxpool.Pool) int {
+func withDeadLetters(ctx context.Context, c *cli, url string, fn func(*events.DeadLetters) int) int {
+	return c.withPool(ctx, url, relayRole, func(pool *pgxpool.Pool) int {
 		dead, err := events.NewDeadLetters(pool)
 		if err != nil {
 			return c.fail(err)

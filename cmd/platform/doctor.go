@@ -50,9 +50,9 @@ Example:
 		relay := fs.String("relay-role", "", "the relay's login roles, comma-separated (default: every login role granted cl_event_relay)")
 		return func(ctx context.Context, c *cli) int {
 			if len(c.args) > 0 {
-				return c.usage("doctor", "unexpected argument %q", c.args[0])
+				return c.usage("unexpected argument %q", c.args[0])
 			}
-			return c.withPool(ctx, "doctor", *url, migratingRole, func(pool *pgxpool.Pool) int {
+			return c.withPool(ctx, *url, migratingRole, func(pool *pgxpool.Pool) int {
 				findings, err := schema.Doctor(ctx, pool, &schema.DoctorConfig{AppRoles: roleList(*app), RelayRoles: roleList(*relay)})
 				if err != nil {
 					return c.fail(err)

@@ -57,6 +57,7 @@ type command struct {
 
 // cli is what a running subcommand writes to.
 type cli struct {
+	name           string // the command's, e.g. "dead list"
 	stdout, stderr io.Writer
 	args           []string // the arguments left after the flags
 }
@@ -164,7 +165,7 @@ func runCommand(ctx context.Context, cmd *command, args []string, stdout, stderr
 		fmt.Fprintf(stderr, "platform %s: %v\nRun platform %s -help for its usage.\n", cmd.name, err, cmd.name)
 		return exitUsage
 	}
-	return body(ctx, &cli{stdout: stdout, stderr: stderr, args: fs.Args()})
+	return body(ctx, &cli{name: cmd.name, stdout: stdout, stderr: stderr, args: fs.Args()})
 }
 
 // usageError is a wrong command line found after parsing.
@@ -173,8 +174,8 @@ type usageError struct{ msg string }
 func (e *usageError) Error() string { return e.msg }
 
 // usage reports a wrong command line and returns exitUsage.
-func (c *cli) usage(cmd, format string, args ...any) int {
-	fmt.Fprintf(c.stderr, "platform %s: %s\nRun platform %s -help for its usage.\n", cmd, fmt.Sprintf(format, args...), cmd)
+func (c *cli) usage(format string, args ...any) int {
+	fmt.Fprintf(c.stderr, "platform %s: %s\nRun platform %s -help for its usage.\n", c.name, fmt.Sprintf(format, args...), c.name)
 	return exitUsage
 }
 
@@ -182,7 +183,7 @@ func (c *cli) usage(cmd, format string, args ...any) int {
 // read when the command runs (connect), so that help never prints it: it
 // may hold a password.
 func databaseFlag(fs *flag.FlagSet) *string {
-	return fs.String("database-url", "", "PostgreSQL connection string (default $DATABASE_URL)")
+	return fs.String("database-url", "", "PostgreSQL connection string (default $DATABASE_URL; prefer it: arguments are visible to the machine's other users)")
 }
 
 // connect opens a pool on url; who says which role the command needs, for
@@ -204,11 +205,11 @@ func connect(ctx context.Context, url, who string) (*pgxpool.Pool, error) {
 
 // withPool connects, runs fn and closes the pool, turning a missing
 // connection string into a usage error.
-func (c *cli) withPool(ctx context.Context, cmd, url, who string, fn func(*pgxpool.Pool) int) int {
+func (c *cli) withPool(ctx context.Context, url, who string, fn func(*pgxpool.Pool) int) int {
 	pool, err := connect(ctx, url, who)
 	var uerr *usageError
 	if errors.As(err, &uerr) {
-		return c.usage(cmd, "%s", uerr.msg)
+		return c.usage("%s", uerr.msg)
 	}
 	if err != nil {
 		return c.fail(err)

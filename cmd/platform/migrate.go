@@ -38,9 +38,9 @@ Example:
 		dryRun := fs.Bool("dry-run", false, "list the migrations that would be applied, and apply none")
 		return func(ctx context.Context, c *cli) int {
 			if len(c.args) > 0 {
-				return c.usage("migrate", "unexpected argument %q", c.args[0])
+				return c.usage("unexpected argument %q", c.args[0])
 			}
-			return c.withPool(ctx, "migrate", *url, migratingRole, func(pool *pgxpool.Pool) int {
+			return c.withPool(ctx, *url, migratingRole, func(pool *pgxpool.Pool) int {
 				if *dryRun {
 					return dryRunMigrate(ctx, c, pool)
 				}
@@ -120,9 +120,9 @@ Example:
 		url := databaseFlag(fs)
 		return func(ctx context.Context, c *cli) int {
 			if len(c.args) > 0 {
-				return c.usage("version", "unexpected argument %q", c.args[0])
+				return c.usage("unexpected argument %q", c.args[0])
 			}
-			return c.withPool(ctx, "version", *url, migratingRole, func(pool *pgxpool.Pool) int {
+			return c.withPool(ctx, *url, migratingRole, func(pool *pgxpool.Pool) int {
 				s, err := schema.ReadStatus(ctx, pool)
 				if err != nil {
 					return c.fail(err)
@@ -171,9 +171,9 @@ Example:
 		url := databaseFlag(fs)
 		return func(ctx context.Context, c *cli) int {
 			if len(c.args) > 0 {
-				return c.usage("verify", "unexpected argument %q", c.args[0])
+				return c.usage("unexpected argument %q", c.args[0])
 			}
-			return c.withPool(ctx, "verify", *url, migratingRole, func(pool *pgxpool.Pool) int {
+			return c.withPool(ctx, *url, migratingRole, func(pool *pgxpool.Pool) int {
 				s, err := schema.ReadStatus(ctx, pool)
 				if err != nil {
 					return c.fail(err)

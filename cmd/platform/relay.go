@@ -55,9 +55,9 @@ Example:
 		retention := fs.Duration("retention", 0, "compact delivered events older than this to tombstones (0 keeps them)")
 		return func(ctx context.Context, c *cli) int {
 			if len(c.args) > 0 {
-				return c.usage("relay", "unexpected argument %q", c.args[0])
+				return c.usage("unexpected argument %q", c.args[0])
 			}
-			return c.withPool(ctx, "relay", *url, relayRole, func(pool *pgxpool.Pool) int {
+			return c.withPool(ctx, *url, relayRole, func(pool *pgxpool.Pool) int {
 				nc, err := nats.Connect(firstOf(*natsURL, os.Getenv("NATS_URL"), nats.DefaultURL), nats.Name("platform relay"))
 				if err != nil {
 					return c.fail(fmt.Errorf("connecting to NATS: %w", err))
@@ -77,7 +77,7 @@ Example:
 					Logger: slog.New(slog.NewTextHandler(c.stderr, nil)),
 				})
 				if err != nil {
-					return c.usage("relay", "%v", err)
+					return c.usage("%v", err)
 				}
 				c.printf("relay: delivering to stream %s (subjects %s.>); stop with SIGINT or SIGTERM\n", name, *prefix)
 				if err := relay.Run(ctx); err != nil {
