@@ -131,7 +131,7 @@ func Doctor(ctx context.Context, db Beginner, cfg *DoctorConfig) ([]Finding, err
 	}
 	status, err := ReadStatus(ctx, db)
 	if err != nil {
-		return nil, fmt.Errorf("schema: doctor: reading the migrations: %w", err)
+		return nil, err
 	}
 	findings := migrationFindings(status)
 

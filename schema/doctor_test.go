@@ -185,6 +185,8 @@ func TestReadStatus(t *testing.T) {
 	s, err := schema.ReadStatus(ctx, conn)
 	require.NoError(t, err)
 	require.Zero(t, s.Version())
+	_, err = schema.ReadStatus(ctx, testdb.New(t).App)
+	require.ErrorIs(t, err, schema.ErrInsufficientPrivilege, "a role row-level security applies to")
 	require.Len(t, s.Pending, len(migrations), "an empty database has everything pending")
 	require.False(t, s.Current())
 

@@ -2,6 +2,7 @@ package schema
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -52,11 +53,15 @@ func (s *Status) Current() bool {
 // ReadStatus reads which migrations db has applied and compares them with
 // [List]. A database never migrated by [Migrate] has everything pending.
 // It reads public.platform_schema_migrations, which only a superuser or a
-// BYPASSRLS role may read: connect as the role that migrates.
+// BYPASSRLS role may read: connect as the role that migrates (any other
+// gets ErrInsufficientPrivilege).
 func ReadStatus(ctx context.Context, db Beginner) (*Status, error) {
 	migrations, err := List()
 	if err != nil {
 		return nil, err
+	}
+	if err := checkPrivileges(ctx, db); err != nil {
+		return nil, fmt.Errorf("schema: reading the applied migrations needs the migrating role: %w", err)
 	}
 	tx, err := db.Begin(ctx)
 	if err != nil {

@@ -112,7 +112,7 @@ func TestDoctor(t *testing.T) {
 
 	// The app role is not the migrating role.
 	r = platform(t, append([]string{"doctor", "-database-url", appDSN(t, db.Name)}, roles...)...).requireCode(t, exitProblems)
-	require.Contains(t, r.stderr, "platform: schema: doctor: reading the migrations")
+	require.Contains(t, r.stderr, "platform: schema: reading the applied migrations needs the migrating role: schema: migrations must run as a superuser or a role with BYPASSRLS")
 }
 
 // publishFinalized publishes one peer_encounter_finalized event through
