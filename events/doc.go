@@ -28,7 +28,9 @@
 // JetStream; [SinkFunc] for anything else): batches claimed with FOR UPDATE
 // SKIP LOCKED, in order per aggregate, woken by NOTIFY, retried with backoff
 // and dead-lettered after the last attempt. Delivery is at least once;
-// consumers deduplicate by the envelope's id.
+// consumers deduplicate by the envelope's id. [DeadLetters] lists,
+// inspects and requeues dead-lettered events without a running relay (the
+// operator's CLI, cmd/platform, does it with platform dead).
 //
 // # Testing
 //

@@ -26,4 +26,14 @@
 //
 //	CREATE ROLE app LOGIN PASSWORD '...' NOINHERIT;
 //	GRANT authenticated TO app;
+//
+// # Checking a database
+//
+// [ReadStatus] compares the migrations a database has applied with this
+// library's, by version and file name. [Doctor] checks what the schema
+// must guarantee on a host's database (roles, login roles that row-level
+// security applies to, forced row-level security, the access helpers,
+// every SECURITY DEFINER function) and returns each problem with the
+// statement that fixes it. The operator's CLI runs both: platform version,
+// platform verify and platform doctor (cmd/platform).
 package schema
