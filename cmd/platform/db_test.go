@@ -56,6 +56,11 @@ func TestMigrateVersionVerifyOnAnEmptyDatabase(t *testing.T) {
 	require.Contains(t, r.stderr, "migrations must run as a superuser or a role with BYPASSRLS")
 
 	r = platform(t, "migrate", "-database-url", url).requireCode(t, exitOK)
+	host, err := schema.ListHostStandIns()
+	require.NoError(t, err)
+	for _, m := range host {
+		require.Contains(t, r.stdout, "applied host stand-in "+m.Name+"\n")
+	}
 	for _, m := range migrations {
 		require.Contains(t, r.stdout, "applied "+m.Name+"\n")
 	}
@@ -79,6 +84,24 @@ func TestMigrateVersionVerifyOnAnEmptyDatabase(t *testing.T) {
 	require.NoError(t, err)
 	r = platform(t, "verify", "-database-url", url).requireCode(t, exitProblems)
 	require.Equal(t, "differs: version 2 is recorded as 0002_hand_made.up.sql; this library's is "+migrations[1].Name+"\n", r.stdout)
+}
+
+// A host with its own tables migrates the library's line only.
+func TestMigrateLibraryOnly(t *testing.T) {
+	t.Parallel()
+	cfg := testdb.NewEmpty(t)
+	conn, err := pgx.ConnectConfig(context.Background(), cfg)
+	require.NoError(t, err)
+	defer conn.Close(context.Background())
+	host, err := schema.ListHostStandIns()
+	require.NoError(t, err)
+	for _, m := range host { // the host's own tables, by its own tool
+		_, err := conn.Exec(context.Background(), m.SQL)
+		require.NoError(t, err, m.Name)
+	}
+	r := platform(t, "migrate", "-library-only", "-database-url", adminDSN(t, cfg.Database)).requireCode(t, exitOK)
+	require.NotContains(t, r.stdout, "host stand-in")
+	require.Contains(t, r.stdout, "this library's newest\n")
 }
 
 func TestDoctor(t *testing.T) {

@@ -14,12 +14,16 @@ const migratingRole = "the migrating role (a superuser, or a role with BYPASSRLS
 
 var migrateCommand = &command{
 	name:    "migrate",
-	summary: "apply the library's migrations (-dry-run lists the pending ones)",
+	summary: "apply the host stand-ins and the library's migrations (-dry-run lists the library's pending ones)",
 	help: `
 Applies every migration of this build of the library that the database has not
-applied yet, in version order, each in its own transaction, and records it in
-public.platform_schema_migrations (schema.Migrate). Concurrent runs wait for
-each other. It refuses a database migrated by a newer build.
+applied yet, in version order, each in its own transaction: first the host
+stand-ins (schema/host: minimal PF-01/02/30, CL-01/04/14, PM-03/13 tables,
+recorded in public.platform_host_schema_migrations), then the library's own
+(recorded in public.platform_schema_migrations; schema.Migrate). A host with
+its own tables for those records passes -library-only (schema.MigrateLibrary;
+schema/host/CONTRACT.md says what its tables must provide). Concurrent runs
+wait for each other. It refuses a database migrated by a newer build.
 
 Needs DATABASE_URL for the migrating role: a superuser, or a role with
 BYPASSRLS (on Supabase: postgres). The migrations create the roles
@@ -36,6 +40,7 @@ Example:
 	flags: func(fs *flag.FlagSet) func(context.Context, *cli) int {
 		url := databaseFlag(fs)
 		dryRun := fs.Bool("dry-run", false, "list the migrations that would be applied, and apply none")
+		libraryOnly := fs.Bool("library-only", false, "apply only the library's line: the host provides its own tables (schema/host/CONTRACT.md)")
 		return func(ctx context.Context, c *cli) int {
 			if len(c.args) > 0 {
 				return c.usage("unexpected argument %q", c.args[0])
@@ -44,7 +49,7 @@ Example:
 				if *dryRun {
 					return dryRunMigrate(ctx, c, pool)
 				}
-				return doMigrate(ctx, c, pool)
+				return doMigrate(ctx, c, pool, *libraryOnly)
 			})
 		}
 	},
@@ -70,10 +75,17 @@ func dryRunMigrate(ctx context.Context, c *cli, pool *pgxpool.Pool) int {
 	return exitOK
 }
 
-func doMigrate(ctx context.Context, c *cli, pool *pgxpool.Pool) int {
-	res, err := schema.Migrate(ctx, pool)
+func doMigrate(ctx context.Context, c *cli, pool *pgxpool.Pool, libraryOnly bool) int {
+	migrate := schema.Migrate
+	if libraryOnly {
+		migrate = schema.MigrateLibrary
+	}
+	res, err := migrate(ctx, pool)
 	if res != nil {
-		names := migrationNames()
+		hostNames, names := migrationNames(schema.ListHostStandIns), migrationNames(schema.List)
+		for _, v := range res.HostApplied {
+			c.printf("applied host stand-in %s\n", hostNames[v])
+		}
 		for _, v := range res.Applied {
 			c.printf("applied %s\n", names[v])
 		}
@@ -85,16 +97,16 @@ func doMigrate(ctx context.Context, c *cli, pool *pgxpool.Pool) int {
 	if err != nil {
 		return c.fail(err)
 	}
-	if len(res.Applied) == 0 {
+	if len(res.Applied)+len(res.HostApplied) == 0 {
 		c.printf("nothing to apply: ")
 	}
 	c.printf("the database is at version %d, this library's newest\n", s.Version())
 	return exitOK
 }
 
-// migrationNames maps the library's versions to their file names.
-func migrationNames() map[int]string {
-	migrations, _ := schema.List() // embedded: it cannot fail
+// migrationNames maps a line's versions to their file names.
+func migrationNames(list func() ([]schema.Migration, error)) map[int]string {
+	migrations, _ := list() // embedded: it cannot fail
 	names := map[int]string{}
 	for _, m := range migrations {
 		names[m.Version] = m.Name
@@ -127,7 +139,7 @@ Example:
 				if err != nil {
 					return c.fail(err)
 				}
-				names := migrationNames()
+				names := migrationNames(schema.List)
 				if len(s.Applied) == 0 {
 					c.printf("database: no migrations applied\n")
 				} else {
@@ -178,7 +190,7 @@ Example:
 				if err != nil {
 					return c.fail(err)
 				}
-				names := migrationNames()
+				names := migrationNames(schema.List)
 				for _, m := range s.Pending {
 					c.printf("pending: %s is not applied (run platform migrate)\n", m.Name)
 				}
