@@ -95,6 +95,7 @@ func TestHybridGroupFromStartToConclusion(t *testing.T) {
 	e := done.Event
 	require.Equal(t, events.Codes{"95", "HQ"}, e.ModifierSuggestions, "Arizona's default for a virtual group")
 	require.Equal(t, 3, e.ParticipantCount)
+	require.Equal(t, &scheduleID, e.ScheduleID, "the schedule named at the start reaches the concluded event")
 	require.Equal(t, uuid.MustParse("c91701bd-d94d-5924-ab1e-2f1c676a0f30"), *e.JurisdictionProfileID, "Arizona's profile, by its stable id")
 	require.Equal(t, 0, e.DurationMinutes, "concluded within the minute it started: the database's figure")
 	require.Equal(t, events.ModalityHybrid, e.Modality)
