@@ -28,10 +28,14 @@ type DB = platformtest.DB
 // FinalizedPeerEncounter is [platformtest.FinalizedPeerEncounter].
 type FinalizedPeerEncounter = platformtest.FinalizedPeerEncounter
 
-// Main runs a test binary's tests with [platformtest.Run], checks for
-// leaked goroutines, and exits. Call it from TestMain.
-func Main(m *testing.M) {
+// Main runs a test binary's tests with [platformtest.Run], then the
+// teardown functions (servers the binary started for its examples, say),
+// checks for leaked goroutines, and exits. Call it from TestMain.
+func Main(m *testing.M, teardown ...func()) {
 	code := platformtest.Run(m)
+	for _, f := range teardown {
+		f()
+	}
 	if code == 0 {
 		if err := goleak.Find(); err != nil {
 			fmt.Fprintln(os.Stderr, "testdb: leaked goroutines:", err)
