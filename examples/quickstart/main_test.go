@@ -7,7 +7,20 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/encoreos/platform-go/internal/natsserver"
+	"github.com/encoreos/platform-go/internal/testdb"
 )
+
+// The test needs no NATS: unless NATS_URL is set, it points NATS_URL at a
+// server of its own (go run uses the machine's).
+func TestMain(m *testing.M) {
+	stop, err := natsserver.ForExamples()
+	if err != nil {
+		panic(err)
+	}
+	testdb.Main(m, stop)
+}
 
 // The quickstart is documentation that cannot go stale: it runs as a test.
 func TestQuickstart(t *testing.T) {
