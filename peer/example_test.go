@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/encoreos/platform-go/billing"
-	"github.com/encoreos/platform-go/platformtest"
 	"github.com/encoreos/platform-go/peer"
+	"github.com/encoreos/platform-go/platformtest"
 )
 
 // A peer specialist documents an encounter and finalizes it; finalizing

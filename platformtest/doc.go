@@ -41,7 +41,7 @@
 // not a superuser, owner of no table, no BYPASSRLS, a member of
 // `authenticated` and `cl_event_relay`, as a host's application role is.
 // Every [NewDB] clones the template (tens of milliseconds) and drops the
-// clone when the test ends. Every connection has search_path set to '', so
+// clone when the test ends. Every connection has an empty search_path, so
 // an unqualified name fails at once instead of resolving somewhere
 // unexpected.
 //
