@@ -3,6 +3,7 @@ package platformtest_test
 import (
 	"context"
 	"os"
+	"os/exec"
 	"testing"
 	"time"
 
@@ -140,4 +141,24 @@ func TestTFailuresAreLoud(t *testing.T) {
 	require.True(t, pt.Failed())
 	require.Panics(t, pt.Close, "an error reported during the run fails it at Close")
 	require.True(t, cleaned, "the cleanups ran before the panic")
+}
+
+// Without a server a test fails, and says why; it never passes or skips
+// quietly. The failing test runs in a child process of this test binary.
+func TestNewDBFailsLoudlyWithoutAServer(t *testing.T) {
+	if os.Getenv("PLATFORMTEST_CHILD") == "1" {
+		platformtest.NewDB(t)
+		t.Log("NewDB returned without a server")
+		return
+	}
+	t.Parallel()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestNewDBFailsLoudlyWithoutAServer$", "-test.count=1")
+	// Port 1 on the loopback: nothing listens, the connection is refused at once.
+	cmd.Env = append(os.Environ(), "PLATFORMTEST_CHILD=1", "DATABASE_URL=postgres://nobody@127.0.0.1:1/postgres?connect_timeout=5")
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit, "the child must fail: %s", out)
+	require.Contains(t, string(out), "--- FAIL: TestNewDBFailsLoudlyWithoutAServer")
+	require.Contains(t, string(out), "platformtest: preparing the template database on the DATABASE_URL server")
+	require.NotContains(t, string(out), "NewDB returned")
 }

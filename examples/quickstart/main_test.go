@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"regexp"
 	"testing"
 
@@ -42,4 +43,12 @@ func TestQuickstart(t *testing.T) {
 	} {
 		require.Regexp(t, regexp.MustCompile(want), got)
 	}
+}
+
+// Without a NATS server the quickstart says how to get one.
+func TestQuickstartSaysHowToGetNATS(t *testing.T) {
+	t.Setenv("NATS_URL", "nats://127.0.0.1:1") // nothing listens on port 1
+	_, _, err := jetStream(io.Discard)
+	require.ErrorContains(t, err, "connecting to NATS at NATS_URL")
+	require.ErrorContains(t, err, "nats-server -js")
 }
