@@ -6,19 +6,20 @@ import (
 	"time"
 
 	"github.com/encoreos/platform-go/consent"
-	"github.com/encoreos/platform-go/internal/testdb"
+	"github.com/encoreos/platform-go/platformtest"
 )
 
 // A clinician asks before displaying a Part 2 chart's progress notes: denied
 // until the patient's consent is recorded, denied again once it is revoked.
 func ExampleClient_Check() {
-	db, tb, done := testdb.ForExample()
-	defer done()
+	t := platformtest.NewT() // in a test, the test's own t
+	defer t.Close()
+	db := platformtest.NewDB(t)
 	ctx := context.Background()
-	org := db.NewOrg(tb)
-	officer := db.NewMember(tb, org, "privacy_officer")
-	clinician := db.NewMember(tb, org, "clinician")
-	chart := db.NewChart(tb, org, true)
+	org := db.NewOrg(t)
+	officer := db.NewMember(t, org, "privacy_officer")
+	clinician := db.NewMember(t, org, "clinician")
+	chart := db.NewChart(t, org, true)
 
 	store, err := consent.New(db.App, nil)
 	if err != nil {
@@ -66,12 +67,13 @@ func ExampleClient_Check() {
 // Medical-emergency access (42 CFR 2.51): needs a reason, ends on its own,
 // and is always audited.
 func ExampleClient_BreakGlass() {
-	db, tb, done := testdb.ForExample()
-	defer done()
+	t := platformtest.NewT() // in a test, the test's own t
+	defer t.Close()
+	db := platformtest.NewDB(t)
 	ctx := context.Background()
-	org := db.NewOrg(tb)
-	clinician := db.NewMember(tb, org, "clinician")
-	chart := db.NewChart(tb, org, true)
+	org := db.NewOrg(t)
+	clinician := db.NewMember(t, org, "clinician")
+	chart := db.NewChart(t, org, true)
 	store, err := consent.New(db.App, nil)
 	if err != nil {
 		panic(err)

@@ -11,14 +11,15 @@ import (
 
 	"github.com/encoreos/platform-go/events"
 	"github.com/encoreos/platform-go/internal/dbtx"
-	"github.com/encoreos/platform-go/internal/testdb"
+	"github.com/encoreos/platform-go/platformtest"
 )
 
 // An event the broker kept refusing is dead-lettered; once the cause is
 // fixed, an operator (or `platform dead retry`) requeues it.
 func ExampleDeadLetters() {
-	db, tb, done := testdb.ForExample()
-	defer done()
+	tb := platformtest.NewT() // in a test, the test's own t
+	defer tb.Close()
+	db := platformtest.NewDB(tb)
 	ctx := context.Background()
 	org := db.NewOrg(tb)
 	integration := db.NewMember(tb, org, "integration")

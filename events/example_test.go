@@ -4,25 +4,23 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/encoreos/platform-go/events"
-	"github.com/encoreos/platform-go/internal/dbtx"
-	"github.com/encoreos/platform-go/internal/testdb"
+	"github.com/encoreos/platform-go/platformtest"
 )
 
 // An event is published in the transaction of the change that caused it,
 // once per idempotency key, and a relay hands it to any broker through a
 // Sink.
 func ExampleRelay() {
-	db, tb, done := testdb.ForExample()
-	defer done()
+	t := platformtest.NewT() // in a test, the test's own t
+	defer t.Close()
+	db := platformtest.NewDB(t)
 	ctx := context.Background()
-	org := db.NewOrg(tb)
+	org := db.NewOrg(t)
 	// Direct publishing is for an integration principal (pf.events.publish),
 	// and an event about a record needs the record.
-	integration := db.NewMember(tb, org, "integration")
-	pe := db.NewFinalizedPeerEncounter(tb, org)
+	integration := db.NewMember(t, org, "integration")
+	pe := db.NewFinalizedPeerEncounter(t, org)
 
 	outbox := events.NewOutbox(nil)
 	finalized := &events.PeerEncounterFinalized{
@@ -30,12 +28,15 @@ func ExampleRelay() {
 		PeerEncounterID: pe.ID, ChartID: pe.ChartID, PeerProviderID: pe.PeerProviderID,
 		ServiceDate: events.NewDate(pe.ServiceDate), HCPCSCode: "H0038", DurationMinutes: pe.DurationMinutes,
 	}
-	for range 2 { // finalizing twice publishes once
-		err := dbtx.Run(ctx, db.App, integration, func(tx pgx.Tx) error {
-			_, err := outbox.PublishTx(ctx, tx, finalized, nil)
-			return err
-		})
+	for range 2 { // publishing the same event twice stores it once
+		tx, err := db.App.Begin(ctx) // the host's transaction, with its own rows
 		if err != nil {
+			panic(err)
+		}
+		if _, err := outbox.PublishAs(ctx, tx, integration, finalized, nil); err != nil {
+			panic(err)
+		}
+		if err := tx.Commit(ctx); err != nil {
 			panic(err)
 		}
 	}

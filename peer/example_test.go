@@ -6,20 +6,21 @@ import (
 	"time"
 
 	"github.com/encoreos/platform-go/billing"
-	"github.com/encoreos/platform-go/internal/testdb"
 	"github.com/encoreos/platform-go/peer"
+	"github.com/encoreos/platform-go/platformtest"
 )
 
 // A peer specialist documents an encounter and finalizes it; finalizing
 // publishes peer_encounter_finalized for charge capture in the same
 // transaction, and a second finalize changes nothing.
 func ExampleClient_Finalize() {
-	db, tb, done := testdb.ForExample()
-	defer done()
+	t := platformtest.NewT() // in a test, the test's own t
+	defer t.Close()
+	db := platformtest.NewDB(t)
 	ctx := context.Background()
-	org := db.NewOrg(tb)
-	specialist := db.NewMember(tb, org, "peer_specialist")
-	chart := db.NewChart(tb, org, false)
+	org := db.NewOrg(t)
+	specialist := db.NewMember(t, org, "peer_specialist")
+	chart := db.NewChart(t, org, false)
 
 	peers, err := peer.New(db.App, nil)
 	if err != nil {

@@ -2,9 +2,12 @@ package schema_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
-	"github.com/encoreos/platform-go/internal/testdb"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/encoreos/platform-go/platformtest"
 	"github.com/encoreos/platform-go/schema"
 )
 
@@ -12,10 +15,11 @@ import (
 // naming the login roles its application and relay connect as; each
 // finding carries the statement that fixes it.
 func ExampleDoctor() {
-	db, _, done := testdb.ForExample()
-	defer done()
+	t := platformtest.NewT() // in a test, the test's own t
+	defer t.Close()
+	db := platformtest.NewDB(t)
 	ctx := context.Background()
-	cfg := &schema.DoctorConfig{AppRoles: []string{testdb.AppRole}, RelayRoles: []string{testdb.AppRole}}
+	cfg := &schema.DoctorConfig{AppRoles: []string{platformtest.AppRole}, RelayRoles: []string{platformtest.AppRole}}
 
 	findings, err := schema.Doctor(ctx, db.Admin, cfg)
 	if err != nil {
@@ -42,12 +46,52 @@ func ExampleDoctor() {
 
 // Which migrations a database has applied, against this library's.
 func ExampleReadStatus() {
-	db, _, done := testdb.ForExample()
-	defer done()
+	t := platformtest.NewT()
+	defer t.Close()
+	db := platformtest.NewDB(t)
 	s, err := schema.ReadStatus(context.Background(), db.Admin)
 	if err != nil {
 		panic(err)
 	}
 	fmt.Println(s.Current(), s.Version() == s.Latest, len(s.Pending))
 	// Output: true true 0
+}
+
+// A host that lets the library migrate calls Migrate at start-up, as a
+// superuser (or BYPASSRLS) role: it applies what is missing, in order, and
+// nothing the second time. The application's own role may not migrate.
+func ExampleMigrate() {
+	t := platformtest.NewT() // in a test, the test's own t
+	defer t.Close()
+	cfg := platformtest.NewEmptyDB(t) // an empty database and its superuser
+	ctx := context.Background()
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		panic(err)
+	}
+	defer conn.Close(ctx)
+
+	migrations, err := schema.List()
+	if err != nil {
+		panic(err)
+	}
+	first, err := schema.Migrate(ctx, conn)
+	if err != nil {
+		panic(err)
+	}
+	again, err := schema.Migrate(ctx, conn)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("applied all:", len(first.Applied) == len(migrations), "then:", len(again.Applied))
+
+	// The application's role, which row-level security applies to.
+	if _, err := conn.Exec(ctx, `SET ROLE `+platformtest.AppRole); err != nil {
+		panic(err)
+	}
+	_, err = schema.Migrate(ctx, conn)
+	fmt.Println(errors.Is(err, schema.ErrInsufficientPrivilege))
+	// Output:
+	// applied all: true then: 0
+	// true
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/encoreos/platform-go/billing"
 	"github.com/encoreos/platform-go/consent"
 	"github.com/encoreos/platform-go/events"
-	"github.com/encoreos/platform-go/internal/testdb"
+	"github.com/encoreos/platform-go/platformtest"
 	"github.com/encoreos/platform-go/telehealthgroup"
 )
 
@@ -23,18 +23,14 @@ import (
 // and two remote Part 2 patients, only one of whom consented to disclosure
 // for payment.
 func ExampleClient_SwitchMode() {
-	db, tb, done := testdb.ForExample()
-	defer done()
+	tb := platformtest.NewT() // in a test, the test's own t
+	defer tb.Close()
+	db := platformtest.NewDB(tb)
 	ctx := context.Background()
 	org := db.NewOrg(tb)
 	facilitator := db.NewMember(tb, org, "clinician")
 	officer := db.NewMember(tb, org, "privacy_officer")
-	var session uuid.UUID
-	if err := db.Admin.QueryRow(ctx, `INSERT INTO public.cl_group_sessions (organization_id, facilitator_id, service_type,
-		scheduled_start, scheduled_end) VALUES ($1, $2, 'group_therapy', now(), now() + interval '90 minutes') RETURNING id`,
-		org, facilitator).Scan(&session); err != nil {
-		panic(err)
-	}
+	session := db.NewGroupSession(tb, org, facilitator) // the host's CL-14 session
 	check := func(err error) {
 		if err != nil {
 			panic(err)

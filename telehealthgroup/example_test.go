@@ -8,24 +8,20 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/encoreos/platform-go/billing"
-	"github.com/encoreos/platform-go/internal/testdb"
+	"github.com/encoreos/platform-go/platformtest"
 	"github.com/encoreos/platform-go/telehealthgroup"
 )
 
 // A hybrid group from start to conclusion, with Arizona's profile: one
 // attendee in the room, one on video from home, one by phone.
 func ExampleClient_Conclude() {
-	db, tb, done := testdb.ForExample()
-	defer done()
+	t := platformtest.NewT() // in a test, the test's own t
+	defer t.Close()
+	db := platformtest.NewDB(t)
 	ctx := context.Background()
-	org := db.NewOrg(tb)
-	facilitator := db.NewMember(tb, org, "clinician")
-	var session uuid.UUID
-	if err := db.Admin.QueryRow(ctx, `INSERT INTO public.cl_group_sessions (organization_id, facilitator_id, service_type,
-		scheduled_start, scheduled_end) VALUES ($1, $2, 'group_therapy', now(), now() + interval '90 minutes') RETURNING id`,
-		org, facilitator).Scan(&session); err != nil {
-		panic(err)
-	}
+	org := db.NewOrg(t)
+	facilitator := db.NewMember(t, org, "clinician")
+	session := db.NewGroupSession(t, org, facilitator) // CL-14's row, the host's
 
 	groups, err := telehealthgroup.New(db.App, nil)
 	if err != nil {
@@ -42,7 +38,7 @@ func ExampleClient_Conclude() {
 		home bool
 	}{{telehealthgroup.InPerson, false}, {telehealthgroup.Video, true}, {telehealthgroup.AudioOnly, false}} {
 		a, err := groups.AddAttendee(ctx, facilitator, telehealthgroup.AttendeeParams{
-			OrganizationID: org, SessionID: session, ChartID: db.NewChart(tb, org, false), Mode: m.mode, AtHome: m.home})
+			OrganizationID: org, SessionID: session, ChartID: db.NewChart(t, org, false), Mode: m.mode, AtHome: m.home})
 		if err != nil {
 			panic(err)
 		}

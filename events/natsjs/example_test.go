@@ -4,32 +4,32 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/encoreos/platform-go/events"
 	"github.com/encoreos/platform-go/events/natsjs"
-	"github.com/encoreos/platform-go/internal/dbtx"
-	"github.com/encoreos/platform-go/internal/natsserver"
-	"github.com/encoreos/platform-go/internal/testdb"
+	"github.com/encoreos/platform-go/platformtest"
 )
 
 // Wiring the outbox to NATS JetStream: a stream for the subjects, a relay
-// with the JetStream sink, and a consumer that reads CloudEvents.
+// with the JetStream sink, and a consumer that reads CloudEvents. The
+// server is NATS_URL's, else the one on this machine (nats.DefaultURL);
+// the test binary points NATS_URL at a server of its own.
 func ExampleSink() {
-	db, tb, done := testdb.ForExample()
-	defer done()
-	srv, err := natsserver.Start() // a host connects to its own server instead
-	if err != nil {
-		panic(err)
-	}
-	defer srv.Stop()
+	t := platformtest.NewT() // in a test, the test's own t
+	defer t.Close()
+	db := platformtest.NewDB(t)
 	ctx := context.Background()
 
-	nc, err := nats.Connect(srv.URL())
+	url := os.Getenv("NATS_URL")
+	if url == "" {
+		url = nats.DefaultURL
+	}
+	nc, err := nats.Connect(url)
 	if err != nil {
 		panic(err)
 	}
@@ -49,29 +49,36 @@ func ExampleSink() {
 		panic(err)
 	}
 	relayCtx, stopRelay := context.WithCancel(ctx)
-	defer stopRelay()
-	go relay.Run(relayCtx) //nolint:errcheck // returns nil when stopped
+	relayDone := make(chan error, 1)
+	go func() { relayDone <- relay.Run(relayCtx) }()
+	defer func() { stopRelay(); <-relayDone }()
 
-	// A record change and its event commit together (here an integration
-	// principal publishes about an existing finalized encounter; the peer
-	// package finalizes an encounter and publishes it the same way).
-	org := db.NewOrg(tb)
-	integration := db.NewMember(tb, org, "integration") // direct publishing needs pf.events.publish
-	pe := db.NewFinalizedPeerEncounter(tb, org)
-	outbox := events.NewOutbox(nil)
-	err = dbtx.Run(ctx, db.App, integration, func(tx pgx.Tx) error {
-		_, err := outbox.PublishTx(ctx, tx, &events.PeerEncounterFinalized{
-			Header:          events.Header{OrganizationID: org, Timestamp: pe.FinalizedAt},
-			PeerEncounterID: pe.ID, ChartID: pe.ChartID, PeerProviderID: pe.PeerProviderID,
-			ServiceDate: events.NewDate(pe.ServiceDate), HCPCSCode: "H0038", DurationMinutes: pe.DurationMinutes,
-		}, nil)
-		return err
-	})
+	// A record change and its event commit together in the host's
+	// transaction (here an integration principal publishes about an
+	// existing finalized encounter; the peer package finalizes an
+	// encounter and publishes it the same way).
+	org := db.NewOrg(t)
+	integration := db.NewMember(t, org, "integration") // direct publishing needs pf.events.publish
+	pe := db.NewFinalizedPeerEncounter(t, org)
+	tx, err := db.App.Begin(ctx)
 	if err != nil {
 		panic(err)
 	}
+	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+	if _, err := events.NewOutbox(nil).PublishAs(ctx, tx, integration, &events.PeerEncounterFinalized{
+		Header:          events.Header{OrganizationID: org, Timestamp: pe.FinalizedAt},
+		PeerEncounterID: pe.ID, ChartID: pe.ChartID, PeerProviderID: pe.PeerProviderID,
+		ServiceDate: events.NewDate(pe.ServiceDate), HCPCSCode: events.Code(pe.HCPCSCode), DurationMinutes: pe.DurationMinutes,
+	}, nil); err != nil {
+		panic(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		panic(err)
+	}
 
-	consumer, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{"cl_pm_events.*.peer_encounter_finalized"}})
+	// Subjects are cl_pm_events.<organization_id>.<event_type>.
+	consumer, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{"cl_pm_events." + org.String() + ".peer_encounter_finalized"}})
 	if err != nil {
 		panic(err)
 	}
@@ -88,6 +95,6 @@ func ExampleSink() {
 		panic(err)
 	}
 	finalized := e.(*events.PeerEncounterFinalized)
-	fmt.Println(env.Type, finalized.HCPCSCode, finalized.DurationMinutes, msg.Headers().Get("Nats-Msg-Id") == env.ID.String())
+	fmt.Println(env.Type, finalized.HCPCSCode, finalized.DurationMinutes, msg.Headers().Get(jetstream.MsgIDHeader) == env.ID.String())
 	// Output: peer_encounter_finalized H0038 30 true
 }

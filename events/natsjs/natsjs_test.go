@@ -18,7 +18,13 @@ import (
 	"github.com/encoreos/platform-go/internal/testdb"
 )
 
-func TestMain(m *testing.M) { testdb.Main(m) }
+func TestMain(m *testing.M) {
+	stop, err := natsserver.ForExamples() // ExampleSink reads NATS_URL
+	if err != nil {
+		panic(err)
+	}
+	testdb.Main(m, stop)
+}
 
 // startJetStream runs an in-process server with a fresh stream and returns
 // a sink and the stream.

@@ -1,18 +1,23 @@
 // Command quickstart shows a host application wiring the library up, end to
-// end, against a real PostgreSQL found the way the tests find one
-// (DATABASE_URL, else the local PostgreSQL binaries, else Docker):
+// end, against a real PostgreSQL and NATS JetStream, with no set-up:
 //
 //	go run ./examples/quickstart
 //
-// It migrates a fresh database, provisions what a host provides (an
-// organization, two staff members, a Part 2 chart with a progress note),
-// connects as an application role that row-level security applies to, and
-// walks through a Part 2 consent: denied, granted, allowed, revoked, denied
-// again, and the accounting of disclosures. Then a peer specialist records
-// a peer encounter and finalizes it, and a relay delivers its
-// peer_encounter_finalized event to NATS JetStream (an in-process server,
-// or NATS_URL), where a consumer reads it. It prints identifiers, codes and
-// counts only, never PHI.
+// It borrows the host's test harness, platformtest, for what a host has
+// already: a migrated database (on the PostgreSQL of DATABASE_URL, else a
+// throwaway cluster from the local PostgreSQL binaries), an application role
+// row-level security applies to, and the host's own provisioning (an
+// organization, staff members, a Part 2 chart with a progress note). A host
+// connects to its own database instead; everything else is the library's
+// public API, as a host calls it.
+//
+// It walks through a Part 2 consent: denied, granted, allowed, revoked,
+// denied again, and the accounting of disclosures. Then a peer specialist
+// records a peer encounter and finalizes it, and a relay delivers its
+// peer_encounter_finalized event to NATS JetStream (NATS_URL, else the
+// server on this machine, nats.DefaultURL), where a consumer reads it.
+// Last, HR's productivity report. It prints identifiers, codes and counts
+// only, never PHI.
 package main
 
 import (
@@ -34,17 +39,9 @@ import (
 	"github.com/encoreos/platform-go/consent"
 	"github.com/encoreos/platform-go/events"
 	"github.com/encoreos/platform-go/events/natsjs"
-	"github.com/encoreos/platform-go/internal/dbtx"
-	"github.com/encoreos/platform-go/internal/natsserver"
-	"github.com/encoreos/platform-go/internal/pgserver"
 	"github.com/encoreos/platform-go/peer"
-	"github.com/encoreos/platform-go/schema"
+	"github.com/encoreos/platform-go/platformtest"
 	"github.com/encoreos/platform-go/workforce"
-)
-
-const (
-	database = "platform_quickstart"
-	appRole  = "platform_quickstart_app"
 )
 
 func main() {
@@ -55,59 +52,36 @@ func main() {
 }
 
 func run(ctx context.Context, out io.Writer) error {
-	srv, err := pgserver.Start(ctx)
-	if err != nil {
-		return err
-	}
-	defer srv.Stop(context.Background()) //nolint:errcheck
-	fmt.Fprintf(out, "PostgreSQL: %s\n", srv.Source)
-
-	admin, appPool, err := freshDatabase(ctx, out, srv.URL)
-	if err != nil {
-		return err
-	}
-	defer admin.Close(ctx)
-	defer appPool.Close()
+	// 0. What a host has already: a database migrated with schema.Migrate,
+	// and a pool that connects as its application role (a member of
+	// authenticated and cl_event_relay). platformtest makes both, and
+	// drops the database and stops the throwaway cluster at the end.
+	t := platformtest.NewT()
+	defer platformtest.StopServer(context.Background()) //nolint:errcheck
+	defer t.Close()
+	db := platformtest.NewDB(t)
+	pool := db.App
 
 	// 1. The host provisions tenants, staff and charts (its own tables in a
-	// real deployment; the library's host stand-ins, schema/host, here).
-	var org, chart, plainChart uuid.UUID
-	officer, clinician, peerSpecialist, hr := uuid.New(), uuid.New(), uuid.New(), uuid.New()
-	if err := admin.QueryRow(ctx, `INSERT INTO public.pf_organizations (name) VALUES ('Quickstart Recovery Center') RETURNING id`).Scan(&org); err != nil {
-		return err
-	}
-	for _, m := range []struct {
-		user uuid.UUID
-		role string
-	}{{officer, "privacy_officer"}, {clinician, "clinician"}, {peerSpecialist, "peer_specialist"}, {hr, "hr_manager"}} {
-		if _, err := admin.Exec(ctx, `INSERT INTO public.pf_members (organization_id, user_id) VALUES ($1, $2);`, org, m.user); err != nil {
-			return err
-		}
-		if _, err := admin.Exec(ctx, `INSERT INTO public.pf_member_roles (organization_id, user_id, role) VALUES ($1, $2, $3)`, org, m.user, m.role); err != nil {
-			return err
-		}
-	}
-	if err := admin.QueryRow(ctx, `INSERT INTO public.cl_charts (organization_id, is_part2) VALUES ($1, true) RETURNING id`, org).Scan(&chart); err != nil {
-		return err
-	}
-	if err := admin.QueryRow(ctx, `INSERT INTO public.cl_charts (organization_id, is_part2) VALUES ($1, false) RETURNING id`, org).Scan(&plainChart); err != nil {
-		return err
-	}
-	if _, err := admin.Exec(ctx, `INSERT INTO public.cl_progress_notes (organization_id, chart_id, author_id, session_start, session_end)
-		VALUES ($1, $2, $3, now() - interval '50 minutes', now())`, org, chart, clinician); err != nil {
-		return err
-	}
+	// real deployment; the library's host stand-ins here).
+	org := db.NewOrg(t)
+	officer := db.NewMember(t, org, "privacy_officer")
+	clinician := db.NewMember(t, org, "clinician")
+	peerSpecialist := db.NewMember(t, org, "peer_specialist")
+	hr := db.NewMember(t, org, "hr_manager")
+	chart := db.NewChart(t, org, true)
+	plainChart := db.NewChart(t, org, false)
+	db.Exec(t, `INSERT INTO public.cl_progress_notes (organization_id, chart_id, author_id, session_start, session_end)
+		VALUES ($1, $2, $3, now() - interval '50 minutes', now())`, org, chart, clinician)
 	// Yesterday's session with the clinician, on the scheduling side (PM-03).
-	if _, err := admin.Exec(ctx, `INSERT INTO public.pm_appointments (organization_id, chart_id, provider_id, service_type, status, starts_at, ends_at)
+	db.Exec(t, `INSERT INTO public.pm_appointments (organization_id, chart_id, provider_id, service_type, status, starts_at, ends_at)
 		VALUES ($1, $2, $3, 'individual_therapy', 'completed', now() - interval '1 day', now() - interval '1 day' + interval '50 minutes')`,
-		org, plainChart, clinician); err != nil {
-		return err
-	}
+		org, plainChart, clinician)
 	fmt.Fprintf(out, "organization %s\n  privacy officer %s\n  clinician       %s\n  peer specialist %s\n  Part 2 chart    %s\n  chart           %s\n",
 		org, officer, clinician, peerSpecialist, chart, plainChart)
 
 	// 2. The library, as each acting user.
-	store, err := consent.New(appPool, nil)
+	store, err := consent.New(pool, nil)
 	if err != nil {
 		return err
 	}
@@ -116,7 +90,7 @@ func run(ctx context.Context, out io.Writer) error {
 		if err != nil {
 			return err
 		}
-		n, err := visibleNotes(ctx, appPool, clinician, org, chart)
+		n, err := visibleNotes(ctx, pool, clinician, org, chart)
 		if err != nil {
 			return err
 		}
@@ -163,10 +137,10 @@ func run(ctx context.Context, out io.Writer) error {
 		}
 		fmt.Fprintf(out, "  %s  %-24s by %s %s\n", d.OccurredAt.UTC().Format(time.RFC3339), d.Action, *d.ActorUserID, basis)
 	}
-	if err := peerStory(ctx, out, appPool, org, peerSpecialist, plainChart); err != nil {
+	if err := peerStory(ctx, out, pool, org, peerSpecialist, plainChart); err != nil {
 		return err
 	}
-	return productivityReport(ctx, out, appPool, org, hr)
+	return productivityReport(ctx, out, pool, org, hr)
 }
 
 // productivityReport is HR's view: aggregates only, small cells suppressed,
@@ -194,7 +168,7 @@ func productivityReport(ctx context.Context, out io.Writer, pool *pgxpool.Pool, 
 // event to NATS JetStream, where a consumer (charge capture, PM-07) reads
 // it as a CloudEvent.
 func peerStory(ctx context.Context, out io.Writer, pool *pgxpool.Pool, org, peerSpecialist, chart uuid.UUID) error {
-	js, stop, err := jetStream(ctx, out)
+	js, stop, err := jetStream(out)
 	if err != nil {
 		return err
 	}
@@ -203,7 +177,11 @@ func peerStory(ctx context.Context, out io.Writer, pool *pgxpool.Pool, org, peer
 	if err != nil {
 		return err
 	}
-	consumer, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverNewPolicy})
+	// Subjects are cl_pm_events.<organization_id>.<event_type>.
+	consumer, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
+		DeliverPolicy:  jetstream.DeliverNewPolicy,
+		FilterSubjects: []string{"cl_pm_events." + org.String() + ".>"},
+	})
 	if err != nil {
 		return err
 	}
@@ -260,79 +238,23 @@ func peerStory(ctx context.Context, out io.Writer, pool *pgxpool.Pool, org, peer
 	return nil
 }
 
-// jetStream connects to NATS_URL, or runs an in-process NATS server.
-func jetStream(ctx context.Context, out io.Writer) (jetstream.JetStream, func(), error) {
-	url := os.Getenv("NATS_URL")
-	stopServer := func() {}
+// jetStream connects to NATS_URL, else to the server on this machine.
+func jetStream(out io.Writer) (jetstream.JetStream, func(), error) {
+	url, source := os.Getenv("NATS_URL"), "NATS_URL"
 	if url == "" {
-		srv, err := natsserver.Start()
-		if err != nil {
-			return nil, nil, err
-		}
-		url, stopServer = srv.URL(), srv.Stop
-		fmt.Fprintln(out, "NATS: in-process JetStream server (set NATS_URL to use yours)")
-	} else {
-		fmt.Fprintln(out, "NATS: NATS_URL")
+		url, source = nats.DefaultURL, "nats.DefaultURL (set NATS_URL to use another server)"
 	}
-	nc, err := nats.Connect(url)
+	nc, err := nats.Connect(url, nats.Timeout(5*time.Second))
 	if err != nil {
-		stopServer()
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("connecting to NATS at %s: %w; start a server with JetStream (nats-server -js, or docker run -p 4222:4222 nats -js) or set NATS_URL", source, err)
 	}
+	fmt.Fprintf(out, "NATS: %s\n", source)
 	js, err := jetstream.New(nc)
 	if err != nil {
 		nc.Close()
-		stopServer()
 		return nil, nil, err
 	}
-	return js, func() { nc.Close(); stopServer() }, nil
-}
-
-// freshDatabase (re)creates the quickstart database, migrates it, and
-// returns a superuser connection (the host's provisioning) and a pool that
-// connects as an application role RLS applies to (the library's).
-func freshDatabase(ctx context.Context, out io.Writer, url string) (*pgx.Conn, *pgxpool.Pool, error) {
-	server, err := pgx.Connect(ctx, url)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer server.Close(ctx)
-	for _, stmt := range []string{
-		`DROP DATABASE IF EXISTS ` + database + ` WITH (FORCE)`,
-		`CREATE DATABASE ` + database,
-	} {
-		if _, err := server.Exec(ctx, stmt); err != nil {
-			return nil, nil, err
-		}
-	}
-	cfg, err := pgx.ParseConfig(url)
-	if err != nil {
-		return nil, nil, err
-	}
-	cfg.Database = database
-	admin, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		return nil, nil, err
-	}
-	res, err := schema.Migrate(ctx, admin)
-	if err != nil {
-		return nil, nil, err
-	}
-	fmt.Fprintf(out, "migrated: versions %v\n", res.Applied)
-	if err := pgserver.EnsureAppRole(ctx, admin, appRole, appRole); err != nil {
-		return nil, nil, err
-	}
-	poolCfg, err := pgxpool.ParseConfig(url)
-	if err != nil {
-		return nil, nil, err
-	}
-	poolCfg.ConnConfig.Database = database
-	poolCfg.ConnConfig.User, poolCfg.ConnConfig.Password = appRole, appRole
-	pool, err := pgxpool.NewWithConfig(ctx, poolCfg)
-	if err != nil {
-		return nil, nil, err
-	}
-	return admin, pool, nil
+	return js, nc.Close, nil
 }
 
 // visibleNotes counts the progress notes the user can see: RLS and the
@@ -344,8 +266,8 @@ func visibleNotes(ctx context.Context, pool *pgxpool.Pool, user, org, part2Chart
 		part2Chart); err != nil {
 		return 0, err
 	}
-	var n int
-	err := dbtx.Run(ctx, pool, user, func(tx pgx.Tx) error {
+	var n int // in the host's own acting-user transaction
+	err := platformtest.AsUser(ctx, pool, user, func(tx pgx.Tx) error {
 		return tx.QueryRow(ctx, `SELECT count(*) FROM public.cl_progress_notes`).Scan(&n)
 	})
 	return n, err

@@ -3,11 +3,25 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"regexp"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/encoreos/platform-go/internal/natsserver"
+	"github.com/encoreos/platform-go/internal/testdb"
 )
+
+// The test needs no NATS: unless NATS_URL is set, it points NATS_URL at a
+// server of its own (go run uses the machine's).
+func TestMain(m *testing.M) {
+	stop, err := natsserver.ForExamples()
+	if err != nil {
+		panic(err)
+	}
+	testdb.Main(m, stop)
+}
 
 // The quickstart is documentation that cannot go stale: it runs as a test.
 func TestQuickstart(t *testing.T) {
@@ -29,4 +43,12 @@ func TestQuickstart(t *testing.T) {
 	} {
 		require.Regexp(t, regexp.MustCompile(want), got)
 	}
+}
+
+// Without a NATS server the quickstart says how to get one.
+func TestQuickstartSaysHowToGetNATS(t *testing.T) {
+	t.Setenv("NATS_URL", "nats://127.0.0.1:1") // nothing listens on port 1
+	_, _, err := jetStream(io.Discard)
+	require.ErrorContains(t, err, "connecting to NATS at NATS_URL")
+	require.ErrorContains(t, err, "nats-server -js")
 }

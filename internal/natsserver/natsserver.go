@@ -53,3 +53,26 @@ func (s *Server) Stop() {
 	s.srv.WaitForShutdown()
 	os.RemoveAll(s.dir)
 }
+
+// EnvURL names the environment variable the examples and the quickstart
+// read for the NATS server to use (nats.DefaultURL when it is empty).
+const EnvURL = "NATS_URL"
+
+// ForExamples makes the examples of a test binary self-contained: unless
+// NATS_URL is set, it starts an in-process server and points NATS_URL at
+// it. Call the returned function to stop the server, before checking for
+// leaked goroutines (testdb.Main does).
+func ForExamples() (stop func(), err error) {
+	if os.Getenv(EnvURL) != "" {
+		return func() {}, nil
+	}
+	srv, err := Start()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Setenv(EnvURL, srv.URL()); err != nil {
+		srv.Stop()
+		return nil, err
+	}
+	return func() { srv.Stop(); os.Unsetenv(EnvURL) }, nil
+}

@@ -6,10 +6,14 @@
 //  2. the PostgreSQL binaries on this machine (initdb and postgres on PATH,
 //     in `pg_config --bindir`, or in /usr/lib/postgresql/*/bin): a throwaway
 //     cluster in a temporary directory, reached over a Unix socket, removed by
-//     [Server.Stop] (as root, it runs as the postgres OS user);
-//  3. testcontainers-go, when a Docker engine answers within two seconds.
+//     [Server.Stop] (as root, it runs as the postgres OS user).
 //
-// With none of them, [Start] fails with a message that says how to get one.
+// With neither, [Start] fails with a message that says how to get one.
+//
+// There is no container fallback: testcontainers-go brought about 40
+// modules (moby, OpenTelemetry) into every build of the tests and the
+// quickstart, and a Docker user gets the same server with one `docker run`
+// and DATABASE_URL (see [HowToGetOne]).
 package pgserver
 
 import (
@@ -29,8 +33,8 @@ type Server struct {
 	// URL connects as a superuser (or a role that can create roles and
 	// databases) to a maintenance database.
 	URL string
-	// Source says where the server came from: "DATABASE_URL",
-	// "local binaries (<dir>)" or "testcontainers".
+	// Source says where the server came from: "DATABASE_URL" or
+	// "local binaries (<dir>)".
 	Source string
 	stop   func(context.Context) error
 }
@@ -59,11 +63,6 @@ func Start(ctx context.Context) (*Server, error) {
 	} else {
 		problems = append(problems, "local binaries: "+err.Error())
 	}
-	srv, err := startContainer(ctx)
-	if err == nil {
-		return srv, nil
-	}
-	problems = append(problems, "testcontainers: "+err.Error())
 	return nil, errors.New("pgserver: no PostgreSQL server could be found or started:\n  - " +
 		strings.Join(problems, "\n  - ") + "\n" + HowToGetOne)
 }
@@ -72,7 +71,8 @@ func Start(ctx context.Context) (*Server, error) {
 const HowToGetOne = `To run the tests or the examples, do one of:
   - set DATABASE_URL to a superuser connection, e.g. DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres
   - install the PostgreSQL server binaries (PostgreSQL 15 or later; Debian: apt-get install postgresql)
-  - start a Docker engine (testcontainers-go then runs postgres:15)`
+  - with Docker: docker run -d -p 5432:5432 -e POSTGRES_HOST_AUTH_METHOD=trust postgres:15
+    and DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres`
 
 // readyTimeout bounds how long a started server may take to accept connections.
 const readyTimeout = 60 * time.Second

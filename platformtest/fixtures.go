@@ -1,4 +1,4 @@
-package testdb
+package platformtest
 
 import (
 	"context"
@@ -9,8 +9,12 @@ import (
 )
 
 // The fixture helpers below provision what a host provides (organizations,
-// sites, members, roles, charts) as the superuser, the way a host's own
-// provisioning would. They fail t on error.
+// sites, members, roles, charts, and the PM and CL-14 rows the library's
+// records refer to) as the superuser, the way a host's own provisioning
+// would. They fail t on error. The roles are the ones the migrations seed
+// (see the README's Authorization section): "peer_specialist",
+// "peer_supervisor", "clinician", "hr_manager", "privacy_officer",
+// "org_admin", "integration".
 
 // NewOrg creates an organization and returns its id.
 func (db *DB) NewOrg(t testing.TB) uuid.UUID {
@@ -56,21 +60,29 @@ func (db *DB) NewChart(t testing.TB, org uuid.UUID, part2 bool) uuid.UUID {
 	return db.insertID(t, `INSERT INTO public.cl_charts (organization_id, is_part2) VALUES ($1, $2) RETURNING id`, org, part2)
 }
 
-// Exec runs a statement as the superuser and fails t on error.
-func (db *DB) Exec(t testing.TB, sql string, args ...any) {
+// NewGroupSession creates a CL-14 group therapy session of org led by
+// facilitator, scheduled from now for 90 minutes, and returns its id: the
+// session telehealthgroup makes virtual or hybrid.
+func (db *DB) NewGroupSession(t testing.TB, org, facilitator uuid.UUID) uuid.UUID {
 	t.Helper()
-	if _, err := db.Admin.Exec(context.Background(), sql, args...); err != nil {
-		t.Fatalf("testdb: %s: %v", sql, err)
-	}
+	return db.insertID(t, `INSERT INTO public.cl_group_sessions (organization_id, facilitator_id, service_type, scheduled_start, scheduled_end)
+		VALUES ($1, $2, 'group_therapy', now(), now() + interval '90 minutes') RETURNING id`, org, facilitator)
 }
 
-func (db *DB) insertID(t testing.TB, sql string, args ...any) uuid.UUID {
+// NewTelehealthSession creates a PM-13 telehealth session of org (the
+// host's row a UUID-only reference must name) and returns its id.
+func (db *DB) NewTelehealthSession(t testing.TB, org uuid.UUID) uuid.UUID {
 	t.Helper()
-	var id uuid.UUID
-	if err := db.Admin.QueryRow(context.Background(), sql, args...).Scan(&id); err != nil {
-		t.Fatalf("testdb: %s: %v", sql, err)
-	}
-	return id
+	return db.insertID(t, `INSERT INTO public.pm_telehealth_sessions (organization_id) VALUES ($1) RETURNING id`, org)
+}
+
+// NewPMEncounter creates a PM-03 encounter of org for chart with provider
+// (the host's row a peer encounter's UUID-only encounter_id must name) and
+// returns its id.
+func (db *DB) NewPMEncounter(t testing.TB, org, chart, provider uuid.UUID) uuid.UUID {
+	t.Helper()
+	return db.insertID(t, `INSERT INTO public.pm_encounters (organization_id, chart_id, provider_id, encounter_date)
+		VALUES ($1, $2, $3, current_date) RETURNING id`, org, chart, provider)
 }
 
 // FinalizedPeerEncounter is a finalized peer encounter created by
@@ -97,23 +109,24 @@ func (db *DB) NewFinalizedPeerEncounter(t testing.TB, org uuid.UUID) FinalizedPe
 		VALUES ($1, $2, $3, current_date, now() - interval '1 hour', now() - interval '30 minutes', 30, 'peer_support', 'pf15',
 		  'H0038', 'Practised a coping plan', 'finalized', $3, $3, $3, now())
 		RETURNING id, service_date, finalized_at`, org, e.ChartID, e.PeerProviderID).Scan(&e.ID, &e.ServiceDate, &e.FinalizedAt); err != nil {
-		t.Fatalf("testdb: a finalized peer encounter: %v", err)
+		t.Fatalf("platformtest: a finalized peer encounter: %v", err)
 	}
 	return e
 }
 
-// NewTelehealthSession creates a PM-13 telehealth session of org (the
-// host's row a UUID-only reference must name) and returns its id.
-func (db *DB) NewTelehealthSession(t testing.TB, org uuid.UUID) uuid.UUID {
+// Exec runs a statement as the superuser and fails t on error.
+func (db *DB) Exec(t testing.TB, sql string, args ...any) {
 	t.Helper()
-	return db.insertID(t, `INSERT INTO public.pm_telehealth_sessions (organization_id) VALUES ($1) RETURNING id`, org)
+	if _, err := db.Admin.Exec(context.Background(), sql, args...); err != nil {
+		t.Fatalf("platformtest: %s: %v", sql, err)
+	}
 }
 
-// NewPMEncounter creates a PM-03 encounter of org for chart with provider
-// (the host's row a peer encounter's UUID-only encounter_id must name) and
-// returns its id.
-func (db *DB) NewPMEncounter(t testing.TB, org, chart, provider uuid.UUID) uuid.UUID {
+func (db *DB) insertID(t testing.TB, sql string, args ...any) uuid.UUID {
 	t.Helper()
-	return db.insertID(t, `INSERT INTO public.pm_encounters (organization_id, chart_id, provider_id, encounter_date)
-		VALUES ($1, $2, $3, current_date) RETURNING id`, org, chart, provider)
+	var id uuid.UUID
+	if err := db.Admin.QueryRow(context.Background(), sql, args...).Scan(&id); err != nil {
+		t.Fatalf("platformtest: %s: %v", sql, err)
+	}
+	return id
 }
