@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/encoreos/platform-go/internal/dbtx"
+	"github.com/encoreos/platform-go/internal/telemetry"
 	"github.com/encoreos/platform-go/internal/validate"
 )
 
@@ -61,7 +62,7 @@ var (
 	ErrPermissionDenied = dbtx.ErrPermissionDenied
 	// ErrIdempotencyConflict: the idempotency key was already used in the
 	// organization for an event of another type or aggregate.
-	ErrIdempotencyConflict = errors.New("events: the idempotency key was already used for another event")
+	ErrIdempotencyConflict = telemetry.NewError("idempotency_conflict", "events: the idempotency key was already used for another event")
 )
 
 // ValidationError names the event field that is wrong.

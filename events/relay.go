@@ -456,7 +456,7 @@ func (r *Relay) deliver(ctx context.Context, tx pgx.Tx, now, started time.Time, 
 // ErrDeliveryFailed is returned by [Relay.RunOnce] when the sink failed part
 // of a batch: what was delivered is recorded, the failed event will be
 // retried, and the rest stay pending.
-var ErrDeliveryFailed = errors.New("events: delivery failed")
+var ErrDeliveryFailed = telemetry.NewError("delivery_failed", "events: delivery failed")
 
 // backoff is the wait before attempt n+1: RetryBackoff * 2^(n-1), capped
 // at MaxRetryBackoff (doubling stops at the cap, so it never overflows),

@@ -13,6 +13,7 @@ import (
 	"github.com/encoreos/platform-go/internal/clients"
 	"github.com/encoreos/platform-go/internal/dbtx"
 	"github.com/encoreos/platform-go/internal/sqlarg"
+	"github.com/encoreos/platform-go/internal/telemetry"
 	"github.com/encoreos/platform-go/internal/validate"
 )
 
@@ -233,7 +234,7 @@ func (c *Client) EndTx(ctx context.Context, tx pgx.Tx, actingUser, organizationI
 }
 
 // ErrEnded: the encounter has already ended.
-var ErrEnded = errors.New("multiparty: the encounter has already ended")
+var ErrEnded = telemetry.NewError("ended", "multiparty: the encounter has already ended")
 
 func (c *Client) end(ctx context.Context, tx pgx.Tx, actingUser, org, id uuid.UUID, endedAt time.Time, summary string) (*Encounter, error) {
 	if err := validate.First(validate.Required("OrganizationID", org), validate.Required("ID", id), validate.Text("Summary", summary, 1, 20000)); err != nil {
