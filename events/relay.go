@@ -473,9 +473,12 @@ func (r *Relay) backoff(attempt int) time.Duration {
 // Retry requeues a dead-lettered event for delivery (after the cause is
 // fixed); the later events of its aggregate, held back meanwhile, follow
 // it. It reports whether there was such a dead event.
-func (r *Relay) Retry(ctx context.Context, organizationID, eventID uuid.UUID) (bool, error) {
+func (r *Relay) Retry(ctx context.Context, organizationID, eventID uuid.UUID) (_ bool, err error) {
+	ctx, span := r.tel.Start(ctx, "events.Relay.Retry", telemetry.Organization(organizationID),
+		telemetry.EventIDKey.String(eventID.String()))
+	defer span.End(&err)
 	var n int64
-	err := r.asRelay(ctx, func(tx pgx.Tx, now time.Time) error {
+	err = r.asRelay(ctx, func(tx pgx.Tx, now time.Time) error {
 		tag, err := tx.Exec(ctx, retrySQL, pgx.NamedArgs{"organization_id": organizationID, "id": eventID, "now": now})
 		n = tag.RowsAffected()
 		return err
