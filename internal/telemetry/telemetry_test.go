@@ -442,3 +442,23 @@ func TestSpanEndRecordsTheKindNotTheMessage(t *testing.T) {
 	require.Equal(t, "invalid", attrs(got[0])["error.type"])
 	require.Empty(t, got[0].Events())
 }
+
+// A call without a span of its own (consent.Account, or any call of
+// telehealthgroup) still shows its transactions in the trace of the host's
+// span around it, with the host span's provider (not the global one).
+func TestTransactionsJoinTheHostsSpan(t *testing.T) {
+	t.Parallel()
+	p := newProviders()
+	s := newScene(t, nil, nil)
+	hctx, host := p.tp.Tracer("host").Start(context.Background(), "host.request")
+	_, err := consent.Account(hctx, s.db.App, s.clinican, s.org, consent.RecordPeerEncounter, consent.PurposeTreatment,
+		consent.UseDisplay, s.chart)
+	require.NoError(t, err)
+	host.End()
+	tx := p.named("platform.transaction")
+	require.Len(t, tx, 1)
+	require.Equal(t, host.SpanContext().SpanID(), tx[0].Parent().SpanID())
+	require.Equal(t, telemetry.ScopeName, tx[0].InstrumentationScope().Name)
+	require.Equal(t, map[string]string{"db.system.name": "postgresql", "platform.acting_user.id": s.clinican.String(),
+		"platform.transaction.savepoint": "false"}, attrs(tx[0]))
+}

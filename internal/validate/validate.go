@@ -15,8 +15,8 @@ import (
 // ErrInvalid matches every validation error with errors.Is.
 var ErrInvalid = telemetry.NewError(kind, "invalid input")
 
-// kind is the error kind of every validation error in spans and logs: the
-// field and reason stay out, as codes that vary by call.
+// kind is the error kind of every validation error in spans and metrics:
+// one code, whatever the field and the reason.
 const kind = "invalid"
 
 // Error says which field of a call's input is wrong and why. Its message
