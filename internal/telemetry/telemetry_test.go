@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -404,6 +405,7 @@ func TestNothingIsRecordedUntilAProviderIsInstalled(t *testing.T) {
 	s.decide(t)
 	require.Len(t, p.named("consent.Check"), 2, "a client made before the provider records to it")
 	require.Contains(t, p.metrics(t), "platform.relay.batches", "so does a relay")
+	runtime.KeepAlive(r) // a relay dropped by the host leaves the provider (its instruments are unregistered)
 }
 
 func TestErrorKindHoldsNoValue(t *testing.T) {
