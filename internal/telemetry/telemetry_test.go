@@ -464,3 +464,20 @@ func TestTransactionsJoinTheHostsSpan(t *testing.T) {
 	require.Equal(t, map[string]string{"db.system.name": "postgresql", "platform.acting_user.id": s.clinican.String(),
 		"platform.transaction.savepoint": "false"}, attrs(tx[0]))
 }
+
+// A relay the host drops leaves nothing in a long-lived provider: its
+// observed instruments are unregistered once it is unreachable.
+func TestADroppedRelayLeavesTheProvider(t *testing.T) {
+	t.Parallel()
+	p := newProviders()
+	db := testdb.New(t)
+	r, err := events.NewRelay(&events.RelayConfig{Pool: db.App, Sink: eventstest.NewSink(), MeterProvider: p.mp})
+	require.NoError(t, err)
+	require.Contains(t, p.metrics(t), "platform.relay.batches")
+	runtime.KeepAlive(r)
+	require.Eventually(t, func() bool {
+		runtime.GC()
+		_, ok := p.metrics(t)["platform.relay.batches"]
+		return !ok
+	}, 10*time.Second, 10*time.Millisecond)
+}
