@@ -86,6 +86,8 @@ func ExecCommitted(ctx context.Context, db Beginner, actor uuid.UUID, sql string
 // If fn fails, the savepoint is rolled back and tx stays usable. If fn
 // succeeds, the role and claims tx had before are restored, so the host's
 // own statements after RunTx run as they did before it.
+// Like [Run], within a recording span it is a child span,
+// platform.transaction, marked as a savepoint.
 func RunTx(ctx context.Context, tx pgx.Tx, actor uuid.UUID, fn func(pgx.Tx) error) (err error) {
 	if actor == uuid.Nil {
 		return ErrNoActingUser
