@@ -1,13 +1,13 @@
 package consent
 
 import (
-	"fmt"
 	"regexp"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/encoreos/platform-go/internal/dbtx"
+	"github.com/encoreos/platform-go/internal/telemetry"
 	"github.com/encoreos/platform-go/internal/validate"
 )
 
@@ -299,7 +299,7 @@ var (
 	// ErrPermissionDenied: the acting user lacks the permission.
 	ErrPermissionDenied = dbtx.ErrPermissionDenied
 	// ErrAlreadyRevoked: the consent was revoked before.
-	ErrAlreadyRevoked = fmt.Errorf("consent: already revoked")
+	ErrAlreadyRevoked = telemetry.NewError("already_revoked", "consent: already revoked")
 )
 
 // ValidationError names the input field that is wrong. It never holds the

@@ -8,10 +8,13 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/encoreos/platform-go/internal/clients"
 	"github.com/encoreos/platform-go/internal/dbtx"
 	"github.com/encoreos/platform-go/internal/sqlarg"
+	"github.com/encoreos/platform-go/internal/telemetry"
 	"github.com/encoreos/platform-go/internal/validate"
 )
 
@@ -24,14 +27,24 @@ type DB = dbtx.Beginner
 // the methods ending in Tx run inside the caller's transaction instead of
 // their own.
 type Client struct {
-	db  DB
-	now func() time.Time
+	db        DB
+	now       func() time.Time
+	tel       *telemetry.Telemetry
+	decisions metric.Int64Counter
 }
 
 // Config configures a [Client]; nil means the defaults.
 type Config struct {
 	// Now returns the current time; default time.Now. For tests.
 	Now func() time.Time
+	// MeterProvider receives the count of consent decisions
+	// (platform.consent.decisions); default the global provider
+	// (otel.GetMeterProvider) when New runs, which records nothing until a
+	// host installs one.
+	MeterProvider metric.MeterProvider
+	// TracerProvider receives a span per call (consent.Check, ...);
+	// default the global provider (otel.GetTracerProvider) when New runs.
+	TracerProvider trace.TracerProvider
 }
 
 // New returns a Client over db; cfg may be nil.
@@ -43,7 +56,9 @@ func New(db DB, cfg *Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Client{db: db, now: now}, nil
+	c := &Client{db: db, now: now, tel: telemetry.New(cfg.MeterProvider, cfg.TracerProvider)}
+	c.instrument()
+	return c, nil
 }
 
 var _ Checker = (*Client)(nil)
@@ -79,7 +94,9 @@ func (s *Client) GrantTx(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p
 	return s.grant(ctx, tx, actingUser, p)
 }
 
-func (s *Client) grant(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p GrantParams) (*Consent, error) {
+func (s *Client) grant(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p GrantParams) (_ *Consent, err error) {
+	ctx, span := s.tel.Start(ctx, "consent.Grant", telemetry.Organization(p.OrganizationID))
+	defer span.End(&err)
 	if err := p.validate(s.now()); err != nil {
 		return nil, err
 	}
@@ -102,13 +119,16 @@ func (s *Client) grant(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p G
 		"signer":                     p.Signer,
 	}
 	var c *Consent
-	err := dbtx.In(ctx, s.db, tx, actingUser, func(tx pgx.Tx) (err error) {
+	err = dbtx.In(ctx, s.db, tx, actingUser, func(tx pgx.Tx) (err error) {
 		c, err = collectOne(tx.Query(ctx, grantSQL, args))
 		return err
 	})
 	if dbtx.IsForeignKeyViolation(err) {
 		// The chart or an organization does not exist: say no more than that.
 		return nil, validate.Errorf("ChartID", "does not name a chart of the organization")
+	}
+	if err == nil {
+		span.Set(telemetry.ID(consentIDKey, c.ID))
 	}
 	return c, err
 }
@@ -127,12 +147,14 @@ func (s *Client) RevokeTx(ctx context.Context, tx pgx.Tx, actingUser, organizati
 	return s.revoke(ctx, tx, actingUser, organizationID, consentID)
 }
 
-func (s *Client) revoke(ctx context.Context, tx pgx.Tx, actingUser, organizationID, consentID uuid.UUID) (*Consent, error) {
+func (s *Client) revoke(ctx context.Context, tx pgx.Tx, actingUser, organizationID, consentID uuid.UUID) (_ *Consent, err error) {
+	ctx, span := s.tel.Start(ctx, "consent.Revoke", telemetry.Organization(organizationID), telemetry.ID(consentIDKey, consentID))
+	defer span.End(&err)
 	if err := validate.First(validate.Required("OrganizationID", organizationID), validate.Required("ConsentID", consentID)); err != nil {
 		return nil, err
 	}
 	var c *Consent
-	err := dbtx.In(ctx, s.db, tx, actingUser, func(tx pgx.Tx) error {
+	err = dbtx.In(ctx, s.db, tx, actingUser, func(tx pgx.Tx) error {
 		args := pgx.NamedArgs{"organization_id": organizationID, "id": consentID}
 		if _, err := collectOne(tx.Query(ctx, getSQL, args)); err != nil {
 			return err
@@ -158,12 +180,14 @@ func (s *Client) revoke(ctx context.Context, tx pgx.Tx, actingUser, organization
 // List returns a chart's consents, newest first. Users without
 // cl.consent.view or cl.consent.manage get an empty list, as for a chart
 // with no consents.
-func (s *Client) List(ctx context.Context, actingUser, organizationID, chartID uuid.UUID) ([]Consent, error) {
+func (s *Client) List(ctx context.Context, actingUser, organizationID, chartID uuid.UUID) (_ []Consent, err error) {
+	ctx, span := s.tel.Start(ctx, "consent.List", telemetry.Organization(organizationID))
+	defer span.End(&err)
 	if err := validate.First(validate.Required("OrganizationID", organizationID), validate.Required("ChartID", chartID)); err != nil {
 		return nil, err
 	}
 	var out []Consent
-	err := dbtx.Run(ctx, s.db, actingUser, func(tx pgx.Tx) error {
+	err = dbtx.Run(ctx, s.db, actingUser, func(tx pgx.Tx) error {
 		rows, _ := tx.Query(ctx, listSQL, pgx.NamedArgs{"organization_id": organizationID, "chart_id": chartID})
 		var err error
 		out, err = pgx.CollectRows(rows, pgx.RowToStructByName[Consent])
@@ -187,7 +211,9 @@ func (s *Client) BreakGlassTx(ctx context.Context, tx pgx.Tx, actingUser uuid.UU
 	return s.breakGlass(ctx, tx, actingUser, p)
 }
 
-func (s *Client) breakGlass(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p BreakGlassParams) (*EmergencyAccess, error) {
+func (s *Client) breakGlass(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p BreakGlassParams) (_ *EmergencyAccess, err error) {
+	ctx, span := s.tel.Start(ctx, "consent.BreakGlass")
+	defer span.End(&err)
 	if err := p.validate(); err != nil {
 		return nil, err
 	}
@@ -195,12 +221,15 @@ func (s *Client) breakGlass(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID
 		p.Duration = DefaultBreakGlassDuration
 	}
 	var e *EmergencyAccess
-	err := dbtx.In(ctx, s.db, tx, actingUser, func(tx pgx.Tx) error {
+	err = dbtx.In(ctx, s.db, tx, actingUser, func(tx pgx.Tx) error {
 		rows, _ := tx.Query(ctx, breakGlassSQL, pgx.NamedArgs{"chart_id": p.ChartID, "reason": p.Reason, "duration": p.Duration})
 		var err error
 		e, err = pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[EmergencyAccess])
 		return dbtx.MapError(err)
 	})
+	if err == nil {
+		span.Set(telemetry.Organization(e.OrganizationID), telemetry.ID(emergencyAccessIDKey, e.ID))
+	}
 	return e, err
 }
 
@@ -219,30 +248,38 @@ func (s *Client) CheckTx(ctx context.Context, tx pgx.Tx, req Request) (Decision,
 	return s.check(ctx, tx, req)
 }
 
-func (s *Client) check(ctx context.Context, tx pgx.Tx, req Request) (Decision, error) {
+func (s *Client) check(ctx context.Context, tx pgx.Tx, req Request) (_ Decision, err error) {
+	ctx, span := s.tel.Start(ctx, "consent.Check")
+	defer span.End(&err)
 	if err := req.Validate(); err != nil {
 		return Decision{}, err
 	}
 	var basis Basis
-	err := dbtx.In(ctx, s.db, tx, req.ActingUser, func(tx pgx.Tx) error {
+	err = dbtx.In(ctx, s.db, tx, req.ActingUser, func(tx pgx.Tx) error {
 		return dbtx.MapError(tx.QueryRow(ctx, `SELECT public.cl_part2_decide($1, $2, $3, $4)`,
 			req.ChartID, req.RecordType, req.Purpose, req.Use).Scan(&basis))
 	})
 	if err != nil {
 		return Decision{}, err
 	}
-	return decision(basis), nil
+	d := decision(basis)
+	attrs := decisionAttributes(&req, d)
+	span.Set(attrs...)
+	s.decisions.Add(ctx, 1, metric.WithAttributes(attrs...))
+	return d, nil
 }
 
 // Disclosures returns the accounting of disclosures for a chart since a
 // time (patients may ask for three years). The acting user needs
 // pf.audit.view; others get an empty list.
-func (s *Client) Disclosures(ctx context.Context, actingUser, organizationID, chartID uuid.UUID, since time.Time) ([]Disclosure, error) {
+func (s *Client) Disclosures(ctx context.Context, actingUser, organizationID, chartID uuid.UUID, since time.Time) (_ []Disclosure, err error) {
+	ctx, span := s.tel.Start(ctx, "consent.Disclosures", telemetry.Organization(organizationID))
+	defer span.End(&err)
 	if err := validate.First(validate.Required("OrganizationID", organizationID), validate.Required("ChartID", chartID)); err != nil {
 		return nil, err
 	}
 	var out []Disclosure
-	err := dbtx.Run(ctx, s.db, actingUser, func(tx pgx.Tx) error {
+	err = dbtx.Run(ctx, s.db, actingUser, func(tx pgx.Tx) error {
 		rows, _ := tx.Query(ctx, disclosuresSQL, pgx.NamedArgs{"organization_id": organizationID, "chart_id": chartID, "since": since})
 		var err error
 		out, err = pgx.CollectRows(rows, pgx.RowToStructByName[Disclosure])

@@ -4,6 +4,7 @@ import (
 	"context"
 	_ "embed"
 	"errors"
+	"github.com/encoreos/platform-go/internal/telemetry"
 	"time"
 
 	"github.com/google/uuid"
@@ -70,7 +71,7 @@ func NewDeadLetters(pool *pgxpool.Pool) (*DeadLetters, error) {
 	if pool == nil {
 		return nil, errors.New("events: NewDeadLetters needs a pool")
 	}
-	return &DeadLetters{relay: &Relay{cfg: RelayConfig{Pool: pool}}}, nil
+	return &DeadLetters{relay: &Relay{cfg: RelayConfig{Pool: pool}, tel: telemetry.New(nil, nil)}}, nil
 }
 
 // List returns dead-lettered events, oldest first.

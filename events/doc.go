@@ -32,6 +32,16 @@
 // inspects and requeues dead-lettered events without a running relay (the
 // operator's CLI, cmd/platform, does it with platform dead).
 //
+// # Observability
+//
+// Through the OpenTelemetry API only: [RelayConfig.MeterProvider] gets
+// the relay's counters (delivered, retried, dead-lettered, batches, the
+// same figures as [Relay.Metrics]), its lag and its batch durations;
+// [RelayConfig.TracerProvider] a span per batch, in which the sink runs.
+// Nothing is recorded until a host installs providers (the defaults are
+// the global ones). Attributes are ids and codes: an error is recorded as
+// its [ErrorKind].
+//
 // # Testing
 //
 // Package eventstest has a recording fake sink, assertions on the outbox

@@ -10,8 +10,10 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/encoreos/platform-go/internal/dbtx"
+	"github.com/encoreos/platform-go/internal/telemetry"
 	"github.com/encoreos/platform-go/internal/validate"
 )
 
@@ -24,6 +26,10 @@ type OutboxConfig struct {
 	Source string
 	// Now returns the current time; default time.Now. For tests.
 	Now func() time.Time
+	// TracerProvider receives a span per publication
+	// (events.Outbox.PublishTx); default the global provider
+	// (otel.GetTracerProvider) when NewOutbox runs.
+	TracerProvider trace.TracerProvider
 }
 
 // Outbox is the [Publisher] the library uses: it writes events to the
@@ -31,12 +37,15 @@ type OutboxConfig struct {
 type Outbox struct {
 	source string
 	now    func() time.Time
+	tel    *telemetry.Telemetry
 }
 
 // NewOutbox returns an Outbox; cfg may be nil.
 func NewOutbox(cfg *OutboxConfig) *Outbox {
 	o := &Outbox{source: DefaultSource, now: time.Now}
+	var tp trace.TracerProvider
 	if cfg != nil {
+		tp = cfg.TracerProvider
 		if cfg.Source != "" {
 			o.source = cfg.Source
 		}
@@ -44,6 +53,7 @@ func NewOutbox(cfg *OutboxConfig) *Outbox {
 			o.now = cfg.Now
 		}
 	}
+	o.tel = telemetry.New(nil, tp)
 	return o
 }
 
@@ -61,7 +71,7 @@ var (
 	ErrPermissionDenied = dbtx.ErrPermissionDenied
 	// ErrIdempotencyConflict: the idempotency key was already used in the
 	// organization for an event of another type or aggregate.
-	ErrIdempotencyConflict = errors.New("events: the idempotency key was already used for another event")
+	ErrIdempotencyConflict = telemetry.NewError("idempotency_conflict", "events: the idempotency key was already used for another event")
 )
 
 // ValidationError names the event field that is wrong.
@@ -75,7 +85,9 @@ type ValidationError = validate.Error
 // same event type and aggregate returns the envelope stored first and
 // stores nothing; for another type or aggregate it is
 // ErrIdempotencyConflict.
-func (o *Outbox) PublishTx(ctx context.Context, tx pgx.Tx, e Event, opts *PublishOpts) (*Envelope, error) {
+func (o *Outbox) PublishTx(ctx context.Context, tx pgx.Tx, e Event, opts *PublishOpts) (_ *Envelope, err error) {
+	ctx, span := o.tel.Start(ctx, "events.Outbox.PublishTx")
+	defer span.End(&err)
 	if tx == nil {
 		return nil, dbtx.ErrNilTx
 	}
@@ -83,6 +95,8 @@ func (o *Outbox) PublishTx(ctx context.Context, tx pgx.Tx, e Event, opts *Publis
 	if err != nil {
 		return nil, err
 	}
+	span.Set(telemetry.Organization(env.OrganizationID), telemetry.EventTypeKey.String(env.Type),
+		telemetry.EventIDKey.String(env.ID.String()))
 	raw, err := json.Marshal(env)
 	if err != nil {
 		return nil, err

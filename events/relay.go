@@ -11,12 +11,15 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/encoreos/platform-go/internal/telemetry"
 )
 
 // RelayRole is the database role the relay acts as: it may read and update
@@ -58,20 +61,25 @@ type RelayConfig struct {
 	// Logger receives the relay's logs (event ids, types and error kinds
 	// only, never payload content): default slog.Default().
 	Logger *slog.Logger
+	// MeterProvider receives the relay's instruments (delivered, retried,
+	// dead-lettered, batches, lag, batch duration); default the global
+	// provider (otel.GetMeterProvider) when NewRelay runs, which records
+	// nothing until a host installs one.
+	MeterProvider metric.MeterProvider
+	// TracerProvider receives a span per batch that found events; default
+	// the global provider (otel.GetTracerProvider) when NewRelay runs.
+	TracerProvider trace.TracerProvider
 }
 
 // Relay delivers the outbox's events to a [Sink]. Run it in the host's
 // process; several relays may run against one outbox (in one process or
 // many): they never claim the same event at once.
 type Relay struct {
-	cfg         RelayConfig
-	discoverSQL string
-	metrics     relayMetrics
-}
-
-type relayMetrics struct {
-	delivered, retried, deadLettered, batches atomic.Int64
-	lagNanos                                  atomic.Int64
+	cfg           RelayConfig
+	discoverSQL   string
+	metrics       *relayMetrics
+	tel           *telemetry.Telemetry
+	batchDuration metric.Float64Histogram
 }
 
 // Metrics is a snapshot of a relay's counters since it was created.
@@ -130,19 +138,15 @@ func NewRelay(cfg *RelayConfig) (*Relay, error) {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
-	return &Relay{cfg: c, discoverSQL: strings.ReplaceAll(discoverTemplate, "{{batch_size}}", strconv.Itoa(c.BatchSize))}, nil
+	r := &Relay{cfg: c, discoverSQL: strings.ReplaceAll(discoverTemplate, "{{batch_size}}", strconv.Itoa(c.BatchSize)),
+		metrics: &relayMetrics{}, tel: telemetry.New(c.MeterProvider, c.TracerProvider)}
+	r.instrument()
+	return r, nil
 }
 
-// Metrics returns the relay's counters.
-func (r *Relay) Metrics() Metrics {
-	return Metrics{
-		Delivered:    r.metrics.delivered.Load(),
-		Retried:      r.metrics.retried.Load(),
-		DeadLettered: r.metrics.deadLettered.Load(),
-		Batches:      r.metrics.batches.Load(),
-		Lag:          time.Duration(r.metrics.lagNanos.Load()),
-	}
-}
+// Metrics returns the relay's counters: the figures its OpenTelemetry
+// instruments report too.
+func (r *Relay) Metrics() Metrics { return r.metrics.snapshot() }
 
 // Run delivers events until ctx is cancelled, then returns nil. It wakes on
 // NOTIFY cl_pm_events when an event commits and polls every PollInterval as
@@ -278,18 +282,44 @@ type claimed struct {
 // RunOnce claims one batch, delivers it and records the outcome, in one
 // transaction. It returns how many events it claimed, and
 // ErrDeliveryFailed (wrapped) when the sink failed part of the batch.
+//
+// A batch that found events is a span, events.relay.batch, whose context
+// the sink receives, and a measurement of platform.relay.batch.duration.
 func (r *Relay) RunOnce(ctx context.Context) (int, error) {
+	started := time.Now()
 	var out outcome
-	if err := r.asRelay(ctx, func(tx pgx.Tx, now time.Time) (err error) {
-		out, err = r.deliver(ctx, tx, now)
+	var span telemetry.Span
+	found := false
+	err := r.asRelay(ctx, func(tx pgx.Tx, now time.Time) error {
+		batch, err := r.claim(ctx, tx, now)
+		if err != nil || len(batch) == 0 {
+			return err
+		}
+		found = true
+		var bctx context.Context
+		bctx, span = r.tel.StartAt(ctx, spanBatch, started, telemetry.BatchSizeKey.Int(len(batch)))
+		out, err = r.deliver(bctx, tx, now, started, batch)
 		return err
-	}); err != nil {
+	})
+	if err == nil {
+		r.metrics.delivered.Add(int64(out.delivered))
+		span.Set(telemetry.DeliveredKey.Int(out.delivered))
+		if out.failed != nil {
+			err = r.failed(ctx, span, &out)
+		}
+	}
+	if found {
+		r.recordBatch(ctx, span, started, err)
+	}
+	if err != nil && !errors.Is(err, ErrDeliveryFailed) {
 		return 0, err
 	}
-	r.metrics.delivered.Add(int64(out.delivered))
-	if out.failed == nil {
-		return out.claimed, nil
-	}
+	return out.claimed, err
+}
+
+// failed counts, logs and traces the event a batch failed on, and returns
+// the batch's ErrDeliveryFailed.
+func (r *Relay) failed(ctx context.Context, span telemetry.Span, out *outcome) error {
 	attrs := []any{"event_id", out.failed.ID, "event_type", out.failedType, "attempt", out.failed.Attempts + 1, "error_kind", out.errorKind}
 	if out.dead {
 		r.metrics.deadLettered.Add(1)
@@ -298,8 +328,17 @@ func (r *Relay) RunOnce(ctx context.Context) (int, error) {
 		r.metrics.retried.Add(1)
 		r.cfg.Logger.WarnContext(ctx, "event relay: delivery failed; will retry", attrs...)
 	}
-	return out.claimed, fmt.Errorf("%w: %s", ErrDeliveryFailed, out.errorKind)
+	span.Set(telemetry.EventIDKey.String(out.failed.ID.String()), telemetry.EventTypeKey.String(out.failedType),
+		telemetry.DeadLetteredKey.Bool(out.dead))
+	return &deliveryError{kind: out.errorKind}
 }
+
+// deliveryError is ErrDeliveryFailed with the kind of the sink's error.
+type deliveryError struct{ kind string }
+
+func (e *deliveryError) Error() string        { return ErrDeliveryFailed.Error() + ": " + e.kind }
+func (e *deliveryError) Kind() string         { return e.kind }
+func (e *deliveryError) Is(target error) bool { return target == ErrDeliveryFailed }
 
 // outcome is what one batch did.
 type outcome struct {
@@ -352,14 +391,10 @@ func markDelivered(ctx context.Context, tx pgx.Tx, batch []claimed, at time.Time
 	return tx.SendBatch(ctx, &b).Close()
 }
 
-// deliver claims a batch in tx, hands it to the sink and records the
-// outcome in tx. now is the database's clock at the start of tx.
-func (r *Relay) deliver(ctx context.Context, tx pgx.Tx, now time.Time) (outcome, error) {
-	started := time.Now()
-	batch, err := r.claim(ctx, tx, now)
-	if err != nil || len(batch) == 0 {
-		return outcome{}, err
-	}
+// deliver hands a batch claimed in tx to the sink and records the outcome
+// in tx. now is the database's clock at the start of tx, started this
+// process's.
+func (r *Relay) deliver(ctx context.Context, tx pgx.Tx, now, started time.Time, batch []claimed) (outcome, error) {
 	r.metrics.batches.Add(1)
 	r.metrics.lagNanos.Store(int64(time.Since(batch[0].CreatedAt)))
 
@@ -421,7 +456,7 @@ func (r *Relay) deliver(ctx context.Context, tx pgx.Tx, now time.Time) (outcome,
 // ErrDeliveryFailed is returned by [Relay.RunOnce] when the sink failed part
 // of a batch: what was delivered is recorded, the failed event will be
 // retried, and the rest stay pending.
-var ErrDeliveryFailed = errors.New("events: delivery failed")
+var ErrDeliveryFailed = telemetry.NewError("delivery_failed", "events: delivery failed")
 
 // backoff is the wait before attempt n+1: RetryBackoff * 2^(n-1), capped
 // at MaxRetryBackoff (doubling stops at the cap, so it never overflows),
@@ -438,9 +473,12 @@ func (r *Relay) backoff(attempt int) time.Duration {
 // Retry requeues a dead-lettered event for delivery (after the cause is
 // fixed); the later events of its aggregate, held back meanwhile, follow
 // it. It reports whether there was such a dead event.
-func (r *Relay) Retry(ctx context.Context, organizationID, eventID uuid.UUID) (bool, error) {
+func (r *Relay) Retry(ctx context.Context, organizationID, eventID uuid.UUID) (_ bool, err error) {
+	ctx, span := r.tel.Start(ctx, "events.Relay.Retry", telemetry.Organization(organizationID),
+		telemetry.EventIDKey.String(eventID.String()))
+	defer span.End(&err)
 	var n int64
-	err := r.asRelay(ctx, func(tx pgx.Tx, now time.Time) error {
+	err = r.asRelay(ctx, func(tx pgx.Tx, now time.Time) error {
 		tag, err := tx.Exec(ctx, retrySQL, pgx.NamedArgs{"organization_id": organizationID, "id": eventID, "now": now})
 		n = tag.RowsAffected()
 		return err

@@ -2,9 +2,8 @@ package events
 
 import (
 	"context"
-	"errors"
-	"reflect"
-	"regexp"
+
+	"github.com/encoreos/platform-go/internal/telemetry"
 )
 
 // Sink delivers envelopes to a message broker. The relay hands it batches
@@ -27,36 +26,13 @@ type Kinded interface {
 	Kind() string
 }
 
-var unsafeKindChars = regexp.MustCompile(`[^A-Za-z0-9_.:*/-]`)
-
 // ErrorKind returns the kind of a delivery error: "canceled", "timeout",
-// the Kind of a [Kinded] error, or the error's Go type, reduced to code
-// characters; "unknown" for a Kinded error of no kind. It is never empty
-// for an error: it is what the relay stores and logs.
-func ErrorKind(err error) string {
-	var k Kinded
-	kind := ""
-	switch {
-	case err == nil:
-		return ""
-	case errors.Is(err, context.Canceled):
-		kind = "canceled"
-	case errors.Is(err, context.DeadlineExceeded):
-		kind = "timeout"
-	case errors.As(err, &k):
-		kind = k.Kind()
-	default:
-		kind = "error:" + reflect.TypeOf(err).String()
-	}
-	kind = unsafeKindChars.ReplaceAllString(kind, "_")
-	if len(kind) > 120 {
-		kind = kind[:120]
-	}
-	if kind == "" {
-		kind = "unknown" // a kind is always stored, so the event is always dead-lettered in the end
-	}
-	return kind
-}
+// the Kind of a [Kinded] error, the SQLSTATE of a database error
+// ("sqlstate_XXXXX"), or the error's Go type, reduced to code characters;
+// "unknown" for a Kinded error of no kind. It is never empty for an error:
+// it is what the relay stores, logs and records in its spans and metrics,
+// and what every library span records of a failed call.
+func ErrorKind(err error) string { return telemetry.ErrorKind(err) }
 
 // SinkFunc adapts a function to a [Sink], for a broker without an adapter
 // of its own.

@@ -8,13 +8,18 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/encoreos/platform-go/consent"
 	"github.com/encoreos/platform-go/internal/clients"
 	"github.com/encoreos/platform-go/internal/dbtx"
 	"github.com/encoreos/platform-go/internal/sqlarg"
+	"github.com/encoreos/platform-go/internal/telemetry"
 	"github.com/encoreos/platform-go/internal/validate"
 )
+
+// encounterIDKey is the span attribute of a multi-party encounter's id.
+const encounterIDKey = "platform.multi_party_encounter.id"
 
 // DB starts transactions: a *pgxpool.Pool or *pgx.Conn connected as a role
 // that is a member of `authenticated`.
@@ -25,12 +30,17 @@ type DB = dbtx.Beginner
 type Client struct {
 	db  DB
 	now func() time.Time
+	tel *telemetry.Telemetry
 }
 
 // Config configures a [Client]; nil means the defaults.
 type Config struct {
 	// Now returns the current time; default time.Now. For tests.
 	Now func() time.Time
+	// TracerProvider receives a span per call (multiparty.<Method>); default the
+	// global provider (otel.GetTracerProvider) when New runs, which records
+	// nothing until a host installs one.
+	TracerProvider trace.TracerProvider
 }
 
 // New returns a Client over db; cfg may be nil.
@@ -42,7 +52,7 @@ func New(db DB, cfg *Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Client{db: db, now: now}, nil
+	return &Client{db: db, now: now, tel: telemetry.New(nil, cfg.TracerProvider)}, nil
 }
 
 var (
@@ -73,7 +83,9 @@ func (c *Client) CreateTx(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, 
 	return c.create(ctx, tx, actingUser, p)
 }
 
-func (c *Client) create(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p CreateParams) (*Encounter, error) {
+func (c *Client) create(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p CreateParams) (_ *Encounter, err error) {
+	ctx, span := c.tel.Start(ctx, "multiparty.Create", telemetry.Organization(p.OrganizationID))
+	defer span.End(&err)
 	if err := p.validate(c.now()); err != nil {
 		return nil, err
 	}
@@ -81,7 +93,7 @@ func (c *Client) create(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p 
 		return nil, err
 	}
 	var e *Encounter
-	err := dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
+	err = dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
 		id := uuid.New()
 		if _, err := tx.Exec(ctx, insertEncounterSQL, pgx.NamedArgs{
 			"organization_id": p.OrganizationID, "id": id, "site_id": sqlarg.UUID(p.SiteID), "kind": p.Kind, "modality": p.Modality,
@@ -117,7 +129,9 @@ func (c *Client) AddParticipantTx(ctx context.Context, tx pgx.Tx, actingUser, or
 	return c.addParticipant(ctx, tx, actingUser, organizationID, encounterID, p)
 }
 
-func (c *Client) addParticipant(ctx context.Context, tx pgx.Tx, actingUser, org, encounterID uuid.UUID, p ParticipantParams) (*Encounter, error) {
+func (c *Client) addParticipant(ctx context.Context, tx pgx.Tx, actingUser, org, encounterID uuid.UUID, p ParticipantParams) (_ *Encounter, err error) {
+	ctx, span := c.tel.Start(ctx, "multiparty.AddParticipant", telemetry.Organization(org), telemetry.ID(encounterIDKey, encounterID))
+	defer span.End(&err)
 	if err := validate.First(validate.Required("OrganizationID", org), validate.Required("EncounterID", encounterID), p.validate()); err != nil {
 		return nil, err
 	}
@@ -125,7 +139,7 @@ func (c *Client) addParticipant(ctx context.Context, tx pgx.Tx, actingUser, org,
 		return nil, err
 	}
 	var e *Encounter
-	err := dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
+	err = dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
 		if _, err := get(ctx, tx, org, encounterID); err != nil {
 			return err
 		}
@@ -190,7 +204,9 @@ func addParticipant(ctx context.Context, tx pgx.Tx, org, encounterID uuid.UUID, 
 // Get returns an encounter with its participants. Without
 // cl.multi_party.view, or without consent for one of its Part 2 patients,
 // it is ErrNotFound.
-func (c *Client) Get(ctx context.Context, actingUser, organizationID, id uuid.UUID) (*Encounter, error) {
+func (c *Client) Get(ctx context.Context, actingUser, organizationID, id uuid.UUID) (_ *Encounter, err error) {
+	ctx, span := c.tel.Start(ctx, "multiparty.Get", telemetry.Organization(organizationID), telemetry.ID(encounterIDKey, id))
+	defer span.End(&err)
 	if err := validate.First(validate.Required("OrganizationID", organizationID), validate.Required("ID", id)); err != nil {
 		return nil, err
 	}
@@ -198,7 +214,7 @@ func (c *Client) Get(ctx context.Context, actingUser, organizationID, id uuid.UU
 		return nil, err
 	}
 	var e *Encounter
-	err := dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) (err error) {
+	err = dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) (err error) {
 		e, err = get(ctx, tx, organizationID, id)
 		return err
 	})
@@ -233,9 +249,11 @@ func (c *Client) EndTx(ctx context.Context, tx pgx.Tx, actingUser, organizationI
 }
 
 // ErrEnded: the encounter has already ended.
-var ErrEnded = errors.New("multiparty: the encounter has already ended")
+var ErrEnded = telemetry.NewError("ended", "multiparty: the encounter has already ended")
 
-func (c *Client) end(ctx context.Context, tx pgx.Tx, actingUser, org, id uuid.UUID, endedAt time.Time, summary string) (*Encounter, error) {
+func (c *Client) end(ctx context.Context, tx pgx.Tx, actingUser, org, id uuid.UUID, endedAt time.Time, summary string) (_ *Encounter, err error) {
+	ctx, span := c.tel.Start(ctx, "multiparty.End", telemetry.Organization(org), telemetry.ID(encounterIDKey, id))
+	defer span.End(&err)
 	if err := validate.First(validate.Required("OrganizationID", org), validate.Required("ID", id), validate.Text("Summary", summary, 1, 20000)); err != nil {
 		return nil, err
 	}
@@ -246,7 +264,7 @@ func (c *Client) end(ctx context.Context, tx pgx.Tx, actingUser, org, id uuid.UU
 		return nil, err
 	}
 	var e *Encounter
-	err := dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
+	err = dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
 		current, err := get(ctx, tx, org, id)
 		if err != nil {
 			return err

@@ -9,14 +9,19 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/encoreos/platform-go/consent"
 	"github.com/encoreos/platform-go/events"
 	"github.com/encoreos/platform-go/internal/clients"
 	"github.com/encoreos/platform-go/internal/dbtx"
 	"github.com/encoreos/platform-go/internal/sqlarg"
+	"github.com/encoreos/platform-go/internal/telemetry"
 	"github.com/encoreos/platform-go/internal/validate"
 )
+
+// encounterIDKey is the span attribute of a peer encounter's id.
+const encounterIDKey = "platform.peer_encounter.id"
 
 // DB starts transactions: a *pgxpool.Pool or *pgx.Conn connected as a role
 // that is a member of `authenticated`.
@@ -30,6 +35,10 @@ type Config struct {
 	Outbox *events.Outbox
 	// Now returns the current time; default time.Now. For tests.
 	Now func() time.Time
+	// TracerProvider receives a span per call (peer.Finalize, ...);
+	// default the global provider (otel.GetTracerProvider) when New runs,
+	// which records nothing until a host installs one.
+	TracerProvider trace.TracerProvider
 }
 
 // Client records peer encounters. Every method acts as the acting user it
@@ -38,6 +47,7 @@ type Client struct {
 	db     DB
 	outbox *events.Outbox
 	now    func() time.Time
+	tel    *telemetry.Telemetry
 }
 
 // New returns a Client over db; cfg may be nil.
@@ -49,7 +59,7 @@ func New(db DB, cfg *Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{db: db, outbox: cfg.Outbox, now: now}
+	c := &Client{db: db, outbox: cfg.Outbox, now: now, tel: telemetry.New(nil, cfg.TracerProvider)}
 	if c.outbox == nil {
 		c.outbox = events.NewOutbox(nil)
 	}
@@ -100,7 +110,9 @@ func (c *Client) CreateTx(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, 
 	return c.create(ctx, tx, actingUser, p)
 }
 
-func (c *Client) create(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p CreateParams) (*Encounter, error) {
+func (c *Client) create(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p CreateParams) (_ *Encounter, err error) {
+	ctx, span := c.tel.Start(ctx, "peer.Create", telemetry.Organization(p.OrganizationID))
+	defer span.End(&err)
 	if err := validate.First(validate.Required("OrganizationID", p.OrganizationID), validate.Required("ChartID", p.ChartID)); err != nil {
 		return nil, err
 	}
@@ -114,7 +126,7 @@ func (c *Client) create(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p 
 		return nil, err
 	}
 	var e *Encounter
-	err := dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) (err error) {
+	err = dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) (err error) {
 		args := fieldArgs(p.OrganizationID, &p.Fields)
 		args["chart_id"] = p.ChartID
 		e, err = write(ctx, tx, insertSQL, args, p.FocusNotes)
@@ -124,7 +136,9 @@ func (c *Client) create(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p 
 }
 
 // Get returns an encounter the acting user may see.
-func (c *Client) Get(ctx context.Context, actingUser, organizationID, id uuid.UUID) (*Encounter, error) {
+func (c *Client) Get(ctx context.Context, actingUser, organizationID, id uuid.UUID) (_ *Encounter, err error) {
+	ctx, span := c.tel.Start(ctx, "peer.Get", telemetry.Organization(organizationID), telemetry.ID(encounterIDKey, id))
+	defer span.End(&err)
 	if err := validate.First(validate.Required("OrganizationID", organizationID), validate.Required("ID", id)); err != nil {
 		return nil, err
 	}
@@ -132,7 +146,7 @@ func (c *Client) Get(ctx context.Context, actingUser, organizationID, id uuid.UU
 		return nil, err
 	}
 	var e *Encounter
-	err := dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) (err error) {
+	err = dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) (err error) {
 		e, err = collectOne(tx.Query(ctx, getSQL, pgx.NamedArgs{"organization_id": organizationID, "id": id}))
 		return err
 	})
@@ -163,7 +177,9 @@ func (c *Client) UpdateTx(ctx context.Context, tx pgx.Tx, actingUser, organizati
 	return c.update(ctx, tx, actingUser, organizationID, id, f)
 }
 
-func (c *Client) update(ctx context.Context, tx pgx.Tx, actingUser, organizationID, id uuid.UUID, f Fields) (*Encounter, error) {
+func (c *Client) update(ctx context.Context, tx pgx.Tx, actingUser, organizationID, id uuid.UUID, f Fields) (_ *Encounter, err error) {
+	ctx, span := c.tel.Start(ctx, "peer.Update", telemetry.Organization(organizationID), telemetry.ID(encounterIDKey, id))
+	defer span.End(&err)
 	if err := validate.First(validate.Required("OrganizationID", organizationID), validate.Required("ID", id)); err != nil {
 		return nil, err
 	}
@@ -174,7 +190,7 @@ func (c *Client) update(ctx context.Context, tx pgx.Tx, actingUser, organization
 		return nil, err
 	}
 	var e *Encounter
-	err := dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
+	err = dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
 		current, err := lockForEdit(ctx, tx, organizationID, id)
 		if err != nil {
 			return err
@@ -223,7 +239,9 @@ func (c *Client) FinalizeTx(ctx context.Context, tx pgx.Tx, actingUser, organiza
 	return c.finalize(ctx, tx, actingUser, organizationID, id)
 }
 
-func (c *Client) finalize(ctx context.Context, tx pgx.Tx, actingUser, organizationID, id uuid.UUID) (*Encounter, error) {
+func (c *Client) finalize(ctx context.Context, tx pgx.Tx, actingUser, organizationID, id uuid.UUID) (_ *Encounter, err error) {
+	ctx, span := c.tel.Start(ctx, "peer.Finalize", telemetry.Organization(organizationID), telemetry.ID(encounterIDKey, id))
+	defer span.End(&err)
 	if err := validate.First(validate.Required("OrganizationID", organizationID), validate.Required("ID", id)); err != nil {
 		return nil, err
 	}
@@ -231,7 +249,7 @@ func (c *Client) finalize(ctx context.Context, tx pgx.Tx, actingUser, organizati
 		return nil, err
 	}
 	var e *Encounter
-	err := dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
+	err = dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
 		args := pgx.NamedArgs{"organization_id": organizationID, "id": id}
 		current, err := collectOne(tx.Query(ctx, getSQL, args))
 		if err != nil {
@@ -270,6 +288,9 @@ func (c *Client) finalize(ctx context.Context, tx pgx.Tx, actingUser, organizati
 		e, err = collectOne(tx.Query(ctx, getSQL, pgx.NamedArgs{"organization_id": organizationID, "id": id}))
 		return err
 	})
+	if err == nil {
+		span.Set(telemetry.HCPCSCodeKey.String(e.HCPCSCode), telemetry.StatusKey.String(string(e.Status)))
+	}
 	return e, err
 }
 
@@ -367,7 +388,9 @@ func (c *Client) CosignTx(ctx context.Context, tx pgx.Tx, actingUser, organizati
 	return c.cosign(ctx, tx, actingUser, organizationID, id)
 }
 
-func (c *Client) cosign(ctx context.Context, tx pgx.Tx, actingUser, organizationID, id uuid.UUID) (*Encounter, error) {
+func (c *Client) cosign(ctx context.Context, tx pgx.Tx, actingUser, organizationID, id uuid.UUID) (_ *Encounter, err error) {
+	ctx, span := c.tel.Start(ctx, "peer.Cosign", telemetry.Organization(organizationID), telemetry.ID(encounterIDKey, id))
+	defer span.End(&err)
 	if err := validate.First(validate.Required("OrganizationID", organizationID), validate.Required("ID", id)); err != nil {
 		return nil, err
 	}
@@ -375,7 +398,7 @@ func (c *Client) cosign(ctx context.Context, tx pgx.Tx, actingUser, organization
 		return nil, err
 	}
 	var e *Encounter
-	err := dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
+	err = dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
 		// As the definer throughout (one user per transaction and tenant).
 		var at time.Time
 		switch err := tx.QueryRow(ctx, `SELECT public.cl_peer_encounter_cosign($1, $2)`, organizationID, id).Scan(&at); {
@@ -406,7 +429,9 @@ func (c *Client) AmendTx(ctx context.Context, tx pgx.Tx, actingUser, organizatio
 	return c.amend(ctx, tx, actingUser, organizationID, id, kind, body, reason)
 }
 
-func (c *Client) amend(ctx context.Context, tx pgx.Tx, actingUser, organizationID, id uuid.UUID, kind AmendmentKind, body, reason string) (*Amendment, error) {
+func (c *Client) amend(ctx context.Context, tx pgx.Tx, actingUser, organizationID, id uuid.UUID, kind AmendmentKind, body, reason string) (_ *Amendment, err error) {
+	ctx, span := c.tel.Start(ctx, "peer.Amend", telemetry.Organization(organizationID), telemetry.ID(encounterIDKey, id))
+	defer span.End(&err)
 	if kind != Addendum && kind != Correction {
 		return nil, validate.Errorf("Kind", "must be addendum or correction")
 	}
@@ -442,7 +467,9 @@ func (c *Client) CorrectTx(ctx context.Context, tx pgx.Tx, actingUser, organizat
 	return c.correct(ctx, tx, actingUser, organizationID, id, body, reason, fix)
 }
 
-func (c *Client) correct(ctx context.Context, tx pgx.Tx, actingUser, organizationID, id uuid.UUID, body, reason string, fix Corrected) (*Amendment, error) {
+func (c *Client) correct(ctx context.Context, tx pgx.Tx, actingUser, organizationID, id uuid.UUID, body, reason string, fix Corrected) (_ *Amendment, err error) {
+	ctx, span := c.tel.Start(ctx, "peer.Correct", telemetry.Organization(organizationID), telemetry.ID(encounterIDKey, id))
+	defer span.End(&err)
 	if fix == (Corrected{}) {
 		return nil, validate.Errorf("Corrected", "names no figure to correct")
 	}
@@ -556,7 +583,9 @@ func (c *Client) writeCorrection(ctx context.Context, tx pgx.Tx, org, id uuid.UU
 }
 
 // Amendments returns an encounter's amendments, oldest first.
-func (c *Client) Amendments(ctx context.Context, actingUser, organizationID, id uuid.UUID) ([]Amendment, error) {
+func (c *Client) Amendments(ctx context.Context, actingUser, organizationID, id uuid.UUID) (_ []Amendment, err error) {
+	ctx, span := c.tel.Start(ctx, "peer.Amendments", telemetry.Organization(organizationID), telemetry.ID(encounterIDKey, id))
+	defer span.End(&err)
 	if err := validate.First(validate.Required("OrganizationID", organizationID), validate.Required("ID", id)); err != nil {
 		return nil, err
 	}
@@ -564,7 +593,7 @@ func (c *Client) Amendments(ctx context.Context, actingUser, organizationID, id 
 		return nil, err
 	}
 	var out []Amendment
-	err := dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) error {
+	err = dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) error {
 		rows, _ := tx.Query(ctx, amendmentsSQL, pgx.NamedArgs{"organization_id": organizationID, "peer_encounter_id": id})
 		var err error
 		out, err = pgx.CollectRows(rows, pgx.RowToStructByName[Amendment])
@@ -575,12 +604,14 @@ func (c *Client) Amendments(ctx context.Context, actingUser, organizationID, id 
 
 // ServiceTypes returns the service types the organization may use now
 // (from PF-15 or its own, by its use_pf15 setting).
-func (c *Client) ServiceTypes(ctx context.Context, actingUser, organizationID uuid.UUID) ([]ServiceType, error) {
+func (c *Client) ServiceTypes(ctx context.Context, actingUser, organizationID uuid.UUID) (_ []ServiceType, err error) {
+	ctx, span := c.tel.Start(ctx, "peer.ServiceTypes", telemetry.Organization(organizationID))
+	defer span.End(&err)
 	if err := validate.Required("OrganizationID", organizationID); err != nil {
 		return nil, err
 	}
 	var out []ServiceType
-	err := dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) error {
+	err = dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) error {
 		rows, _ := tx.Query(ctx, serviceTypesSQL, pgx.NamedArgs{"organization_id": organizationID, "source": nil})
 		var err error
 		out, err = pgx.CollectRows(rows, pgx.RowToStructByName[ServiceType])
@@ -591,9 +622,11 @@ func (c *Client) ServiceTypes(ctx context.Context, actingUser, organizationID uu
 
 // ServiceTypeLabel returns the label of an encounter's service type, from
 // the source it was recorded under.
-func (c *Client) ServiceTypeLabel(ctx context.Context, actingUser uuid.UUID, e *Encounter) (string, error) {
+func (c *Client) ServiceTypeLabel(ctx context.Context, actingUser uuid.UUID, e *Encounter) (_ string, err error) {
+	ctx, span := c.tel.Start(ctx, "peer.ServiceTypeLabel", telemetry.Organization(e.OrganizationID), telemetry.ID(encounterIDKey, e.ID))
+	defer span.End(&err)
 	var label string
-	err := dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) error {
+	err = dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) error {
 		rows, _ := tx.Query(ctx, serviceTypesSQL, pgx.NamedArgs{"organization_id": e.OrganizationID, "source": e.ServiceTypeSource})
 		types, err := pgx.CollectRows(rows, pgx.RowToStructByName[ServiceType])
 		if err != nil {

@@ -1,7 +1,6 @@
 package peer
 
 import (
-	"errors"
 	"regexp"
 	"time"
 	"unicode/utf8"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/encoreos/platform-go/billing"
 	"github.com/encoreos/platform-go/internal/dbtx"
+	"github.com/encoreos/platform-go/internal/telemetry"
 	"github.com/encoreos/platform-go/internal/validate"
 )
 
@@ -219,9 +219,9 @@ var (
 	// ErrPermissionDenied: the acting user may not write it.
 	ErrPermissionDenied = dbtx.ErrPermissionDenied
 	// ErrFinalized: a finalized encounter cannot be edited; amend it.
-	ErrFinalized = errors.New("peer: the encounter is finalized; record an amendment instead")
+	ErrFinalized = telemetry.NewError("finalized", "peer: the encounter is finalized; record an amendment instead")
 	// ErrNotFinalized: only a finalized encounter is amended; edit the draft.
-	ErrNotFinalized = errors.New("peer: the encounter is a draft; edit it instead of amending it")
+	ErrNotFinalized = telemetry.NewError("not_finalized", "peer: the encounter is a draft; edit it instead of amending it")
 )
 
 // ValidationError names the input field that is wrong, never its value.

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/encoreos/platform-go/internal/dbtx"
+	"github.com/encoreos/platform-go/internal/telemetry"
 	"github.com/encoreos/platform-go/internal/validate"
 )
 
@@ -45,7 +46,9 @@ var (
 
 // ListByChart returns a page of a chart's encounters (the chart view,
 // CL-01). Encounters of a Part 2 chart are there only under a consent.
-func (c *Client) ListByChart(ctx context.Context, actingUser, organizationID, chartID uuid.UUID, p ListParams) (*Page, error) {
+func (c *Client) ListByChart(ctx context.Context, actingUser, organizationID, chartID uuid.UUID, p ListParams) (_ *Page, err error) {
+	ctx, span := c.tel.Start(ctx, "peer.ListByChart", telemetry.Organization(organizationID))
+	defer span.End(&err)
 	if err := validate.Required("ChartID", chartID); err != nil {
 		return nil, err
 	}
@@ -53,7 +56,9 @@ func (c *Client) ListByChart(ctx context.Context, actingUser, organizationID, ch
 }
 
 // ListByProvider returns a page of a peer specialist's encounters.
-func (c *Client) ListByProvider(ctx context.Context, actingUser, organizationID, peerProviderID uuid.UUID, p ListParams) (*Page, error) {
+func (c *Client) ListByProvider(ctx context.Context, actingUser, organizationID, peerProviderID uuid.UUID, p ListParams) (_ *Page, err error) {
+	ctx, span := c.tel.Start(ctx, "peer.ListByProvider", telemetry.Organization(organizationID))
+	defer span.End(&err)
 	if err := validate.Required("PeerProviderID", peerProviderID); err != nil {
 		return nil, err
 	}

@@ -10,9 +10,11 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/encoreos/platform-go/internal/clients"
 	"github.com/encoreos/platform-go/internal/dbtx"
+	"github.com/encoreos/platform-go/internal/telemetry"
 	"github.com/encoreos/platform-go/internal/validate"
 )
 
@@ -25,12 +27,17 @@ type DB = dbtx.Beginner
 type Client struct {
 	db  DB
 	now func() time.Time
+	tel *telemetry.Telemetry
 }
 
 // Config configures a [Client]; nil means the defaults.
 type Config struct {
 	// Now returns the current time; default time.Now. For tests.
 	Now func() time.Time
+	// TracerProvider receives a span per call (supervision.<Method>); default the
+	// global provider (otel.GetTracerProvider) when New runs, which records
+	// nothing until a host installs one.
+	TracerProvider trace.TracerProvider
 }
 
 // New returns a Client over db; cfg may be nil.
@@ -42,7 +49,7 @@ func New(db DB, cfg *Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Client{db: db, now: now}, nil
+	return &Client{db: db, now: now, tel: telemetry.New(nil, cfg.TracerProvider)}, nil
 }
 
 var (
@@ -78,12 +85,14 @@ func (c *Client) RecordTx(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, 
 	return c.record(ctx, tx, actingUser, p)
 }
 
-func (c *Client) record(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p RecordParams) (*Record, error) {
+func (c *Client) record(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p RecordParams) (_ *Record, err error) {
+	ctx, span := c.tel.Start(ctx, "supervision.Record", telemetry.Organization(p.OrganizationID))
+	defer span.End(&err)
 	if err := p.validate(c.now()); err != nil {
 		return nil, err
 	}
 	var r *Record
-	err := dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
+	err = dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
 		var duration *int
 		if p.DurationMinutes > 0 {
 			duration = &p.DurationMinutes
@@ -104,9 +113,11 @@ func (c *Client) record(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p 
 
 // ListByPeer returns a peer's supervision records with dates in [from, to],
 // oldest first.
-func (c *Client) ListByPeer(ctx context.Context, actingUser, organizationID, peerProviderID uuid.UUID, from, to time.Time) ([]Record, error) {
+func (c *Client) ListByPeer(ctx context.Context, actingUser, organizationID, peerProviderID uuid.UUID, from, to time.Time) (_ []Record, err error) {
+	ctx, span := c.tel.Start(ctx, "supervision.ListByPeer", telemetry.Organization(organizationID))
+	defer span.End(&err)
 	var out []Record
-	err := c.read(ctx, actingUser, organizationID, peerProviderID, from, to, func(tx pgx.Tx, args pgx.NamedArgs) (err error) {
+	err = c.read(ctx, actingUser, organizationID, peerProviderID, from, to, func(tx pgx.Tx, args pgx.NamedArgs) (err error) {
 		out, err = listByPeer(ctx, tx, args)
 		return err
 	})
@@ -149,7 +160,9 @@ func (c *Client) SetCertifiedOnTx(ctx context.Context, tx pgx.Tx, actingUser, or
 	return c.setCertifiedOn(ctx, tx, actingUser, organizationID, peerProviderID, certifiedOn)
 }
 
-func (c *Client) setCertifiedOn(ctx context.Context, tx pgx.Tx, actingUser, org, peer uuid.UUID, certifiedOn time.Time) error {
+func (c *Client) setCertifiedOn(ctx context.Context, tx pgx.Tx, actingUser, org, peer uuid.UUID, certifiedOn time.Time) (err error) {
+	ctx, span := c.tel.Start(ctx, "supervision.SetCertifiedOn", telemetry.Organization(org))
+	defer span.End(&err)
 	if err := validate.First(validate.Required("OrganizationID", org), validate.Required("PeerProviderID", peer)); err != nil {
 		return err
 	}
@@ -187,7 +200,9 @@ func (c *Client) SetRulesTx(ctx context.Context, tx pgx.Tx, actingUser, organiza
 	return c.setRules(ctx, tx, actingUser, organizationID, rules)
 }
 
-func (c *Client) setRules(ctx context.Context, tx pgx.Tx, actingUser, org uuid.UUID, rules RuleSet) error {
+func (c *Client) setRules(ctx context.Context, tx pgx.Tx, actingUser, org uuid.UUID, rules RuleSet) (err error) {
+	ctx, span := c.tel.Start(ctx, "supervision.SetRules", telemetry.Organization(org))
+	defer span.End(&err)
 	if err := validate.Required("OrganizationID", org); err != nil {
 		return err
 	}
@@ -206,9 +221,11 @@ func (c *Client) setRules(ctx context.Context, tx pgx.Tx, actingUser, org uuid.U
 
 // Rules returns the organization's rule set (the zero RuleSet, every rule
 // off, when none is stored).
-func (c *Client) Rules(ctx context.Context, actingUser, organizationID uuid.UUID) (RuleSet, error) {
+func (c *Client) Rules(ctx context.Context, actingUser, organizationID uuid.UUID) (_ RuleSet, err error) {
+	ctx, span := c.tel.Start(ctx, "supervision.Rules", telemetry.Organization(organizationID))
+	defer span.End(&err)
 	var rules RuleSet
-	err := dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) (err error) {
+	err = dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) (err error) {
 		rules, err = loadRules(ctx, tx, organizationID)
 		return err
 	})
@@ -233,9 +250,11 @@ func loadRules(ctx context.Context, tx pgx.Tx, org uuid.UUID) (RuleSet, error) {
 
 // Compliance evaluates the organization's rules for one peer over [from,
 // to] (inclusive dates, at most three years).
-func (c *Client) Compliance(ctx context.Context, actingUser, organizationID, peerProviderID uuid.UUID, from, to time.Time) (*Summary, error) {
+func (c *Client) Compliance(ctx context.Context, actingUser, organizationID, peerProviderID uuid.UUID, from, to time.Time) (_ *Summary, err error) {
+	ctx, span := c.tel.Start(ctx, "supervision.Compliance", telemetry.Organization(organizationID))
+	defer span.End(&err)
 	var s Summary
-	err := c.read(ctx, actingUser, organizationID, peerProviderID, from, to, func(tx pgx.Tx, args pgx.NamedArgs) error {
+	err = c.read(ctx, actingUser, organizationID, peerProviderID, from, to, func(tx pgx.Tx, args pgx.NamedArgs) error {
 		in := Input{PeerProviderID: peerProviderID, From: from, To: to, PeersPerSupervisor: map[uuid.UUID]int{}}
 		var err error
 		if in.Rules, err = loadRules(ctx, tx, organizationID); err != nil {

@@ -3,7 +3,6 @@ package telehealthgroup
 import (
 	"context"
 	_ "embed"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/encoreos/platform-go/internal/dbtx"
 	"github.com/encoreos/platform-go/internal/sqlarg"
+	"github.com/encoreos/platform-go/internal/telemetry"
 	"github.com/encoreos/platform-go/internal/validate"
 )
 
@@ -90,7 +90,7 @@ type Notifier interface {
 
 // ErrNotificationFailed wraps a notifier's error: the failure was logged,
 // the notification was not sent.
-var ErrNotificationFailed = errors.New("telehealthgroup: the failure was logged but the notifier failed")
+var ErrNotificationFailed = telemetry.NewError("notification_failed", "telehealthgroup: the failure was logged but the notifier failed")
 
 var (
 	//go:embed sql/insert_failure.sql

@@ -3,13 +3,13 @@ package telehealthgroup
 import (
 	"context"
 	_ "embed"
-	"errors"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/encoreos/platform-go/consent"
 	"github.com/encoreos/platform-go/internal/dbtx"
+	"github.com/encoreos/platform-go/internal/telemetry"
 	"github.com/encoreos/platform-go/internal/validate"
 )
 
@@ -38,7 +38,7 @@ const PermissionRecording = "cl.group.virtual.recording"
 
 // ErrRecordingNotConsented: recording may start only when every present
 // attendee's latest decision is a grant.
-var ErrRecordingNotConsented = errors.New("telehealthgroup: not every present attendee has granted recording")
+var ErrRecordingNotConsented = telemetry.NewError("recording_not_consented", "telehealthgroup: not every present attendee has granted recording")
 
 //go:embed sql/record_consent.sql
 var recordConsentSQL string

@@ -2,7 +2,6 @@ package telehealthgroup
 
 import (
 	"context"
-	"errors"
 	"regexp"
 	"strings"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/encoreos/platform-go/billing"
 	"github.com/encoreos/platform-go/events"
 	"github.com/encoreos/platform-go/internal/dbtx"
+	"github.com/encoreos/platform-go/internal/telemetry"
 	"github.com/encoreos/platform-go/internal/validate"
 )
 
@@ -234,15 +234,15 @@ var (
 	ErrPermissionDenied = dbtx.ErrPermissionDenied
 	// ErrAlreadyStarted: Start on a session started under another
 	// correlation id (or without one).
-	ErrAlreadyStarted = errors.New("telehealthgroup: the session has already started")
+	ErrAlreadyStarted = telemetry.NewError("already_started", "telehealthgroup: the session has already started")
 	// ErrNotStarted: Conclude on a session that never started.
-	ErrNotStarted = errors.New("telehealthgroup: the session has not started")
+	ErrNotStarted = telemetry.NewError("not_started", "telehealthgroup: the session has not started")
 	// ErrAlreadyConcluded: Conclude (or Start) on a concluded session under
 	// another correlation id.
-	ErrAlreadyConcluded = errors.New("telehealthgroup: the session has already concluded")
+	ErrAlreadyConcluded = telemetry.NewError("already_concluded", "telehealthgroup: the session has already concluded")
 	// ErrTelehealthUnavailable: PM-13 reports the telehealth session ended,
 	// failed or cancelled.
-	ErrTelehealthUnavailable = errors.New("telehealthgroup: the telehealth session is not available")
+	ErrTelehealthUnavailable = telemetry.NewError("telehealth_unavailable", "telehealthgroup: the telehealth session is not available")
 )
 
 // ValidationError names the input field that is wrong, never its value.

@@ -9,10 +9,12 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/encoreos/platform-go/internal/clients"
 	"github.com/encoreos/platform-go/internal/dbtx"
 	"github.com/encoreos/platform-go/internal/sqlarg"
+	"github.com/encoreos/platform-go/internal/telemetry"
 	"github.com/encoreos/platform-go/internal/validate"
 )
 
@@ -88,13 +90,20 @@ type Reader interface {
 type DB = dbtx.Beginner
 
 // Client reads productivity as an acting user.
-type Client struct{ db DB }
+type Client struct {
+	db  DB
+	tel *telemetry.Telemetry
+}
 
 // Config configures a [Client]; nil means the defaults (there is nothing
 // else to set yet: the report's rules are the database's).
 type Config struct {
 	// Now returns the current time; default time.Now. For tests.
 	Now func() time.Time
+	// TracerProvider receives a span per call (workforce.<Method>); default the
+	// global provider (otel.GetTracerProvider) when New runs, which records
+	// nothing until a host installs one.
+	TracerProvider trace.TracerProvider
 }
 
 // New returns a Client over db; cfg may be nil.
@@ -105,7 +114,7 @@ func New(db DB, cfg *Config) (*Client, error) {
 	if _, err := clients.Clock("workforce", db, cfg.Now); err != nil {
 		return nil, err
 	}
-	return &Client{db: db}, nil
+	return &Client{db: db, tel: telemetry.New(nil, cfg.TracerProvider)}, nil
 }
 
 var _ Reader = (*Client)(nil)
@@ -179,7 +188,9 @@ type row struct {
 }
 
 // GetProviderProductivity implements [Reader].
-func (c *Client) GetProviderProductivity(ctx context.Context, actingUser, organizationID uuid.UUID, opts Options) ([]ProviderProductivitySummary, error) {
+func (c *Client) GetProviderProductivity(ctx context.Context, actingUser, organizationID uuid.UUID, opts Options) (_ []ProviderProductivitySummary, err error) {
+	ctx, span := c.tel.Start(ctx, "workforce.GetProviderProductivity", telemetry.Organization(organizationID))
+	defer span.End(&err)
 	if err := validate.Required("OrganizationID", organizationID); err != nil {
 		return nil, err
 	}
@@ -205,7 +216,7 @@ func (c *Client) GetProviderProductivity(ctx context.Context, actingUser, organi
 		return nil, ErrPermissionDenied
 	}
 	var out []ProviderProductivitySummary
-	err := dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) error {
+	err = dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) error {
 		rows, _ := tx.Query(ctx, productivitySQL, args)
 		rs, err := pgx.CollectRows(rows, pgx.RowToStructByName[row])
 		if err != nil {

@@ -11,13 +11,14 @@ package dbtx
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/encoreos/platform-go/internal/telemetry"
 )
 
 // Beginner starts a transaction: *pgxpool.Pool, *pgx.Conn and pgx.Tx all
@@ -27,7 +28,7 @@ type Beginner interface {
 }
 
 // ErrNoActingUser is returned by every call that is given no acting user.
-var ErrNoActingUser = errors.New("platform: an acting user is required: pass the uuid of the user on whose behalf the call is made")
+var ErrNoActingUser = telemetry.NewError("no_acting_user", "platform: an acting user is required: pass the uuid of the user on whose behalf the call is made")
 
 // Role is the database role every acting-user transaction runs as.
 const Role = "authenticated"
@@ -38,13 +39,19 @@ const Role = "authenticated"
 // When db is itself a pgx.Tx (a caller's transaction passed where a pool is
 // expected), Run behaves as [RunTx], so the caller's role and claims are
 // restored afterwards.
-func Run(ctx context.Context, db Beginner, actor uuid.UUID, fn func(pgx.Tx) error) error {
+//
+// Within a library call's span (or a host's span around the call), the
+// transaction is a child span, platform.transaction (see
+// telemetry.Transaction).
+func Run(ctx context.Context, db Beginner, actor uuid.UUID, fn func(pgx.Tx) error) (err error) {
 	if actor == uuid.Nil {
 		return ErrNoActingUser
 	}
 	if outer, ok := db.(pgx.Tx); ok {
 		return RunTx(ctx, outer, actor, fn)
 	}
+	ctx, span := telemetry.Transaction(ctx, actor, false)
+	defer span.End(&err)
 	tx, err := db.Begin(ctx)
 	if err != nil {
 		return err
@@ -79,13 +86,17 @@ func ExecCommitted(ctx context.Context, db Beginner, actor uuid.UUID, sql string
 // If fn fails, the savepoint is rolled back and tx stays usable. If fn
 // succeeds, the role and claims tx had before are restored, so the host's
 // own statements after RunTx run as they did before it.
-func RunTx(ctx context.Context, tx pgx.Tx, actor uuid.UUID, fn func(pgx.Tx) error) error {
+// Like [Run], within a recording span it is a child span,
+// platform.transaction, marked as a savepoint.
+func RunTx(ctx context.Context, tx pgx.Tx, actor uuid.UUID, fn func(pgx.Tx) error) (err error) {
 	if actor == uuid.Nil {
 		return ErrNoActingUser
 	}
 	if tx == nil {
 		return ErrNilTx
 	}
+	ctx, span := telemetry.Transaction(ctx, actor, true)
+	defer span.End(&err)
 	sp, err := tx.Begin(ctx)
 	if err != nil {
 		return err
@@ -156,7 +167,7 @@ func quoteLiteral(s string) string {
 }
 
 // ErrNilTx is returned by a ...Tx method given a nil transaction.
-var ErrNilTx = errors.New("platform: a nil pgx.Tx was passed to a ...Tx method; call the method without Tx to use a transaction of its own")
+var ErrNilTx = telemetry.NewError("nil_tx", "platform: a nil pgx.Tx was passed to a ...Tx method; call the method without Tx to use a transaction of its own")
 
 // In runs fn as actor inside tx when tx is not nil (see [RunTx]), else in a
 // new transaction on db (see [Run]). It is what every pair of a method and

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/encoreos/platform-go/internal/telemetry"
 	"github.com/encoreos/platform-go/internal/validate"
 )
 
@@ -168,11 +169,11 @@ func IsInvalidParameter(err error) bool { return Code(err) == codeInvalidParamet
 
 // ErrPermissionDenied is returned (wrapped) when the acting user may not do
 // what was asked: no permission, or a row-level security policy refused it.
-var ErrPermissionDenied = errors.New("permission denied")
+var ErrPermissionDenied = telemetry.NewError("permission_denied", "permission denied")
 
 // ErrNotFound is returned when a record does not exist or the acting user
 // may not see it; the two are indistinguishable on purpose.
-var ErrNotFound = errors.New("not found")
+var ErrNotFound = telemetry.NewError("not_found", "not found")
 
 // MapError turns PostgreSQL errors the library expects into its own
 // sentinels (keeping the original in the chain for logs) and passes

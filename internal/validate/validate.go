@@ -3,16 +3,21 @@
 package validate
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+
+	"github.com/encoreos/platform-go/internal/telemetry"
 )
 
 // ErrInvalid matches every validation error with errors.Is.
-var ErrInvalid = errors.New("invalid input")
+var ErrInvalid = telemetry.NewError(kind, "invalid input")
+
+// kind is the error kind of every validation error in spans and metrics:
+// one code, whatever the field and the reason.
+const kind = "invalid"
 
 // Error says which field of a call's input is wrong and why. Its message
 // names the field and the rule, never the value (which may be PHI).
@@ -22,6 +27,9 @@ type Error struct {
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("invalid input: %s %s", e.Field, e.Reason) }
+
+// Kind returns "invalid", the error's kind in spans and logs.
+func (e *Error) Kind() string { return kind }
 
 // Is makes errors.Is(err, ErrInvalid) true.
 func (e *Error) Is(target error) bool { return target == ErrInvalid }
