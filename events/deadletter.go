@@ -4,7 +4,6 @@ import (
 	"context"
 	_ "embed"
 	"errors"
-	"github.com/encoreos/platform-go/internal/telemetry"
 	"time"
 
 	"github.com/google/uuid"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/encoreos/platform-go/internal/dbtx"
 	"github.com/encoreos/platform-go/internal/sqlarg"
+	"github.com/encoreos/platform-go/internal/telemetry"
 )
 
 // DeadLetter is an event the relay gave up on after RelayConfig.MaxAttempts
