@@ -21,7 +21,8 @@ const (
 	// H0038 at most 16 units a day.
 	ProfileArizonaAHCCCS = "az_ahcccs"
 	// ProfileMedicare: since 2024 the place of service marks telehealth
-	// and 95 is not asked for; audio-only behavioral health uses 93.
+	// and 95 is not asked for; audio-only behavioral health uses 93 (from
+	// 2022).
 	ProfileMedicare = "medicare"
 )
 

@@ -155,8 +155,13 @@ func TestContradictionsAreRefusedAtLoad(t *testing.T) {
 		"empty rule":                    {nil, []string{`'2020-03-01', NULL, NULL, '{}', NULL, '{}', NULL`}},
 		"two practitioner levels": {nil, []string{`'2020-03-01', NULL, NULL, '{}', NULL, '{HM}', NULL`,
 			`'2020-03-01', NULL, true, '{}', NULL, '{HO}', NULL`}},
-		"unknown delivery": {nil, []string{`'2020-03-01', NULL, NULL, '{carrier_pigeon}', NULL, '{HQ}', NULL`}},
-		"bad units rule":   {[]string{`'hourly', 60, NULL`}, nil},
+		"unknown delivery":          {nil, []string{`'2020-03-01', NULL, NULL, '{carrier_pigeon}', NULL, '{HQ}', NULL`}},
+		"POS 02 at home":            {nil, []string{`'2020-03-01', NULL, NULL, '{video}', true, '{}', '02'`}},
+		"95 on audio only":          {nil, []string{`'2020-03-01', NULL, NULL, '{audio_only}', NULL, '{95}', NULL`}},
+		"GQ on video":               {nil, []string{`'2020-03-01', NULL, NULL, '{video}', NULL, '{GQ}', NULL`}},
+		"93 and FQ":                 {nil, []string{`'2020-03-01', NULL, NULL, '{audio_only}', NULL, '{93,FQ}', NULL`}},
+		"HE and HF":                 {nil, []string{`'2020-03-01', NULL, NULL, '{}', NULL, '{HE,HF}', NULL`}},
+		"bad units rule":            {[]string{`'hourly', 60, NULL`}, nil},
 		"threshold beyond the unit": {[]string{`'per_unit_threshold', 15, 16`}, nil},
 	}
 	for name, tc := range cases {

@@ -63,7 +63,12 @@ func TestChargeLinesReachChargeCapture(t *testing.T) {
 	}
 	require.NoError(t, b.client.SetAttendance(ctx, b.facilitator, b.org, room.AttendanceID, telehealthgroup.Present, at(0), at(60)))
 	require.NoError(t, b.client.SetAttendance(ctx, b.facilitator, b.org, absent.AttendanceID, telehealthgroup.Absent, time.Time{}, time.Time{}))
-	require.NoError(t, b.client.SwitchMode(ctx, b.facilitator, b.org, switcher.AttendanceID, telehealthgroup.AudioOnly, true, at(40)))
+	require.NoError(t, b.client.SwitchMode(ctx, b.facilitator, b.org, switcher.AttendanceID, telehealthgroup.AudioOnly, true, time.Time{}))
+	// A switch is recorded as it happens (at most five minutes back):
+	// the maintenance moves this one to minute 40, with the start.
+	require.Error(t, b.client.SwitchMode(ctx, b.facilitator, b.org, dropped.AttendanceID, telehealthgroup.AudioOnly, false, at(40)),
+		"backdated half an hour")
+	b.db.Exec(t, `UPDATE public.cl_group_mode_switches SET switched_at = $2 WHERE attendance_id = $1`, switcher.AttendanceID, at(40))
 	_, err = b.client.LogFailure(ctx, b.facilitator, telehealthgroup.FailureParams{OrganizationID: b.org, SessionID: b.session,
 		Kind: telehealthgroup.ParticipantConnection, StartedAt: at(10), EndedAt: at(25), AffectedParticipantCount: 1,
 		ActionTaken: telehealthgroup.Reconnected, AffectedAttendanceID: dropped.AttendanceID})
@@ -143,4 +148,99 @@ func TestChargeLinesReachChargeCapture(t *testing.T) {
 		return err
 	})
 	require.True(t, dbtx.IsInvalidParameter(err), "charge lines come from the conclusion only: %v", err)
+}
+
+// Found by an independent review of the billing figures, pinned: a payment
+// consent covers charge capture only when it names the organization; the
+// group's audio or video outage costs the remote attendees their minutes;
+// the profile is fixed at the start; nobody concludes in the future, takes
+// another type's idempotency key, or reads the present count without the
+// conclude permission.
+func TestBillingReviewFindingsStayFixed(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	b.configure(t, telehealthgroup.Hybrid, "")
+	room := b.attendee(t, b.db.NewChart(t, b.org, false), telehealthgroup.InPerson, false)
+	remote := b.attendee(t, b.db.NewChart(t, b.org, false), telehealthgroup.Video, false)
+	store, err := consent.New(b.db.App, nil)
+	require.NoError(t, err)
+	chart := b.db.NewChart(t, b.org, true)
+	for _, g := range []struct {
+		purpose   consent.Purpose
+		recipient consent.Recipient
+		types     []consent.RecordType
+	}{
+		{consent.PurposeTreatment, consent.Recipient{OrganizationID: b.org}, []consent.RecordType{consent.RecordVirtualGroupParticipation, consent.RecordGroupSession}},
+		{consent.PurposePayment, consent.Recipient{UserID: b.facilitator}, []consent.RecordType{consent.RecordGroupSession}},
+	} {
+		_, err := store.Grant(ctx, b.officer, consent.GrantParams{OrganizationID: b.org, ChartID: chart, Recipient: g.recipient,
+			RecordTypes: g.types, Purposes: []consent.Purpose{g.purpose}, ExpirationEvent: "end_of_treatment",
+			SignedAt: time.Now(), Signer: consent.SignerPatient})
+		require.NoError(t, err)
+	}
+	namedUser := b.attendee(t, chart, telehealthgroup.Video, true)
+
+	_, err = b.client.Start(ctx, b.facilitator, b.org, b.session, uuid.New())
+	require.NoError(t, err)
+	_, err = b.client.Configure(ctx, b.facilitator, telehealthgroup.ConfigureParams{OrganizationID: b.org, SessionID: b.session,
+		Modality: telehealthgroup.Hybrid, JurisdictionProfile: "medicare"})
+	require.ErrorIs(t, err, telehealthgroup.ErrAlreadyStarted, "the payer's profile is fixed at the start")
+
+	var start time.Time
+	require.NoError(t, b.db.Admin.QueryRow(ctx, `UPDATE public.cl_group_session_telehealth_metadata
+		SET started_at = date_trunc('minute', now()) - interval '60 minutes' WHERE session_id = $1 RETURNING started_at`, b.session).Scan(&start))
+	b.db.Exec(t, `UPDATE public.cl_group_sessions SET started_at = $2 WHERE id = $1`, b.session, start)
+	for _, a := range []*telehealthgroup.Attendee{room, remote, namedUser} {
+		require.NoError(t, b.client.SetAttendance(ctx, b.facilitator, b.org, a.AttendanceID, telehealthgroup.Present, start, time.Time{}))
+	}
+	_, err = b.client.LogFailure(ctx, b.facilitator, telehealthgroup.FailureParams{OrganizationID: b.org, SessionID: b.session,
+		Kind: telehealthgroup.AudioOutage, StartedAt: start.Add(10 * time.Minute), EndedAt: start.Add(40 * time.Minute),
+		AffectedParticipantCount: 2, ActionTaken: telehealthgroup.Reconnected})
+	require.NoError(t, err)
+
+	raw := func(user uuid.UUID, sql string, args ...any) error {
+		return dbtx.Run(ctx, b.db.App, user, func(tx pgx.Tx) error { _, err := tx.Exec(ctx, sql, args...); return err })
+	}
+	err = raw(b.facilitator, `SELECT * FROM public.cl_virtual_group_transition($1, $2, 'concluded', $3, now() + interval '50 seconds', NULL)`,
+		b.org, b.session, uuid.New())
+	require.True(t, dbtx.IsInvalidParameter(err), "no conclusion in the future: %v", err)
+	integration := b.db.NewMember(t, b.org, "integration")
+	pe := b.db.NewFinalizedPeerEncounter(t, b.org)
+	outbox := events.NewOutbox(nil)
+	finalized := &events.PeerEncounterFinalized{Header: events.Header{OrganizationID: b.org, Timestamp: pe.FinalizedAt},
+		PeerEncounterID: pe.ID, ChartID: pe.ChartID, PeerProviderID: pe.PeerProviderID, ServiceDate: events.NewDate(pe.ServiceDate),
+		HCPCSCode: "H0038", DurationMinutes: pe.DurationMinutes}
+	err = dbtx.Run(ctx, b.db.App, integration, func(tx pgx.Tx) error {
+		_, err := outbox.PublishTx(ctx, tx, finalized, &events.PublishOpts{IdempotencyKey: "cl_virtual_group_charge_line:" + remote.AttendanceID.String()})
+		return err
+	})
+	require.True(t, dbtx.IsInvalidParameter(err), "another type's key: %v", err)
+	corrected := &events.PeerEncounterCorrected{Header: events.Header{OrganizationID: b.org, Timestamp: pe.FinalizedAt}, PeerEncounterID: pe.ID, AmendmentID: uuid.New(),
+		CorrectsEventID: uuid.New(), ChartID: pe.ChartID, PeerProviderID: pe.PeerProviderID, ServiceDate: finalized.ServiceDate,
+		HCPCSCode: "H0038", DurationMinutes: 1440}
+	err = dbtx.Run(ctx, b.db.App, integration, func(tx pgx.Tx) error { _, err := outbox.PublishTx(ctx, tx, corrected, nil); return err })
+	require.True(t, dbtx.IsInvalidParameter(err), "corrections come from Correct only: %v", err)
+
+	done, err := b.client.Conclude(ctx, b.facilitator, b.org, b.session, uuid.New(), start.Add(60*time.Minute))
+	require.NoError(t, err)
+	require.Equal(t, 60, done.Event.DurationMinutes)
+	var count *int
+	require.NoError(t, dbtx.Run(ctx, b.db.App, b.peer, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT (public.cl_virtual_group_concluded_data($1, $2)->>'participant_count')::int`, b.org, b.session).Scan(&count)
+	}))
+	require.Nil(t, count, "a viewer does not learn how many attendees it cannot see")
+
+	rows, _ := b.db.Admin.Query(ctx, `SELECT envelope->'data' FROM public.cl_pm_events
+		WHERE organization_id = $1 AND event_type = 'cl_virtual_group_charge_line'`, b.org)
+	data, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
+	require.NoError(t, err)
+	minutes := map[uuid.UUID]int{}
+	for _, d := range data {
+		var l events.VirtualGroupChargeLine
+		require.NoError(t, json.Unmarshal(d, &l))
+		minutes[l.AttendanceID] = l.BillableMinutes
+	}
+	require.Equal(t, map[uuid.UUID]int{room.AttendanceID: 60, remote.AttendanceID: 30}, minutes,
+		"the audio outage costs the remote attendee 30 minutes, not the room; a payment consent naming a person covers no line")
 }

@@ -157,7 +157,7 @@ var refusals = dbtx.Fields{
 	"mode":                {Name: "Mode", Reason: "cannot be in person in a virtual group"},
 	"in_person_attendees": {Name: "Modality", Reason: "cannot be virtual while an attendee takes part in person"},
 	"cl_group_technology_failures_attendee_fkey": {Name: "AffectedAttendanceID", Reason: "is not an attendee of the session"},
-	"switched_at": {Name: "At", Reason: "must be during the session and not in the future"},
+	"switched_at": {Name: "At", Reason: "must be within the last five minutes, after the start and the attendee's last switch"},
 	"started_at":  {Err: ErrNotStarted},
 	"cl_group_session_telehealth_metadata_profile_fkey": {Name: "JurisdictionProfile", Reason: "is not a PF-96 jurisdiction profile"},
 }
@@ -276,9 +276,10 @@ func (c *Client) setAttendance(ctx context.Context, tx pgx.Tx, actingUser, organ
 }
 
 // SwitchMode records, as it happens, that an attendee now takes part
-// another way from at (zero: now): video lost and the attendee goes on by
-// audio only, a remote attendee arrives in the room of a hybrid group. The
-// charge line follows the attendee's modes over time. Needs
+// another way from at (zero: now; at most five minutes back, after the
+// attendee's last switch): video lost and the attendee goes on by audio
+// only, a remote attendee arrives in the room of a hybrid group. The charge
+// line follows the attendee's modes over time. Needs
 // cl.group.virtual.manage; the session must be in progress.
 func (c *Client) SwitchMode(ctx context.Context, actingUser, organizationID, attendanceID uuid.UUID, mode Mode, atHome bool, at time.Time) error {
 	return c.switchMode(ctx, nil, actingUser, organizationID, attendanceID, mode, atHome, at)

@@ -85,7 +85,7 @@ func ExampleClient_SwitchMode() {
 	_, err = groups.Start(ctx, facilitator, org, session, uuid.New())
 	check(err)
 	// So that the story runs in a moment: the host's maintenance moves the
-	// start 90 minutes back.
+	// start 90 minutes back (and, below, the switch to minute 40).
 	var start time.Time
 	check(db.Admin.QueryRow(ctx, `UPDATE public.cl_group_session_telehealth_metadata
 		SET started_at = date_trunc('minute', now()) - interval '90 minutes' WHERE session_id = $1 RETURNING started_at`, session).Scan(&start))
@@ -99,7 +99,8 @@ func ExampleClient_SwitchMode() {
 		}
 		check(groups.SetAttendance(ctx, facilitator, org, a.id, telehealthgroup.Present, at(0), left))
 	}
-	check(groups.SwitchMode(ctx, facilitator, org, attendees[3].id, telehealthgroup.AudioOnly, true, at(40)))
+	check(groups.SwitchMode(ctx, facilitator, org, attendees[3].id, telehealthgroup.AudioOnly, true, time.Time{})) // now
+	db.Exec(tb, `UPDATE public.cl_group_mode_switches SET switched_at = $2 WHERE attendance_id = $1`, attendees[3].id, at(40))
 	_, err = groups.LogFailure(ctx, facilitator, telehealthgroup.FailureParams{OrganizationID: org, SessionID: session,
 		Kind: telehealthgroup.ParticipantConnection, StartedAt: at(10), EndedAt: at(25), AffectedParticipantCount: 1,
 		ActionTaken: telehealthgroup.Reconnected, AffectedAttendanceID: attendees[4].id})

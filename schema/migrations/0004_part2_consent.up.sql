@@ -197,8 +197,11 @@ CREATE FUNCTION public.cl_part2_consent_covers(
         AND (p_purpose IS NULL OR p_purpose = ANY (k.purposes))
         AND (k.recipient_user_id = p_user OR k.recipient_organization_id IS NOT NULL)
     LOOP
-      IF v_user_named OR EXISTS (SELECT 1 FROM public.pf_members m
-                                 WHERE m.organization_id = v_recipient AND m.user_id = p_user AND m.status = 'active') THEN
+      -- No user: a disclosure to the organization itself (its own billing,
+      -- PM-07), which only a consent naming the organization covers.
+      IF (p_user IS NULL AND v_recipient = p_organization_id)
+         OR (p_user IS NOT NULL AND (v_user_named OR EXISTS (SELECT 1 FROM public.pf_members m
+                                     WHERE m.organization_id = v_recipient AND m.user_id = p_user AND m.status = 'active'))) THEN
         RETURN true;
       END IF;
     END LOOP;

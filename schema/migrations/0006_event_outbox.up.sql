@@ -238,6 +238,12 @@ CREATE FUNCTION public.cl_pm_events_store(
         USING ERRCODE = 'check_violation';
     END IF;
 
+    -- A key named after another event type is that type's: taking it in
+    -- advance would block that event for good.
+    IF pg_catalog.split_part(p_idempotency_key, ':', 1) = ANY (public.cl_event_types())
+       AND pg_catalog.split_part(p_idempotency_key, ':', 1) <> p_event_type THEN
+      RAISE EXCEPTION 'the idempotency key names another event type' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     INSERT INTO public.cl_pm_events (organization_id, id, event_type, aggregate_id, idempotency_key, envelope)
     VALUES (p_organization_id, p_id, p_event_type, p_aggregate_id, p_idempotency_key, p_envelope)
     ON CONFLICT (organization_id, idempotency_key) DO NOTHING;
@@ -275,8 +281,10 @@ CREATE FUNCTION public.cl_pm_events_publish(
   SET search_path = pg_catalog, pg_temp
   AS $$
   BEGIN
-    IF p_event_type IN ('cl_virtual_group_started', 'cl_virtual_group_concluded', 'cl_virtual_group_charge_line') THEN
-      RAISE EXCEPTION 'virtual group events are published by their transition only' USING ERRCODE = 'invalid_parameter_value';
+    IF p_event_type IN ('cl_virtual_group_started', 'cl_virtual_group_concluded', 'cl_virtual_group_charge_line',
+                        'peer_encounter_corrected') THEN
+      RAISE EXCEPTION 'this event type is published by its own action only (a transition, a correction)'
+        USING ERRCODE = 'invalid_parameter_value';
     END IF;
     IF NOT public.cl_has_permission(p_organization_id, 'pf.events.publish') THEN
       PERFORM public.pf_refuse(p_organization_id, 'events.publish', 'event', p_id,

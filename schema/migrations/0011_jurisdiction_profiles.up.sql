@@ -183,8 +183,13 @@ CREATE FUNCTION public.pf_jurisdiction_profile_check(p_profile_id uuid) RETURNS 
               WHEN pg_catalog.cardinality(v_places) > 1 THEN 'rules suggest different places of service'
               WHEN v_delivery = 'in_person' AND (pg_catalog.cardinality(v_places) > 0 OR v_mods && ARRAY['95', 'GT', 'GQ', '93', 'FQ'])
                 THEN 'an in-person service would get a telehealth modifier or place of service'
+              WHEN (v_home AND '02' = ANY (v_places)) OR (NOT v_home AND '10' = ANY (v_places))
+                THEN 'the place of service contradicts where the patient was (10 at home, 02 elsewhere)'
+              WHEN (v_mods && ARRAY['95', 'GT'] AND v_delivery <> 'video') OR (v_mods && ARRAY['93', 'FQ'] AND v_delivery <> 'audio_only')
+                   OR ('GQ' = ANY (v_mods) AND v_delivery <> 'store_and_forward')
+                THEN 'a telehealth modifier would describe another technology than the service''s'
               WHEN EXISTS (SELECT 1 FROM (VALUES ('95', 'GT'), ('95', '93'), ('95', 'FQ'), ('95', 'GQ'), ('GT', '93'), ('GT', 'FQ'),
-                                                 ('GT', 'GQ'), ('93', 'GQ'), ('FQ', 'GQ'), ('HM', 'HN'), ('HM', 'HO'), ('HN', 'HO')) c(a, b)
+                                                 ('GT', 'GQ'), ('93', 'GQ'), ('FQ', 'GQ'), ('93', 'FQ'), ('HE', 'HF'), ('HM', 'HN'), ('HM', 'HO'), ('HN', 'HO')) c(a, b)
                            WHERE c.a = ANY (v_mods) AND c.b = ANY (v_mods))
                 THEN 'conflicting modifiers would be suggested together'
             END;
@@ -243,7 +248,8 @@ INSERT INTO public.pf_jurisdiction_daily_caps (profile_id, hcpcs_code, max_units
 -- Telehealth from 2020-03-01: 95 for video, 93 for audio only, GQ for store
 -- and forward, HQ for groups; POS 10 for a remote patient at home, 02
 -- elsewhere. Medicare: since 2024 the place of service marks telehealth,
--- and 95 is no longer asked for; audio-only behavioral health uses 93.
+-- and 95 is no longer asked for; audio-only behavioral health uses 93 (from
+-- 2022).
 INSERT INTO public.pf_jurisdiction_rules (profile_id, position, valid_from, valid_to, is_group, deliveries, at_home, modifiers, place_of_service)
 SELECT p.id, r.position, r.valid_from::date, r.valid_to::date, r.is_group, r.deliveries, r.at_home, r.modifiers, r.place_of_service
 FROM public.pf_jurisdiction_profiles p
@@ -259,7 +265,7 @@ JOIN (VALUES
   ('az_ahcccs', 3, '2020-03-01', NULL,         true, '{}',                                      NULL,  '{HQ}',         NULL),
   ('az_ahcccs', 4, '2020-03-01', NULL,         NULL, '{video,audio_only,store_and_forward}',    true,  '{}',           '10'),
   ('az_ahcccs', 5, '2020-03-01', NULL,         NULL, '{video,audio_only,store_and_forward}',    false, '{}',           '02'),
-  ('medicare',  1, '2024-01-01', NULL,         NULL, '{audio_only}',                            NULL,  '{93}',         NULL),
+  ('medicare',  1, '2022-01-01', NULL,         NULL, '{audio_only}',                            NULL,  '{93}',         NULL),
   ('medicare',  2, '2020-03-01', '2023-12-31', NULL, '{video}',                                 NULL,  '{95}',         NULL),
   ('medicare',  3, '2020-03-01', NULL,         NULL, '{video,audio_only,store_and_forward}',    true,  '{}',           '10'),
   ('medicare',  4, '2020-03-01', NULL,         NULL, '{video,audio_only,store_and_forward}',    false, '{}',           '02')

@@ -162,7 +162,7 @@ CREATE TABLE public.cl_group_mode_switches (
   FOREIGN KEY (organization_id, session_id, attendance_id) REFERENCES public.cl_group_attendance (organization_id, session_id, id),
   CHECK (mode <> 'in_person' OR NOT at_home)
 );
-CREATE INDEX cl_group_mode_switches_attendance_idx ON public.cl_group_mode_switches (organization_id, attendance_id, switched_at);
+CREATE UNIQUE INDEX cl_group_mode_switches_attendance_idx ON public.cl_group_mode_switches (organization_id, attendance_id, switched_at);
 
 -- Whether a patient may take part in a virtual group run by p_user: a
 -- chart that is not Part 2, or a current consent that names virtual group
@@ -272,6 +272,10 @@ CREATE FUNCTION public.cl_virtual_group_metadata_guard() RETURNS trigger
       END IF;
       IF TG_OP = 'UPDATE' AND OLD.state = 'started' AND NEW.modality <> OLD.modality THEN
         RAISE EXCEPTION 'the modality of a started group cannot change (modality)' USING ERRCODE = 'object_not_in_prerequisite_state';
+      END IF;
+      IF TG_OP = 'UPDATE' AND OLD.state = 'started' AND NEW.jurisdiction_profile IS DISTINCT FROM OLD.jurisdiction_profile THEN
+        RAISE EXCEPTION 'the jurisdiction profile of a started group cannot change (modality)'
+          USING ERRCODE = 'object_not_in_prerequisite_state';
       END IF;
       IF NEW.modality = 'virtual' AND EXISTS (
            SELECT 1 FROM public.cl_group_attendance_modes x
@@ -557,8 +561,9 @@ CREATE FUNCTION public.cl_virtual_group_billable_minutes(p_organization_id uuid,
 
 -- One attendee's billable time in a concluded session: from joining (or
 -- the start) to leaving (or the conclusion), less the session's
--- interruptions and the failures that affected this attendee unless the
--- service went on.
+-- interruptions, the failures that affected this attendee, and, while the
+-- attendee took part remotely, the group's video or audio outages, unless
+-- the service went on (switched to audio, continued).
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_virtual_group_attendee_time(p_organization_id uuid, p_session_id uuid, p_attendance_id uuid)
   RETURNS tstzmultirange
@@ -585,7 +590,17 @@ CREATE FUNCTION public.cl_virtual_group_attendee_time(p_organization_id uuid, p_
                                             WHERE f.organization_id = p_organization_id AND f.session_id = p_session_id
                                               AND f.affected_attendance_id = p_attendance_id
                                               AND f.action_taken NOT IN ('switched_to_audio', 'continued')),
-                                           '{}'::tstzmultirange);
+                                           '{}'::tstzmultirange)
+           OPERATOR(pg_catalog.-) (coalesce((SELECT pg_catalog.range_agg(pg_catalog.tstzrange(f.started_at, f.ended_at))
+                                             FROM public.cl_group_technology_failures f
+                                             WHERE f.organization_id = p_organization_id AND f.session_id = p_session_id
+                                               AND f.affected_attendance_id IS NULL AND f.kind IN ('video_outage', 'audio_outage')
+                                               AND f.action_taken NOT IN ('switched_to_audio', 'continued')),
+                                            '{}'::tstzmultirange)
+                                   OPERATOR(pg_catalog.*) coalesce((SELECT pg_catalog.range_agg(s.span)
+                                                                    FROM public.cl_virtual_group_attendee_modes(p_organization_id, p_attendance_id) s
+                                                                    WHERE s.mode <> 'in_person' AND NOT pg_catalog.isempty(s.span)),
+                                                                   '{}'::tstzmultirange));
   END
   $$;
 -- +goose StatementEnd
@@ -647,20 +662,26 @@ CREATE FUNCTION public.cl_virtual_group_publish_charge_lines(p_organization_id u
       WHERE x.organization_id = p_organization_id AND x.session_id = p_session_id AND x.status = 'present'
       ORDER BY x.id
     LOOP
-      CONTINUE WHEN a.is_part2 AND NOT public.cl_part2_consent_covers(a.chart_id, p_organization_id, 'group_session', auth.uid(),
+      -- PM-07 is the organization's own billing: a consent naming the
+      -- organization as recipient covers the disclosure, never one naming a
+      -- person or another organization (whoever concludes).
+      CONTINUE WHEN a.is_part2 AND NOT public.cl_part2_consent_covers(a.chart_id, p_organization_id, 'group_session', NULL,
                                                                        v_now, 'HPAYMT');
       v_time := public.cl_virtual_group_attendee_time(p_organization_id, p_session_id, a.id);
       SELECT pg_catalog.array_agg(t.mode ORDER BY pg_catalog.lower(t.span)) INTO v_modes
-      FROM public.cl_virtual_group_attendee_modes(p_organization_id, a.id) t;
+      FROM public.cl_virtual_group_attendee_modes(p_organization_id, a.id) t WHERE NOT pg_catalog.isempty(t.span);
       SELECT pg_catalog.jsonb_object_agg(t.mode, t.minutes) INTO v_minutes
       FROM (SELECT s.mode, public.cl_minutes(pg_catalog.range_agg(s.span) OPERATOR(pg_catalog.*) v_time) AS minutes
             FROM public.cl_virtual_group_attendee_modes(p_organization_id, a.id) s GROUP BY s.mode) t;
-      -- The mode of most billable minutes (a tie to the less capable), as
-      -- the attendee last took part in it.
+      -- The way of taking part (mode, and at home or not) of most billable
+      -- minutes; a tie to the less capable, then to the later.
       SELECT t.mode, t.at_home INTO v_mode, v_home
-      FROM public.cl_virtual_group_attendee_modes(p_organization_id, a.id) t
-      ORDER BY (v_minutes OPERATOR(pg_catalog.->>) t.mode)::integer DESC,
-               CASE t.mode WHEN 'audio_only' THEN 0 WHEN 'video' THEN 1 ELSE 2 END, pg_catalog.lower(t.span) DESC
+      FROM (SELECT s.mode, s.at_home, public.cl_minutes(pg_catalog.range_agg(s.span) OPERATOR(pg_catalog.*) v_time) AS minutes,
+                   pg_catalog.max(pg_catalog.lower(s.span)) AS latest
+            FROM public.cl_virtual_group_attendee_modes(p_organization_id, a.id) s
+            WHERE NOT pg_catalog.isempty(s.span)
+            GROUP BY s.mode, s.at_home) t
+      ORDER BY t.minutes DESC, CASE t.mode WHEN 'audio_only' THEN 0 WHEN 'video' THEN 1 ELSE 2 END, t.latest DESC
       LIMIT 1;
       v_billed := public.cl_minutes(v_time);
       SELECT * INTO v_suggest FROM public.pf_jurisdiction_suggest(v_profile, v_day, true, v_mode, v_home);
@@ -709,7 +730,9 @@ CREATE FUNCTION public.cl_virtual_group_publish_charge_lines(p_organization_id u
 -- (those of its remote attendees: video if any, else audio only; none when
 -- all were in the room), the profile, the schedule. Without the event's
 -- envelope fields (event_type, organization_id, timestamp, correlation_id).
--- NULL to anyone who may not view virtual groups, and before the conclusion.
+-- NULL to anyone who may not conclude virtual groups (the present count
+-- would tell a viewer how many attendees it cannot see), and before the
+-- conclusion.
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_virtual_group_concluded_data(p_organization_id uuid, p_session_id uuid) RETURNS jsonb
   LANGUAGE plpgsql STABLE SECURITY DEFINER
@@ -722,7 +745,7 @@ CREATE FUNCTION public.cl_virtual_group_concluded_data(p_organization_id uuid, p
     v_delivery text;
     v_mods     text[] := '{}'::text[];
   BEGIN
-    IF auth.uid() IS NULL OR NOT public.cl_has_permission(p_organization_id, 'cl.group.virtual.view') THEN
+    IF auth.uid() IS NULL OR NOT public.cl_has_permission(p_organization_id, 'cl.group.virtual.conclude') THEN
       RETURN NULL;
     END IF;
     SELECT * INTO m FROM public.cl_group_session_telehealth_metadata x
@@ -798,7 +821,7 @@ CREATE FUNCTION public.cl_virtual_group_transition(
       WHERE s.organization_id = p_organization_id AND s.id = p_session_id;
       v_changed := true;
     ELSIF p_to = 'concluded' AND m.state = 'started' THEN
-      IF p_concluded_at IS NULL OR p_concluded_at <= m.started_at OR p_concluded_at > pg_catalog.now() + interval '1 minute' THEN
+      IF p_concluded_at IS NULL OR p_concluded_at <= m.started_at OR p_concluded_at > pg_catalog.statement_timestamp() THEN
         RAISE EXCEPTION 'the conclusion must be after the start and not in the future' USING ERRCODE = 'invalid_parameter_value';
       END IF;
       UPDATE public.cl_group_session_telehealth_metadata x
@@ -910,12 +933,14 @@ CREATE FUNCTION public.cl_virtual_group_publish(
            AND ((v_data OPERATOR(pg_catalog.->>) 'started_at')::timestamptz IS DISTINCT FROM m.started_at
                 OR (v_data OPERATOR(pg_catalog.->>) 'facilitator_id') IS DISTINCT FROM v_fac::text
                 OR (v_data OPERATOR(pg_catalog.->>) 'schedule_id') IS DISTINCT FROM m.schedule_id::text
+                OR (v_data OPERATOR(pg_catalog.->>) 'timestamp')::timestamptz IS DISTINCT FROM m.started_at
                 OR (v_data OPERATOR(pg_catalog.->>) 'attendee_count') IS DISTINCT FROM v_expected::text))
        OR (p_event_type = 'cl_virtual_group_concluded'
            -- every figure as the database computes it, and no other field
            AND ((v_data OPERATOR(pg_catalog.-) ARRAY['event_type', 'organization_id', 'timestamp', 'correlation_id', 'concluded_at']::text[])
                 IS DISTINCT FROM (public.cl_virtual_group_concluded_data(p_organization_id, p_session_id) OPERATOR(pg_catalog.-) 'concluded_at')
-                OR (v_data OPERATOR(pg_catalog.->>) 'concluded_at')::timestamptz IS DISTINCT FROM m.concluded_at)) THEN
+                OR (v_data OPERATOR(pg_catalog.->>) 'concluded_at')::timestamptz IS DISTINCT FROM m.concluded_at
+                OR (v_data OPERATOR(pg_catalog.->>) 'timestamp')::timestamptz IS DISTINCT FROM m.concluded_at)) THEN
       RAISE EXCEPTION 'the event does not describe this transition of the session' USING ERRCODE = 'check_violation';
     END IF;
     v_stored := public.cl_pm_events_store(p_organization_id, p_id, p_event_type, p_session_id, p_idempotency_key, p_envelope);
@@ -1087,8 +1112,15 @@ CREATE FUNCTION public.cl_group_mode_switches_guard() RETURNS trigger
     IF m.state IS DISTINCT FROM 'started' THEN
       RAISE EXCEPTION 'modes switch during the session: it has not started (started_at)' USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
-    IF NEW.switched_at < m.started_at OR NEW.switched_at > NEW.recorded_at + interval '1 minute' THEN
-      RAISE EXCEPTION 'must be during the session and not in the future (switched_at)' USING ERRCODE = 'check_violation';
+    -- Recorded as it happens: at most five minutes back, never before the
+    -- start or the attendee's last switch, never ahead.
+    IF NEW.switched_at < GREATEST(m.started_at, NEW.recorded_at - interval '5 minutes',
+                                  (SELECT pg_catalog.max(w.switched_at) FROM public.cl_group_mode_switches w
+                                   WHERE w.organization_id = NEW.organization_id AND w.attendance_id = NEW.attendance_id)
+                                  + interval '1 microsecond')
+       OR NEW.switched_at > NEW.recorded_at + interval '1 minute' THEN
+      RAISE EXCEPTION 'must be within the last five minutes, after the start and the attendee''s last switch (switched_at)'
+        USING ERRCODE = 'check_violation';
     END IF;
     IF NEW.mode = 'in_person' AND m.modality = 'virtual' THEN
       RAISE EXCEPTION 'cannot be in person in a virtual group (mode)' USING ERRCODE = 'check_violation';
