@@ -244,3 +244,31 @@ func TestBillingReviewFindingsStayFixed(t *testing.T) {
 	require.Equal(t, map[uuid.UUID]int{room.AttendanceID: 60, remote.AttendanceID: 30}, minutes,
 		"the audio outage costs the remote attendee 30 minutes, not the room; a payment consent naming a person covers no line")
 }
+
+// An evening session is billed on its own day in the organization's time
+// zone, under that day's rules: 18:30 in Phoenix on 31 December 2023 is
+// 2024 in UTC, when Medicare no longer asked for 95.
+func TestTheServiceDateIsTheOrganizations(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	b.db.Exec(t, `INSERT INTO public.hr_productivity_settings (organization_id, time_zone) VALUES ($1, 'America/Phoenix')`, b.org)
+	b.configure(t, telehealthgroup.Virtual, "medicare")
+	a := b.attendee(t, b.db.NewChart(t, b.org, false), telehealthgroup.Video, false)
+	_, err := b.client.Start(ctx, b.facilitator, b.org, b.session, uuid.New())
+	require.NoError(t, err)
+	start := time.Date(2023, 12, 31, 18, 30, 0, 0, time.FixedZone("MST", -7*3600))
+	b.db.Exec(t, `UPDATE public.cl_group_session_telehealth_metadata SET started_at = $2 WHERE session_id = $1`, b.session, start)
+	b.db.Exec(t, `UPDATE public.cl_group_sessions SET started_at = $2 WHERE id = $1`, b.session, start)
+	require.NoError(t, b.client.SetAttendance(ctx, b.facilitator, b.org, a.AttendanceID, telehealthgroup.Present, start, time.Time{}))
+	done, err := b.client.Conclude(ctx, b.facilitator, b.org, b.session, uuid.New(), start.Add(time.Hour))
+	require.NoError(t, err)
+	require.Equal(t, events.Codes{"95"}, done.Event.ModifierSuggestions, "2023's rule")
+	var line events.VirtualGroupChargeLine
+	var raw []byte
+	require.NoError(t, b.db.Admin.QueryRow(ctx, `SELECT envelope->'data' FROM public.cl_pm_events
+		WHERE organization_id = $1 AND event_type = 'cl_virtual_group_charge_line'`, b.org).Scan(&raw))
+	require.NoError(t, json.Unmarshal(raw, &line))
+	require.Equal(t, "2023-12-31", line.ServiceDate.Format(time.DateOnly))
+	require.Equal(t, events.Codes{"95"}, line.ModifierSuggestions)
+}

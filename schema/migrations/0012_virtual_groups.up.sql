@@ -485,8 +485,10 @@ CREATE FUNCTION public.cl_virtual_group_present_lines(p_organization_id uuid, p_
   $$;
 -- +goose StatementEnd
 
--- A virtual group's PF-96 profile (its own, or 'default') and service date
--- (the day it started, UTC).
+-- A virtual group's PF-96 profile (its own, or 'default') and service date:
+-- the day it started in the organization's time zone (the one the library
+-- keeps, hr_productivity_settings.time_zone; UTC when none is set), so that
+-- an evening session is billed on its own day and under that day's rules.
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_virtual_group_profile(p_organization_id uuid, p_session_id uuid) RETURNS uuid
   LANGUAGE plpgsql STABLE
@@ -505,7 +507,9 @@ CREATE FUNCTION public.cl_virtual_group_service_date(p_organization_id uuid, p_s
   SET search_path = pg_catalog, pg_temp
   AS $$
   BEGIN
-    RETURN (SELECT (m.started_at AT TIME ZONE 'UTC')::date FROM public.cl_group_session_telehealth_metadata m
+    RETURN (SELECT (m.started_at AT TIME ZONE coalesce((SELECT s.time_zone FROM public.hr_productivity_settings s
+                                                        WHERE s.organization_id = p_organization_id), 'UTC'))::date
+            FROM public.cl_group_session_telehealth_metadata m
             WHERE m.organization_id = p_organization_id AND m.session_id = p_session_id);
   END
   $$;
