@@ -11,15 +11,16 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/encoreos/platform-go/consent"
-	"github.com/encoreos/platform-go/internal/testdb"
+	"github.com/encoreos/platform-go/platformtest"
 )
 
 // A host hands the client its OpenTelemetry providers (here the SDK's
 // ManualReader and SpanRecorder; in production its exporters'): each
 // decision is a span and a count by codes, never by chart.
 func ExampleConfig_openTelemetry() {
-	db, tb, done := testdb.ForExample()
-	defer done()
+	tb := platformtest.NewT() // in a test, the test's own t
+	defer tb.Close()
+	db := platformtest.NewDB(tb)
 	ctx := context.Background()
 	org := db.NewOrg(tb)
 	clinician := db.NewMember(tb, org, "clinician")

@@ -10,7 +10,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/encoreos/platform-go/events"
-	"github.com/encoreos/platform-go/internal/dbtx"
 	"github.com/encoreos/platform-go/platformtest"
 )
 
@@ -24,7 +23,7 @@ func ExampleDeadLetters() {
 	org := db.NewOrg(tb)
 	integration := db.NewMember(tb, org, "integration")
 	pe := db.NewFinalizedPeerEncounter(tb, org)
-	err := dbtx.Run(ctx, db.App, integration, func(tx pgx.Tx) error {
+	err := platformtest.AsUser(ctx, db.App, integration, func(tx pgx.Tx) error {
 		_, err := events.NewOutbox(nil).PublishTx(ctx, tx, &events.PeerEncounterFinalized{
 			Header:          events.Header{OrganizationID: org, Timestamp: pe.FinalizedAt},
 			PeerEncounterID: pe.ID, ChartID: pe.ChartID, PeerProviderID: pe.PeerProviderID,
