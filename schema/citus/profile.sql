@@ -35,8 +35,10 @@ SET citus.allow_nested_distributed_execution = on;
 DROP TRIGGER IF EXISTS cl_pm_events_notify ON public.cl_pm_events;
 
 -- 3. Foreign keys step aside while the tables move, and come back after.
+-- Their definitions wait in an ordinary table, so that a failure on the way
+-- loses none of them (run the profile again, or put them back from it).
 BEGIN;
-CREATE TEMPORARY TABLE citus_profile_keys AS
+CREATE TABLE public.citus_profile_keys AS
   SELECT c.conrelid::regclass AS on_table, c.conname AS name, pg_catalog.pg_get_constraintdef(c.oid) AS definition,
          c.confrelid::regclass AS references_table
   FROM pg_catalog.pg_constraint c
@@ -45,12 +47,17 @@ DO $$
 DECLARE
   k record;
 BEGIN
-  FOR k IN SELECT * FROM citus_profile_keys LOOP
+  FOR k IN SELECT * FROM public.citus_profile_keys LOOP
     EXECUTE pg_catalog.format('ALTER TABLE %s DROP CONSTRAINT %I', k.on_table, k.name);
   END LOOP;
 END
 $$;
 COMMIT;
+
+-- The check of a jurisdiction profile's rules runs at commit; while the
+-- reference tables are copied to the workers the functions it calls are
+-- not there yet (step 7): it sleeps until then.
+ALTER TABLE public.pf_jurisdiction_rules DISABLE TRIGGER pf_jurisdiction_rules_checked;
 
 -- 4. Reference tables.
 SELECT pg_catalog.create_reference_table(t)
@@ -75,14 +82,14 @@ DO $$
 DECLARE
   k record;
 BEGIN
-  FOR k IN SELECT * FROM citus_profile_keys LOOP
+  FOR k IN SELECT * FROM public.citus_profile_keys LOOP
     CONTINUE WHEN EXISTS (SELECT 1 FROM pg_dist_partition p WHERE p.logicalrelid = k.on_table AND p.partmethod = 'n')
               AND EXISTS (SELECT 1 FROM pg_dist_partition p WHERE p.logicalrelid = k.references_table AND p.partmethod = 'h');
     EXECUTE pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I %s', k.on_table, k.name, k.definition);
   END LOOP;
 END
 $$;
-DROP TABLE citus_profile_keys;
+DROP TABLE public.citus_profile_keys;
 
 -- 7. Every function on every node: Citus sends a function to the workers
 -- only when it depends on nothing local; the policies and guards running
@@ -91,6 +98,8 @@ SELECT pg_catalog.create_distributed_function(p.oid::regprocedure)
 FROM pg_catalog.pg_proc p
 WHERE p.pronamespace IN ('public'::regnamespace, 'auth'::regnamespace)
   AND NOT EXISTS (SELECT 1 FROM pg_dist_object d WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p.oid);
+
+ALTER TABLE public.pf_jurisdiction_rules ENABLE TRIGGER pf_jurisdiction_rules_checked;
 
 -- 8. Citus reaches the workers as whoever runs a statement: the caller's
 -- role for its own statements, cl_definer inside the library's definer
