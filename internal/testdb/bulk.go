@@ -30,6 +30,11 @@ func Scales() []int {
 	}
 }
 
+// Large reports whether PLATFORM_BENCH_SCALE asks for the large sizes
+// (any value): benchmarks whose data takes long to build run their large
+// cases only then, so that -benchtime=1x in the suite stays quick.
+func Large() bool { return os.Getenv(ScaleEnv) != "" }
+
 // Fill is what [DB.Fill] stored.
 type Fill struct {
 	// Charts and Providers are the new charts (one in ten Part 2) and
