@@ -12,33 +12,6 @@ import (
 	"github.com/encoreos/platform-go/peer"
 )
 
-// BenchmarkFinalize: finalize a draft, with its event, per operation, with
-// 0, 50,000 and 250,000 events of other encounters already in the outbox
-// (delivered): the cost must not grow with history.
-func BenchmarkFinalize(b *testing.B) {
-	for _, history := range []int{0, 50_000, 250_000} {
-		b.Run(fmt.Sprintf("history=%d", history), func(b *testing.B) {
-			bb := setup(b)
-			ctx := context.Background()
-			bb.db.Exec(b, `INSERT INTO public.cl_pm_events (organization_id, id, event_type, aggregate_id, idempotency_key, envelope,
-				status, delivered_at)
-				SELECT $1, pg_catalog.gen_random_uuid(), 'peer_encounter_finalized', pg_catalog.gen_random_uuid(), 'history:' || g,
-				       '{"data": {}}', 'delivered', pg_catalog.now()
-				FROM pg_catalog.generate_series(1, $2::int) g`, bb.org, history)
-			bb.db.Exec(b, `ANALYZE public.cl_pm_events`)
-			drafts := make(chan *peer.Encounter, 1)
-			for b.Loop() {
-				b.StopTimer()
-				drafts <- bb.create(b, bb.chart, bb.fields())
-				b.StartTimer()
-				e := <-drafts
-				_, err := bb.client.Finalize(ctx, bb.peer, bb.org, e.ID)
-				require.NoError(b, err)
-			}
-		})
-	}
-}
-
 // seedChart gives a Part 2 chart 10,000 encounters and the peer a consent
 // to them.
 func seedChart(b *testing.B) *bundle {
