@@ -36,11 +36,13 @@ func BenchmarkRelayVersusPlainLoop(b *testing.B) {
 	bb := setup(b)
 	ctx := context.Background()
 	js := jetStream(b)
+	// A stream and subjects of its own: a shared server may hold others.
 	stream := fmt.Sprintf("BENCH_%d", time.Now().UnixNano())
-	_, err := js.CreateStream(ctx, natsjs.StreamConfig(stream, ""))
+	_, err := js.CreateStream(ctx, natsjs.StreamConfig(stream, stream))
 	require.NoError(b, err)
 	b.Cleanup(func() { _ = js.DeleteStream(context.Background(), stream) })
-	r := bb.relay(b, natsjs.NewSink(js, nil), &events.RelayConfig{BatchSize: 1000, Logger: slog.New(slog.DiscardHandler)})
+	r := bb.relay(b, natsjs.NewSink(js, &natsjs.Config{SubjectPrefix: stream}),
+		&events.RelayConfig{BatchSize: 1000, Logger: slog.New(slog.DiscardHandler)})
 	relay := func() {
 		require.NoError(b, r.Drain(ctx))
 	}
