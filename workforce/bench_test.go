@@ -60,12 +60,13 @@ func quarter() workforce.Options {
 // providers (and for one of 10 organizations of 100 providers each, 1,000
 // in all), against the plain aggregate with no security as the lower
 // bound, interleaved call by call so that both see the same machine.
-// Reports the medians and their ratio, and the library's p95. The case of
-// 10 organizations runs only with PLATFORM_BENCH_SCALE set (testdb.Large).
+// Reports the medians and their ratio, and the library's p95. The larger
+// cases (10 organizations; one of 200 and of 1,000 providers, for how the
+// time grows) run only with PLATFORM_BENCH_SCALE set (testdb.Large).
 func BenchmarkGetProviderProductivity(b *testing.B) {
-	for _, size := range []struct{ orgs, providers int }{{1, 50}, {10, 100}} {
-		if size.orgs > 1 && !testdb.Large() {
-			continue // 1.2 million appointments: with PLATFORM_BENCH_SCALE set only
+	for _, size := range []struct{ orgs, providers int }{{1, 50}, {10, 100}, {1, 200}, {1, 1000}} {
+		if size.orgs*size.providers > 50 && !testdb.Large() {
+			continue // up to 1.2 million appointments: with PLATFORM_BENCH_SCALE set only
 		}
 		b.Run(fmt.Sprintf("orgs=%d/providers=%d", size.orgs, size.providers), func(b *testing.B) {
 			db := testdb.New(b)
