@@ -110,3 +110,75 @@ func jetStream(b *testing.B) jetstream.JetStream {
 }
 
 func natsURL() string { return os.Getenv("NATS_URL") }
+
+// BenchmarkRelayLag: a steady producer (every 10 ms, 1,000 and 5,000
+// events/s, as the superuser) for 10 s with PLATFORM_BENCH_SCALE set (2 s
+// otherwise) while a relay runs (woken by NOTIFY, batch 1,000) delivering
+// to JetStream; reports the lag from an event's creation to its delivery
+// (delivered_at - created_at, both the database's clock): median, p99 and
+// maximum, in ms.
+func BenchmarkRelayLag(b *testing.B) {
+	duration := 2 * time.Second
+	if testdb.Large() {
+		duration = 10 * time.Second
+	}
+	for _, rate := range []int{1000, 5000} {
+		b.Run(fmt.Sprintf("rate=%d", rate), func(b *testing.B) { relayLag(b, duration, rate/100) })
+	}
+}
+
+func relayLag(b *testing.B, duration time.Duration, per10ms int) {
+	for b.Loop() {
+		b.StopTimer()
+		bb := setup(b)
+		ctx, cancel := context.WithCancel(context.Background())
+		js := jetStream(b)
+		stream := fmt.Sprintf("LAG_%d", time.Now().UnixNano())
+		_, err := js.CreateStream(ctx, natsjs.StreamConfig(stream, stream))
+		require.NoError(b, err)
+		b.Cleanup(func() { _ = js.DeleteStream(context.Background(), stream) })
+		r := bb.relay(b, natsjs.NewSink(js, &natsjs.Config{SubjectPrefix: stream}),
+			&events.RelayConfig{BatchSize: 1000, Logger: slog.New(slog.DiscardHandler)})
+		done := make(chan error, 1)
+		go func() { done <- r.Run(ctx) }()
+		b.StartTimer()
+		tick := time.NewTicker(10 * time.Millisecond)
+		produced := 0
+		for end := time.Now().Add(duration); time.Now().Before(end); <-tick.C {
+			bb.fillOutboxQuiet(b, per10ms)
+			produced += per10ms
+		}
+		tick.Stop()
+		require.Eventually(b, func() bool {
+			var left int
+			require.NoError(b, bb.db.Admin.QueryRow(ctx, `SELECT pg_catalog.count(*) FROM public.cl_pm_events WHERE status <> 'delivered'`).Scan(&left))
+			return left == 0
+		}, 30*time.Second, 20*time.Millisecond)
+		b.StopTimer()
+		cancel()
+		require.NoError(b, <-done)
+		var p50, p99, maxLag float64
+		require.NoError(b, bb.db.Admin.QueryRow(context.Background(), `SELECT
+			pg_catalog.percentile_cont(0.5) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM delivered_at - created_at)) * 1000,
+			pg_catalog.percentile_cont(0.99) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM delivered_at - created_at)) * 1000,
+			pg_catalog.max(EXTRACT(EPOCH FROM delivered_at - created_at)) * 1000
+			FROM public.cl_pm_events`).Scan(&p50, &p99, &maxLag))
+		b.ReportMetric(p50, "lag-p50-ms")
+		b.ReportMetric(p99, "lag-p99-ms")
+		b.ReportMetric(maxLag, "lag-max-ms")
+		b.ReportMetric(float64(produced)/duration.Seconds(), "produced-events/s")
+		b.StartTimer() // b.Loop needs it running
+	}
+}
+
+// fillOutboxQuiet is fillOutbox without the ANALYZE: a producer's insert.
+func (b *bundle) fillOutboxQuiet(t testing.TB, n int) {
+	t.Helper()
+	b.db.Exec(t, `INSERT INTO public.cl_pm_events (organization_id, id, event_type, aggregate_id, idempotency_key, envelope)
+		SELECT $1::uuid, e.id, 'cl_virtual_group_started', e.agg, e.id::text,
+		       pg_catalog.jsonb_build_object('specversion', '1.0', 'id', e.id, 'source', 'urn:bench', 'type', 'cl_virtual_group_started',
+		         'time', pg_catalog.now(), 'subject', e.agg, 'datacontenttype', 'application/json', 'organizationid', $1::uuid,
+		         'data', pg_catalog.jsonb_build_object('session_id', e.agg, 'attendee_count', 8))
+		FROM (SELECT pg_catalog.gen_random_uuid() AS id, pg_catalog.gen_random_uuid() AS agg
+		      FROM pg_catalog.generate_series(1, $2::int)) e`, b.org, n)
+}
