@@ -38,7 +38,7 @@ func bigOrg(b testing.TB, db *testdb.DB, providers int) (org uuid.UUID, hr uuid.
 	charts, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
 	require.NoError(b, err)
 	db.Exec(b, `INSERT INTO public.pm_appointments (organization_id, site_id, chart_id, provider_id, service_type, status, starts_at, ends_at)
-		SELECT $1, ($2::uuid[])[1 + g % 3], ($3::uuid[])[1 + (g * 7919) % 2000], ($4::uuid[])[1 + g % $5],
+		SELECT $1, ($2::uuid[])[1 + g % 3], ($3::uuid[])[1 + (g::bigint * 7919) % 2000], ($4::uuid[])[1 + g % $5],
 		       (ARRAY['individual_therapy','group_therapy','case_management','peer_support','intake_assessment','medication_management'])[1 + g % 6],
 		       (ARRAY['completed','completed','completed','completed','no_show','cancelled'])[1 + (g / 7) % 6],
 		       t, t + interval '50 minutes'
