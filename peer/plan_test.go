@@ -14,6 +14,7 @@ import (
 
 	"github.com/encoreos/platform-go/events"
 	"github.com/encoreos/platform-go/internal/dbtx"
+	"github.com/encoreos/platform-go/internal/testdb"
 	"github.com/encoreos/platform-go/peer"
 )
 
@@ -96,7 +97,7 @@ func explainedPool(t *testing.T, admin *pgxpool.Pool) (*pgxpool.Pool, *plans) {
 func TestHotPathsDoNotScanGrowingTables(t *testing.T) {
 	t.Parallel()
 	bb := setup(t)
-	bb.db.Fill(t, bb.org, 20_000, 20_000)
+	testdb.Fill(t, bb.db, bb.org, 20_000, 20_000)
 	bb.grant(t, bb.peer, bb.part2)
 	for range 3 {
 		bb.create(t, bb.part2, bb.fields())

@@ -67,7 +67,7 @@ func setupScale(b *testing.B, history int) *scaleBundle {
 	bb := &scaleBundle{bundle: setup(b), outbox: events.NewOutbox(nil)}
 	bb.integration = bb.db.NewMember(b, bb.org, "integration")
 	start := time.Now()
-	bb.db.Fill(b, bb.org, history, history)
+	testdb.Fill(b, bb.db, bb.org, history, history)
 	b.Logf("history of %d encounters and %d events filled in %s", history, history, time.Since(start).Round(time.Millisecond))
 	bb.grant(b, bb.peer, bb.part2)
 	insert := `INSERT INTO public.cl_peer_encounters (organization_id, chart_id, peer_provider_id, service_date, start_time, end_time,

@@ -35,14 +35,14 @@ func Scales() []int {
 // cases only then, so that -benchtime=1x in the suite stays quick.
 func Large() bool { return os.Getenv(ScaleEnv) != "" }
 
-// Fill is what [DB.Fill] stored.
-type Fill struct {
+// History is what [Fill] stored.
+type History struct {
 	// Charts and Providers are the new charts (one in ten Part 2) and
 	// peer specialists the encounters are spread over.
 	Charts, Providers int
 }
 
-// Fill stores history in org the way a host's maintenance would load it:
+// Fill stores history in org of db the way a host's maintenance would load it:
 // set-based SQL as the superuser, with triggers and foreign-key checks off
 // for the transaction (session_replication_role = replica; CHECK
 // constraints still apply). It adds encounters finalized peer encounters,
@@ -53,10 +53,13 @@ type Fill struct {
 // user the caller made, so a benchmark's own rows stay the same size
 // whatever the history. About 25 s for a million of each on the
 // throwaway cluster.
-func (db *DB) Fill(t testing.TB, org uuid.UUID, encounters, events int) Fill {
+//
+// A function rather than a method of DB, so that it stays one whichever
+// package defines DB.
+func Fill(t testing.TB, db *DB, org uuid.UUID, encounters, events int) History {
 	t.Helper()
 	ctx := context.Background()
-	f := Fill{Charts: max(1, encounters/100), Providers: max(1, encounters/1000)}
+	f := History{Charts: max(1, encounters/100), Providers: max(1, encounters/1000)}
 	err := pgx.BeginFunc(ctx, db.Admin, func(tx pgx.Tx) error {
 		for _, sql := range []string{
 			`SET LOCAL session_replication_role = replica`,
