@@ -207,6 +207,7 @@ CREATE FUNCTION public.cl_pm_events_store(
   AS $$
   DECLARE
     v_existing public.cl_pm_events;
+    v_fields   text[] := public.cl_event_fields(p_event_type);
   BEGIN
     IF auth.uid() IS NULL OR NOT public.cl_has_org_access(p_organization_id) THEN
       PERFORM public.pf_refuse(p_organization_id, 'events.store', 'event', p_id, 'permission denied: not a member of the organization');
@@ -230,7 +231,7 @@ CREATE FUNCTION public.cl_pm_events_store(
        OR NOT coalesce(p_envelope OPERATOR(pg_catalog.->>) 'correlationid' ~ '^[0-9a-f-]{36}$', true)
        OR NOT coalesce(public.cl_event_data_ok(p_envelope OPERATOR(pg_catalog.->) 'data'), false)
        OR EXISTS (SELECT 1 FROM pg_catalog.jsonb_object_keys(p_envelope OPERATOR(pg_catalog.->) 'data') k
-                  WHERE NOT (k = ANY (public.cl_event_fields(p_event_type))))
+                  WHERE NOT (k = ANY (v_fields)))
        OR (p_envelope OPERATOR(pg_catalog.->) 'data' OPERATOR(pg_catalog.->>) 'event_type') IS DISTINCT FROM p_event_type
        OR (p_envelope OPERATOR(pg_catalog.->) 'data' OPERATOR(pg_catalog.->>) 'organization_id') IS DISTINCT FROM p_organization_id::text
     THEN

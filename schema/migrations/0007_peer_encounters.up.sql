@@ -542,12 +542,27 @@ CREATE FUNCTION public.cl_peer_chart_readable(p_organization_id uuid, p_chart_id
   AS $$
   BEGIN
     RETURN public.cl_has_org_access(p_organization_id)
-       AND public.cl_check_sud_consent(p_chart_id, 'peer_encounter', auth.uid())
        AND public.cl_has_permission(p_organization_id, 'cl.peer.encounter.view')
+       AND public.cl_peer_chart_open(p_organization_id, p_chart_id, p_opened);
+  END
+  $$;
+-- +goose StatementEnd
+
+-- The chart's part of it, for a caller whose organization and permission a
+-- list has checked once: the chart's Part 2 consent (and, when p_opened,
+-- its committed accounting).
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_peer_chart_open(p_organization_id uuid, p_chart_id uuid, p_opened boolean) RETURNS boolean
+  LANGUAGE plpgsql STABLE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    RETURN public.cl_check_sud_consent(p_chart_id, 'peer_encounter', auth.uid())
        AND (NOT p_opened OR public.cl_part2_opened(p_organization_id, p_chart_id, 'peer_encounter'));
   END
   $$;
 -- +goose StatementEnd
+REVOKE ALL ON FUNCTION public.cl_peer_chart_open(uuid, uuid, boolean) FROM PUBLIC, authenticated;
 
 
 -- Account for the charts of encounters (by id) before reading or writing
@@ -703,7 +718,8 @@ CREATE FUNCTION public.cl_peer_provider_page(
     LOOP
       CONTINUE WHEN r.chart_id = ANY (v_closed);
       IF NOT r.chart_id = ANY (v_open) THEN
-        IF NOT public.cl_peer_chart_readable(p_organization_id, r.chart_id, p_opened) THEN
+        -- The organization and the view permission were checked above.
+        IF NOT public.cl_peer_chart_open(p_organization_id, r.chart_id, p_opened) THEN
           v_closed := v_closed || r.chart_id;
           CONTINUE;
         END IF;
