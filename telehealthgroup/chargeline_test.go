@@ -216,6 +216,11 @@ func TestBillingReviewFindingsStayFixed(t *testing.T) {
 		return err
 	})
 	require.True(t, dbtx.IsInvalidParameter(err), "another type's key: %v", err)
+	err = dbtx.Run(ctx, b.db.App, integration, func(tx pgx.Tx) error {
+		_, err := outbox.PublishTx(ctx, tx, finalized, &events.PublishOpts{IdempotencyKey: "peer_encounter_finalized:aggregate:" + uuid.NewString()})
+		return err
+	})
+	require.True(t, dbtx.IsInvalidParameter(err), "another record's key (it would block that record's finalization): %v", err)
 	corrected := &events.PeerEncounterCorrected{Header: events.Header{OrganizationID: b.org, Timestamp: pe.FinalizedAt}, PeerEncounterID: pe.ID, AmendmentID: uuid.New(),
 		CorrectsEventID: uuid.New(), ChartID: pe.ChartID, PeerProviderID: pe.PeerProviderID, ServiceDate: finalized.ServiceDate,
 		HCPCSCode: "H0038", DurationMinutes: 1440}

@@ -245,6 +245,12 @@ CREATE FUNCTION public.cl_pm_events_store(
        AND pg_catalog.split_part(p_idempotency_key, ':', 1) <> p_event_type THEN
       RAISE EXCEPTION 'the idempotency key names another event type' USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    -- Nor another record's: the default key of an event about a record
+    -- ("<type>:aggregate:<id>") is that record's alone.
+    IF pg_catalog.split_part(p_idempotency_key, ':', 2) = 'aggregate'
+       AND pg_catalog.split_part(p_idempotency_key, ':', 3) <> p_aggregate_id::text THEN
+      RAISE EXCEPTION 'the idempotency key names another record' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     INSERT INTO public.cl_pm_events (organization_id, id, event_type, aggregate_id, idempotency_key, envelope)
     VALUES (p_organization_id, p_id, p_event_type, p_aggregate_id, p_idempotency_key, p_envelope)
     ON CONFLICT (organization_id, idempotency_key) DO NOTHING;

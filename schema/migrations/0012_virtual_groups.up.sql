@@ -672,8 +672,10 @@ CREATE FUNCTION public.cl_virtual_group_publish_charge_lines(p_organization_id u
       CONTINUE WHEN a.is_part2 AND NOT public.cl_part2_consent_covers(a.chart_id, p_organization_id, 'group_session', NULL,
                                                                        v_now, 'HPAYMT');
       v_time := public.cl_virtual_group_attendee_time(p_organization_id, p_session_id, a.id);
-      SELECT pg_catalog.array_agg(t.mode ORDER BY pg_catalog.lower(t.span)) INTO v_modes
-      FROM public.cl_virtual_group_attendee_modes(p_organization_id, a.id) t WHERE NOT pg_catalog.isempty(t.span);
+      -- The modes the attendee spent billable time in, in order.
+      SELECT coalesce(pg_catalog.array_agg(t.mode ORDER BY pg_catalog.lower(t.span)), '{}'::text[]) INTO v_modes
+      FROM public.cl_virtual_group_attendee_modes(p_organization_id, a.id) t
+      WHERE NOT pg_catalog.isempty(pg_catalog.tstzmultirange(t.span) OPERATOR(pg_catalog.*) v_time);
       SELECT pg_catalog.jsonb_object_agg(t.mode, t.minutes) INTO v_minutes
       FROM (SELECT s.mode, public.cl_minutes(pg_catalog.range_agg(s.span) OPERATOR(pg_catalog.*) v_time) AS minutes
             FROM public.cl_virtual_group_attendee_modes(p_organization_id, a.id) s GROUP BY s.mode) t;
