@@ -399,6 +399,24 @@ CREATE FUNCTION public.cl_part2_accounted(p_organization_id uuid, p_chart_id uui
   $$;
 -- +goose StatementEnd
 
+-- cl_part2_disclosure_line: one line of a chart's accounting of
+-- disclosures (part2.record.disclosed: record type, use, basis; the
+-- purpose ETREAT under an emergency), the one shape every writer uses.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_part2_disclosure_line(p_user uuid, p_organization_id uuid, p_site_id uuid, p_chart_id uuid,
+                                                p_record_type text, p_purpose text, p_use text, p_basis text) RETURNS void
+  LANGUAGE plpgsql VOLATILE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    PERFORM public.pf_audit_write(p_user, p_organization_id, p_site_id, 'part2.record.disclosed', 'chart', p_chart_id,
+      CASE WHEN p_basis = 'emergency' THEN 'ETREAT' ELSE p_purpose END,
+      pg_catalog.jsonb_build_object('record_type', p_record_type, 'use', p_use, 'basis', p_basis));
+  END
+  $$;
+-- +goose StatementEnd
+REVOKE ALL ON FUNCTION public.cl_part2_disclosure_line(uuid, uuid, uuid, uuid, text, text, text, text) FROM PUBLIC, authenticated;
+
 -- cl_part2_disclosed: the accounting of a read or write. The library calls
 -- it, and commits it, before every read or write of Part 2-covered records,
 -- with the charts whose records it will touch; it writes one
@@ -440,9 +458,7 @@ CREATE FUNCTION public.cl_part2_disclosed(
       CONTINUE WHEN v_basis = 'denied';
       -- Once per transaction for a chart, record type and use.
       CONTINUE WHEN public.cl_part2_accounted(p_organization_id, c.id, v_type, v_use, false);
-      PERFORM public.pf_audit_write(v_user, p_organization_id, c.site_id, 'part2.record.disclosed', 'chart', c.id,
-        CASE WHEN v_basis = 'emergency' THEN 'ETREAT' ELSE v_purpose END,
-        pg_catalog.jsonb_build_object('record_type', v_type, 'use', v_use, 'basis', v_basis));
+      PERFORM public.cl_part2_disclosure_line(v_user, p_organization_id, c.site_id, c.id, v_type, v_purpose, v_use, v_basis);
       v_count := v_count + 1;
     END LOOP;
     RETURN v_count;

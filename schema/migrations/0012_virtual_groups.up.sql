@@ -254,6 +254,24 @@ CREATE FUNCTION public.cl_group_attendance_visible(p_organization_id uuid, p_att
   $$;
 -- +goose StatementEnd
 
+-- The one refusal of a change to a concluded virtual group (its
+-- configuration, attendance, modes, switches and failures): wrong state,
+-- naming the column "state" (the library's ErrAlreadyConcluded).
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_virtual_group_refuse_concluded(p_state text, p_what text) RETURNS void
+  LANGUAGE plpgsql IMMUTABLE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    IF p_state = 'concluded' THEN
+      RAISE EXCEPTION 'a concluded virtual group''s % cannot change (state)', p_what
+        USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+  END
+  $$;
+-- +goose StatementEnd
+REVOKE ALL ON FUNCTION public.cl_virtual_group_refuse_concluded(text, text) FROM PUBLIC, authenticated;
+
 -- Configuration guard: nothing changes after the conclusion, the modality
 -- not after the start (whoever writes: the library's definer functions
 -- included), and the PM-13 reference must be a telehealth session of the
@@ -267,8 +285,8 @@ CREATE FUNCTION public.cl_virtual_group_metadata_guard() RETURNS trigger
   AS $$
   BEGIN
     IF auth.uid() IS NOT NULL THEN
-      IF TG_OP = 'UPDATE' AND OLD.state = 'concluded' THEN
-        RAISE EXCEPTION 'a concluded virtual group cannot be changed (state)' USING ERRCODE = 'object_not_in_prerequisite_state';
+      IF TG_OP = 'UPDATE' THEN
+        PERFORM public.cl_virtual_group_refuse_concluded(OLD.state, 'configuration');
       END IF;
       IF TG_OP = 'UPDATE' AND OLD.state = 'started' AND NEW.modality <> OLD.modality THEN
         RAISE EXCEPTION 'the modality of a started group cannot change (modality)' USING ERRCODE = 'object_not_in_prerequisite_state';
@@ -416,9 +434,7 @@ CREATE FUNCTION public.cl_virtual_group_attendance_guard() RETURNS trigger
       PERFORM public.pf_refuse(NEW.organization_id, 'group_attendance.manage', 'group_session', NEW.session_id,
         'managing a virtual group''s attendance needs cl.group.virtual.manage');
     END IF;
-    IF v_state = 'concluded' THEN
-      RAISE EXCEPTION 'a concluded virtual group''s attendance cannot change (state)' USING ERRCODE = 'object_not_in_prerequisite_state';
-    END IF;
+    PERFORM public.cl_virtual_group_refuse_concluded(v_state, 'attendance');
     IF (TG_OP = 'INSERT' OR NEW.status IS DISTINCT FROM OLD.status) AND NEW.status IN ('expected', 'present')
        AND NOT public.cl_group_participation_covered(NEW.organization_id, NEW.chart_id, auth.uid()) THEN
       PERFORM public.pf_refuse(NEW.organization_id, 'group_attendance.consent', 'group_session', NEW.session_id,
@@ -672,22 +688,28 @@ CREATE FUNCTION public.cl_virtual_group_publish_charge_lines(p_organization_id u
       CONTINUE WHEN a.is_part2 AND NOT public.cl_part2_consent_covers(a.chart_id, p_organization_id, 'group_session', NULL,
                                                                        v_now, 'HPAYMT');
       v_time := public.cl_virtual_group_attendee_time(p_organization_id, p_session_id, a.id);
-      -- The modes the attendee spent billable time in, in order.
-      SELECT coalesce(pg_catalog.array_agg(t.mode ORDER BY pg_catalog.lower(t.span)), '{}'::text[]) INTO v_modes
-      FROM public.cl_virtual_group_attendee_modes(p_organization_id, a.id) t
-      WHERE NOT pg_catalog.isempty(pg_catalog.tstzmultirange(t.span) OPERATOR(pg_catalog.*) v_time);
-      SELECT pg_catalog.jsonb_object_agg(t.mode, t.minutes) INTO v_minutes
-      FROM (SELECT s.mode, public.cl_minutes(pg_catalog.range_agg(s.span) OPERATOR(pg_catalog.*) v_time) AS minutes
-            FROM public.cl_virtual_group_attendee_modes(p_organization_id, a.id) s GROUP BY s.mode) t;
-      -- The way of taking part (mode, and at home or not) of most billable
-      -- minutes; a tie to the less capable, then to the later.
-      SELECT t.mode, t.at_home INTO v_mode, v_home
-      FROM (SELECT s.mode, s.at_home, public.cl_minutes(pg_catalog.range_agg(s.span) OPERATOR(pg_catalog.*) v_time) AS minutes,
-                   pg_catalog.max(pg_catalog.lower(s.span)) AS latest
-            FROM public.cl_virtual_group_attendee_modes(p_organization_id, a.id) s
-            WHERE NOT pg_catalog.isempty(s.span)
-            GROUP BY s.mode, s.at_home) t
-      ORDER BY t.minutes DESC, CASE t.mode WHEN 'audio_only' THEN 0 WHEN 'video' THEN 1 ELSE 2 END, t.latest DESC
+      -- From the attendee's modes over time, read once, each span with
+      -- its billable part: the modes they spent billable time in, in
+      -- order; the minutes in each; and the way of taking part (mode, and
+      -- at home or not) of most billable minutes, a tie to the less
+      -- capable, then to the later.
+      WITH s AS MATERIALIZED (
+        SELECT t.mode, t.at_home, t.span, pg_catalog.tstzmultirange(t.span) OPERATOR(pg_catalog.*) v_time AS billed
+        FROM public.cl_virtual_group_attendee_modes(p_organization_id, a.id) t
+        WHERE NOT pg_catalog.isempty(t.span)
+      ), ways AS (
+        SELECT s.mode, s.at_home, public.cl_minutes(pg_catalog.range_agg(s.billed)) AS minutes,
+               pg_catalog.max(pg_catalog.lower(s.span)) AS latest
+        FROM s GROUP BY s.mode, s.at_home
+      )
+      SELECT (SELECT coalesce(pg_catalog.array_agg(s.mode ORDER BY pg_catalog.lower(s.span)), '{}'::text[])
+              FROM s WHERE NOT pg_catalog.isempty(s.billed)),
+             (SELECT pg_catalog.jsonb_object_agg(m.mode, m.minutes)
+              FROM (SELECT s.mode, public.cl_minutes(pg_catalog.range_agg(s.billed)) AS minutes FROM s GROUP BY s.mode) m),
+             w.mode, w.at_home
+        INTO v_modes, v_minutes, v_mode, v_home
+      FROM ways w
+      ORDER BY w.minutes DESC, CASE w.mode WHEN 'audio_only' THEN 0 WHEN 'video' THEN 1 ELSE 2 END, w.latest DESC
       LIMIT 1;
       v_billed := public.cl_minutes(v_time);
       SELECT * INTO v_suggest FROM public.pf_jurisdiction_suggest(v_profile, v_day, true, v_mode, v_home);
@@ -720,8 +742,8 @@ CREATE FUNCTION public.cl_virtual_group_publish_charge_lines(p_organization_id u
             'jurisdiction_profile_id', v_profile,
             'security_labels', CASE WHEN a.is_part2 THEN '["R", "42CFRPart2", "NORDSCLCD"]'::jsonb ELSE '[]'::jsonb END)))));
       IF a.is_part2 THEN
-        PERFORM public.pf_audit_write(auth.uid(), p_organization_id, a.site_id, 'part2.record.disclosed', 'chart', a.chart_id,
-          'HPAYMT', pg_catalog.jsonb_build_object('record_type', 'group_session', 'use', 'export', 'basis', 'consent'));
+        PERFORM public.cl_part2_disclosure_line(auth.uid(), p_organization_id, a.site_id, a.chart_id, 'group_session',
+                                                'HPAYMT', 'export', 'consent');
       END IF;
       v_count := v_count + 1;
     END LOOP;
@@ -1045,10 +1067,10 @@ CREATE FUNCTION public.cl_group_technology_failures_guard() RETURNS trigger
   BEGIN
     IF auth.uid() IS NOT NULL THEN
       NEW.recorded_at := pg_catalog.clock_timestamp();
-      IF public.cl_has_permission(NEW.organization_id, 'cl.group.virtual.manage') AND EXISTS (
-           SELECT 1 FROM public.cl_group_session_telehealth_metadata m
-           WHERE m.organization_id = NEW.organization_id AND m.session_id = NEW.session_id AND m.state = 'concluded') THEN
-        RAISE EXCEPTION 'a concluded virtual group''s failures cannot change (state)' USING ERRCODE = 'object_not_in_prerequisite_state';
+      IF public.cl_has_permission(NEW.organization_id, 'cl.group.virtual.manage') THEN
+        PERFORM public.cl_virtual_group_refuse_concluded(
+          (SELECT m.state FROM public.cl_group_session_telehealth_metadata m
+           WHERE m.organization_id = NEW.organization_id AND m.session_id = NEW.session_id), 'failure log');
       END IF;
     END IF;
     RETURN NEW;
@@ -1073,9 +1095,7 @@ CREATE FUNCTION public.cl_group_attendance_modes_guard() RETURNS trigger
     END IF;
     SELECT * INTO m FROM public.cl_group_session_telehealth_metadata x
     WHERE x.organization_id = NEW.organization_id AND x.session_id = NEW.session_id;
-    IF m.state = 'concluded' THEN
-      RAISE EXCEPTION 'a concluded virtual group''s attendance cannot change (state)' USING ERRCODE = 'object_not_in_prerequisite_state';
-    END IF;
+    PERFORM public.cl_virtual_group_refuse_concluded(m.state, 'attendance');
     IF NEW.mode = 'in_person' AND m.modality = 'virtual' THEN
       RAISE EXCEPTION 'cannot be in person in a virtual group (mode)' USING ERRCODE = 'check_violation';
     END IF;
@@ -1112,9 +1132,7 @@ CREATE FUNCTION public.cl_group_mode_switches_guard() RETURNS trigger
     END IF;
     SELECT * INTO m FROM public.cl_group_session_telehealth_metadata x
     WHERE x.organization_id = NEW.organization_id AND x.session_id = NEW.session_id;
-    IF m.state = 'concluded' THEN
-      RAISE EXCEPTION 'a concluded virtual group''s attendance cannot change (state)' USING ERRCODE = 'object_not_in_prerequisite_state';
-    END IF;
+    PERFORM public.cl_virtual_group_refuse_concluded(m.state, 'attendance');
     IF m.state IS DISTINCT FROM 'started' THEN
       RAISE EXCEPTION 'modes switch during the session: it has not started (started_at)' USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
