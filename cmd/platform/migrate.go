@@ -131,14 +131,7 @@ Example:
 	flags: func(fs *flag.FlagSet) func(context.Context, *cli) int {
 		url := databaseFlag(fs)
 		return func(ctx context.Context, c *cli) int {
-			if len(c.args) > 0 {
-				return c.usage("unexpected argument %q", c.args[0])
-			}
-			return c.withPool(ctx, *url, migratingRole, func(pool *pgxpool.Pool) int {
-				s, err := schema.ReadStatus(ctx, pool)
-				if err != nil {
-					return c.fail(err)
-				}
+			return c.withStatus(ctx, *url, func(s *schema.Status) int {
 				names := migrationNames(schema.List)
 				if len(s.Applied) == 0 {
 					c.printf("database: no migrations applied\n")
@@ -182,14 +175,7 @@ Example:
 	flags: func(fs *flag.FlagSet) func(context.Context, *cli) int {
 		url := databaseFlag(fs)
 		return func(ctx context.Context, c *cli) int {
-			if len(c.args) > 0 {
-				return c.usage("unexpected argument %q", c.args[0])
-			}
-			return c.withPool(ctx, *url, migratingRole, func(pool *pgxpool.Pool) int {
-				s, err := schema.ReadStatus(ctx, pool)
-				if err != nil {
-					return c.fail(err)
-				}
+			return c.withStatus(ctx, *url, func(s *schema.Status) int {
 				names := migrationNames(schema.List)
 				for _, m := range s.Pending {
 					c.printf("pending: %s is not applied (run platform migrate)\n", m.Name)
@@ -208,4 +194,19 @@ Example:
 			})
 		}
 	},
+}
+
+// withStatus runs f with the database's migration status, read as the
+// migrating role; the command takes no arguments.
+func (c *cli) withStatus(ctx context.Context, url string, f func(*schema.Status) int) int {
+	if len(c.args) > 0 {
+		return c.usage("unexpected argument %q", c.args[0])
+	}
+	return c.withPool(ctx, url, migratingRole, func(pool *pgxpool.Pool) int {
+		s, err := schema.ReadStatus(ctx, pool)
+		if err != nil {
+			return c.fail(err)
+		}
+		return f(s)
+	})
 }
