@@ -27,6 +27,7 @@ import (
 	"io"
 	"log"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -158,9 +159,19 @@ func productivityReport(ctx context.Context, out io.Writer, pool *pgxpool.Pool, 
 			fmt.Fprintf(out, "  provider %s: suppressed (fewer patients than the minimum cell size)\n", s.ProviderID)
 			continue
 		}
-		fmt.Fprintf(out, "  provider %s: caseload %d, notes %d\n", s.ProviderID, *s.ActiveCaseloadCount, *s.NotesCompletedCount)
+		fmt.Fprintf(out, "  provider %s: caseload %s, notes %s\n", s.ProviderID, shown(s.ActiveCaseloadCount), shown(s.NotesCompletedCount))
 	}
 	return nil
+}
+
+// shown prints a published count; nil means the count itself is hidden
+// (its perturbed value is under the minimum cell size), even when the
+// provider's row is not.
+func shown(count *int) string {
+	if count == nil {
+		return "hidden"
+	}
+	return strconv.Itoa(*count)
 }
 
 // peerStory records a peer encounter and finalizes it, which publishes
