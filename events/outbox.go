@@ -145,6 +145,10 @@ func (o *Outbox) Wrap(e Event) (*Envelope, error) {
 	return env, err
 }
 
+// Source is the CloudEvents source of the events o wraps; for packages
+// whose events the database builds (peer_encounter_finalized).
+func (o *Outbox) Source() string { return o.source }
+
 // Prepare is [Outbox.Wrap] that also returns the idempotency key PublishTx
 // would use: for packages whose events enter the outbox through a database
 // function of their own (the virtual-group lifecycle).

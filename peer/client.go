@@ -245,52 +245,41 @@ func (c *Client) finalize(ctx context.Context, tx pgx.Tx, actingUser, organizati
 	if err := validate.First(validate.Required("OrganizationID", organizationID), validate.Required("ID", id)); err != nil {
 		return nil, err
 	}
-	if err := c.disclose(ctx, actingUser, organizationID, consent.UseSave, id); err != nil {
+	// One round of the work for a chart that is not Part 2; a Part 2
+	// chart's is refused until this call's accounting has committed
+	// (cl_peer_encounter_finalize), and asked again after it.
+	e, err := c.finalizeOnce(ctx, tx, actingUser, organizationID, id, false)
+	if dbtx.IsAccountFirst(err) {
+		if err := c.disclose(ctx, actingUser, organizationID, consent.UseSave, id); err != nil {
+			return nil, err
+		}
+		e, err = c.finalizeOnce(ctx, tx, actingUser, organizationID, id, true)
+	}
+	if err == nil {
+		span.Set(telemetry.HCPCSCodeKey.String(e.HCPCSCode), telemetry.StatusKey.String(string(e.Status)))
+	}
+	return e, err
+}
+
+// finalizeOnce finalizes in one statement, which builds and stores the
+// event from the finalized row and returns the row (see the migration).
+func (c *Client) finalizeOnce(ctx context.Context, tx pgx.Tx, actingUser, organizationID, id uuid.UUID, accounted bool) (*Encounter, error) {
+	eventID, err := uuid.NewV7()
+	if err != nil {
 		return nil, err
 	}
 	var e *Encounter
 	err = dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
-		args := pgx.NamedArgs{"organization_id": organizationID, "id": id}
-		current, err := collectOne(tx.Query(ctx, getSQL, args))
-		if err != nil {
-			return err
+		rows, err := tx.Query(ctx, finalizeSQL, pgx.NamedArgs{"organization_id": organizationID, "id": id,
+			"event_id": eventID, "source": c.outbox.Source(), "accounted": accounted})
+		if err == nil {
+			e, err = pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[Encounter])
 		}
-		// The event as the encounter reads now; cl_peer_encounter_finalize
-		// checks that the caller may finalize it, locks the row, finalizes
-		// it, stamps the event with the finalization's time and stores it
-		// only if it is exactly the encounter's own. An encounter finalized
-		// already (by a retry, or a concurrent call that held the lock
-		// first) publishes nothing.
-		env, key, err := c.outbox.Prepare(&events.PeerEncounterFinalized{
-			Header:          events.Header{OrganizationID: current.OrganizationID},
-			PeerEncounterID: current.ID,
-			ChartID:         current.ChartID,
-			EncounterID:     current.EncounterID,
-			PeerProviderID:  current.PeerProviderID,
-			ServiceDate:     events.NewDate(current.ServiceDate),
-			HCPCSCode:       events.Code(current.HCPCSCode),
-			DurationMinutes: current.DurationMinutes,
-		}, nil)
-		if err != nil {
-			return err
+		if dbtx.IsNoDataFound(err) {
+			return ErrNotFound
 		}
-		raw, err := json.Marshal(env)
-		if err != nil {
-			return err
-		}
-		args["idempotency_key"], args["envelope"] = key, raw
-		if _, err := tx.Exec(ctx, finalizeSQL, args); err != nil {
-			if dbtx.IsNoDataFound(err) {
-				return ErrNotFound
-			}
-			return fields.Map(err)
-		}
-		e, err = collectOne(tx.Query(ctx, getSQL, pgx.NamedArgs{"organization_id": organizationID, "id": id}))
-		return err
+		return fields.Map(err)
 	})
-	if err == nil {
-		span.Set(telemetry.HCPCSCodeKey.String(e.HCPCSCode), telemetry.StatusKey.String(string(e.Status)))
-	}
 	return e, err
 }
 

@@ -22,6 +22,7 @@ const (
 	codeInvalidParameterValue = "22023"
 	codeNoDataFound           = "P0002"
 	codeWrongState            = "55000" // object_not_in_prerequisite_state
+	codeAccountFirst          = "PAC01" // the library's: commit the accounting of a Part 2 disclosure first
 )
 
 // Code returns err's SQLSTATE, or "" when err does not come from PostgreSQL.
@@ -163,6 +164,11 @@ func IsNoDataFound(err error) bool { return Code(err) == codeNoDataFound }
 // IsWrongState reports whether a record is not in the state an action
 // needs (object_not_in_prerequisite_state).
 func IsWrongState(err error) bool { return Code(err) == codeWrongState }
+
+// IsAccountFirst reports whether a write refused to go on before the
+// accounting of its Part 2 disclosure has committed: the library accounts
+// (ExecCommitted) and asks again. Only a caller a consent covers is told.
+func IsAccountFirst(err error) bool { return Code(err) == codeAccountFirst }
 
 // IsInvalidParameter reports whether a function refused a parameter.
 func IsInvalidParameter(err error) bool { return Code(err) == codeInvalidParameterValue }

@@ -786,13 +786,37 @@ REVOKE ALL ON FUNCTION public.cl_peer_encounter_amendments_of(uuid, uuid) FROM P
 GRANT EXECUTE ON FUNCTION public.cl_peer_encounter_amendments_of(uuid, uuid) TO authenticated;
 REVOKE ALL ON FUNCTION public.pf_billing_code_valid(uuid, text, date) FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_peer_service_types_for(uuid, text) FROM PUBLIC, authenticated;
+-- cl_peer_encounter_finalized_data: the data of a finalized encounter's
+-- peer_encounter_finalized, every figure read from the row: the one
+-- definition of where each field comes from, without the header fields
+-- every event carries (event_type and organization_id, which
+-- cl_pm_events_store checks; timestamp, the finalization; an optional
+-- correlation_id).
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_peer_encounter_finalized_data(pe public.cl_peer_encounters) RETURNS jsonb
+  LANGUAGE plpgsql STABLE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    RETURN pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+      'peer_encounter_id', pe.id,
+      'chart_id', pe.chart_id,
+      'encounter_id', pe.encounter_id,
+      'peer_provider_id', pe.peer_provider_id,
+      'service_date', pe.service_date,
+      'hcpcs_code', pe.hcpcs_code,
+      'duration_minutes', pe.duration_minutes));
+  END
+  $$;
+-- +goose StatementEnd
+REVOKE ALL ON FUNCTION public.cl_peer_encounter_finalized_data(public.cl_peer_encounters) FROM PUBLIC, authenticated;
+
 -- cl_peer_encounter_event_ok: whether an event's data is exactly the
--- peer_encounter_finalized of a finalized encounter: the one definition of
--- where each field comes from. The header fields (event_type and
--- organization_id, which cl_pm_events_store checks; timestamp, the
--- finalization; an optional correlation_id) aside, the data must equal the
--- encounter's facts key for key and type for type, with no other key: a
--- field the contract does not define, or a figure that differs, is refused.
+-- peer_encounter_finalized of a finalized encounter: its timestamp the
+-- finalization, the rest equal to cl_peer_encounter_finalized_data key for
+-- key and type for type, with no other key (a field the contract does not
+-- define, or a figure that differs, is refused). For an event built
+-- elsewhere (an integration principal's, cl_pm_events_publish).
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_peer_encounter_event_ok(pe public.cl_peer_encounters, p_data jsonb) RETURNS boolean
   LANGUAGE plpgsql STABLE
@@ -806,14 +830,7 @@ CREATE FUNCTION public.cl_peer_encounter_event_ok(pe public.cl_peer_encounters, 
     END IF;
     RETURN (p_data OPERATOR(pg_catalog.->>) 'timestamp')::timestamptz = pe.finalized_at
        AND (p_data OPERATOR(pg_catalog.-) ARRAY['event_type', 'organization_id', 'timestamp', 'correlation_id']::text[])
-           = pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
-               'peer_encounter_id', pe.id,
-               'chart_id', pe.chart_id,
-               'encounter_id', pe.encounter_id,
-               'peer_provider_id', pe.peer_provider_id,
-               'service_date', pe.service_date,
-               'hcpcs_code', pe.hcpcs_code,
-               'duration_minutes', pe.duration_minutes));
+           = public.cl_peer_encounter_finalized_data(pe);
   END
   $$;
 -- +goose StatementEnd
@@ -862,35 +879,48 @@ REVOKE ALL ON FUNCTION public.cl_peer_encounter_cosign(uuid, uuid) FROM PUBLIC, 
 GRANT EXECUTE ON FUNCTION public.cl_peer_encounter_cosign(uuid, uuid) TO authenticated;
 
 -- cl_peer_encounter_finalize: finalize an encounter and publish its
--- peer_encounter_finalized, in one call: the only way an encounter is
--- finalized, through the API or by plain SQL (the event is demanded at
--- commit, and no other function stores it for an acting user). The caller
--- may edit the encounter (its author, or documenting on behalf, with
--- cl.peer.encounter.edit; finalizing itself needs
--- cl.peer.encounter.finalize, which the guard checks). p_envelope is the
--- event as the caller built it from the encounter; its time and timestamp
--- become the finalization's (the database's clock), and its data must then
--- be exactly the encounter's own (cl_peer_encounter_event_ok). Returns the
--- stored envelope, or NULL for an encounter finalized already (nothing is
--- published twice). One user does all of it: on Citus a transaction may
--- not mix the caller's writes and a definer's on one organization.
+-- peer_encounter_finalized, in one call that returns the encounter as
+-- finalized: the only way an encounter is finalized, through the API or by
+-- plain SQL (the event is demanded at commit, and no other function stores
+-- it for an acting user). The caller may edit the encounter (its author, or
+-- documenting on behalf, with cl.peer.encounter.edit; finalizing itself
+-- needs cl.peer.encounter.finalize, which the guard checks). The database
+-- builds the event from the finalized row (cl_peer_encounter_finalized_data,
+-- its time the finalization's); the caller names only the envelope's id
+-- (the library's are UUIDv7, in time order) and its CloudEvents source.
+-- An encounter finalized already is returned as it is and publishes
+-- nothing. One user does all of it: on Citus a transaction may not mix
+-- the caller's writes and a definer's on one organization.
+--
+-- The accounting of a Part 2 chart's disclosure comes first, committed
+-- (cl_peer_encounters_disclose): with p_accounted the chart must be open
+-- (cl_part2_opened); without it, an encounter of a Part 2 chart the caller
+-- may see is refused with SQLSTATE PAC01 (account first) whatever the
+-- window holds, so that the library accounts for each call, and only where
+-- there is something to account: a chart that is not Part 2 costs no
+-- second transaction. The refusal tells the caller no more than
+-- cl_part2_decide does (the chart is Part 2, to one a consent covers).
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_peer_encounter_finalize(
-  p_organization_id uuid, p_id uuid, p_idempotency_key text, p_envelope jsonb
-) RETURNS jsonb
+  p_organization_id uuid, p_id uuid, p_event_id uuid, p_source text, p_accounted boolean
+) RETURNS SETOF public.cl_peer_encounters
   LANGUAGE plpgsql VOLATILE SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
   AS $$
   DECLARE
-    v_user   uuid := auth.uid();
-    pe       public.cl_peer_encounters;
-    v_at     jsonb;
-    v_envelope jsonb;
+    v_user uuid := auth.uid();
+    pe     public.cl_peer_encounters;
+    v_at   text;
   BEGIN
     SELECT * INTO pe FROM public.cl_peer_encounters x
     WHERE x.organization_id = p_organization_id AND x.id = p_id FOR UPDATE;
-    IF NOT FOUND OR v_user IS NULL OR NOT public.cl_peer_chart_readable(p_organization_id, pe.chart_id, true) THEN
+    IF NOT FOUND OR v_user IS NULL OR NOT public.cl_peer_chart_readable(p_organization_id, pe.chart_id, false) THEN
       RAISE EXCEPTION 'no such peer encounter' USING ERRCODE = 'no_data_found';
+    END IF;
+    IF NOT public.cl_part2_opened(p_organization_id, pe.chart_id, 'peer_encounter')
+       OR (NOT coalesce(p_accounted, false)
+           AND (SELECT c.is_part2 FROM public.cl_charts c WHERE c.organization_id = p_organization_id AND c.id = pe.chart_id)) THEN
+      RAISE EXCEPTION 'the accounting of this disclosure must be committed first' USING ERRCODE = 'PAC01';
     END IF;
     -- The update policy's rule: the author, or one documenting on behalf.
     IF NOT public.cl_has_permission(p_organization_id, 'cl.peer.encounter.edit')
@@ -899,20 +929,25 @@ CREATE FUNCTION public.cl_peer_encounter_finalize(
       PERFORM public.pf_refuse(p_organization_id, 'peer_encounter.finalize', 'peer_encounter', p_id,
         'permission denied: the encounter is another peer''s to finalize');
     END IF;
-    IF pe.status = 'finalized' THEN
-      RETURN NULL;
+    IF pe.status = 'draft' THEN
+      UPDATE public.cl_peer_encounters x SET status = 'finalized', finalized_by = v_user, updated_by = v_user
+      WHERE x.organization_id = p_organization_id AND x.id = p_id
+      RETURNING * INTO pe;
+      v_at := public.pf_iso_time(pe.finalized_at);
+      PERFORM public.cl_pm_events_store(p_organization_id, p_event_id, 'peer_encounter_finalized', p_id,
+        'peer_encounter_finalized:aggregate:' || p_id::text,
+        pg_catalog.jsonb_build_object(
+          'specversion', '1.0', 'id', p_event_id, 'source', p_source, 'type', 'peer_encounter_finalized',
+          'time', v_at, 'subject', p_id, 'datacontenttype', 'application/json', 'organizationid', p_organization_id,
+          'data', pg_catalog.jsonb_build_object('event_type', 'peer_encounter_finalized', 'organization_id', p_organization_id,
+                                                'timestamp', v_at)
+                  OPERATOR(pg_catalog.||) public.cl_peer_encounter_finalized_data(pe)));
     END IF;
-    UPDATE public.cl_peer_encounters x SET status = 'finalized', finalized_by = v_user, updated_by = v_user
-    WHERE x.organization_id = p_organization_id AND x.id = p_id
-    RETURNING * INTO pe;
-    v_at := pg_catalog.to_jsonb(public.pf_iso_time(pe.finalized_at));
-    v_envelope := pg_catalog.jsonb_set(pg_catalog.jsonb_set(p_envelope, '{time}', v_at), '{data,timestamp}', v_at);
-    IF (p_envelope OPERATOR(pg_catalog.->>) 'type') IS DISTINCT FROM 'peer_encounter_finalized'
-       OR NOT public.cl_peer_encounter_event_ok(pe, v_envelope OPERATOR(pg_catalog.->) 'data') THEN
-      RAISE EXCEPTION 'the event does not describe this finalization' USING ERRCODE = 'check_violation';
+    -- Clinical text only with its permission, as every reader returns it.
+    IF NOT public.cl_has_permission(p_organization_id, 'cl.peer.encounter.view_text') THEN
+      pe.focus_notes := '';
     END IF;
-    RETURN public.cl_pm_events_store(p_organization_id, (p_envelope OPERATOR(pg_catalog.->>) 'id')::uuid,
-                                     'peer_encounter_finalized', p_id, p_idempotency_key, v_envelope);
+    RETURN NEXT pe;
   END
   $$;
 -- +goose StatementEnd
@@ -1114,8 +1149,8 @@ CREATE FUNCTION public.cl_peer_encounter_verify_direct(
   $$;
 -- +goose StatementEnd
 REVOKE ALL ON FUNCTION public.cl_peer_encounter_verify_direct(uuid, uuid, text, jsonb) FROM PUBLIC, authenticated;
-REVOKE ALL ON FUNCTION public.cl_peer_encounter_finalize(uuid, uuid, text, jsonb) FROM PUBLIC, authenticated;
-GRANT EXECUTE ON FUNCTION public.cl_peer_encounter_finalize(uuid, uuid, text, jsonb) TO authenticated;
+REVOKE ALL ON FUNCTION public.cl_peer_encounter_finalize(uuid, uuid, uuid, text, boolean) FROM PUBLIC, authenticated;
+GRANT EXECUTE ON FUNCTION public.cl_peer_encounter_finalize(uuid, uuid, uuid, text, boolean) TO authenticated;
 REVOKE ALL ON FUNCTION public.cl_peer_encounters_guard() FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_peer_encounter_amendments_guard() FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_peer_encounters_require_event() FROM PUBLIC, authenticated;
