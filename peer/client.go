@@ -3,7 +3,6 @@ package peer
 import (
 	"context"
 	_ "embed"
-	"encoding/json"
 	"errors"
 	"time"
 
@@ -434,6 +433,10 @@ type Corrected struct {
 	DurationMinutes int
 	HCPCSCode       string
 	PeerProviderID  uuid.UUID
+	// AmendmentID names the correction; default a new id per call. Set it
+	// to make a retry safe (after a lost reply): the same id with the same
+	// figures returns the correction stored and publishes nothing twice.
+	AmendmentID uuid.UUID
 }
 
 // Correct records a correction of a finalized encounter's billed figures,
@@ -459,7 +462,7 @@ func (c *Client) CorrectTx(ctx context.Context, tx pgx.Tx, actingUser, organizat
 func (c *Client) correct(ctx context.Context, tx pgx.Tx, actingUser, organizationID, id uuid.UUID, body, reason string, fix Corrected) (_ *Amendment, err error) {
 	ctx, span := c.tel.Start(ctx, "peer.Correct", telemetry.Organization(organizationID), telemetry.ID(encounterIDKey, id))
 	defer span.End(&err)
-	if fix == (Corrected{}) {
+	if (Corrected{AmendmentID: fix.AmendmentID}) == fix {
 		return nil, validate.Errorf("Corrected", "names no figure to correct")
 	}
 	if fix.DurationMinutes < 0 || fix.DurationMinutes > 1440 {
@@ -479,6 +482,7 @@ var amendmentFields = dbtx.Fields{
 		Reason: "is not a member of the organization"},
 	"corrected_hcpcs_code":       {Name: "Corrected.HCPCSCode", Reason: "is not a code the organization may bill on the service date"},
 	"corrected_duration_minutes": {Name: "Corrected", Reason: "do not fit the session's times"},
+	"amendment_id":               {Name: "Corrected.AmendmentID", Reason: "names another amendment (another encounter's, another user's, or other figures)"},
 }
 
 // writeAmendment records an amendment (and, for a correction of figures,
@@ -527,48 +531,34 @@ func (c *Client) writeAmendment(ctx context.Context, tx pgx.Tx, actingUser, orga
 // reading the event's data as the database computes it for the correction
 // about to be made.
 func (c *Client) writeCorrection(ctx context.Context, tx pgx.Tx, org, id uuid.UUID, body, reason string, fix *Corrected) (*Amendment, error) {
-	amendment := uuid.New()
+	amendment := fix.AmendmentID
+	if amendment == uuid.Nil {
+		amendment = uuid.New()
+	}
+	eventID, err := uuid.NewV7()
+	if err != nil {
+		return nil, err
+	}
 	args := pgx.NamedArgs{"organization_id": org, "id": id, "amendment_id": amendment, "body": body, "reason": reason,
 		"service_date": nil, "duration_minutes": nil, "hcpcs_code": sqlarg.String(fix.HCPCSCode),
-		"peer_provider_id": sqlarg.UUID(fix.PeerProviderID)}
+		"peer_provider_id": sqlarg.UUID(fix.PeerProviderID), "event_id": eventID, "source": c.outbox.Source()}
 	if !fix.ServiceDate.IsZero() {
 		args["service_date"] = dateOf(fix.ServiceDate)
 	}
 	if fix.DurationMinutes > 0 {
 		args["duration_minutes"] = fix.DurationMinutes
 	}
-	var data []byte
-	if err := tx.QueryRow(ctx, `SELECT public.cl_peer_encounter_correction_data(@organization_id, @id, @amendment_id,
-		@service_date, @duration_minutes, @hcpcs_code, @peer_provider_id)`, args).Scan(&data); err != nil {
-		return nil, dbtx.MapError(err)
+	rows, err := tx.Query(ctx, correctSQL, args)
+	if err == nil {
+		var a *Amendment
+		if a, err = pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[Amendment]); err == nil {
+			return a, nil
+		}
 	}
-	if data == nil {
+	if dbtx.IsNoDataFound(err) {
 		return nil, ErrPermissionDenied
 	}
-	event := &events.PeerEncounterCorrected{}
-	if err := json.Unmarshal(data, event); err != nil {
-		return nil, err
-	}
-	event.Header = events.Header{OrganizationID: org}
-	// One event per correction: the key is the amendment's (the default,
-	// the encounter's, would make a second correction a retry of the first).
-	env, key, err := c.outbox.Prepare(event, &events.PublishOpts{IdempotencyKey: events.TypePeerEncounterCorrected + ":" + amendment.String()})
-	if err != nil {
-		return nil, err
-	}
-	if args["envelope"], err = json.Marshal(env); err != nil {
-		return nil, err
-	}
-	args["idempotency_key"] = key
-	rows, err := tx.Query(ctx, correctSQL, args)
-	if err != nil {
-		return nil, amendmentFields.Map(err)
-	}
-	a, err := pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[Amendment])
-	if err != nil {
-		return nil, amendmentFields.Map(err)
-	}
-	return a, nil
+	return nil, amendmentFields.Map(err)
 }
 
 // Amendments returns an encounter's amendments, oldest first.

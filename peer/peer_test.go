@@ -630,9 +630,27 @@ func TestCorrectionsReachChargeCapture(t *testing.T) {
 	require.NotEqual(t, finalized.ID, firstEvent)
 	require.Equal(t, firstEvent, got.CorrectsEventID, "the second supersedes the first")
 
+	// A retry after a lost reply, naming its amendment: the correction
+	// stored, no second event; the same id for other figures is refused.
+	fix := peer.Corrected{DurationMinutes: 40, AmendmentID: uuid.New()}
+	third, err := b.client.Correct(ctx, b.peer, b.org, e.ID, "Re-timed again.", "third look", fix)
+	require.NoError(t, err)
+	require.Equal(t, fix.AmendmentID, third.ID)
+	retried, err := b.client.Correct(ctx, b.peer, b.org, e.ID, "Re-timed again.", "third look", fix)
+	require.NoError(t, err)
+	require.Equal(t, third, retried)
+	eventstest.RequirePublished(t, b.db.App, b.officer, b.org, events.TypePeerEncounterCorrected,
+		&eventstest.RequireOpts{AggregateID: e.ID, Count: 3})
+	_, err = b.client.Correct(ctx, b.peer, b.org, e.ID, "x", "y", peer.Corrected{DurationMinutes: 45, AmendmentID: fix.AmendmentID})
+	var verr *peer.ValidationError
+	require.ErrorAs(t, err, &verr)
+	require.Equal(t, "Corrected.AmendmentID", verr.Field)
+	_, err = b.client.Correct(ctx, b.peer, b.org, e.ID, "x", "y", peer.Corrected{AmendmentID: uuid.New()})
+	require.ErrorAs(t, err, &verr)
+	require.Equal(t, "Corrected", verr.Field, "an id is no figure")
+
 	// The database's rules for the corrected figures.
 	_, err = b.client.Correct(ctx, b.peer, b.org, e.ID, "x", "y", peer.Corrected{DurationMinutes: 600})
-	var verr *peer.ValidationError
 	require.ErrorAs(t, err, &verr)
 	require.Equal(t, "Corrected", verr.Field)
 	_, err = b.client.Correct(ctx, b.peer, b.org, e.ID, "x", "y", peer.Corrected{PeerProviderID: b.officer})

@@ -1024,49 +1024,32 @@ CREATE FUNCTION public.cl_peer_encounter_correction(
 -- +goose StatementEnd
 REVOKE ALL ON FUNCTION public.cl_peer_encounter_correction(uuid, uuid, uuid, text, text, date, integer, text, uuid) FROM PUBLIC, authenticated;
 
--- cl_peer_encounter_correction_data: the data peer_encounter_corrected
--- would carry for the correction the caller is about to make
--- (cl_peer_encounter_correction), so that the library builds the event
--- before cl_peer_encounter_correct writes both; NULL when the caller may
--- not make it.
--- +goose StatementBegin
-CREATE FUNCTION public.cl_peer_encounter_correction_data(
-  p_organization_id uuid, p_id uuid, p_amendment_id uuid, p_service_date date, p_duration_minutes integer,
-  p_hcpcs_code text, p_peer_provider_id uuid
-) RETURNS jsonb
-  LANGUAGE plpgsql STABLE SECURITY DEFINER
-  SET search_path = pg_catalog, pg_temp
-  AS $$
-  DECLARE
-    a public.cl_peer_encounter_amendments := public.cl_peer_encounter_correction(p_organization_id, p_id, p_amendment_id,
-      NULL, NULL, p_service_date, p_duration_minutes, p_hcpcs_code, p_peer_provider_id);
-  BEGIN
-    RETURN CASE WHEN a.id IS NOT NULL THEN public.cl_peer_encounter_correction_of(p_organization_id, a) END;
-  END
-  $$;
--- +goose StatementEnd
-REVOKE ALL ON FUNCTION public.cl_peer_encounter_correction_data(uuid, uuid, uuid, date, integer, text, uuid) FROM PUBLIC, authenticated;
-GRANT EXECUTE ON FUNCTION public.cl_peer_encounter_correction_data(uuid, uuid, uuid, date, integer, text, uuid) TO authenticated;
-
 -- cl_peer_encounter_correct: correct a finalized encounter's billed
--- figures and publish peer_encounter_corrected, once per amendment, with
--- exactly the data the database computes (cl_peer_encounter_correction_of):
--- the only way a correction of figures commits (the event is demanded at
--- commit, and no other function stores it for an acting user). The guard
--- checks the corrected figures as it checks a draft's. Returns the
--- amendment. One user does all of it: on Citus a transaction may not mix the caller's writes and a
--- definer's on one organization.
+-- figures and publish peer_encounter_corrected, once per amendment, the
+-- event built here from what the database computes
+-- (cl_peer_encounter_correction_of; its time the amendment's): the only way
+-- a correction of figures commits (the event is demanded at commit, and no
+-- other function stores it for an acting user). The guard checks the
+-- corrected figures as it checks a draft's. The caller names the amendment
+-- (p_amendment_id), the envelope's id and its CloudEvents source; a retry
+-- with an amendment id stored already returns that amendment, when it is
+-- the caller's correction of this encounter with the same figures, and
+-- publishes nothing twice (anything else with that id is a unique
+-- violation). Returns the amendment. One user does all of it: on Citus a
+-- transaction may not mix the caller's writes and a definer's on one
+-- organization.
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_peer_encounter_correct(
   p_organization_id uuid, p_id uuid, p_amendment_id uuid, p_body text, p_reason text, p_service_date date,
-  p_duration_minutes integer, p_hcpcs_code text, p_peer_provider_id uuid, p_idempotency_key text, p_envelope jsonb
+  p_duration_minutes integer, p_hcpcs_code text, p_peer_provider_id uuid, p_event_id uuid, p_source text
 ) RETURNS public.cl_peer_encounter_amendments
   LANGUAGE plpgsql VOLATILE SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
   AS $$
   DECLARE
-    a public.cl_peer_encounter_amendments := public.cl_peer_encounter_correction(p_organization_id, p_id, p_amendment_id,
+    a    public.cl_peer_encounter_amendments := public.cl_peer_encounter_correction(p_organization_id, p_id, p_amendment_id,
       p_body, p_reason, p_service_date, p_duration_minutes, p_hcpcs_code, p_peer_provider_id);
+    v_at text;
   BEGIN
     IF a.id IS NULL THEN
       RAISE EXCEPTION 'no such finalized peer encounter to correct' USING ERRCODE = 'no_data_found';
@@ -1075,21 +1058,35 @@ CREATE FUNCTION public.cl_peer_encounter_correct(
       created_by, corrected_service_date, corrected_duration_minutes, corrected_hcpcs_code, corrected_peer_provider_id)
     VALUES (a.organization_id, a.id, a.peer_encounter_id, a.chart_id, 'correction', a.body, a.reason, a.created_by,
       a.corrected_service_date, a.corrected_duration_minutes, a.corrected_hcpcs_code, a.corrected_peer_provider_id)
+    ON CONFLICT (organization_id, id) DO NOTHING
     RETURNING * INTO a;
-    IF (p_envelope OPERATOR(pg_catalog.->>) 'type') IS DISTINCT FROM 'peer_encounter_corrected'
-       OR ((p_envelope OPERATOR(pg_catalog.->) 'data') OPERATOR(pg_catalog.-)
-           ARRAY['event_type', 'organization_id', 'timestamp', 'correlation_id']::text[])
-          IS DISTINCT FROM public.cl_peer_encounter_correction_of(p_organization_id, a) THEN
-      RAISE EXCEPTION 'the event does not describe this correction' USING ERRCODE = 'check_violation';
+    IF NOT FOUND THEN
+      -- A retry: the stored amendment, if it is this very correction.
+      SELECT * INTO a FROM public.cl_peer_encounter_amendments x
+      WHERE x.organization_id = p_organization_id AND x.id = p_amendment_id AND x.peer_encounter_id = p_id
+        AND x.kind = 'correction' AND x.created_by = auth.uid()
+        AND (x.corrected_service_date, x.corrected_duration_minutes, x.corrected_hcpcs_code, x.corrected_peer_provider_id)
+            IS NOT DISTINCT FROM (p_service_date, p_duration_minutes, p_hcpcs_code, p_peer_provider_id);
+      IF NOT FOUND THEN
+        RAISE EXCEPTION 'the id names another amendment (amendment_id)' USING ERRCODE = 'unique_violation';
+      END IF;
+      RETURN a;
     END IF;
-    PERFORM public.cl_pm_events_store(p_organization_id, (p_envelope OPERATOR(pg_catalog.->>) 'id')::uuid,
-                                      'peer_encounter_corrected', p_id, p_idempotency_key, p_envelope);
+    v_at := public.pf_iso_time(a.created_at);
+    PERFORM public.cl_pm_events_store(p_organization_id, p_event_id, 'peer_encounter_corrected', p_id,
+      'peer_encounter_corrected:' || a.id::text,
+      pg_catalog.jsonb_build_object(
+        'specversion', '1.0', 'id', p_event_id, 'source', p_source, 'type', 'peer_encounter_corrected',
+        'time', v_at, 'subject', p_id, 'datacontenttype', 'application/json', 'organizationid', p_organization_id,
+        'data', pg_catalog.jsonb_build_object('event_type', 'peer_encounter_corrected', 'organization_id', p_organization_id,
+                                              'timestamp', v_at)
+                OPERATOR(pg_catalog.||) public.cl_peer_encounter_correction_of(p_organization_id, a)));
     RETURN a;
   END
   $$;
 -- +goose StatementEnd
-REVOKE ALL ON FUNCTION public.cl_peer_encounter_correct(uuid, uuid, uuid, text, text, date, integer, text, uuid, text, jsonb) FROM PUBLIC, authenticated;
-GRANT EXECUTE ON FUNCTION public.cl_peer_encounter_correct(uuid, uuid, uuid, text, text, date, integer, text, uuid, text, jsonb) TO authenticated;
+REVOKE ALL ON FUNCTION public.cl_peer_encounter_correct(uuid, uuid, uuid, text, text, date, integer, text, uuid, uuid, text) FROM PUBLIC, authenticated;
+GRANT EXECUTE ON FUNCTION public.cl_peer_encounter_correct(uuid, uuid, uuid, text, text, date, integer, text, uuid, uuid, text) TO authenticated;
 
 -- A correction of billed figures commits only with its event.
 -- +goose StatementBegin
