@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/encoreos/platform-go/internal/telemetry"
 )
@@ -75,11 +76,64 @@ func Run(ctx context.Context, db Beginner, actor uuid.UUID, fn func(pgx.Tx) erro
 // would vanish with its rollback. From a ...Tx method it takes a second
 // connection from db; db must be a pool or a connection of its own (given
 // a pgx.Tx, it runs inside it, and the rows it would open stay closed).
-func ExecCommitted(ctx context.Context, db Beginner, actor uuid.UUID, sql string, args ...any) error {
-	return Run(ctx, db, actor, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, sql, args...)
+//
+// On a pool or a connection the whole transaction (begin, the acting
+// user, the statement, commit) is one round trip: a pipeline, the
+// statement prepared the first time a connection runs it.
+func ExecCommitted(ctx context.Context, db Beginner, actor uuid.UUID, sql string, args ...any) (err error) {
+	var conn *pgx.Conn
+	switch db := db.(type) {
+	case *pgx.Conn:
+		conn = db
+	case *pgxpool.Pool:
+		if actor == uuid.Nil {
+			return ErrNoActingUser
+		}
+		c, err := db.Acquire(ctx)
+		if err != nil {
+			return err
+		}
+		defer c.Release()
+		conn = c.Conn()
+	default:
+		return Run(ctx, db, actor, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, sql, args...)
+			return err
+		})
+	}
+	if actor == uuid.Nil {
+		return ErrNoActingUser
+	}
+	ctx, span := telemetry.Transaction(ctx, actor, false)
+	defer span.End(&err)
+	if len(args) > 0 {
+		if rewriter, ok := args[0].(pgx.QueryRewriter); ok {
+			if sql, args, err = rewriter.RewriteQuery(ctx, conn, sql, args[1:]); err != nil {
+				return err
+			}
+		}
+	}
+	// Prepared once per connection (the library's accounting statements
+	// are few), so that the arguments are encoded for the parameters'
+	// types.
+	sd, err := conn.Prepare(ctx, sql, sql)
+	if err != nil {
 		return err
-	})
+	}
+	var params pgx.ExtendedQueryBuilder
+	if err := params.Build(conn.TypeMap(), sd, args); err != nil {
+		return err
+	}
+	b := &pgconn.Batch{}
+	b.ExecParams("BEGIN", nil, nil, nil, nil)
+	queueClaims(b, Role, actor.String(), actorClaims(actor))
+	b.ExecPrepared(sd.Name, params.ParamValues, params.ParamFormats, params.ResultFormats)
+	b.ExecParams("COMMIT", nil, nil, nil, nil)
+	if _, err = conn.PgConn().ExecBatch(ctx, b).ReadAll(); err != nil && conn.PgConn().TxStatus() != 'I' && !conn.IsClosed() {
+		// A refusal leaves the pipeline's transaction aborted.
+		_, _ = conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
+	}
+	return err
 }
 
 // RunTx runs fn inside the caller's transaction tx as actor, in a savepoint.
@@ -122,18 +176,32 @@ func RunTx(ctx context.Context, tx pgx.Tx, actor uuid.UUID, fn func(pgx.Tx) erro
 }
 
 func become(ctx context.Context, tx pgx.Tx, actor uuid.UUID) error {
-	claims := `{"sub":"` + actor.String() + `","role":"` + Role + `"}`
-	if err := setClaims(ctx, tx, Role, actor.String(), claims); err != nil {
+	if err := setClaims(ctx, tx, Role, actor.String(), actorClaims(actor)); err != nil {
 		return fmt.Errorf("platform: becoming the acting user (is the connecting role a member of %q?): %w", Role, err)
 	}
 	return nil
 }
 
+// actorClaims are the JWT claims of an acting user.
+func actorClaims(actor uuid.UUID) string {
+	return `{"sub":"` + actor.String() + `","role":"` + Role + `"}`
+}
+
 // setClaims sets the role and the JWT claims for the rest of tx, in one
-// round trip. The claims are set with SET LOCAL, not set_config: Citus
-// (with citus.propagate_set_commands = 'local') carries SET LOCAL to every
-// worker that evaluates a policy, and set_config nowhere. The role stays
-// a set_config: a worker connection already runs as the role.
+// round trip (queueClaims).
+func setClaims(ctx context.Context, tx pgx.Tx, role, sub, claims string) error {
+	b := &pgconn.Batch{}
+	queueClaims(b, role, sub, claims)
+	_, err := tx.Conn().PgConn().ExecBatch(ctx, b).ReadAll()
+	return err
+}
+
+// queueClaims queues the statements that set the role and the JWT claims
+// for the rest of the transaction. The claims are set with SET LOCAL, not
+// set_config: Citus (with citus.propagate_set_commands = 'local') carries
+// SET LOCAL to every worker that evaluates a policy, and set_config
+// nowhere. The role stays a set_config: a worker connection already runs
+// as the role.
 //
 // Three statements in one batch, never one string of three: Citus carries
 // a multi-statement string to the workers whole, and there the
@@ -142,8 +210,7 @@ func become(ctx context.Context, tx pgx.Tx, actor uuid.UUID) error {
 // unnamed statements, whatever the connection's exec mode: pgx's would
 // join them into one string under the simple protocol, and cache one
 // prepared statement per user under the default.
-func setClaims(ctx context.Context, tx pgx.Tx, role, sub, claims string) error {
-	b := &pgconn.Batch{}
+func queueClaims(b *pgconn.Batch, role, sub, claims string) {
 	for _, sql := range []string{
 		"SET LOCAL request.jwt.claim.sub = " + quoteLiteral(sub),
 		"SET LOCAL request.jwt.claims = " + quoteLiteral(claims),
@@ -151,8 +218,6 @@ func setClaims(ctx context.Context, tx pgx.Tx, role, sub, claims string) error {
 	} {
 		b.ExecParams(sql, nil, nil, nil, nil)
 	}
-	_, err := tx.Conn().PgConn().ExecBatch(ctx, b).ReadAll()
-	return err
 }
 
 // quoteLiteral quotes s as an SQL string literal (SET takes no parameters).
