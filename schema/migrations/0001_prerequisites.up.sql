@@ -54,15 +54,27 @@ $$;
 -- (no year 0001 or 9999, no timestamp the Go time type cannot round-trip).
 -- Used by CHECK constraints on every clinical date and time; whether a time
 -- may lie in the future is each record's own rule.
+-- +goose StatementBegin
 CREATE FUNCTION public.pf_plausible_time(p_value timestamptz) RETURNS boolean
-  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
   SET search_path = pg_catalog, pg_temp
-  AS $$ SELECT p_value >= '1900-01-01 00:00:00+00'::timestamptz AND p_value < '2200-01-01 00:00:00+00'::timestamptz $$;
+  AS $$
+  BEGIN
+    RETURN p_value >= '1900-01-01 00:00:00+00'::timestamptz AND p_value < '2200-01-01 00:00:00+00'::timestamptz;
+  END
+  $$;
+-- +goose StatementEnd
 
+-- +goose StatementBegin
 CREATE FUNCTION public.pf_plausible_date(p_value date) RETURNS boolean
-  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
   SET search_path = pg_catalog, pg_temp
-  AS $$ SELECT p_value >= '1900-01-01'::date AND p_value < '2200-01-01'::date $$;
+  AS $$
+  BEGIN
+    RETURN p_value >= '1900-01-01'::date AND p_value < '2200-01-01'::date;
+  END
+  $$;
+-- +goose StatementEnd
 
 -- pf_stamp: the database's clock on a row's bookkeeping times. For every
 -- acting-user write (auth.uid() set) created_at is the transaction's time
@@ -90,18 +102,30 @@ CREATE FUNCTION public.pf_stamp() RETURNS trigger
 
 -- pf_iso_time: a time as events and audit details carry it: UTC, ISO 8601,
 -- microseconds, 'Z' (whatever the session's TimeZone).
+-- +goose StatementBegin
 CREATE FUNCTION public.pf_iso_time(p_value timestamptz) RETURNS text
-  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
   SET search_path = pg_catalog, pg_temp
-  AS $$ SELECT pg_catalog.to_char(p_value AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') $$;
+  AS $$
+  BEGIN
+    RETURN pg_catalog.to_char(p_value AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"');
+  END
+  $$;
+-- +goose StatementEnd
 
 -- pf_changed_only: whether an update changed nothing but the named columns
 -- (every other column, including any added later, is protected by
 -- default). For guards: the few columns an action may change are named.
+-- +goose StatementBegin
 CREATE FUNCTION public.pf_changed_only(p_old jsonb, p_new jsonb, p_may_change text[]) RETURNS boolean
-  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
   SET search_path = pg_catalog, pg_temp
-  AS $$ SELECT (p_old OPERATOR(pg_catalog.-) p_may_change) = (p_new OPERATOR(pg_catalog.-) p_may_change) $$;
+  AS $$
+  BEGIN
+    RETURN (p_old OPERATOR(pg_catalog.-) p_may_change) = (p_new OPERATOR(pg_catalog.-) p_may_change);
+  END
+  $$;
+-- +goose StatementEnd
 
 -- pf_initial_values: the columns an acting user's insert may not choose,
 -- and the value each starts with (TG_ARGV[0], a JSON object; null for

@@ -24,10 +24,11 @@ $$;
 
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_event_data_ok(p_data jsonb) RETURNS boolean
-  LANGUAGE sql IMMUTABLE
+  LANGUAGE plpgsql IMMUTABLE
   SET search_path = pg_catalog, pg_temp
   AS $$
-    SELECT pg_catalog.jsonb_typeof(p_data) = 'object'
+  BEGIN
+    RETURN pg_catalog.jsonb_typeof(p_data) = 'object'
        AND NOT EXISTS (
          SELECT 1 FROM pg_catalog.jsonb_each(p_data) AS e(key, value)
          WHERE NOT (e.key ~ '^[a-z][a-z0-9_]*$' AND pg_catalog.length(e.key) <= 63)
@@ -39,7 +40,8 @@ CREATE FUNCTION public.cl_event_data_ok(p_data jsonb) RETURNS boolean
                     WHERE pg_catalog.jsonb_typeof(a.item) <> 'string'
                        OR NOT ((a.item OPERATOR(pg_catalog.#>>) '{}'::text[]) ~ '^[A-Za-z0-9_.:+-]+$' AND pg_catalog.length((a.item OPERATOR(pg_catalog.#>>) '{}'::text[])) <= 64)))
             )
-       )
+       );
+  END
   $$;
 -- +goose StatementEnd
 
@@ -157,21 +159,29 @@ CREATE INDEX cl_pm_events_delivered_idx ON public.cl_pm_events (delivered_at) WH
 
 -- The event types the library publishes (the Go registry mirrors it; a test
 -- compares them).
+-- +goose StatementBegin
 CREATE FUNCTION public.cl_event_types() RETURNS text[]
-  LANGUAGE sql IMMUTABLE
+  LANGUAGE plpgsql IMMUTABLE
   SET search_path = pg_catalog, pg_temp
-  AS $$ SELECT ARRAY['peer_encounter_finalized', 'peer_encounter_corrected', 'cl_virtual_group_started',
-                      'cl_virtual_group_concluded', 'cl_virtual_group_charge_line']::text[] $$;
+  AS $$
+  BEGIN
+    RETURN ARRAY['peer_encounter_finalized', 'peer_encounter_corrected', 'cl_virtual_group_started',
+                      'cl_virtual_group_concluded', 'cl_virtual_group_charge_line']::text[];
+  END
+  $$;
+-- +goose StatementEnd
 
 -- cl_event_fields: the fields an event type's data may carry, its
 -- contract's keys and nothing else (the Go contracts' JSON names; a test
 -- compares them). cl_pm_events_store refuses any other key, whichever door
 -- an event came through.
+-- +goose StatementBegin
 CREATE FUNCTION public.cl_event_fields(p_event_type text) RETURNS text[]
-  LANGUAGE sql IMMUTABLE
+  LANGUAGE plpgsql IMMUTABLE
   SET search_path = pg_catalog, pg_temp
   AS $$
-    SELECT ARRAY['event_type', 'organization_id', 'timestamp', 'correlation_id']::text[] || CASE p_event_type
+  BEGIN
+    RETURN ARRAY['event_type', 'organization_id', 'timestamp', 'correlation_id']::text[] || CASE p_event_type
       WHEN 'peer_encounter_finalized' THEN ARRAY['peer_encounter_id', 'chart_id', 'encounter_id', 'peer_provider_id',
                                                  'service_date', 'hcpcs_code', 'duration_minutes']
       WHEN 'peer_encounter_corrected' THEN ARRAY['peer_encounter_id', 'amendment_id', 'corrects_event_id', 'chart_id',
@@ -187,8 +197,10 @@ CREATE FUNCTION public.cl_event_fields(p_event_type text) RETURNS text[]
                                                      'in_person_minutes', 'billable_minutes', 'units', 'place_of_service',
                                                      'modifier_suggestions', 'jurisdiction_profile_id', 'security_labels']
       ELSE ARRAY[]::text[]
-    END
+    END;
+  END
   $$;
+-- +goose StatementEnd
 REVOKE ALL ON FUNCTION public.cl_event_fields(text) FROM PUBLIC, authenticated;
 
 -- cl_pm_events_store: the one way to write an event. The caller must
