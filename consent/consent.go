@@ -273,6 +273,9 @@ type EmergencyAccess struct {
 // Disclosure is one entry of an accounting of disclosures: a grant,
 // revocation, emergency access or access decision about a Part 2 chart.
 type Disclosure struct {
+	// ID is the audit row's; an export's event carries it (FHIR
+	// AuditEvent.id).
+	ID             uuid.UUID  `db:"id"`
 	OccurredAt     time.Time  `db:"occurred_at"`
 	Action         string     `db:"action"`
 	ActorUserID    *uuid.UUID `db:"actor_user_id"`

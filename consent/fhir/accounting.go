@@ -109,8 +109,9 @@ var useActions = map[consent.Use]string{
 // DS4P labels) and the consent (Consent/<id>). The bundle and every event
 // carry the DS4P labels in meta.security.
 //
-// An event's id is derived from the chart and the entry, so the same
-// accounting row gets the same id in every export. Nothing but UUIDs,
+// An event's id is the row's (Disclosure.ID); for a row without one, it is
+// derived from the chart and the entry, so the same accounting row gets
+// the same id in every export. Nothing but UUIDs,
 // codes and times is written.
 //
 // It returns an error matching [consent.ErrInvalid] for the zero chart, or
@@ -132,10 +133,13 @@ func AccountingBundle(chartID uuid.UUID, disclosures []consent.Disclosure) ([]by
 			}
 			return nil, err
 		}
-		id, err := eventID(chartID, e, ids)
-		if err != nil {
-			return nil, err
+		id := disclosures[i].ID
+		if id == uuid.Nil || ids[id] {
+			if id, err = eventID(chartID, e, ids); err != nil {
+				return nil, err
+			}
 		}
+		ids[id] = true
 		e.ID = id.String()
 		b.Entry = append(b.Entry, bundleEntry{FullURL: "urn:uuid:" + e.ID, Resource: e})
 	}

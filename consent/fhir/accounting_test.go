@@ -125,6 +125,16 @@ func TestAccountingBundleMapsEveryAction(t *testing.T) {
 	require.NoError(t, err)
 	dup := readBundle(t, twice)
 	require.NotEqual(t, dup[0].ID, dup[1].ID)
+
+	// A row read from the database carries its audit row's id, which the
+	// event keeps; should two rows claim one id, the second's is derived.
+	withID := rows[2]
+	withID.ID = uuid.New()
+	data, err = fhir.AccountingBundle(sample.Chart, []consent.Disclosure{withID, withID})
+	require.NoError(t, err)
+	kept := readBundle(t, data)
+	require.Equal(t, withID.ID.String(), kept[0].ID)
+	require.NotEqual(t, kept[0].ID, kept[1].ID)
 }
 
 func instantOf(d consent.Disclosure) string {

@@ -4,7 +4,8 @@
 -- users with pf.audit.view in the organization (RLS on pf_audit_logs). The
 -- reason for an emergency access is in cl_part2_emergency_access, linked by
 -- emergency_access_id.
-SELECT a.occurred_at,
+SELECT a.id,
+       a.occurred_at,
        a.action,
        a.actor_user_id,
        a.organization_id,
