@@ -262,5 +262,10 @@ func migrationFindings(s *Status) []Finding {
 			Problem: fmt.Sprintf("migration %d is recorded as %s; this library's file of that version is %s", a.Version, a.Name, ours),
 			Fix:     fmt.Sprintf("find out which file was applied as version %d: a different migration is not this library's schema", a.Version)})
 	}
+	for _, a := range s.Changed {
+		out = append(out, Finding{Check: CheckMigrations, Object: a.Name,
+			Problem: fmt.Sprintf("migration %d (%s) was applied from a file that differs from this library's (checksum)", a.Version, a.Name),
+			Fix:     "apply the schema from this build to a fresh database, or migrate with the build whose files this database was made from: an edited migration is not re-applied"})
+	}
 	return out
 }

@@ -209,4 +209,17 @@ func TestReadStatus(t *testing.T) {
 	require.Equal(t, 2, s.Renamed[0].Version)
 	require.Len(t, s.Unknown, 1)
 	require.Empty(t, s.Pending)
+
+	// A file edited after it was applied: its recorded checksum differs.
+	_, err = conn.Exec(ctx, `UPDATE public.platform_schema_migrations SET checksum = repeat('0', 64) WHERE version = 3`)
+	require.NoError(t, err)
+	s, err = schema.ReadStatus(ctx, conn)
+	require.NoError(t, err)
+	require.Len(t, s.Changed, 1)
+	require.Equal(t, 3, s.Changed[0].Version)
+	for _, m := range migrations {
+		if m.Version == 4 {
+			require.Equal(t, m.Checksum, *s.Applied[3].Checksum, "the checksum recorded is the file's")
+		}
+	}
 }

@@ -2,7 +2,9 @@ package schema
 
 import (
 	"context"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -43,9 +45,10 @@ const HostStandInsDir = "host"
 
 // Migration is one migration file.
 type Migration struct {
-	Version int    // the NNNN prefix
-	Name    string // the file name
-	SQL     string // the file's contents
+	Version  int    // the NNNN prefix
+	Name     string // the file name
+	SQL      string // the file's contents
+	Checksum string // the SHA-256 of SQL, hex; [Migrate] records it
 }
 
 var fileName = regexp.MustCompile(`^(\d{4})_[a-z0-9_]+\.up\.sql$`)
@@ -75,7 +78,8 @@ func list(files fs.FS, dir string) ([]Migration, error) {
 			return nil, err
 		}
 		v, _ := strconv.Atoi(m[1])
-		out = append(out, Migration{Version: v, Name: e.Name(), SQL: string(body)})
+		sum := sha256.Sum256(body)
+		out = append(out, Migration{Version: v, Name: e.Name(), SQL: string(body), Checksum: hex.EncodeToString(sum[:])})
 	}
 	slices.SortFunc(out, func(a, b Migration) int { return a.Version - b.Version })
 	return out, nil
@@ -198,7 +202,8 @@ func applyOne(ctx context.Context, db Beginner, table string, m Migration, newes
 		CREATE TABLE IF NOT EXISTS `+t+` (
 		  version    integer PRIMARY KEY,
 		  name       text NOT NULL,
-		  applied_at timestamptz NOT NULL DEFAULT pg_catalog.now()
+		  applied_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+		  checksum   text
 		);
 		REVOKE ALL ON `+t+` FROM PUBLIC;
 		ALTER TABLE `+t+` ENABLE ROW LEVEL SECURITY;
@@ -224,7 +229,7 @@ func applyOne(ctx context.Context, db Beginner, table string, m Migration, newes
 	if _, err := tx.Exec(ctx, m.SQL); err != nil {
 		return false, err
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO `+t+` (version, name) VALUES ($1, $2)`, m.Version, m.Name); err != nil {
+	if _, err := tx.Exec(ctx, `INSERT INTO `+t+` (version, name, checksum) VALUES ($1, $2, $3)`, m.Version, m.Name, m.Checksum); err != nil {
 		return false, err
 	}
 	return true, tx.Commit(ctx)

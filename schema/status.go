@@ -14,12 +14,15 @@ type AppliedMigration struct {
 	Version   int       `db:"version"`
 	Name      string    `db:"name"`
 	AppliedAt time.Time `db:"applied_at"`
+	// Checksum is the SHA-256 of the file as applied (hex); nil where the
+	// row was written by hand or another tool.
+	Checksum *string `db:"checksum"`
 }
 
 // Status compares the migrations applied to a database with this
-// library's, by version and file name. The bookkeeping table records no
-// checksums, so a file changed after it was applied goes unnoticed here;
-// [Doctor] checks what the schema must guarantee.
+// library's, by version, file name and checksum (the SHA-256 [Migrate]
+// recorded of the file it applied); [Doctor] checks what the schema must
+// guarantee.
 type Status struct {
 	// Applied is what the database records, in version order.
 	Applied []AppliedMigration
@@ -32,6 +35,10 @@ type Status struct {
 	// Renamed are applied versions recorded under another file name than
 	// this library's file of that version: not the same migration.
 	Renamed []AppliedMigration
+	// Changed are applied versions whose file, as applied, differs from
+	// this library's file of that version (its checksum): edited after it
+	// was applied, or applied from another build.
+	Changed []AppliedMigration
 	// Latest is this library's newest version.
 	Latest int
 }
@@ -45,9 +52,9 @@ func (s *Status) Version() int {
 }
 
 // Current reports whether the database has exactly this library's
-// migrations: nothing pending, unknown or renamed.
+// migrations: nothing pending, unknown, renamed or changed.
 func (s *Status) Current() bool {
-	return len(s.Pending) == 0 && len(s.Unknown) == 0 && len(s.Renamed) == 0
+	return len(s.Pending) == 0 && len(s.Unknown) == 0 && len(s.Renamed) == 0 && len(s.Changed) == 0
 }
 
 // ReadStatus reads which migrations db has applied and compares them with
@@ -74,7 +81,7 @@ func ReadStatus(ctx context.Context, db Beginner) (*Status, error) {
 	}
 	s := &Status{Latest: migrations[len(migrations)-1].Version}
 	if exists {
-		rows, _ := tx.Query(ctx, `SELECT version, name, applied_at FROM public.platform_schema_migrations ORDER BY version`)
+		rows, _ := tx.Query(ctx, `SELECT version, name, applied_at, checksum FROM public.platform_schema_migrations ORDER BY version`)
 		if s.Applied, err = pgx.CollectRows(rows, pgx.RowToStructByName[AppliedMigration]); err != nil {
 			return nil, err
 		}
@@ -91,6 +98,8 @@ func ReadStatus(ctx context.Context, db Beginner) (*Status, error) {
 			s.Unknown = append(s.Unknown, a)
 		case m.Name != a.Name:
 			s.Renamed = append(s.Renamed, a)
+		case a.Checksum != nil && *a.Checksum != m.Checksum:
+			s.Changed = append(s.Changed, a)
 		}
 	}
 	for _, m := range migrations {

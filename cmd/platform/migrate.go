@@ -161,11 +161,12 @@ var verifyCommand = &command{
 	summary: "check that the applied migrations are exactly this library's",
 	help: `
 Compares the migrations recorded in public.platform_schema_migrations with this
-build of the library's, by version and file name, and names every
+build of the library's, by version, file name and checksum (the SHA-256
+platform migrate records of each file it applies), and names every
 difference: a migration pending, one applied by a newer build, one recorded
-under another file's name. The bookkeeping holds no checksums, so a file
-edited after it was applied cannot be seen here: platform doctor checks what
-the schema must guarantee (roles, row-level security, helpers).
+under another file's name, one applied from a file that differs from this
+build's. platform doctor checks what the schema must guarantee (roles,
+row-level security, helpers).
 
 Needs DATABASE_URL for the migrating role.
 
@@ -186,10 +187,13 @@ Example:
 				for _, a := range s.Renamed {
 					c.printf("differs: version %d is recorded as %s; this library's is %s\n", a.Version, a.Name, names[a.Version])
 				}
+				for _, a := range s.Changed {
+					c.printf("changed: %s was applied from a different file (checksum)\n", a.Name)
+				}
 				if !s.Current() {
 					return exitProblems
 				}
-				c.printf("verified: the %d applied migrations are this library's, by version and name (no checksums are recorded: run platform doctor for the schema's guarantees)\n", len(s.Applied))
+				c.printf("verified: the %d applied migrations are this library's, by version, name and checksum (run platform doctor for the schema's guarantees)\n", len(s.Applied))
 				return exitOK
 			})
 		}
