@@ -8,12 +8,14 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/encoreos/platform-go/consent"
 	"github.com/encoreos/platform-go/events"
 	"github.com/encoreos/platform-go/internal/clients"
 	"github.com/encoreos/platform-go/internal/dbtx"
 	"github.com/encoreos/platform-go/internal/sqlarg"
+	"github.com/encoreos/platform-go/internal/telemetry"
 	"github.com/encoreos/platform-go/internal/validate"
 )
 
@@ -33,7 +35,17 @@ type Config struct {
 	Notifier Notifier
 	// Now returns the current time; default time.Now. For tests.
 	Now func() time.Time
+	// TracerProvider receives a span per call (telehealthgroup.Start,
+	// ...); default the global provider (otel.GetTracerProvider) when New
+	// runs, which records nothing until a host installs one.
+	TracerProvider trace.TracerProvider
 }
+
+// The span attributes of the records a call is about.
+const (
+	sessionIDKey    = "platform.group_session.id"
+	attendanceIDKey = "platform.group_attendance.id"
+)
 
 // Client runs virtual and hybrid groups, always as an acting user; the
 // methods ending in Tx run inside the caller's transaction.
@@ -43,6 +55,7 @@ type Client struct {
 	scheduling Scheduling
 	notifier   Notifier
 	now        func() time.Time
+	tel        *telemetry.Telemetry
 }
 
 // New returns a Client over db. The jurisdiction profiles sessions name
@@ -55,7 +68,8 @@ func New(db DB, cfg *Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{db: db, outbox: cfg.Outbox, scheduling: cfg.Scheduling, notifier: cfg.Notifier, now: now}
+	c := &Client{db: db, outbox: cfg.Outbox, scheduling: cfg.Scheduling, notifier: cfg.Notifier, now: now,
+		tel: telemetry.New(nil, cfg.TracerProvider)}
 	if c.outbox == nil {
 		c.outbox = events.NewOutbox(nil)
 	}
@@ -114,12 +128,14 @@ func (c *Client) ConfigureTx(ctx context.Context, tx pgx.Tx, actingUser uuid.UUI
 	return c.configure(ctx, tx, actingUser, p)
 }
 
-func (c *Client) configure(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p ConfigureParams) (*Session, error) {
+func (c *Client) configure(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p ConfigureParams) (_ *Session, err error) {
+	ctx, span := c.tel.Start(ctx, "telehealthgroup.Configure", telemetry.Organization(p.OrganizationID), telemetry.ID(sessionIDKey, p.SessionID))
+	defer span.End(&err)
 	if err := p.validate(); err != nil {
 		return nil, err
 	}
 	var s *Session
-	err := dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
+	err = dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
 		// The database decides: the policies (the permission), the
 		// metadata guard (the state, the PM-13 reference), the keys.
 		if _, err := tx.Exec(ctx, configureSQL, pgx.NamedArgs{
@@ -177,7 +193,9 @@ func (c *Client) AddAttendeeTx(ctx context.Context, tx pgx.Tx, actingUser uuid.U
 	return c.addAttendee(ctx, tx, actingUser, p)
 }
 
-func (c *Client) addAttendee(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p AttendeeParams) (*Attendee, error) {
+func (c *Client) addAttendee(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p AttendeeParams) (_ *Attendee, err error) {
+	ctx, span := c.tel.Start(ctx, "telehealthgroup.AddAttendee", telemetry.Organization(p.OrganizationID), telemetry.ID(sessionIDKey, p.SessionID))
+	defer span.End(&err)
 	if err := validate.First(validate.Required("OrganizationID", p.OrganizationID), validate.Required("SessionID", p.SessionID),
 		validate.Required("ChartID", p.ChartID)); err != nil {
 		return nil, err
@@ -201,7 +219,7 @@ func (c *Client) addAttendee(ctx context.Context, tx pgx.Tx, actingUser uuid.UUI
 		return nil, err
 	}
 	var a *Attendee
-	err := dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
+	err = dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
 		// The database decides: the attendance policy (the permission), the
 		// attendance and mode guards (consent, state, a virtual group's
 		// remote attendance), the keys.
@@ -250,7 +268,9 @@ func (c *Client) SetAttendanceTx(ctx context.Context, tx pgx.Tx, actingUser, org
 	return c.setAttendance(ctx, tx, actingUser, organizationID, attendanceID, status, joinedAt, leftAt)
 }
 
-func (c *Client) setAttendance(ctx context.Context, tx pgx.Tx, actingUser, organizationID, attendanceID uuid.UUID, status AttendanceStatus, joinedAt, leftAt time.Time) error {
+func (c *Client) setAttendance(ctx context.Context, tx pgx.Tx, actingUser, organizationID, attendanceID uuid.UUID, status AttendanceStatus, joinedAt, leftAt time.Time) (err error) {
+	ctx, span := c.tel.Start(ctx, "telehealthgroup.SetAttendance", telemetry.Organization(organizationID), telemetry.ID(attendanceIDKey, attendanceID))
+	defer span.End(&err)
 	if err := validate.First(validate.Required("OrganizationID", organizationID), validate.Required("AttendanceID", attendanceID)); err != nil {
 		return err
 	}
@@ -293,7 +313,9 @@ func (c *Client) SwitchModeTx(ctx context.Context, tx pgx.Tx, actingUser, organi
 	return c.switchMode(ctx, tx, actingUser, organizationID, attendanceID, mode, atHome, at)
 }
 
-func (c *Client) switchMode(ctx context.Context, tx pgx.Tx, actingUser, organizationID, attendanceID uuid.UUID, mode Mode, atHome bool, at time.Time) error {
+func (c *Client) switchMode(ctx context.Context, tx pgx.Tx, actingUser, organizationID, attendanceID uuid.UUID, mode Mode, atHome bool, at time.Time) (err error) {
+	ctx, span := c.tel.Start(ctx, "telehealthgroup.SwitchMode", telemetry.Organization(organizationID), telemetry.ID(attendanceIDKey, attendanceID))
+	defer span.End(&err)
 	if err := validate.First(validate.Required("OrganizationID", organizationID), validate.Required("AttendanceID", attendanceID)); err != nil {
 		return err
 	}
@@ -317,9 +339,11 @@ func (c *Client) switchMode(ctx context.Context, tx pgx.Tx, actingUser, organiza
 }
 
 // Get returns a session's telehealth record. Needs cl.group.virtual.view.
-func (c *Client) Get(ctx context.Context, actingUser, organizationID, sessionID uuid.UUID) (*Session, error) {
+func (c *Client) Get(ctx context.Context, actingUser, organizationID, sessionID uuid.UUID) (_ *Session, err error) {
+	ctx, span := c.tel.Start(ctx, "telehealthgroup.Get", telemetry.Organization(organizationID), telemetry.ID(sessionIDKey, sessionID))
+	defer span.End(&err)
 	var s *Session
-	err := dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) error {
+	err = dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) error {
 		row, err := get(ctx, tx, organizationID, sessionID)
 		if err != nil {
 			return err
@@ -332,12 +356,14 @@ func (c *Client) Get(ctx context.Context, actingUser, organizationID, sessionID 
 
 // Attendees returns a session's attendees. Needs cl.group.virtual.view;
 // Part 2 attendees appear only under the acting user's consent.
-func (c *Client) Attendees(ctx context.Context, actingUser, organizationID, sessionID uuid.UUID) ([]Attendee, error) {
+func (c *Client) Attendees(ctx context.Context, actingUser, organizationID, sessionID uuid.UUID) (_ []Attendee, err error) {
+	ctx, span := c.tel.Start(ctx, "telehealthgroup.Attendees", telemetry.Organization(organizationID), telemetry.ID(sessionIDKey, sessionID))
+	defer span.End(&err)
 	if err := c.disclose(ctx, actingUser, organizationID, sessionID, uuid.Nil, consent.UseDisplay); err != nil {
 		return nil, err
 	}
 	var out []Attendee
-	err := dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) (err error) {
+	err = dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) (err error) {
 		out, err = listAttendees(ctx, tx, organizationID, sessionID)
 		return err
 	})

@@ -120,7 +120,9 @@ func (c *Client) LogFailureTx(ctx context.Context, tx pgx.Tx, actingUser uuid.UU
 	return c.logFailure(ctx, tx, actingUser, p)
 }
 
-func (c *Client) logFailure(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p FailureParams) (*Failure, error) {
+func (c *Client) logFailure(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p FailureParams) (_ *Failure, err error) {
+	ctx, span := c.tel.Start(ctx, "telehealthgroup.LogFailure", telemetry.Organization(p.OrganizationID), telemetry.ID(sessionIDKey, p.SessionID))
+	defer span.End(&err)
 	if err := validate.First(validate.Required("OrganizationID", p.OrganizationID), validate.Required("SessionID", p.SessionID)); err != nil {
 		return nil, err
 	}
@@ -137,7 +139,7 @@ func (c *Client) logFailure(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID
 		return nil, validate.Errorf("AffectedParticipantCount", "must not be negative")
 	}
 	var f *Failure
-	err := dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
+	err = dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
 		// The database decides: the policy (the permission), the failure
 		// guard (the state), the key to a virtual group.
 		rows, _ := tx.Query(ctx, insertFailureSQL, pgx.NamedArgs{"organization_id": p.OrganizationID, "session_id": p.SessionID,
@@ -167,9 +169,11 @@ func (c *Client) Notify(ctx context.Context, f *Failure) error {
 }
 
 // Failures returns a session's failure log. Needs cl.group.virtual.view.
-func (c *Client) Failures(ctx context.Context, actingUser, organizationID, sessionID uuid.UUID) ([]Failure, error) {
+func (c *Client) Failures(ctx context.Context, actingUser, organizationID, sessionID uuid.UUID) (_ []Failure, err error) {
+	ctx, span := c.tel.Start(ctx, "telehealthgroup.Failures", telemetry.Organization(organizationID), telemetry.ID(sessionIDKey, sessionID))
+	defer span.End(&err)
 	var out []Failure
-	err := dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) (err error) {
+	err = dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) (err error) {
 		out, err = listFailures(ctx, tx, organizationID, sessionID)
 		return err
 	})

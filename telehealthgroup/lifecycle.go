@@ -13,6 +13,7 @@ import (
 	"github.com/encoreos/platform-go/events"
 	"github.com/encoreos/platform-go/internal/dbtx"
 	"github.com/encoreos/platform-go/internal/sqlarg"
+	"github.com/encoreos/platform-go/internal/telemetry"
 	"github.com/encoreos/platform-go/internal/validate"
 )
 
@@ -69,12 +70,14 @@ func (c *Client) StartTx(ctx context.Context, tx pgx.Tx, actingUser, organizatio
 	return c.start(ctx, tx, actingUser, organizationID, sessionID, correlationID)
 }
 
-func (c *Client) start(ctx context.Context, tx pgx.Tx, actingUser, org, session, correlation uuid.UUID) (*events.VirtualGroupStarted, error) {
+func (c *Client) start(ctx context.Context, tx pgx.Tx, actingUser, org, session, correlation uuid.UUID) (_ *events.VirtualGroupStarted, err error) {
+	ctx, span := c.tel.Start(ctx, "telehealthgroup.Start", telemetry.Organization(org), telemetry.ID(sessionIDKey, session))
+	defer span.End(&err)
 	if err := validate.First(validate.Required("OrganizationID", org), validate.Required("SessionID", session)); err != nil {
 		return nil, err
 	}
 	var started *events.VirtualGroupStarted
-	err := dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
+	err = dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
 		// Asked first, although the transition refuses too: the host's
 		// Scheduling is not consulted for a caller who may not start.
 		if err := require(ctx, tx, org, PermissionStart); err != nil {
@@ -160,7 +163,9 @@ type line struct {
 	PlaceOfService *string   `db:"place_of_service"`
 }
 
-func (c *Client) conclude(ctx context.Context, tx pgx.Tx, actingUser, org, session, correlation uuid.UUID, concludedAt time.Time) (*Conclusion, error) {
+func (c *Client) conclude(ctx context.Context, tx pgx.Tx, actingUser, org, session, correlation uuid.UUID, concludedAt time.Time) (_ *Conclusion, err error) {
+	ctx, span := c.tel.Start(ctx, "telehealthgroup.Conclude", telemetry.Organization(org), telemetry.ID(sessionIDKey, session))
+	defer span.End(&err)
 	if err := validate.First(validate.Required("OrganizationID", org), validate.Required("SessionID", session)); err != nil {
 		return nil, err
 	}
@@ -175,7 +180,7 @@ func (c *Client) conclude(ctx context.Context, tx pgx.Tx, actingUser, org, sessi
 		return nil, err
 	}
 	var out *Conclusion
-	err := dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
+	err = dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
 		// The transition refuses a caller without the permission (no
 		// asking first).
 		s, err := get(ctx, tx, org, session)

@@ -58,7 +58,9 @@ func (c *Client) RecordConsentTx(ctx context.Context, tx pgx.Tx, actingUser, org
 	return c.recordConsent(ctx, tx, actingUser, organizationID, attendanceID, d, m)
 }
 
-func (c *Client) recordConsent(ctx context.Context, tx pgx.Tx, actingUser, organizationID, attendanceID uuid.UUID, d Decision, m Method) error {
+func (c *Client) recordConsent(ctx context.Context, tx pgx.Tx, actingUser, organizationID, attendanceID uuid.UUID, d Decision, m Method) (err error) {
+	ctx, span := c.tel.Start(ctx, "telehealthgroup.RecordConsent", telemetry.Organization(organizationID), telemetry.ID(attendanceIDKey, attendanceID))
+	defer span.End(&err)
 	if err := validate.First(validate.Required("OrganizationID", organizationID), validate.Required("AttendanceID", attendanceID)); err != nil {
 		return err
 	}
@@ -110,7 +112,12 @@ func (c *Client) StopRecordingTx(ctx context.Context, tx pgx.Tx, actingUser, org
 	return c.setRecording(ctx, tx, actingUser, organizationID, sessionID, "stopped")
 }
 
-func (c *Client) setRecording(ctx context.Context, tx pgx.Tx, actingUser, org, session uuid.UUID, state string) error {
+// recordingSpans names the span of each recording state's call.
+var recordingSpans = map[string]string{"recording": "telehealthgroup.StartRecording", "stopped": "telehealthgroup.StopRecording"}
+
+func (c *Client) setRecording(ctx context.Context, tx pgx.Tx, actingUser, org, session uuid.UUID, state string) (err error) {
+	ctx, span := c.tel.Start(ctx, recordingSpans[state], telemetry.Organization(org), telemetry.ID(sessionIDKey, session))
+	defer span.End(&err)
 	if err := validate.First(validate.Required("OrganizationID", org), validate.Required("SessionID", session)); err != nil {
 		return err
 	}
