@@ -7,21 +7,37 @@
 -- those that need a consent naming them (cl_part2_needs_explicit_consent).
 -- Later migrations that add a record type replace this function; the Go
 -- constants in package consent mirror it (a test compares them).
+-- +goose StatementBegin
 CREATE FUNCTION public.cl_part2_record_types() RETURNS text[]
-  LANGUAGE sql IMMUTABLE
+  LANGUAGE plpgsql IMMUTABLE
   SET search_path = pg_catalog, pg_temp
   AS $$
-    SELECT ARRAY['*', 'peer_encounter', 'progress_note', 'group_session', 'virtual_group_participation',
-                 'multi_party_encounter', 'appointment', 'sud_counseling_note']::text[]
+  BEGIN
+    RETURN ARRAY['*', 'peer_encounter', 'progress_note', 'group_session', 'virtual_group_participation',
+                 'multi_party_encounter', 'appointment', 'sud_counseling_note']::text[];
+  END
   $$;
+-- +goose StatementEnd
+
+-- (These small helpers are PL/pgSQL, not SQL: an SQL function with a SET
+-- clause is never inlined and is planned again at every call, and the
+-- consent and accounting checks call them per chart. The functions over a
+-- set of charts below keep their generic plans (plan_cache_mode): a custom
+-- plan for each call's array of charts cost more than the query it ran.)
 
 -- Record types a general ('*') consent never covers: SUD counseling notes
 -- (42 CFR 2.31(b)) and participation in a virtual group, where other
 -- patients see and hear the patient.
+-- +goose StatementBegin
 CREATE FUNCTION public.cl_part2_needs_explicit_consent(p_record_type text) RETURNS boolean
-  LANGUAGE sql IMMUTABLE
+  LANGUAGE plpgsql IMMUTABLE
   SET search_path = pg_catalog, pg_temp
-  AS $$ SELECT p_record_type IN ('sud_counseling_note', 'virtual_group_participation') $$;
+  AS $$
+  BEGIN
+    RETURN p_record_type IN ('sud_counseling_note', 'virtual_group_participation');
+  END
+  $$;
+-- +goose StatementEnd
 
 -- cl_part2_record_type: a record type asked about, checked. One canonical
 -- spelling per type; anything else (another case, a look-alike letter, '',
@@ -42,23 +58,41 @@ CREATE FUNCTION public.cl_part2_record_type(p_record_type text) RETURNS text
 
 -- Purposes a consent can name, as HL7 PurposeOfUse codes: treatment,
 -- payment, health care operations, research, at the patient's request.
+-- +goose StatementBegin
 CREATE FUNCTION public.cl_part2_purposes() RETURNS text[]
-  LANGUAGE sql IMMUTABLE
+  LANGUAGE plpgsql IMMUTABLE
   SET search_path = pg_catalog, pg_temp
-  AS $$ SELECT ARRAY['TREAT', 'HPAYMT', 'HOPERAT', 'HRESCH', 'PATRQT']::text[] $$;
+  AS $$
+  BEGIN
+    RETURN ARRAY['TREAT', 'HPAYMT', 'HOPERAT', 'HRESCH', 'PATRQT']::text[];
+  END
+  $$;
+-- +goose StatementEnd
 
 -- The closed vocabularies of an access decision: the consentable purposes
 -- plus emergency treatment (ETREAT, 42 CFR 2.51), and what the records are
 -- for (the Go consent.Use constants).
+-- +goose StatementBegin
 CREATE FUNCTION public.cl_part2_decision_purposes() RETURNS text[]
-  LANGUAGE sql IMMUTABLE
+  LANGUAGE plpgsql IMMUTABLE
   SET search_path = pg_catalog, pg_temp
-  AS $$ SELECT public.cl_part2_purposes() || ARRAY['ETREAT']::text[] $$;
+  AS $$
+  BEGIN
+    RETURN public.cl_part2_purposes() || ARRAY['ETREAT']::text[];
+  END
+  $$;
+-- +goose StatementEnd
 
+-- +goose StatementBegin
 CREATE FUNCTION public.cl_part2_uses() RETURNS text[]
-  LANGUAGE sql IMMUTABLE
+  LANGUAGE plpgsql IMMUTABLE
   SET search_path = pg_catalog, pg_temp
-  AS $$ SELECT ARRAY['display', 'save', 'export', 'ai']::text[] $$;
+  AS $$
+  BEGIN
+    RETURN ARRAY['display', 'save', 'export', 'ai']::text[];
+  END
+  $$;
+-- +goose StatementEnd
 
 -- cl_part2_purpose and cl_part2_use: a purpose of use and a use, checked
 -- against those vocabularies (as cl_part2_record_type checks a record type):
@@ -175,6 +209,7 @@ CREATE FUNCTION public.cl_part2_consents_cover(
 ) RETURNS SETOF uuid
   LANGUAGE plpgsql STABLE
   SET search_path = pg_catalog, pg_temp
+  SET plan_cache_mode = force_generic_plan
   AS $$
   DECLARE
     v_chart      uuid;
@@ -237,6 +272,7 @@ CREATE FUNCTION public.cl_part2_emergencies_cover(
 ) RETURNS SETOF uuid
   LANGUAGE plpgsql STABLE
   SET search_path = pg_catalog, pg_temp
+  SET plan_cache_mode = force_generic_plan
   AS $$
   BEGIN
     IF p_record_type = 'sud_counseling_note' THEN
@@ -278,6 +314,7 @@ CREATE FUNCTION public.cl_part2_bases(p_organization_id uuid, p_chart_ids uuid[]
   RETURNS TABLE (chart_id uuid, basis text)
   LANGUAGE plpgsql STABLE
   SET search_path = pg_catalog, pg_temp
+  SET plan_cache_mode = force_generic_plan
   AS $$
   DECLARE
     v_consent uuid[] := ARRAY(SELECT public.cl_part2_consents_cover(p_organization_id, p_chart_ids, p_record_type, p_user,
@@ -327,6 +364,7 @@ CREATE FUNCTION public.cl_charts_clinical(p_organization_id uuid, p_chart_ids uu
   RETURNS TABLE (chart_id uuid, site_id uuid, is_part2 boolean)
   LANGUAGE plpgsql STABLE
   SET search_path = pg_catalog, pg_temp
+  SET plan_cache_mode = force_generic_plan
   AS $$
   DECLARE
     v_ids     uuid[];
@@ -380,6 +418,7 @@ CREATE FUNCTION public.cl_sud_consent_charts(p_organization_id uuid, p_chart_ids
                                              p_opened boolean) RETURNS SETOF uuid
   LANGUAGE plpgsql STABLE
   SET search_path = pg_catalog, pg_temp
+  SET plan_cache_mode = force_generic_plan
   AS $$
   DECLARE
     v_type  text := public.cl_part2_record_type(p_record_type);
@@ -500,10 +539,16 @@ CREATE FUNCTION public.cl_part2_decide(p_chart_id uuid, p_record_type text, p_pu
 -- cl_part2_disclosure_window: how long a committed accounting line opens a
 -- chart's records of a type to the user it names. The library reads or
 -- writes right after committing it; a plain-SQL client has this long.
+-- +goose StatementBegin
 CREATE FUNCTION public.cl_part2_disclosure_window() RETURNS interval
-  LANGUAGE sql IMMUTABLE
+  LANGUAGE plpgsql IMMUTABLE
   SET search_path = pg_catalog, pg_temp
-  AS $$ SELECT interval '5 minutes' $$;
+  AS $$
+  BEGIN
+    RETURN interval '5 minutes';
+  END
+  $$;
+-- +goose StatementEnd
 
 -- cl_part2_accounted_charts: the charts among p_chart_ids for which the
 -- caller's part2.record.disclosed row for the chart and record type (and use, unless NULL) exists, written either by
@@ -520,6 +565,7 @@ CREATE FUNCTION public.cl_part2_accounted_charts(p_organization_id uuid, p_chart
   RETURNS SETOF uuid
   LANGUAGE plpgsql STABLE
   SET search_path = pg_catalog, pg_temp
+  SET plan_cache_mode = force_generic_plan
   AS $$
   DECLARE
     v_this xid8 := pg_catalog.pg_current_xact_id_if_assigned();
@@ -527,9 +573,11 @@ CREATE FUNCTION public.cl_part2_accounted_charts(p_organization_id uuid, p_chart
     IF NOT p_committed AND v_this IS NULL THEN
       RETURN; -- a transaction that has written nothing holds no row
     END IF;
-    RETURN QUERY SELECT DISTINCT c FROM pg_catalog.unnest(p_chart_ids) c WHERE EXISTS (
+    -- One probe per chart that stops at its first line (a LATERAL with a
+    -- LIMIT: an EXISTS may become a join over every line in the window).
+    RETURN QUERY SELECT c.id FROM (SELECT DISTINCT k AS id FROM pg_catalog.unnest(p_chart_ids) k) c CROSS JOIN LATERAL (
       SELECT 1 FROM public.pf_audit_logs a
-      WHERE a.organization_id = p_organization_id AND a.target_type = 'chart' AND a.target_id = c
+      WHERE a.organization_id = p_organization_id AND a.target_type = 'chart' AND a.target_id = c.id
         -- The window runs to this statement, not to the start of a
         -- transaction that may stay open for long.
         AND a.occurred_at >= CASE WHEN p_committed
@@ -539,7 +587,8 @@ CREATE FUNCTION public.cl_part2_accounted_charts(p_organization_id uuid, p_chart
         AND (a.details OPERATOR(pg_catalog.->>) 'record_type') = p_record_type
         AND (p_use IS NULL OR (a.details OPERATOR(pg_catalog.->>) 'use') = p_use)
         AND CASE WHEN p_committed THEN a.transaction_id IS DISTINCT FROM v_this
-                 ELSE a.transaction_id = v_this END);
+                 ELSE a.transaction_id = v_this END
+      LIMIT 1) x;
   END
   $$;
 -- +goose StatementEnd
