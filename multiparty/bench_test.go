@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
@@ -88,5 +87,4 @@ func BenchmarkGet(b *testing.B) {
 			pr.report(b)
 		})
 	}
-	_ = uuid.Nil
 }
