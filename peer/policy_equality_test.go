@@ -177,7 +177,7 @@ func TestListsGiveThePolicysAnswer(t *testing.T) {
 			}
 			for _, opened := range []bool{false, true} {
 				var set []uuid.UUID
-				rows, _ := tx.Query(ctx, `SELECT public.cl_sud_consent_charts($1, $2, 'peer_encounter', $3)`, bb.org, charts, opened)
+				rows, _ := tx.Query(ctx, `SELECT pg_catalog.unnest(public.cl_sud_consent_charts($1, $2, 'peer_encounter', $3))`, bb.org, charts, opened)
 				set, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
 				if err != nil {
 					return err

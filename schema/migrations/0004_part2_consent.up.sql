@@ -206,7 +206,7 @@ CREATE INDEX cl_part2_emergency_access_chart_user_idx ON public.cl_part2_emergen
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_part2_consents_cover(
   p_organization_id uuid, p_chart_ids uuid[], p_record_type text, p_user uuid, p_at timestamptz, p_purpose text
-) RETURNS SETOF uuid
+) RETURNS uuid[]
   LANGUAGE plpgsql STABLE
   SET search_path = pg_catalog, pg_temp
   SET plan_cache_mode = force_generic_plan
@@ -216,6 +216,7 @@ CREATE FUNCTION public.cl_part2_consents_cover(
     v_user_named boolean;
     v_recipient  uuid;
     v_covered    uuid;
+    v_out        uuid[] := '{}'::uuid[];
   BEGIN
     -- The consents in force for the charts, record type and purpose (NULL,
     -- from row-level security, which has no purpose, accepts any consented
@@ -244,9 +245,10 @@ CREATE FUNCTION public.cl_part2_consents_cover(
          OR (p_user IS NOT NULL AND (v_user_named OR EXISTS (SELECT 1 FROM public.pf_members m
                                      WHERE m.organization_id = v_recipient AND m.user_id = p_user AND m.status = 'active'))) THEN
         v_covered := v_chart;
-        RETURN NEXT v_chart;
+        v_out := v_out || v_chart;
       END IF;
     END LOOP;
+    RETURN v_out;
   END
   $$;
 -- +goose StatementEnd
@@ -259,8 +261,8 @@ CREATE FUNCTION public.cl_part2_consent_covers(
   SET search_path = pg_catalog, pg_temp
   AS $$
   BEGIN
-    RETURN EXISTS (SELECT 1 FROM public.cl_part2_consents_cover(p_organization_id, ARRAY[p_chart_id], p_record_type,
-                                                                  p_user, p_at, p_purpose));
+    RETURN p_chart_id = ANY (public.cl_part2_consents_cover(p_organization_id, ARRAY[p_chart_id], p_record_type,
+                                                            p_user, p_at, p_purpose));
   END
   $$;
 -- +goose StatementEnd
@@ -269,22 +271,22 @@ CREATE FUNCTION public.cl_part2_consent_covers(
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_part2_emergencies_cover(
   p_organization_id uuid, p_chart_ids uuid[], p_record_type text, p_user uuid, p_at timestamptz
-) RETURNS SETOF uuid
+) RETURNS uuid[]
   LANGUAGE plpgsql STABLE
   SET search_path = pg_catalog, pg_temp
   SET plan_cache_mode = force_generic_plan
   AS $$
   BEGIN
     IF p_record_type = 'sud_counseling_note' THEN
-      RETURN;
+      RETURN '{}'::uuid[];
     END IF;
-    RETURN QUERY
+    RETURN ARRAY(
       SELECT DISTINCT e.chart_id FROM public.cl_part2_emergency_access e
       WHERE e.organization_id = p_organization_id
         AND e.chart_id = ANY (p_chart_ids)
         AND e.user_id = p_user
         AND e.started_at <= p_at
-        AND e.expires_at > p_at;
+        AND e.expires_at > p_at);
   END
   $$;
 -- +goose StatementEnd
@@ -297,8 +299,8 @@ CREATE FUNCTION public.cl_part2_emergency_covers(
   SET search_path = pg_catalog, pg_temp
   AS $$
   BEGIN
-    RETURN EXISTS (SELECT 1 FROM public.cl_part2_emergencies_cover(p_organization_id, ARRAY[p_chart_id], p_record_type,
-                                                                     p_user, p_at));
+    RETURN p_chart_id = ANY (public.cl_part2_emergencies_cover(p_organization_id, ARRAY[p_chart_id], p_record_type,
+                                                               p_user, p_at));
   END
   $$;
 -- +goose StatementEnd
@@ -317,8 +319,8 @@ CREATE FUNCTION public.cl_part2_bases(p_organization_id uuid, p_chart_ids uuid[]
   SET plan_cache_mode = force_generic_plan
   AS $$
   DECLARE
-    v_consent uuid[] := ARRAY(SELECT public.cl_part2_consents_cover(p_organization_id, p_chart_ids, p_record_type, p_user,
-                                                                      p_at, p_purpose));
+    v_consent uuid[] := public.cl_part2_consents_cover(p_organization_id, p_chart_ids, p_record_type, p_user, p_at,
+                                                       p_purpose);
     v_rest    uuid[];
   BEGIN
     RETURN QUERY SELECT k, 'consent'::text FROM pg_catalog.unnest(v_consent) k;
@@ -326,7 +328,7 @@ CREATE FUNCTION public.cl_part2_bases(p_organization_id uuid, p_chart_ids uuid[]
       v_rest := ARRAY(SELECT k FROM pg_catalog.unnest(p_chart_ids) k WHERE NOT k = ANY (v_consent));
       IF pg_catalog.cardinality(v_rest) > 0 THEN
         RETURN QUERY SELECT k, 'emergency'::text
-          FROM public.cl_part2_emergencies_cover(p_organization_id, v_rest, p_record_type, p_user, p_at) k;
+          FROM pg_catalog.unnest(public.cl_part2_emergencies_cover(p_organization_id, v_rest, p_record_type, p_user, p_at)) k;
       END IF;
     END IF;
   END
@@ -371,8 +373,9 @@ CREATE FUNCTION public.cl_charts_clinical(p_organization_id uuid, p_chart_ids uu
     v_site_of uuid[];
     v_part2   boolean[];
     v_site    uuid;
-    v_sites   uuid[] := '{}'::uuid[];
-    v_no_site boolean := false;
+    v_allowed uuid[] := '{}'::uuid[];
+    v_denied  uuid[] := '{}'::uuid[];
+    v_no_site boolean; -- the answer for charts without a site, once asked
   BEGIN
     -- The charts by id (counted, as one id in two organizations is none).
     SELECT pg_catalog.array_agg(x.id), pg_catalog.array_agg(x.site_id), pg_catalog.array_agg(x.is_part2)
@@ -383,19 +386,27 @@ CREATE FUNCTION public.cl_charts_clinical(p_organization_id uuid, p_chart_ids uu
     IF v_ids IS NULL THEN
       RETURN;
     END IF;
-    FOR v_site IN SELECT DISTINCT k FROM pg_catalog.unnest(v_site_of) k LOOP
-      IF public.cl_has_site_permission(p_organization_id, v_site, 'cl.chart.view') THEN
-        IF v_site IS NULL THEN
-          v_no_site := true;
-        ELSE
-          v_sites := v_sites || v_site;
+    FOR i IN 1 .. pg_catalog.cardinality(v_ids) LOOP
+      v_site := v_site_of[i];
+      IF v_site IS NULL THEN
+        IF v_no_site IS NULL THEN
+          v_no_site := public.cl_has_site_permission(p_organization_id, NULL, 'cl.chart.view');
         END IF;
+        CONTINUE WHEN NOT v_no_site;
+      ELSIF v_site = ANY (v_denied) THEN
+        CONTINUE;
+      ELSIF NOT v_site = ANY (v_allowed) THEN
+        IF NOT public.cl_has_site_permission(p_organization_id, v_site, 'cl.chart.view') THEN
+          v_denied := v_denied || v_site;
+          CONTINUE;
+        END IF;
+        v_allowed := v_allowed || v_site;
       END IF;
+      chart_id := v_ids[i];
+      site_id := v_site;
+      is_part2 := v_part2[i];
+      RETURN NEXT;
     END LOOP;
-    RETURN QUERY
-      SELECT c.id, c.site, c.part2
-      FROM ROWS FROM (pg_catalog.unnest(v_ids), pg_catalog.unnest(v_site_of), pg_catalog.unnest(v_part2)) AS c(id, site, part2)
-      WHERE c.site = ANY (v_sites) OR (c.site IS NULL AND v_no_site);
   END
   $$;
 -- +goose StatementEnd
@@ -415,7 +426,7 @@ CREATE FUNCTION public.cl_charts_clinical(p_organization_id uuid, p_chart_ids uu
 -- emergency and accounting are looked up for Part 2 charts only.
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_sud_consent_charts(p_organization_id uuid, p_chart_ids uuid[], p_record_type text,
-                                             p_opened boolean) RETURNS SETOF uuid
+                                             p_opened boolean) RETURNS uuid[]
   LANGUAGE plpgsql STABLE
   SET search_path = pg_catalog, pg_temp
   SET plan_cache_mode = force_generic_plan
@@ -425,10 +436,12 @@ CREATE FUNCTION public.cl_sud_consent_charts(p_organization_id uuid, p_chart_ids
     v_user  uuid := auth.uid();
     v_now   timestamptz := pg_catalog.statement_timestamp();
     v_part2 uuid[] := '{}'::uuid[];
+    v_open  uuid[] := '{}'::uuid[];
+    v_rest  uuid[];
     c       record;
   BEGIN
     IF v_user IS NULL OR p_organization_id IS NULL OR p_chart_ids IS NULL THEN
-      RETURN;
+      RETURN v_open;
     END IF;
     -- Clinical access first; then charts that are not Part 2 are open, and
     -- the Part 2 ones are asked about together.
@@ -436,19 +449,23 @@ CREATE FUNCTION public.cl_sud_consent_charts(p_organization_id uuid, p_chart_ids
       IF c.is_part2 THEN
         v_part2 := v_part2 || c.chart_id;
       ELSE
-        RETURN NEXT c.chart_id;
+        v_open := v_open || c.chart_id;
       END IF;
     END LOOP;
     IF pg_catalog.cardinality(v_part2) = 0 THEN
-      RETURN;
+      RETURN v_open;
     END IF;
-    v_part2 := ARRAY(SELECT public.cl_part2_consents_cover(p_organization_id, v_part2, v_type, v_user, v_now, NULL)
-                     UNION
-                     SELECT public.cl_part2_emergencies_cover(p_organization_id, v_part2, v_type, v_user, v_now));
+    -- A consent, else an emergency access (asked only about the rest).
+    v_rest := v_part2;
+    v_part2 := public.cl_part2_consents_cover(p_organization_id, v_rest, v_type, v_user, v_now, NULL);
+    IF pg_catalog.cardinality(v_part2) < pg_catalog.cardinality(v_rest) THEN
+      v_rest := ARRAY(SELECT k FROM pg_catalog.unnest(v_rest) k WHERE NOT k = ANY (v_part2));
+      v_part2 := v_part2 || public.cl_part2_emergencies_cover(p_organization_id, v_rest, v_type, v_user, v_now);
+    END IF;
     IF p_opened AND pg_catalog.cardinality(v_part2) > 0 THEN
-      v_part2 := ARRAY(SELECT public.cl_part2_accounted_charts(p_organization_id, v_part2, v_type, NULL, true));
+      v_part2 := public.cl_part2_accounted_charts(p_organization_id, v_part2, v_type, NULL, true);
     END IF;
-    RETURN QUERY SELECT k FROM pg_catalog.unnest(v_part2) k;
+    RETURN v_open || v_part2;
   END
   $$;
 -- +goose StatementEnd
@@ -479,7 +496,7 @@ CREATE FUNCTION public.cl_check_sud_consent(p_chart_id uuid, p_record_type text,
     -- The chart's organization (cl_charts is a reference table on Citus);
     -- an id held by two organizations is refused by cl_charts_clinical.
     SELECT c.organization_id INTO v_org FROM public.cl_charts c WHERE c.id = p_chart_id LIMIT 1;
-    RETURN FOUND AND EXISTS (SELECT 1 FROM public.cl_sud_consent_charts(v_org, ARRAY[p_chart_id], v_type, false));
+    RETURN FOUND AND p_chart_id = ANY (public.cl_sud_consent_charts(v_org, ARRAY[p_chart_id], v_type, false));
   END
   $$;
 -- +goose StatementEnd
@@ -562,7 +579,7 @@ CREATE FUNCTION public.cl_part2_disclosure_window() RETURNS interval
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_part2_accounted_charts(p_organization_id uuid, p_chart_ids uuid[], p_record_type text,
                                                  p_use text, p_committed boolean)
-  RETURNS SETOF uuid
+  RETURNS uuid[]
   LANGUAGE plpgsql STABLE
   SET search_path = pg_catalog, pg_temp
   SET plan_cache_mode = force_generic_plan
@@ -571,11 +588,11 @@ CREATE FUNCTION public.cl_part2_accounted_charts(p_organization_id uuid, p_chart
     v_this xid8 := pg_catalog.pg_current_xact_id_if_assigned();
   BEGIN
     IF NOT p_committed AND v_this IS NULL THEN
-      RETURN; -- a transaction that has written nothing holds no row
+      RETURN '{}'::uuid[]; -- a transaction that has written nothing holds no row
     END IF;
     -- One probe per chart that stops at its first line (a LATERAL with a
     -- LIMIT: an EXISTS may become a join over every line in the window).
-    RETURN QUERY SELECT c.id FROM (SELECT DISTINCT k AS id FROM pg_catalog.unnest(p_chart_ids) k) c CROSS JOIN LATERAL (
+    RETURN ARRAY(SELECT c.id FROM (SELECT DISTINCT k AS id FROM pg_catalog.unnest(p_chart_ids) k) c CROSS JOIN LATERAL (
       SELECT 1 FROM public.pf_audit_logs a
       WHERE a.organization_id = p_organization_id AND a.target_type = 'chart' AND a.target_id = c.id
         -- The window runs to this statement, not to the start of a
@@ -588,7 +605,7 @@ CREATE FUNCTION public.cl_part2_accounted_charts(p_organization_id uuid, p_chart
         AND (p_use IS NULL OR (a.details OPERATOR(pg_catalog.->>) 'use') = p_use)
         AND CASE WHEN p_committed THEN a.transaction_id IS DISTINCT FROM v_this
                  ELSE a.transaction_id = v_this END
-      LIMIT 1) x;
+      LIMIT 1) x);
   END
   $$;
 -- +goose StatementEnd
@@ -602,8 +619,8 @@ CREATE FUNCTION public.cl_part2_accounted(p_organization_id uuid, p_chart_id uui
   SET search_path = pg_catalog, pg_temp
   AS $$
   BEGIN
-    RETURN EXISTS (SELECT 1 FROM public.cl_part2_accounted_charts(p_organization_id, ARRAY[p_chart_id], p_record_type,
-                                                                    p_use, p_committed));
+    RETURN p_chart_id = ANY (public.cl_part2_accounted_charts(p_organization_id, ARRAY[p_chart_id], p_record_type,
+                                                              p_use, p_committed));
   END
   $$;
 -- +goose StatementEnd
@@ -694,7 +711,7 @@ CREATE FUNCTION public.cl_part2_disclosed(
       RETURN 0;
     END IF;
     -- Once per transaction for a chart, record type and use.
-    v_done := ARRAY(SELECT public.cl_part2_accounted_charts(p_organization_id, v_charts, v_type, v_use, false));
+    v_done := public.cl_part2_accounted_charts(p_organization_id, v_charts, v_type, v_use, false);
     SELECT coalesce(pg_catalog.array_agg(b.chart_id), '{}'), coalesce(pg_catalog.array_agg(c.site_id), '{}'),
            coalesce(pg_catalog.array_agg(b.basis), '{}')
       INTO v_ids, v_lsites, v_bases

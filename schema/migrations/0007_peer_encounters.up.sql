@@ -558,7 +558,7 @@ CREATE FUNCTION public.cl_peer_chart_open(p_organization_id uuid, p_chart_id uui
   SET search_path = pg_catalog, pg_temp
   AS $$
   BEGIN
-    RETURN EXISTS (SELECT 1 FROM public.cl_sud_consent_charts(p_organization_id, ARRAY[p_chart_id], 'peer_encounter', p_opened));
+    RETURN p_chart_id = ANY (public.cl_sud_consent_charts(p_organization_id, ARRAY[p_chart_id], 'peer_encounter', p_opened));
   END
   $$;
 -- +goose StatementEnd
@@ -746,7 +746,7 @@ CREATE FUNCTION public.cl_peer_provider_page(
       -- The organization and the view permission were checked above.
       IF v_new IS NOT NULL THEN
         v_seen := v_seen || v_new;
-        v_open := v_open || ARRAY(SELECT public.cl_sud_consent_charts(p_organization_id, v_new, 'peer_encounter', p_opened));
+        v_open := v_open || public.cl_sud_consent_charts(p_organization_id, v_new, 'peer_encounter', p_opened);
       END IF;
       -- The chunk's rows of open charts (the columns by name: on Citus a
       -- whole row of a shard is of the shard's row type).

@@ -83,7 +83,7 @@ CREATE FUNCTION public.cl_multi_party_allowed(p_organization_id uuid, p_encounte
     v_charts := ARRAY(SELECT p.chart_id FROM public.cl_multi_party_participants p
                       WHERE p.organization_id = p_organization_id AND p.encounter_id = p_encounter_id AND p.kind = 'patient');
     RETURN pg_catalog.cardinality(v_charts) = 0
-        OR pg_catalog.cardinality(v_charts) = (SELECT pg_catalog.count(*) FROM public.cl_sud_consent_charts(
+        OR pg_catalog.cardinality(v_charts) = pg_catalog.cardinality(public.cl_sud_consent_charts(
              p_organization_id, v_charts, 'multi_party_encounter', p_opened));
   END
   $$;

@@ -275,10 +275,10 @@ CREATE FUNCTION public.cl_group_attendees(p_organization_id uuid, p_session_id u
        OR NOT public.cl_has_permission(p_organization_id, 'cl.group.virtual.view') THEN
       RETURN;
     END IF;
-    v_open := ARRAY(SELECT public.cl_sud_consent_charts(p_organization_id,
-                      ARRAY(SELECT a.chart_id FROM public.cl_group_attendance a
-                            WHERE a.organization_id = p_organization_id AND a.session_id = p_session_id),
-                      'group_session', true));
+    v_open := public.cl_sud_consent_charts(p_organization_id,
+                ARRAY(SELECT a.chart_id FROM public.cl_group_attendance a
+                      WHERE a.organization_id = p_organization_id AND a.session_id = p_session_id),
+                'group_session', true);
     RETURN QUERY
       SELECT a.id, a.chart_id, a.status, m.mode, m.at_home, m.joined_at, m.left_at
       FROM public.cl_group_attendance a
