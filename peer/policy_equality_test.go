@@ -13,15 +13,22 @@ import (
 
 	"github.com/encoreos/platform-go/consent"
 	"github.com/encoreos/platform-go/internal/dbtx"
+	"github.com/encoreos/platform-go/internal/testdb"
 	"github.com/encoreos/platform-go/peer"
 )
 
-// The lists check the seed's policy once per chart instead of once per
-// row: on randomized data (charts Part 2 or not, consents granted to some
-// peers and to the organization, some revoked, encounters by several
-// peers over the charts) every reader's walk of ListByProvider and
-// ListByChart returns exactly the rows plain SQL returns through the
-// per-row policy, after the same accounting.
+// The lists check the seed's policy once per query instead of once per
+// row: on randomized data (charts Part 2 or not at several sites and none;
+// readers with organization-wide roles and with roles at one site only;
+// consents to a reader or to the organization, for treatment or for
+// payment only (no accounting opens those for a read), some revoked, some
+// expired, some not yet in force; emergency accesses current and past;
+// encounters by several peers over the charts) every reader's walk of
+// ListByProvider and ListByChart returns exactly the rows plain SQL returns
+// through the per-row policy, after the same accounting; and the one rule
+// over a set of charts, cl_sud_consent_charts, gives for every chart the
+// answer of the seed's rule as it stood before, one chart at a time
+// (testdb.InstallSeedRef), with and without the committed accounting.
 func TestListsGiveThePolicysAnswer(t *testing.T) {
 	t.Parallel()
 	seed := uint64(time.Now().UnixNano())
@@ -29,19 +36,66 @@ func TestListsGiveThePolicysAnswer(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, 0))
 	bb := setup(t)
 	ctx := context.Background()
+	sites := []uuid.UUID{bb.db.NewSite(t, bb.org), bb.db.NewSite(t, bb.org), bb.db.NewSite(t, bb.org)}
+	// Roles that split the list's permission from clinical access, so that
+	// a reader may see peer encounters organization-wide but charts only at
+	// one site.
+	bb.db.Exec(t, `INSERT INTO public.pf_roles (code, description) VALUES ('zz_peer_viewer', 'test'), ('zz_chart_viewer', 'test')`)
+	bb.db.Exec(t, `INSERT INTO public.pf_role_permissions (role, permission) VALUES ('zz_peer_viewer', 'cl.peer.encounter.view'),
+		('zz_chart_viewer', 'cl.chart.view')`)
 	peers := []uuid.UUID{bb.peer, bb.peer2, bb.db.NewMember(t, bb.org, "peer_specialist")}
 	readers := append(slices.Clone(peers), bb.db.NewMember(t, bb.org, "clinician"), bb.db.NewMember(t, bb.org, "peer_supervisor"),
 		bb.db.NewMember(t, bb.org, "hr_manager"), bb.db.NewMember(t, bb.org))
-	charts := make([]uuid.UUID, 12)
+	for range 3 {
+		r := bb.db.NewMember(t, bb.org, "zz_peer_viewer")
+		bb.db.AddSiteRole(t, bb.org, r, sites[rng.IntN(len(sites))], "zz_chart_viewer")
+		readers = append(readers, r)
+	}
+	// A peer specialist at one site only.
+	sitePeer := bb.db.NewMember(t, bb.org, "zz_peer_viewer")
+	bb.db.AddSiteRole(t, bb.org, sitePeer, sites[0], "peer_specialist")
+	readers = append(readers, sitePeer)
+	charts := make([]uuid.UUID, 16)
 	for i := range charts {
 		charts[i] = bb.db.NewChart(t, bb.org, rng.IntN(2) == 0)
+		if k := rng.IntN(len(sites) + 1); k < len(sites) {
+			bb.db.Exec(t, `UPDATE public.cl_charts SET site_id = $2 WHERE id = $1`, charts[i], sites[k])
+		}
 		for _, reader := range readers {
 			if rng.IntN(3) != 0 {
 				continue
 			}
+			recipient := consent.Recipient{UserID: reader}
+			if rng.IntN(6) == 0 {
+				recipient = consent.Recipient{OrganizationID: bb.org}
+			}
+			purpose := consent.PurposeTreatment
+			if rng.IntN(5) == 0 {
+				purpose = consent.PurposePayment
+			}
+			switch rng.IntN(8) {
+			case 0: // expired, or not yet in force
+				from, to := "now() - interval '3 days'", "now() - interval '1 day'"
+				if rng.IntN(2) == 0 {
+					from, to = "now() + interval '1 day'", "now() + interval '3 days'"
+				}
+				bb.db.Exec(t, `INSERT INTO public.cl_part2_consents (organization_id, chart_id, disclosing_organization_id, recipient_user_id,
+					record_types, purposes, effective_at, expires_at, signed_at, signer, recorded_by)
+					VALUES ($1, $2, $1, $3, ARRAY['peer_encounter'], ARRAY[$4::text], `+from+`, `+to+`, now() - interval '4 days', 'patient', $5)`,
+					bb.org, charts[i], reader, string(purpose), bb.officer)
+				continue
+			case 1: // an emergency access, current or past
+				from, to := "now() - interval '1 hour'", "now() + interval '1 hour'"
+				if rng.IntN(2) == 0 {
+					from, to = "now() - interval '3 hours'", "now() - interval '1 hour'"
+				}
+				bb.db.Exec(t, `INSERT INTO public.cl_part2_emergency_access (organization_id, chart_id, user_id, reason, started_at, expires_at)
+					VALUES ($1, $2, $3, 'overdose in the waiting room', `+from+`, `+to+`)`, bb.org, charts[i], reader)
+				continue
+			}
 			c, err := bb.consent.Grant(ctx, bb.officer, consent.GrantParams{
-				OrganizationID: bb.org, ChartID: charts[i], Recipient: consent.Recipient{UserID: reader},
-				RecordTypes: []consent.RecordType{consent.RecordPeerEncounter}, Purposes: []consent.Purpose{consent.PurposeTreatment},
+				OrganizationID: bb.org, ChartID: charts[i], Recipient: recipient,
+				RecordTypes: []consent.RecordType{consent.RecordPeerEncounter}, Purposes: []consent.Purpose{purpose},
 				ExpirationEvent: "end_of_treatment", SignedAt: time.Now(), Signer: consent.SignerPatient,
 			})
 			require.NoError(t, err)
@@ -110,6 +164,42 @@ func TestListsGiveThePolicysAnswer(t *testing.T) {
 	}
 	require.Positive(t, shown)
 	require.Positive(t, hidden)
+
+	// The one rule over the set of charts against the seed's rule, one
+	// chart at a time, for every reader, with and without the accounting
+	// (committed above for the charts the readers could be disclosed).
+	testdb.InstallSeedRef(t, bb.db)
+	var open, closed int
+	for _, reader := range readers {
+		require.NoError(t, pgx.BeginFunc(ctx, bb.db.Admin, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `SELECT pg_catalog.set_config('request.jwt.claim.sub', $1, true)`, reader.String()); err != nil {
+				return err
+			}
+			for _, opened := range []bool{false, true} {
+				var set []uuid.UUID
+				rows, _ := tx.Query(ctx, `SELECT pg_catalog.unnest(public.cl_sud_consent_charts($1, $2, 'peer_encounter', $3))`, bb.org, charts, opened)
+				set, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+				if err != nil {
+					return err
+				}
+				rows, _ = tx.Query(ctx, `SELECT c FROM pg_catalog.unnest($2::uuid[]) c
+					WHERE seedref.cl_check_sud_consent(c, 'peer_encounter', $3)
+					  AND (NOT $4 OR seedref.cl_part2_opened($1, c, 'peer_encounter'))`, bb.org, charts, reader, opened)
+				one, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+				if err != nil {
+					return err
+				}
+				slices.SortFunc(set, uuidCompare)
+				slices.SortFunc(one, uuidCompare)
+				require.Equal(t, one, set, "reader %s, opened %v", reader, opened)
+				open += len(one)
+				closed += len(charts) - len(one)
+			}
+			return nil
+		}))
+	}
+	require.Positive(t, open)
+	require.Positive(t, closed)
 }
 
 func pick(rng *rand.Rand, from []uuid.UUID, n int) []uuid.UUID {

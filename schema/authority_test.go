@@ -461,7 +461,7 @@ func TestEveryClinicalRuleChecksAPermission(t *testing.T) {
 	require.NoError(t, db.Admin.QueryRow(ctx, `SELECT count(*) FROM (`+readers+`) r`, nonClinical).Scan(&readersCount))
 	require.GreaterOrEqual(t, readersCount, 15, "the query must find the definer functions that read clinical tables")
 	rows, err = db.Admin.Query(ctx, readers+`
-		  AND p.prosrc !~ $2 AND p.prosrc !~ '(cl_check_sud_consent|cl_staff_holds|cl_group_participation_consented|cl_group_attendance_visible|cl_peer_chart_readable|cl_peer_encounter_correction|hr_productivity_refusal)\('`,
+		  AND p.prosrc !~ $2 AND p.prosrc !~ '(cl_check_sud_consent|cl_sud_consent_charts|cl_charts_clinical|cl_staff_holds|cl_group_participation_consented|cl_group_attendance_visible|cl_peer_chart_readable|cl_peer_encounter_correction|hr_productivity_refusal)\('`,
 		nonClinical, permissionChecks)
 	require.NoError(t, err)
 	offenders, err = pgx.CollectRows(rows, pgx.RowTo[string])

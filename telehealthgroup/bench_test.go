@@ -8,9 +8,11 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/encoreos/platform-go/billing"
+	"github.com/encoreos/platform-go/consent"
 	"github.com/encoreos/platform-go/internal/testdb"
 	"github.com/encoreos/platform-go/telehealthgroup"
 )
@@ -54,4 +56,85 @@ func concludeHybrid15(b *testing.B, history int) {
 	}
 	slices.Sort(concluding)
 	b.ReportMetric(float64(concluding[len(concluding)/2].Microseconds())/1000, "median-ms/conclude")
+}
+
+// pair measures the library and its lower bound in the same loop,
+// alternating which goes first, and reports each one's median and their
+// ratio (lib-ms, bound-ms, ratio), as peer's BenchmarkAtScale does.
+type pair struct{ lib, bound []time.Duration }
+
+func (p *pair) run(lib, bound func()) {
+	timed := func(f func(), into *[]time.Duration) {
+		start := time.Now()
+		f()
+		*into = append(*into, time.Since(start))
+	}
+	if len(p.lib)%2 == 0 {
+		timed(lib, &p.lib)
+		timed(bound, &p.bound)
+	} else {
+		timed(bound, &p.bound)
+		timed(lib, &p.lib)
+	}
+}
+
+func (p *pair) report(b *testing.B) {
+	median := func(d []time.Duration) float64 {
+		s := slices.Clone(d)
+		slices.Sort(s)
+		return float64(s[len(s)/2]) / float64(time.Millisecond)
+	}
+	lib, bound := median(p.lib), median(p.bound)
+	b.ReportMetric(lib, "lib-ms")
+	b.ReportMetric(bound, "bound-ms")
+	b.ReportMetric(lib/bound, "ratio")
+}
+
+// BenchmarkAttendees lists a hybrid session's attendees (Attendees: the
+// accounting of its Part 2 attendees committed, then the list) beside the
+// same SELECT without RLS (as the owner). Sizes: attendees=N, one in five
+// on a Part 2 chart under a consent to the organization (treatment, group
+// session and virtual group participation), in-person, video and
+// audio-only in turn.
+func BenchmarkAttendees(b *testing.B) {
+	ctx := context.Background()
+	for _, n := range []int{15, 50} {
+		b.Run(fmt.Sprintf("attendees=%d", n), func(b *testing.B) {
+			bb := setup(b)
+			bb.configure(b, telehealthgroup.Hybrid, billing.ProfileArizonaAHCCCS)
+			store, err := consent.New(bb.db.App, nil)
+			require.NoError(b, err)
+			for i := range n {
+				chart := bb.db.NewChart(b, bb.org, i%5 == 0)
+				if i%5 == 0 {
+					_, err := store.Grant(ctx, bb.officer, consent.GrantParams{OrganizationID: bb.org, ChartID: chart,
+						Recipient:   consent.Recipient{OrganizationID: bb.org},
+						RecordTypes: []consent.RecordType{consent.RecordVirtualGroupParticipation, consent.RecordGroupSession},
+						Purposes:    []consent.Purpose{consent.PurposeTreatment}, ExpirationEvent: "end_of_treatment",
+						SignedAt: time.Now(), Signer: consent.SignerPatient})
+					require.NoError(b, err)
+				}
+				mode := []telehealthgroup.Mode{telehealthgroup.InPerson, telehealthgroup.Video, telehealthgroup.AudioOnly}[i%3]
+				bb.attendee(b, chart, mode, mode == telehealthgroup.Video)
+			}
+			var p pair
+			for b.Loop() {
+				p.run(func() {
+					got, err := bb.client.Attendees(ctx, bb.facilitator, bb.org, bb.session)
+					require.NoError(b, err)
+					require.Len(b, got, n)
+				}, func() {
+					rows, _ := bb.db.Admin.Query(ctx, `SELECT a.id AS attendance_id, a.chart_id, a.status, m.mode, m.at_home, m.joined_at, m.left_at
+						FROM public.cl_group_attendance a
+						JOIN public.cl_group_attendance_modes m ON m.organization_id = a.organization_id AND m.attendance_id = a.id
+						WHERE a.organization_id = $1 AND a.session_id = $2 AND m.organization_id = $1 AND m.session_id = $2
+						ORDER BY a.id`, bb.org, bb.session)
+					got, err := pgx.CollectRows(rows, pgx.RowToStructByName[telehealthgroup.Attendee])
+					require.NoError(b, err)
+					require.Len(b, got, n)
+				})
+			}
+			p.report(b)
+		})
+	}
 }

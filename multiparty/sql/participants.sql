@@ -1,2 +1,4 @@
-SELECT * FROM public.cl_multi_party_participants WHERE organization_id = @organization_id AND encounter_id = @id
-ORDER BY created_at, id
+-- An encounter's participants, oldest first: the participants' policy
+-- (cl_multi_party_readable) asked once for the encounter inside
+-- cl_multi_party_participants_of (see migration 0009), not once per row.
+SELECT * FROM public.cl_multi_party_participants_of(@organization_id, @id)

@@ -7,21 +7,37 @@
 -- those that need a consent naming them (cl_part2_needs_explicit_consent).
 -- Later migrations that add a record type replace this function; the Go
 -- constants in package consent mirror it (a test compares them).
+-- +goose StatementBegin
 CREATE FUNCTION public.cl_part2_record_types() RETURNS text[]
-  LANGUAGE sql IMMUTABLE
+  LANGUAGE plpgsql IMMUTABLE
   SET search_path = pg_catalog, pg_temp
   AS $$
-    SELECT ARRAY['*', 'peer_encounter', 'progress_note', 'group_session', 'virtual_group_participation',
-                 'multi_party_encounter', 'appointment', 'sud_counseling_note']::text[]
+  BEGIN
+    RETURN ARRAY['*', 'peer_encounter', 'progress_note', 'group_session', 'virtual_group_participation',
+                 'multi_party_encounter', 'appointment', 'sud_counseling_note']::text[];
+  END
   $$;
+-- +goose StatementEnd
+
+-- (These small helpers are PL/pgSQL, not SQL: an SQL function with a SET
+-- clause is never inlined and is planned again at every call, and the
+-- consent and accounting checks call them per chart. The functions over a
+-- set of charts below keep their generic plans (plan_cache_mode): a custom
+-- plan for each call's array of charts cost more than the query it ran.)
 
 -- Record types a general ('*') consent never covers: SUD counseling notes
 -- (42 CFR 2.31(b)) and participation in a virtual group, where other
 -- patients see and hear the patient.
+-- +goose StatementBegin
 CREATE FUNCTION public.cl_part2_needs_explicit_consent(p_record_type text) RETURNS boolean
-  LANGUAGE sql IMMUTABLE
+  LANGUAGE plpgsql IMMUTABLE
   SET search_path = pg_catalog, pg_temp
-  AS $$ SELECT p_record_type IN ('sud_counseling_note', 'virtual_group_participation') $$;
+  AS $$
+  BEGIN
+    RETURN p_record_type IN ('sud_counseling_note', 'virtual_group_participation');
+  END
+  $$;
+-- +goose StatementEnd
 
 -- cl_part2_record_type: a record type asked about, checked. One canonical
 -- spelling per type; anything else (another case, a look-alike letter, '',
@@ -42,23 +58,41 @@ CREATE FUNCTION public.cl_part2_record_type(p_record_type text) RETURNS text
 
 -- Purposes a consent can name, as HL7 PurposeOfUse codes: treatment,
 -- payment, health care operations, research, at the patient's request.
+-- +goose StatementBegin
 CREATE FUNCTION public.cl_part2_purposes() RETURNS text[]
-  LANGUAGE sql IMMUTABLE
+  LANGUAGE plpgsql IMMUTABLE
   SET search_path = pg_catalog, pg_temp
-  AS $$ SELECT ARRAY['TREAT', 'HPAYMT', 'HOPERAT', 'HRESCH', 'PATRQT']::text[] $$;
+  AS $$
+  BEGIN
+    RETURN ARRAY['TREAT', 'HPAYMT', 'HOPERAT', 'HRESCH', 'PATRQT']::text[];
+  END
+  $$;
+-- +goose StatementEnd
 
 -- The closed vocabularies of an access decision: the consentable purposes
 -- plus emergency treatment (ETREAT, 42 CFR 2.51), and what the records are
 -- for (the Go consent.Use constants).
+-- +goose StatementBegin
 CREATE FUNCTION public.cl_part2_decision_purposes() RETURNS text[]
-  LANGUAGE sql IMMUTABLE
+  LANGUAGE plpgsql IMMUTABLE
   SET search_path = pg_catalog, pg_temp
-  AS $$ SELECT public.cl_part2_purposes() || ARRAY['ETREAT']::text[] $$;
+  AS $$
+  BEGIN
+    RETURN public.cl_part2_purposes() || ARRAY['ETREAT']::text[];
+  END
+  $$;
+-- +goose StatementEnd
 
+-- +goose StatementBegin
 CREATE FUNCTION public.cl_part2_uses() RETURNS text[]
-  LANGUAGE sql IMMUTABLE
+  LANGUAGE plpgsql IMMUTABLE
   SET search_path = pg_catalog, pg_temp
-  AS $$ SELECT ARRAY['display', 'save', 'export', 'ai']::text[] $$;
+  AS $$
+  BEGIN
+    RETURN ARRAY['display', 'save', 'export', 'ai']::text[];
+  END
+  $$;
+-- +goose StatementEnd
 
 -- cl_part2_purpose and cl_part2_use: a purpose of use and a use, checked
 -- against those vocabularies (as cl_part2_record_type checks a record type):
@@ -162,32 +196,38 @@ CREATE TABLE public.cl_part2_emergency_access (
 );
 CREATE INDEX cl_part2_emergency_access_chart_user_idx ON public.cl_part2_emergency_access (chart_id, user_id, expires_at);
 
--- The two ways a Part 2 record is opened to a user, as inlinable SQL
--- functions shared by cl_check_sud_consent and cl_part2_decide. Not callable
--- by `authenticated`. A consent covers a purpose only if it names it.
--- (PL/pgSQL, like every function a policy reaches: an SQL function would be
--- inlined into the policy, which Citus cannot plan with parameters.)
+-- The two ways a Part 2 record is opened to a user, each written once as
+-- a function over a set of charts of one organization (the lists decide
+-- all the charts they meet in one call), with a one-chart form over it for
+-- cl_part2_basis. Not callable by `authenticated`. A consent covers a
+-- purpose only if it names it. (PL/pgSQL, like every function a policy
+-- reaches: an SQL function would be inlined into the policy, which Citus
+-- cannot plan with parameters.)
 -- +goose StatementBegin
-CREATE FUNCTION public.cl_part2_consent_covers(
-  p_chart_id uuid, p_organization_id uuid, p_record_type text, p_user uuid, p_at timestamptz, p_purpose text
-) RETURNS boolean
+CREATE FUNCTION public.cl_part2_consents_cover(
+  p_organization_id uuid, p_chart_ids uuid[], p_record_type text, p_user uuid, p_at timestamptz, p_purpose text
+) RETURNS uuid[]
   LANGUAGE plpgsql STABLE
   SET search_path = pg_catalog, pg_temp
+  SET plan_cache_mode = force_generic_plan
   AS $$
   DECLARE
+    v_chart      uuid;
     v_user_named boolean;
     v_recipient  uuid;
+    v_covered    uuid;
+    v_out        uuid[] := '{}'::uuid[];
   BEGIN
-    -- The consents in force for the chart, record type and purpose (NULL,
+    -- The consents in force for the charts, record type and purpose (NULL,
     -- from row-level security, which has no purpose, accepts any consented
     -- purpose; the audited check names one): one naming the user covers
-    -- it; one naming an organization covers its active members, looked up
-    -- in that organization's rows one at a time (on Citus another
+    -- its chart; one naming an organization covers its active members,
+    -- looked up in that organization's rows one at a time (on Citus another
     -- organization's rows are another shard's: no join across them).
-    FOR v_user_named, v_recipient IN
-      SELECT k.recipient_user_id IS NOT DISTINCT FROM p_user, k.recipient_organization_id
+    FOR v_chart, v_user_named, v_recipient IN
+      SELECT k.chart_id, k.recipient_user_id IS NOT DISTINCT FROM p_user, k.recipient_organization_id
       FROM public.cl_part2_consents k
-      WHERE k.chart_id = p_chart_id
+      WHERE k.chart_id = ANY (p_chart_ids)
         AND k.organization_id = p_organization_id
         AND k.revoked_at IS NULL
         AND k.effective_at <= p_at
@@ -196,21 +236,61 @@ CREATE FUNCTION public.cl_part2_consent_covers(
              OR (NOT public.cl_part2_needs_explicit_consent(p_record_type) AND '*' = ANY (k.record_types)))
         AND (p_purpose IS NULL OR p_purpose = ANY (k.purposes))
         AND (k.recipient_user_id = p_user OR k.recipient_organization_id IS NOT NULL)
+      ORDER BY k.chart_id, k.recipient_user_id IS NOT DISTINCT FROM p_user DESC
     LOOP
+      CONTINUE WHEN v_chart = v_covered;
       -- No user: a disclosure to the organization itself (its own billing,
       -- PM-07), which only a consent naming the organization covers.
       IF (p_user IS NULL AND v_recipient = p_organization_id)
          OR (p_user IS NOT NULL AND (v_user_named OR EXISTS (SELECT 1 FROM public.pf_members m
                                      WHERE m.organization_id = v_recipient AND m.user_id = p_user AND m.status = 'active'))) THEN
-        RETURN true;
+        v_covered := v_chart;
+        v_out := v_out || v_chart;
       END IF;
     END LOOP;
-    RETURN false;
+    RETURN v_out;
+  END
+  $$;
+-- +goose StatementEnd
+
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_part2_consent_covers(
+  p_chart_id uuid, p_organization_id uuid, p_record_type text, p_user uuid, p_at timestamptz, p_purpose text
+) RETURNS boolean
+  LANGUAGE plpgsql STABLE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    RETURN p_chart_id = ANY (public.cl_part2_consents_cover(p_organization_id, ARRAY[p_chart_id], p_record_type,
+                                                            p_user, p_at, p_purpose));
   END
   $$;
 -- +goose StatementEnd
 
 -- Emergency access never opens SUD counseling notes.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_part2_emergencies_cover(
+  p_organization_id uuid, p_chart_ids uuid[], p_record_type text, p_user uuid, p_at timestamptz
+) RETURNS uuid[]
+  LANGUAGE plpgsql STABLE
+  SET search_path = pg_catalog, pg_temp
+  SET plan_cache_mode = force_generic_plan
+  AS $$
+  BEGIN
+    IF p_record_type = 'sud_counseling_note' THEN
+      RETURN '{}'::uuid[];
+    END IF;
+    RETURN ARRAY(
+      SELECT DISTINCT e.chart_id FROM public.cl_part2_emergency_access e
+      WHERE e.organization_id = p_organization_id
+        AND e.chart_id = ANY (p_chart_ids)
+        AND e.user_id = p_user
+        AND e.started_at <= p_at
+        AND e.expires_at > p_at);
+  END
+  $$;
+-- +goose StatementEnd
+
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_part2_emergency_covers(
   p_organization_id uuid, p_chart_id uuid, p_record_type text, p_user uuid, p_at timestamptz
@@ -219,21 +299,42 @@ CREATE FUNCTION public.cl_part2_emergency_covers(
   SET search_path = pg_catalog, pg_temp
   AS $$
   BEGIN
-    RETURN p_record_type <> 'sud_counseling_note' AND EXISTS (
-      SELECT 1 FROM public.cl_part2_emergency_access e
-      WHERE e.organization_id = p_organization_id
-        AND e.chart_id = p_chart_id
-        AND e.user_id = p_user
-        AND e.started_at <= p_at
-        AND e.expires_at > p_at);
+    RETURN p_chart_id = ANY (public.cl_part2_emergencies_cover(p_organization_id, ARRAY[p_chart_id], p_record_type,
+                                                               p_user, p_at));
   END
   $$;
 -- +goose StatementEnd
 
--- cl_part2_basis: on what basis a user may use a Part 2 chart's records of
--- a type, for a purpose and a use: 'consent' (one covering the purpose),
--- 'emergency' (treatment, for display or save only), or 'denied'. The one
--- rule for the audited decision and for the accounting.
+-- cl_part2_bases: on what basis a user may use Part 2 charts' records of a
+-- type, for a purpose and a use: 'consent' (one covering the purpose),
+-- 'emergency' (treatment, for display or save only); charts with neither
+-- are not returned (denied). The one rule for the audited decision and for
+-- the accounting; cl_part2_basis asks it about one chart.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_part2_bases(p_organization_id uuid, p_chart_ids uuid[], p_record_type text, p_user uuid,
+                                      p_at timestamptz, p_purpose text, p_use text)
+  RETURNS TABLE (chart_id uuid, basis text)
+  LANGUAGE plpgsql STABLE
+  SET search_path = pg_catalog, pg_temp
+  SET plan_cache_mode = force_generic_plan
+  AS $$
+  DECLARE
+    v_consent uuid[] := public.cl_part2_consents_cover(p_organization_id, p_chart_ids, p_record_type, p_user, p_at,
+                                                       p_purpose);
+    v_rest    uuid[];
+  BEGIN
+    RETURN QUERY SELECT k, 'consent'::text FROM pg_catalog.unnest(v_consent) k;
+    IF p_purpose IN ('TREAT', 'ETREAT') AND p_use IN ('display', 'save') THEN
+      v_rest := ARRAY(SELECT k FROM pg_catalog.unnest(p_chart_ids) k WHERE NOT k = ANY (v_consent));
+      IF pg_catalog.cardinality(v_rest) > 0 THEN
+        RETURN QUERY SELECT k, 'emergency'::text
+          FROM pg_catalog.unnest(public.cl_part2_emergencies_cover(p_organization_id, v_rest, p_record_type, p_user, p_at)) k;
+      END IF;
+    END IF;
+  END
+  $$;
+-- +goose StatementEnd
+
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_part2_basis(p_organization_id uuid, p_chart_id uuid, p_record_type text, p_user uuid,
                                       p_at timestamptz, p_purpose text, p_use text) RETURNS text
@@ -241,26 +342,140 @@ CREATE FUNCTION public.cl_part2_basis(p_organization_id uuid, p_chart_id uuid, p
   SET search_path = pg_catalog, pg_temp
   AS $$
   BEGIN
-    IF public.cl_part2_consent_covers(p_chart_id, p_organization_id, p_record_type, p_user, p_at, p_purpose) THEN
-      RETURN 'consent';
-    END IF;
-    IF p_purpose IN ('TREAT', 'ETREAT') AND p_use IN ('display', 'save')
-       AND public.cl_part2_emergency_covers(p_organization_id, p_chart_id, p_record_type, p_user, p_at) THEN
-      RETURN 'emergency';
-    END IF;
-    RETURN 'denied';
+    RETURN coalesce((SELECT b.basis FROM public.cl_part2_bases(p_organization_id, ARRAY[p_chart_id], p_record_type, p_user,
+                                                               p_at, p_purpose, p_use) b), 'denied');
   END
   $$;
 -- +goose StatementEnd
 REVOKE ALL ON FUNCTION public.cl_part2_basis(uuid, uuid, text, uuid, timestamptz, text, text) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_part2_bases(uuid, uuid[], text, uuid, timestamptz, text, text) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_part2_consents_cover(uuid, uuid[], text, uuid, timestamptz, text) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_part2_emergencies_cover(uuid, uuid[], text, uuid, timestamptz) FROM PUBLIC, authenticated;
+
+-- cl_charts_clinical: the charts among p_chart_ids that are the
+-- organization's (and no other's: should a host ever hold one id in two
+-- organizations, the answer is no rather than a guess) and that the caller
+-- is clinical staff of (cl.chart.view, organization-wide or at the chart's
+-- site), with their site and Part 2 status. The permission is asked once
+-- per distinct site, not per chart, and nothing is decided by a chart's
+-- Part 2 status before it: to anyone without clinical access every chart
+-- answers alike. The one definition of clinical access to a chart, for
+-- cl_sud_consent_charts, cl_part2_opened and cl_part2_disclosed.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_charts_clinical(p_organization_id uuid, p_chart_ids uuid[])
+  RETURNS TABLE (chart_id uuid, site_id uuid, is_part2 boolean)
+  LANGUAGE plpgsql STABLE
+  SET search_path = pg_catalog, pg_temp
+  SET plan_cache_mode = force_generic_plan
+  AS $$
+  DECLARE
+    v_ids     uuid[];
+    v_site_of uuid[];
+    v_part2   boolean[];
+    v_site    uuid;
+    v_allowed uuid[] := '{}'::uuid[];
+    v_denied  uuid[] := '{}'::uuid[];
+    v_no_site boolean; -- the answer for charts without a site, once asked
+  BEGIN
+    -- The charts by id (counted, as one id in two organizations is none).
+    SELECT pg_catalog.array_agg(x.id), pg_catalog.array_agg(x.site_id), pg_catalog.array_agg(x.is_part2)
+      INTO v_ids, v_site_of, v_part2
+    FROM (SELECT ch.id, ch.site_id, ch.is_part2, ch.organization_id, pg_catalog.count(*) OVER (PARTITION BY ch.id) AS n
+          FROM public.cl_charts ch WHERE ch.id = ANY (p_chart_ids)) x
+    WHERE x.n = 1 AND x.organization_id = p_organization_id;
+    IF v_ids IS NULL THEN
+      RETURN;
+    END IF;
+    FOR i IN 1 .. pg_catalog.cardinality(v_ids) LOOP
+      v_site := v_site_of[i];
+      IF v_site IS NULL THEN
+        IF v_no_site IS NULL THEN
+          v_no_site := public.cl_has_site_permission(p_organization_id, NULL, 'cl.chart.view');
+        END IF;
+        CONTINUE WHEN NOT v_no_site;
+      ELSIF v_site = ANY (v_denied) THEN
+        CONTINUE;
+      ELSIF NOT v_site = ANY (v_allowed) THEN
+        IF NOT public.cl_has_site_permission(p_organization_id, v_site, 'cl.chart.view') THEN
+          v_denied := v_denied || v_site;
+          CONTINUE;
+        END IF;
+        v_allowed := v_allowed || v_site;
+      END IF;
+      chart_id := v_ids[i];
+      site_id := v_site;
+      is_part2 := v_part2[i];
+      RETURN NEXT;
+    END LOOP;
+  END
+  $$;
+-- +goose StatementEnd
+
+-- cl_sud_consent_charts: the seed's consent rule over a set of charts, the
+-- one place it is written: the charts among p_chart_ids, of the
+-- organization, whose records of type p_record_type the caller may see:
+-- every chart the caller is clinical staff of (cl_charts_clinical) that is
+-- not Part 2, and a Part 2 one only under a current consent whose
+-- recipient covers the caller (the user, or an organization the user is an
+-- active member of) and whose record types cover p_record_type
+-- (cl_part2_consent_covers, any purpose), or under a current emergency
+-- access (cl_part2_emergency_covers). With p_opened, a Part 2 chart also
+-- needs its committed accounting (cl_part2_accounted, as cl_part2_opened
+-- asks it). cl_check_sud_consent is this function asked about one chart;
+-- the lists ask it once per query about all the charts they meet. Consent,
+-- emergency and accounting are looked up for Part 2 charts only.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_sud_consent_charts(p_organization_id uuid, p_chart_ids uuid[], p_record_type text,
+                                             p_opened boolean) RETURNS uuid[]
+  LANGUAGE plpgsql STABLE
+  SET search_path = pg_catalog, pg_temp
+  SET plan_cache_mode = force_generic_plan
+  AS $$
+  DECLARE
+    v_type  text := public.cl_part2_record_type(p_record_type);
+    v_user  uuid := auth.uid();
+    v_now   timestamptz := pg_catalog.statement_timestamp();
+    v_part2 uuid[] := '{}'::uuid[];
+    v_open  uuid[] := '{}'::uuid[];
+    v_rest  uuid[];
+    c       record;
+  BEGIN
+    IF v_user IS NULL OR p_organization_id IS NULL OR p_chart_ids IS NULL THEN
+      RETURN v_open;
+    END IF;
+    -- Clinical access first; then charts that are not Part 2 are open, and
+    -- the Part 2 ones are asked about together.
+    FOR c IN SELECT k.chart_id, k.is_part2 FROM public.cl_charts_clinical(p_organization_id, p_chart_ids) k LOOP
+      IF c.is_part2 THEN
+        v_part2 := v_part2 || c.chart_id;
+      ELSE
+        v_open := v_open || c.chart_id;
+      END IF;
+    END LOOP;
+    IF pg_catalog.cardinality(v_part2) = 0 THEN
+      RETURN v_open;
+    END IF;
+    -- A consent, else an emergency access (asked only about the rest).
+    v_rest := v_part2;
+    v_part2 := public.cl_part2_consents_cover(p_organization_id, v_rest, v_type, v_user, v_now, NULL);
+    IF pg_catalog.cardinality(v_part2) < pg_catalog.cardinality(v_rest) THEN
+      v_rest := ARRAY(SELECT k FROM pg_catalog.unnest(v_rest) k WHERE NOT k = ANY (v_part2));
+      v_part2 := v_part2 || public.cl_part2_emergencies_cover(p_organization_id, v_rest, v_type, v_user, v_now);
+    END IF;
+    IF p_opened AND pg_catalog.cardinality(v_part2) > 0 THEN
+      v_part2 := public.cl_part2_accounted_charts(p_organization_id, v_part2, v_type, NULL, true);
+    END IF;
+    RETURN v_open || v_part2;
+  END
+  $$;
+-- +goose StatementEnd
 
 -- cl_check_sud_consent: may p_requesting_user see p_chart_id's records of
--- type p_record_type? False unless the caller is clinical staff of the
--- chart (cl.chart.view, organization-wide or at the chart's site); then
--- true for a chart that is not Part 2, and for a Part 2 chart only under a
--- current consent whose recipient covers the user (the user, or an
--- organization the user is an active member of) and whose record types
--- cover p_record_type, or under a current emergency access.
+-- type p_record_type? The seed's signature over cl_sud_consent_charts
+-- (which says when): false unless the caller is clinical staff of the
+-- chart; then true for a chart that is not Part 2, and for a Part 2 chart
+-- only under a current consent covering the user and the record type, or
+-- under a current emergency access.
 -- A caller may ask only about itself; every other question gets false,
 -- whether or not the chart or a consent exists, and to anyone without
 -- clinical access every chart answers alike (Part 2 status is private).
@@ -272,30 +487,16 @@ CREATE FUNCTION public.cl_check_sud_consent(p_chart_id uuid, p_record_type text,
   SET search_path = pg_catalog, pg_temp
   AS $$
   DECLARE
-    v_type  text := public.cl_part2_record_type(p_record_type);
-    v_org   uuid;
-    v_site  uuid;
-    v_part2 boolean;
-    v_found bigint;
-    v_now   timestamptz := pg_catalog.statement_timestamp();
+    v_type text := public.cl_part2_record_type(p_record_type);
+    v_org  uuid;
   BEGIN
     IF p_chart_id IS NULL OR p_requesting_user IS NULL OR p_requesting_user IS DISTINCT FROM auth.uid() THEN
       RETURN false;
     END IF;
-
-    -- Chart ids are UUIDs; should a host ever hold one id in two
-    -- organizations, the answer is no rather than a guess. (Counted, not
-    -- caught: an exception block would open a subtransaction per row.)
-    SELECT c.organization_id, c.site_id, c.is_part2, pg_catalog.count(*) OVER () INTO v_org, v_site, v_part2, v_found
-    FROM public.cl_charts c WHERE c.id = p_chart_id LIMIT 1;
-    IF v_found IS DISTINCT FROM 1 OR NOT public.cl_has_site_permission(v_org, v_site, 'cl.chart.view') THEN
-      RETURN false;
-    END IF;
-    IF NOT v_part2 THEN
-      RETURN true;
-    END IF;
-    RETURN public.cl_part2_consent_covers(p_chart_id, v_org, v_type, p_requesting_user, v_now, NULL)
-        OR public.cl_part2_emergency_covers(v_org, p_chart_id, v_type, p_requesting_user, v_now);
+    -- The chart's organization (cl_charts is a reference table on Citus);
+    -- an id held by two organizations is refused by cl_charts_clinical.
+    SELECT c.organization_id INTO v_org FROM public.cl_charts c WHERE c.id = p_chart_id LIMIT 1;
+    RETURN FOUND AND p_chart_id = ANY (public.cl_sud_consent_charts(v_org, ARRAY[p_chart_id], v_type, false));
   END
   $$;
 -- +goose StatementEnd
@@ -355,13 +556,19 @@ CREATE FUNCTION public.cl_part2_decide(p_chart_id uuid, p_record_type text, p_pu
 -- cl_part2_disclosure_window: how long a committed accounting line opens a
 -- chart's records of a type to the user it names. The library reads or
 -- writes right after committing it; a plain-SQL client has this long.
+-- +goose StatementBegin
 CREATE FUNCTION public.cl_part2_disclosure_window() RETURNS interval
-  LANGUAGE sql IMMUTABLE
+  LANGUAGE plpgsql IMMUTABLE
   SET search_path = pg_catalog, pg_temp
-  AS $$ SELECT interval '5 minutes' $$;
+  AS $$
+  BEGIN
+    RETURN interval '5 minutes';
+  END
+  $$;
+-- +goose StatementEnd
 
--- cl_part2_accounted: whether the caller's part2.record.disclosed row for
--- a chart and record type (and use, unless NULL) exists, written either by
+-- cl_part2_accounted_charts: the charts among p_chart_ids for which the
+-- caller's part2.record.disclosed row for the chart and record type (and use, unless NULL) exists, written either by
 -- this transaction (p_committed false: the once-per-transaction rule of
 -- cl_part2_disclosed) or by an earlier, committed one within the window
 -- (p_committed true: what opens the records, cl_part2_opened). A row
@@ -370,21 +577,24 @@ CREATE FUNCTION public.cl_part2_disclosure_window() RETURNS interval
 -- accounting after seeing the rows. For the library's definer code: the
 -- audit log is not the caller's to read.
 -- +goose StatementBegin
-CREATE FUNCTION public.cl_part2_accounted(p_organization_id uuid, p_chart_id uuid, p_record_type text, p_use text,
-                                          p_committed boolean)
-  RETURNS boolean
+CREATE FUNCTION public.cl_part2_accounted_charts(p_organization_id uuid, p_chart_ids uuid[], p_record_type text,
+                                                 p_use text, p_committed boolean)
+  RETURNS uuid[]
   LANGUAGE plpgsql STABLE
   SET search_path = pg_catalog, pg_temp
+  SET plan_cache_mode = force_generic_plan
   AS $$
   DECLARE
     v_this xid8 := pg_catalog.pg_current_xact_id_if_assigned();
   BEGIN
     IF NOT p_committed AND v_this IS NULL THEN
-      RETURN false; -- a transaction that has written nothing holds no row
+      RETURN '{}'::uuid[]; -- a transaction that has written nothing holds no row
     END IF;
-    RETURN EXISTS (
+    -- One probe per chart that stops at its first line (a LATERAL with a
+    -- LIMIT: an EXISTS may become a join over every line in the window).
+    RETURN ARRAY(SELECT c.id FROM (SELECT DISTINCT k AS id FROM pg_catalog.unnest(p_chart_ids) k) c CROSS JOIN LATERAL (
       SELECT 1 FROM public.pf_audit_logs a
-      WHERE a.organization_id = p_organization_id AND a.target_type = 'chart' AND a.target_id = p_chart_id
+      WHERE a.organization_id = p_organization_id AND a.target_type = 'chart' AND a.target_id = c.id
         -- The window runs to this statement, not to the start of a
         -- transaction that may stay open for long.
         AND a.occurred_at >= CASE WHEN p_committed
@@ -394,14 +604,56 @@ CREATE FUNCTION public.cl_part2_accounted(p_organization_id uuid, p_chart_id uui
         AND (a.details OPERATOR(pg_catalog.->>) 'record_type') = p_record_type
         AND (p_use IS NULL OR (a.details OPERATOR(pg_catalog.->>) 'use') = p_use)
         AND CASE WHEN p_committed THEN a.transaction_id IS DISTINCT FROM v_this
-                 ELSE a.transaction_id = v_this END);
+                 ELSE a.transaction_id = v_this END
+      LIMIT 1) x);
   END
   $$;
 -- +goose StatementEnd
 
--- cl_part2_disclosure_line: one line of a chart's accounting of
--- disclosures (part2.record.disclosed: record type, use, basis; the
--- purpose ETREAT under an emergency), the one shape every writer uses.
+-- The same about one chart.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_part2_accounted(p_organization_id uuid, p_chart_id uuid, p_record_type text, p_use text,
+                                          p_committed boolean)
+  RETURNS boolean
+  LANGUAGE plpgsql STABLE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    RETURN p_chart_id = ANY (public.cl_part2_accounted_charts(p_organization_id, ARRAY[p_chart_id], p_record_type,
+                                                              p_use, p_committed));
+  END
+  $$;
+-- +goose StatementEnd
+
+-- cl_part2_disclosure_lines: lines of charts' accounting of disclosures
+-- (part2.record.disclosed: record type, use, basis; the purpose ETREAT
+-- under an emergency), one per chart, in one statement: the one shape
+-- every writer uses, checked by pf_audit_logs' own constraints as
+-- pf_audit_write's rows are. Returns how many it wrote.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_part2_disclosure_lines(p_user uuid, p_organization_id uuid, p_record_type text, p_purpose text,
+                                                 p_use text, p_chart_ids uuid[], p_site_ids uuid[], p_bases text[])
+  RETURNS integer
+  LANGUAGE plpgsql VOLATILE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  DECLARE
+    v_count integer;
+  BEGIN
+    INSERT INTO public.pf_audit_logs
+      (actor_user_id, organization_id, site_id, action, target_type, target_id, purpose, details)
+    SELECT p_user, p_organization_id, l.site_id, 'part2.record.disclosed', 'chart', l.chart_id,
+           CASE WHEN l.basis = 'emergency' THEN 'ETREAT' ELSE p_purpose END,
+           pg_catalog.jsonb_build_object('record_type', p_record_type, 'use', p_use, 'basis', l.basis)
+    FROM ROWS FROM (pg_catalog.unnest(p_chart_ids), pg_catalog.unnest(p_site_ids), pg_catalog.unnest(p_bases)) AS l(chart_id, site_id, basis);
+    GET DIAGNOSTICS v_count = ROW_COUNT;
+    RETURN v_count;
+  END
+  $$;
+-- +goose StatementEnd
+REVOKE ALL ON FUNCTION public.cl_part2_disclosure_lines(uuid, uuid, text, text, text, uuid[], uuid[], text[]) FROM PUBLIC, authenticated;
+
+-- cl_part2_disclosure_line: one such line.
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_part2_disclosure_line(p_user uuid, p_organization_id uuid, p_site_id uuid, p_chart_id uuid,
                                                 p_record_type text, p_purpose text, p_use text, p_basis text) RETURNS void
@@ -409,9 +661,8 @@ CREATE FUNCTION public.cl_part2_disclosure_line(p_user uuid, p_organization_id u
   SET search_path = pg_catalog, pg_temp
   AS $$
   BEGIN
-    PERFORM public.pf_audit_write(p_user, p_organization_id, p_site_id, 'part2.record.disclosed', 'chart', p_chart_id,
-      CASE WHEN p_basis = 'emergency' THEN 'ETREAT' ELSE p_purpose END,
-      pg_catalog.jsonb_build_object('record_type', p_record_type, 'use', p_use, 'basis', p_basis));
+    PERFORM public.cl_part2_disclosure_lines(p_user, p_organization_id, p_record_type, p_purpose, p_use,
+                                             ARRAY[p_chart_id], ARRAY[p_site_id], ARRAY[p_basis]);
   END
   $$;
 -- +goose StatementEnd
@@ -440,28 +691,37 @@ CREATE FUNCTION public.cl_part2_disclosed(
     v_purpose text := public.cl_part2_purpose(p_purpose);
     v_use     text := public.cl_part2_use(p_use);
     v_now     timestamptz := pg_catalog.statement_timestamp();
-    v_count   integer := 0;
-    c         record;
-    v_basis   text;
+    v_charts  uuid[];
+    v_sites   uuid[];
+    v_done    uuid[];
+    v_ids     uuid[];
+    v_lsites  uuid[];
+    v_bases   text[];
   BEGIN
     IF v_user IS NULL OR p_chart_ids IS NULL THEN
       RETURN 0;
     END IF;
-    FOR c IN
-      SELECT DISTINCT ch.id, ch.site_id, ch.is_part2 FROM public.cl_charts ch
-      WHERE ch.organization_id = p_organization_id AND ch.id = ANY (p_chart_ids)
-    LOOP
-      -- Clinical access first, Part 2 status after: the work done for a
-      -- chart the caller may not see does not depend on its status.
-      CONTINUE WHEN NOT public.cl_has_site_permission(p_organization_id, c.site_id, 'cl.chart.view') OR NOT c.is_part2;
-      v_basis := public.cl_part2_basis(p_organization_id, c.id, v_type, v_user, v_now, v_purpose, v_use);
-      CONTINUE WHEN v_basis = 'denied';
-      -- Once per transaction for a chart, record type and use.
-      CONTINUE WHEN public.cl_part2_accounted(p_organization_id, c.id, v_type, v_use, false);
-      PERFORM public.cl_part2_disclosure_line(v_user, p_organization_id, c.site_id, c.id, v_type, v_purpose, v_use, v_basis);
-      v_count := v_count + 1;
-    END LOOP;
-    RETURN v_count;
+    -- Clinical access first (cl_charts_clinical), Part 2 status after: the
+    -- work done for a chart the caller may not see does not depend on its
+    -- status.
+    SELECT coalesce(pg_catalog.array_agg(k.chart_id), '{}'), coalesce(pg_catalog.array_agg(k.site_id), '{}')
+      INTO v_charts, v_sites
+    FROM public.cl_charts_clinical(p_organization_id, p_chart_ids) k WHERE k.is_part2;
+    IF pg_catalog.cardinality(v_charts) = 0 THEN
+      RETURN 0;
+    END IF;
+    -- Once per transaction for a chart, record type and use.
+    v_done := public.cl_part2_accounted_charts(p_organization_id, v_charts, v_type, v_use, false);
+    SELECT coalesce(pg_catalog.array_agg(b.chart_id), '{}'), coalesce(pg_catalog.array_agg(c.site_id), '{}'),
+           coalesce(pg_catalog.array_agg(b.basis), '{}')
+      INTO v_ids, v_lsites, v_bases
+    FROM public.cl_part2_bases(p_organization_id, v_charts, v_type, v_user, v_now, v_purpose, v_use) b
+    JOIN ROWS FROM (pg_catalog.unnest(v_charts), pg_catalog.unnest(v_sites)) AS c(chart_id, site_id) ON c.chart_id = b.chart_id
+    WHERE NOT b.chart_id = ANY (v_done);
+    IF pg_catalog.cardinality(v_ids) = 0 THEN
+      RETURN 0;
+    END IF;
+    RETURN public.cl_part2_disclosure_lines(v_user, p_organization_id, v_type, v_purpose, v_use, v_ids, v_lsites, v_bases);
   END
   $$;
 -- +goose StatementEnd
@@ -482,13 +742,11 @@ CREATE FUNCTION public.cl_part2_opened(p_organization_id uuid, p_chart_id uuid, 
   AS $$
   DECLARE
     v_type  text := public.cl_part2_record_type(p_record_type);
-    v_site  uuid;
     v_part2 boolean;
   BEGIN
-    SELECT c.site_id, c.is_part2 INTO v_site, v_part2 FROM public.cl_charts c
-    WHERE c.organization_id = p_organization_id AND c.id = p_chart_id;
     -- To anyone without clinical access every chart answers alike.
-    IF NOT FOUND OR NOT public.cl_has_site_permission(p_organization_id, v_site, 'cl.chart.view') THEN
+    SELECT k.is_part2 INTO v_part2 FROM public.cl_charts_clinical(p_organization_id, ARRAY[p_chart_id]) k;
+    IF NOT FOUND THEN
       RETURN false;
     END IF;
     RETURN NOT v_part2 OR public.cl_part2_accounted(p_organization_id, p_chart_id, v_type, NULL, true);
@@ -625,10 +883,13 @@ REVOKE ALL ON FUNCTION public.cl_part2_uses() FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_part2_consent_covers(uuid, uuid, text, uuid, timestamptz, text) FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_part2_emergency_covers(uuid, uuid, text, uuid, timestamptz) FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_check_sud_consent(uuid, text, uuid) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_charts_clinical(uuid, uuid[]) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_sud_consent_charts(uuid, uuid[], text, boolean) FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_part2_decide(uuid, text, text, text) FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_part2_disclosed(uuid, uuid[], text, text, text) FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_part2_opened(uuid, uuid, text) FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_part2_accounted(uuid, uuid, text, text, boolean) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_part2_accounted_charts(uuid, uuid[], text, text, boolean) FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_part2_disclosure_window() FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_part2_purpose(text) FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_part2_use(text) FROM PUBLIC, authenticated;

@@ -550,15 +550,15 @@ CREATE FUNCTION public.cl_peer_chart_readable(p_organization_id uuid, p_chart_id
 
 -- The chart's part of it, for a caller whose organization and permission a
 -- list has checked once: the chart's Part 2 consent (and, when p_opened,
--- its committed accounting).
+-- its committed accounting): the seed's rule, cl_sud_consent_charts, asked
+-- about one chart.
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_peer_chart_open(p_organization_id uuid, p_chart_id uuid, p_opened boolean) RETURNS boolean
   LANGUAGE plpgsql STABLE SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
   AS $$
   BEGIN
-    RETURN public.cl_check_sud_consent(p_chart_id, 'peer_encounter', auth.uid())
-       AND (NOT p_opened OR public.cl_part2_opened(p_organization_id, p_chart_id, 'peer_encounter'));
+    RETURN p_chart_id = ANY (public.cl_sud_consent_charts(p_organization_id, ARRAY[p_chart_id], 'peer_encounter', p_opened));
   END
   $$;
 -- +goose StatementEnd
@@ -637,14 +637,19 @@ CREATE FUNCTION public.cl_peer_encounter_amendments_of(p_organization_id uuid, p
   $$;
 -- +goose StatementEnd
 
--- Account for a chart before reading its encounters.
+-- Account for a chart before reading its encounters. The chart's own
+-- part of cl_peer_chart_readable is not asked first: cl_part2_disclosed
+-- asks clinical access and writes a line only on a basis for treatment
+-- (a consent naming it, or an emergency access), each of which the seed's
+-- rule accepts, so the lines are the same without it.
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_peer_encounters_by_chart_disclose(p_organization_id uuid, p_chart_id uuid) RETURNS integer
   LANGUAGE plpgsql VOLATILE SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
   AS $$
   BEGIN
-    IF NOT public.cl_peer_chart_readable(p_organization_id, p_chart_id, false) THEN
+    IF NOT (public.cl_has_org_access(p_organization_id)
+            AND public.cl_has_permission(p_organization_id, 'cl.peer.encounter.view')) THEN
       RETURN 0;
     END IF;
     RETURN public.cl_part2_disclosed(p_organization_id, ARRAY[p_chart_id], 'peer_encounter', 'TREAT', 'display');
@@ -661,35 +666,40 @@ CREATE FUNCTION public.cl_peer_encounters_by_chart(
 ) RETURNS SETOF public.cl_peer_encounters
   LANGUAGE plpgsql STABLE SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
+  SET plan_cache_mode = force_generic_plan
   AS $$
   DECLARE
     v_text boolean := public.cl_has_permission(p_organization_id, 'cl.peer.encounter.view_text');
-    r      public.cl_peer_encounters;
   BEGIN
     IF NOT public.cl_peer_chart_readable(p_organization_id, p_chart_id, true) THEN
       RETURN;
     END IF;
-    FOR r IN SELECT e.* FROM public.cl_peer_encounters e
-             WHERE e.organization_id = p_organization_id
-               AND e.chart_id = p_chart_id
-               AND e.service_date BETWEEN p_from AND p_to
-               AND (e.service_date, e.id) < (p_after_date, p_after_id)
-             ORDER BY e.service_date DESC, e.id DESC
-             LIMIT least(greatest(p_limit, 0), 10001) LOOP
-      IF NOT v_text THEN
-        r.focus_notes := '';
-      END IF;
-      RETURN NEXT r;
-    END LOOP;
+    -- One query, the clinical text masked in it (the columns by name: on
+    -- Citus a whole row of a shard is of the shard's row type).
+    RETURN QUERY
+      SELECT e.organization_id, e.id, e.site_id, e.chart_id, e.encounter_id, e.peer_provider_id, e.service_date,
+             e.start_time, e.end_time, e.duration_minutes, e.service_type, e.service_type_source, e.hcpcs_code,
+             CASE WHEN v_text THEN e.focus_notes ELSE ''::text END, e.status, e.created_by, e.created_at, e.updated_by,
+             e.updated_at, e.finalized_by, e.finalized_at, e.cosigned_by, e.cosigned_at
+      FROM public.cl_peer_encounters e
+      WHERE e.organization_id = p_organization_id
+        AND e.chart_id = p_chart_id
+        AND e.service_date BETWEEN p_from AND p_to
+        AND (e.service_date, e.id) < (p_after_date, p_after_id)
+      ORDER BY e.service_date DESC, e.id DESC
+      LIMIT least(greatest(p_limit, 0), 10001);
   END
   $$;
 -- +goose StatementEnd
 
--- A page of a provider's encounters, newest first, across charts: the
--- policy is asked once per chart met on the way (a provider's encounters
--- span many charts), rows of charts the caller may not read (with
--- p_opened, also those whose accounting is not open) are skipped. The one
--- definition of the page, for its disclosure and its read.
+-- A page of a provider's encounters, newest first, across charts, read in
+-- chunks: the charts of a chunk's rows not met before are decided together,
+-- in one call of the seed's rule (cl_sud_consent_charts: clinical access
+-- per distinct site, consent and, with p_opened, the committed accounting
+-- for Part 2 charts only), never per row; then the chunk's rows of the
+-- charts the caller may read are returned (with p_opened, only those whose
+-- accounting is open), the others skipped. The one definition of the page,
+-- for its disclosure and its read.
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_peer_provider_page(
   p_organization_id uuid, p_peer_provider_id uuid, p_from date, p_to date, p_after_date date, p_after_id uuid, p_limit integer,
@@ -697,40 +707,68 @@ CREATE FUNCTION public.cl_peer_provider_page(
 ) RETURNS SETOF public.cl_peer_encounters
   LANGUAGE plpgsql STABLE SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
+  SET plan_cache_mode = force_generic_plan
   AS $$
   DECLARE
-    r         public.cl_peer_encounters;
-    v_open    uuid[] := '{}'::uuid[];
-    v_closed  uuid[] := '{}'::uuid[];
     v_left    integer := least(greatest(p_limit, 0), 10001);
     v_text    boolean := public.cl_has_permission(p_organization_id, 'cl.peer.encounter.view_text');
+    v_seen    uuid[] := '{}'::uuid[];
+    v_open    uuid[] := '{}'::uuid[];
+    v_new     uuid[];
+    v_size    integer;
+    v_read    integer;
+    v_sent    integer;
+    v_date    date := p_after_date;
+    v_id      uuid := p_after_id;
+    v_to_date date;
+    v_to_id   uuid;
   BEGIN
     IF v_left = 0 OR NOT public.cl_has_permission(p_organization_id, 'cl.peer.encounter.view') THEN
       RETURN;
     END IF;
-    FOR r IN
-      SELECT e.* FROM public.cl_peer_encounters e
-      WHERE e.organization_id = p_organization_id
-        AND e.peer_provider_id = p_peer_provider_id
-        AND e.service_date BETWEEN p_from AND p_to
-        AND (e.service_date, e.id) < (p_after_date, p_after_id)
-      ORDER BY e.service_date DESC, e.id DESC
     LOOP
-      CONTINUE WHEN r.chart_id = ANY (v_closed);
-      IF NOT r.chart_id = ANY (v_open) THEN
-        -- The organization and the view permission were checked above.
-        IF NOT public.cl_peer_chart_open(p_organization_id, r.chart_id, p_opened) THEN
-          v_closed := v_closed || r.chart_id;
-          CONTINUE;
-        END IF;
-        v_open := v_open || r.chart_id;
+      -- The next chunk (what is still needed, at least 32 rows): its
+      -- charts and its last row.
+      v_size := greatest(v_left, 32);
+      SELECT pg_catalog.count(*)::integer,
+             pg_catalog.array_agg(DISTINCT c.chart_id) FILTER (WHERE NOT c.chart_id = ANY (v_seen)),
+             (pg_catalog.array_agg(c.service_date ORDER BY c.service_date, c.id))[1],
+             (pg_catalog.array_agg(c.id ORDER BY c.service_date, c.id))[1]
+        INTO v_read, v_new, v_to_date, v_to_id
+      FROM (SELECT e.chart_id, e.service_date, e.id FROM public.cl_peer_encounters e
+            WHERE e.organization_id = p_organization_id
+              AND e.peer_provider_id = p_peer_provider_id
+              AND e.service_date BETWEEN p_from AND p_to
+              AND (e.service_date, e.id) < (v_date, v_id)
+            ORDER BY e.service_date DESC, e.id DESC
+            LIMIT v_size) c;
+      EXIT WHEN v_read = 0;
+      -- The organization and the view permission were checked above.
+      IF v_new IS NOT NULL THEN
+        v_seen := v_seen || v_new;
+        v_open := v_open || public.cl_sud_consent_charts(p_organization_id, v_new, 'peer_encounter', p_opened);
       END IF;
-      IF NOT v_text THEN
-        r.focus_notes := '';
-      END IF;
-      RETURN NEXT r;
-      v_left := v_left - 1;
-      EXIT WHEN v_left = 0;
+      -- The chunk's rows of open charts (the columns by name: on Citus a
+      -- whole row of a shard is of the shard's row type).
+      RETURN QUERY
+        SELECT e.organization_id, e.id, e.site_id, e.chart_id, e.encounter_id, e.peer_provider_id, e.service_date,
+               e.start_time, e.end_time, e.duration_minutes, e.service_type, e.service_type_source, e.hcpcs_code,
+               CASE WHEN v_text THEN e.focus_notes ELSE ''::text END, e.status, e.created_by, e.created_at, e.updated_by,
+               e.updated_at, e.finalized_by, e.finalized_at, e.cosigned_by, e.cosigned_at
+        FROM public.cl_peer_encounters e
+        WHERE e.organization_id = p_organization_id
+          AND e.peer_provider_id = p_peer_provider_id
+          AND e.service_date BETWEEN p_from AND p_to
+          AND (e.service_date, e.id) < (v_date, v_id)
+          AND (e.service_date, e.id) >= (v_to_date, v_to_id)
+          AND e.chart_id = ANY (v_open)
+        ORDER BY e.service_date DESC, e.id DESC
+        LIMIT v_left;
+      GET DIAGNOSTICS v_sent = ROW_COUNT;
+      v_left := v_left - v_sent;
+      EXIT WHEN v_left = 0 OR v_read < v_size;
+      v_date := v_to_date;
+      v_id := v_to_id;
     END LOOP;
   END
   $$;

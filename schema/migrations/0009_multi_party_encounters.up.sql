@@ -60,43 +60,78 @@ CREATE INDEX cl_multi_party_participants_encounter_idx ON public.cl_multi_party_
 
 -- Whether the caller may see an encounter's clinical content: it holds
 -- cl.multi_party.view and has consent (or no consent is needed) for every
--- patient participant's chart. One Part 2 patient without consent hides the
--- whole encounter, since its content is about all of them. Reads the
--- participants as the definer (a policy on one table cannot read the other
--- through RLS without recursion).
+-- patient participant's chart; with p_opened, every Part 2 patient's
+-- disclosure is also in the committed accounting. One Part 2 patient
+-- without either hides the whole encounter, since its content is about all
+-- of them. The patients' charts are decided together, in one call of the
+-- seed's rule (cl_sud_consent_charts). Reads the participants as the
+-- definer (a policy on one table cannot read the other through RLS without
+-- recursion).
 -- +goose StatementBegin
-CREATE FUNCTION public.cl_multi_party_visible(p_organization_id uuid, p_encounter_id uuid) RETURNS boolean
+CREATE FUNCTION public.cl_multi_party_allowed(p_organization_id uuid, p_encounter_id uuid, p_opened boolean) RETURNS boolean
   LANGUAGE plpgsql STABLE SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
   AS $$
+  DECLARE
+    v_charts uuid[];
   BEGIN
     IF NOT public.cl_has_permission(p_organization_id, 'cl.multi_party.view')
        OR NOT EXISTS (SELECT 1 FROM public.cl_multi_party_encounters e
                       WHERE e.organization_id = p_organization_id AND e.id = p_encounter_id) THEN
       RETURN false; -- the same answer whether or not the encounter exists
     END IF;
-    RETURN NOT EXISTS (
-      SELECT 1 FROM public.cl_multi_party_participants p
-      WHERE p.organization_id = p_organization_id AND p.encounter_id = p_encounter_id AND p.kind = 'patient'
-        AND NOT public.cl_check_sud_consent(p.chart_id, 'multi_party_encounter', auth.uid()));
+    v_charts := ARRAY(SELECT p.chart_id FROM public.cl_multi_party_participants p
+                      WHERE p.organization_id = p_organization_id AND p.encounter_id = p_encounter_id AND p.kind = 'patient');
+    RETURN pg_catalog.cardinality(v_charts) = 0
+        OR pg_catalog.cardinality(v_charts) = pg_catalog.cardinality(public.cl_sud_consent_charts(
+             p_organization_id, v_charts, 'multi_party_encounter', p_opened));
   END
   $$;
 -- +goose StatementEnd
 
--- Whether the caller may read an encounter now: it may see it
--- (cl_multi_party_visible) and every Part 2 patient's disclosure is in the
--- committed accounting (cl_part2_opened; cl_multi_party_disclose
--- writes it). The policies use this one.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_multi_party_visible(p_organization_id uuid, p_encounter_id uuid) RETURNS boolean
+  LANGUAGE plpgsql STABLE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    RETURN public.cl_multi_party_allowed(p_organization_id, p_encounter_id, false);
+  END
+  $$;
+-- +goose StatementEnd
+
+-- Whether the caller may read an encounter now: it may see it and every
+-- Part 2 patient's disclosure is in the committed accounting
+-- (cl_part2_opened's rule; cl_multi_party_disclose writes it). The
+-- policies use this one.
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_multi_party_readable(p_organization_id uuid, p_encounter_id uuid) RETURNS boolean
   LANGUAGE plpgsql STABLE SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
   AS $$
   BEGIN
-    RETURN public.cl_multi_party_visible(p_organization_id, p_encounter_id) AND NOT EXISTS (
-      SELECT 1 FROM public.cl_multi_party_participants p
-      WHERE p.organization_id = p_organization_id AND p.encounter_id = p_encounter_id AND p.kind = 'patient'
-        AND NOT public.cl_part2_opened(p_organization_id, p.chart_id, 'multi_party_encounter'));
+    RETURN public.cl_multi_party_allowed(p_organization_id, p_encounter_id, true);
+  END
+  $$;
+-- +goose StatementEnd
+
+-- cl_multi_party_participants_of: an encounter's participants, oldest
+-- first, to a caller who may read it (cl_multi_party_readable, asked once
+-- for the encounter, as the participants' policy asks it per row).
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_multi_party_participants_of(p_organization_id uuid, p_encounter_id uuid)
+  RETURNS SETOF public.cl_multi_party_participants
+  LANGUAGE plpgsql STABLE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    IF NOT public.cl_multi_party_readable(p_organization_id, p_encounter_id) THEN
+      RETURN;
+    END IF;
+    RETURN QUERY
+      SELECT p.* FROM public.cl_multi_party_participants p
+      WHERE p.organization_id = p_organization_id AND p.encounter_id = p_encounter_id
+      ORDER BY p.created_at, p.id;
   END
   $$;
 -- +goose StatementEnd
@@ -240,6 +275,9 @@ CREATE FUNCTION public.cl_multi_party_encounters_guard() RETURNS trigger
 CREATE TRIGGER cl_multi_party_encounters_guard BEFORE UPDATE ON public.cl_multi_party_encounters
   FOR EACH ROW EXECUTE FUNCTION public.cl_multi_party_encounters_guard();
 REVOKE ALL ON FUNCTION public.cl_multi_party_encounters_guard() FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_multi_party_allowed(uuid, uuid, boolean) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_multi_party_participants_of(uuid, uuid) FROM PUBLIC, authenticated;
+GRANT EXECUTE ON FUNCTION public.cl_multi_party_participants_of(uuid, uuid) TO authenticated;
 REVOKE ALL ON FUNCTION public.cl_multi_party_visible(uuid, uuid) FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_multi_party_open(uuid, uuid) FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_multi_party_readable(uuid, uuid) FROM PUBLIC, authenticated;

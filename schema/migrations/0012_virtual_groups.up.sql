@@ -254,6 +254,45 @@ CREATE FUNCTION public.cl_group_attendance_visible(p_organization_id uuid, p_att
   $$;
 -- +goose StatementEnd
 
+-- cl_group_attendees: a session's attendees with their modes, as the
+-- attendance and mode policies would show them to the caller, decided once
+-- per query instead of per row: cl.group.view and cl.group.virtual.view
+-- once, and the session's charts in one call of the seed's rule with their
+-- committed accounting (cl_sud_consent_charts, as cl_check_sud_consent and
+-- cl_part2_opened ask it per row). By attendance id.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_group_attendees(p_organization_id uuid, p_session_id uuid)
+  RETURNS TABLE (attendance_id uuid, chart_id uuid, status text, mode text, at_home boolean, joined_at timestamptz,
+                 left_at timestamptz)
+  LANGUAGE plpgsql STABLE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  SET plan_cache_mode = force_generic_plan
+  AS $$
+  DECLARE
+    v_open uuid[];
+  BEGIN
+    IF NOT public.cl_has_permission(p_organization_id, 'cl.group.view')
+       OR NOT public.cl_has_permission(p_organization_id, 'cl.group.virtual.view') THEN
+      RETURN;
+    END IF;
+    v_open := public.cl_sud_consent_charts(p_organization_id,
+                ARRAY(SELECT a.chart_id FROM public.cl_group_attendance a
+                      WHERE a.organization_id = p_organization_id AND a.session_id = p_session_id),
+                'group_session', true);
+    RETURN QUERY
+      SELECT a.id, a.chart_id, a.status, m.mode, m.at_home, m.joined_at, m.left_at
+      FROM public.cl_group_attendance a
+      JOIN public.cl_group_attendance_modes m ON m.organization_id = a.organization_id AND m.attendance_id = a.id
+      WHERE a.organization_id = p_organization_id AND a.session_id = p_session_id
+        AND m.organization_id = p_organization_id AND m.session_id = p_session_id
+        AND a.chart_id = ANY (v_open)
+      ORDER BY a.id;
+  END
+  $$;
+-- +goose StatementEnd
+REVOKE ALL ON FUNCTION public.cl_group_attendees(uuid, uuid) FROM PUBLIC, authenticated;
+GRANT EXECUTE ON FUNCTION public.cl_group_attendees(uuid, uuid) TO authenticated;
+
 -- The one refusal of a change to a concluded virtual group (its
 -- configuration, attendance, modes, switches and failures): wrong state,
 -- naming the column "state" (the library's ErrAlreadyConcluded).

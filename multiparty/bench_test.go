@@ -1,0 +1,90 @@
+package multiparty_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/encoreos/platform-go/multiparty"
+)
+
+// pair measures the library and its lower bound in the same loop,
+// alternating which goes first, and reports each one's median and their
+// ratio (lib-ms, bound-ms, ratio), as peer's BenchmarkAtScale does.
+type pair struct{ lib, bound []time.Duration }
+
+func (p *pair) run(lib, bound func()) {
+	timed := func(f func(), into *[]time.Duration) {
+		start := time.Now()
+		f()
+		*into = append(*into, time.Since(start))
+	}
+	if len(p.lib)%2 == 0 {
+		timed(lib, &p.lib)
+		timed(bound, &p.bound)
+	} else {
+		timed(bound, &p.bound)
+		timed(lib, &p.lib)
+	}
+}
+
+func (p *pair) report(b *testing.B) {
+	median := func(d []time.Duration) float64 {
+		s := slices.Clone(d)
+		slices.Sort(s)
+		return float64(s[len(s)/2]) / float64(time.Millisecond)
+	}
+	lib, bound := median(p.lib), median(p.bound)
+	b.ReportMetric(lib, "lib-ms")
+	b.ReportMetric(bound, "bound-ms")
+	b.ReportMetric(lib/bound, "ratio")
+}
+
+// BenchmarkGet reads an encounter with its participants (Get: the
+// accounting of its Part 2 patients committed, then the encounter and its
+// participants) beside the same two SELECTs without RLS (as the owner).
+// Sizes: patients=N patient participants, one in five of them on a Part 2
+// chart the clinician holds a consent to, plus four participants who are
+// not patients.
+func BenchmarkGet(b *testing.B) {
+	ctx := context.Background()
+	for _, patients := range []int{5, 30} {
+		b.Run(fmt.Sprintf("patients=%d", patients), func(b *testing.B) {
+			bb := setup(b)
+			p := bb.family(bb.chart)
+			p.Participants = p.Participants[1:]
+			for i := range patients {
+				chart := bb.db.NewChart(b, bb.org, i%5 == 0)
+				if i%5 == 0 {
+					bb.consentTo(b, bb.clinician, chart)
+				}
+				p.Participants = append(p.Participants, multiparty.ParticipantParams{Kind: multiparty.Patient, ChartID: chart})
+			}
+			e, err := bb.client.Create(ctx, bb.clinician, p)
+			require.NoError(b, err)
+			var pr pair
+			for b.Loop() {
+				pr.run(func() {
+					got, err := bb.client.Get(ctx, bb.clinician, bb.org, e.ID)
+					require.NoError(b, err)
+					require.Len(b, got.Participants, patients+4)
+				}, func() {
+					rows, _ := bb.db.Admin.Query(ctx, `SELECT * FROM public.cl_multi_party_encounters WHERE organization_id = $1 AND id = $2`, bb.org, e.ID)
+					_, err := pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[multiparty.Encounter])
+					require.NoError(b, err)
+					rows, _ = bb.db.Admin.Query(ctx, `SELECT * FROM public.cl_multi_party_participants WHERE organization_id = $1 AND encounter_id = $2
+						ORDER BY created_at, id`, bb.org, e.ID)
+					got, err := pgx.CollectRows(rows, pgx.RowToStructByName[multiparty.Participant])
+					require.NoError(b, err)
+					require.Len(b, got, patients+4)
+				})
+			}
+			pr.report(b)
+		})
+	}
+}

@@ -1,0 +1,98 @@
+package telehealthgroup_test
+
+import (
+	"context"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/encoreos/platform-go/internal/dbtx"
+	"github.com/encoreos/platform-go/telehealthgroup"
+)
+
+// The attendee list decides once per query (cl_group_attendees) what the
+// attendance and mode policies decide per row: on randomized data (charts
+// Part 2 or not at several sites and none, consents to a reader or to the
+// organization, for treatment or for payment only, some revoked; readers
+// with organization-wide and site-scoped roles) every reader's list is
+// exactly the rows plain SQL returns through the policies, after the same
+// committed accounting.
+func TestAttendeesGiveThePolicysAnswer(t *testing.T) {
+	t.Parallel()
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 0))
+	b := setup(t)
+	ctx := context.Background()
+	b.configure(t, telehealthgroup.Hybrid, "")
+	sites := []uuid.UUID{b.db.NewSite(t, b.org), b.db.NewSite(t, b.org)}
+	b.db.Exec(t, `INSERT INTO public.pf_roles (code, description) VALUES ('zz_group_viewer', 'test'), ('zz_chart_viewer', 'test')`)
+	b.db.Exec(t, `INSERT INTO public.pf_role_permissions (role, permission) VALUES ('zz_group_viewer', 'cl.group.view'),
+		('zz_group_viewer', 'cl.group.virtual.view'), ('zz_chart_viewer', 'cl.chart.view')`)
+	readers := []uuid.UUID{b.facilitator, b.peer, b.officer, b.db.NewMember(t, b.org, "clinician"), b.db.NewMember(t, b.org)}
+	for range 3 {
+		r := b.db.NewMember(t, b.org, "zz_group_viewer")
+		b.db.AddSiteRole(t, b.org, r, sites[rng.IntN(len(sites))], "zz_chart_viewer")
+		readers = append(readers, r)
+	}
+	charts := make([]uuid.UUID, 24)
+	for i := range charts {
+		charts[i] = b.db.NewChart(t, b.org, rng.IntN(2) == 0)
+		if k := rng.IntN(len(sites) + 1); k < len(sites) {
+			b.db.Exec(t, `UPDATE public.cl_charts SET site_id = $2 WHERE id = $1`, charts[i], sites[k])
+		}
+		var id uuid.UUID
+		require.NoError(t, b.db.Admin.QueryRow(ctx, `INSERT INTO public.cl_group_attendance (organization_id, session_id, chart_id, status)
+			VALUES ($1, $2, $3, 'present') RETURNING id`, b.org, b.session, charts[i]).Scan(&id))
+		mode := []string{"in_person", "video", "audio_only"}[rng.IntN(3)]
+		b.db.Exec(t, `INSERT INTO public.cl_group_attendance_modes (organization_id, attendance_id, session_id, mode, at_home, updated_by)
+			VALUES ($1, $2, $3, $4, $5, $6)`, b.org, id, b.session, mode, mode == "video", b.facilitator)
+		for _, reader := range append(readers, uuid.Nil) {
+			if rng.IntN(3) != 0 {
+				continue
+			}
+			recipient, orgRecipient := any(reader), any(nil)
+			if reader == uuid.Nil {
+				recipient, orgRecipient = nil, b.org
+			}
+			purpose := []string{"TREAT", "TREAT", "TREAT", "HPAYMT"}[rng.IntN(4)]
+			revoked := "NULL"
+			if rng.IntN(4) == 0 {
+				revoked = "now()"
+			}
+			b.db.Exec(t, `INSERT INTO public.cl_part2_consents (organization_id, chart_id, disclosing_organization_id, recipient_user_id,
+				recipient_organization_id, record_types, purposes, expiration_event, signed_at, signer, recorded_by, revoked_at, revoked_by)
+				VALUES ($1, $2, $1, $3, $4, ARRAY['group_session', 'virtual_group_participation'], ARRAY[$5::text], 'end_of_treatment',
+				        now() - interval '1 day', 'patient', $6, `+revoked+`, CASE WHEN `+revoked+` IS NULL THEN NULL ELSE $6::uuid END)`,
+				b.org, charts[i], recipient, orgRecipient, purpose, b.officer)
+		}
+	}
+	var shown, hidden int
+	for _, reader := range readers {
+		require.NoError(t, dbtx.ExecCommitted(ctx, b.db.App, reader, `SELECT public.cl_group_disclose($1, $2, NULL, 'display')`, b.org, b.session))
+		var lib, policy []telehealthgroup.Attendee
+		require.NoError(t, dbtx.Run(ctx, b.db.App, reader, func(tx pgx.Tx) error {
+			rows, _ := tx.Query(ctx, `SELECT * FROM public.cl_group_attendees($1, $2)`, b.org, b.session)
+			var err error
+			if lib, err = pgx.CollectRows(rows, pgx.RowToStructByName[telehealthgroup.Attendee]); err != nil {
+				return err
+			}
+			rows, _ = tx.Query(ctx, `SELECT a.id AS attendance_id, a.chart_id, a.status, m.mode, m.at_home, m.joined_at, m.left_at
+				FROM public.cl_group_attendance a
+				JOIN public.cl_group_attendance_modes m ON m.organization_id = a.organization_id AND m.attendance_id = a.id
+				WHERE a.organization_id = $1 AND a.session_id = $2 AND m.organization_id = $1 AND m.session_id = $2
+				ORDER BY a.id`, b.org, b.session)
+			policy, err = pgx.CollectRows(rows, pgx.RowToStructByName[telehealthgroup.Attendee])
+			return err
+		}))
+		require.Equal(t, policy, lib, "reader %s", reader)
+		shown += len(lib)
+		hidden += len(charts) - len(lib)
+	}
+	require.Positive(t, shown)
+	require.Positive(t, hidden)
+}
