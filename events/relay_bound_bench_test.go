@@ -146,7 +146,7 @@ func relayLag(b *testing.B, duration time.Duration, per10ms int) {
 		tick := time.NewTicker(10 * time.Millisecond)
 		produced := 0
 		for end := time.Now().Add(duration); time.Now().Before(end); <-tick.C {
-			bb.fillOutboxQuiet(b, per10ms)
+			bb.insertEvents(b, newAggregates(per10ms), 1)
 			produced += per10ms
 		}
 		tick.Stop()
@@ -173,16 +173,4 @@ func relayLag(b *testing.B, duration time.Duration, per10ms int) {
 	b.ReportMetric(median(p99s), "lag-p99-ms")
 	b.ReportMetric(median(maxes), "lag-max-ms")
 	b.ReportMetric(median(rates), "produced-events/s")
-}
-
-// fillOutboxQuiet is fillOutbox without the ANALYZE: a producer's insert.
-func (b *bundle) fillOutboxQuiet(t testing.TB, n int) {
-	t.Helper()
-	b.db.Exec(t, `INSERT INTO public.cl_pm_events (organization_id, id, event_type, aggregate_id, idempotency_key, envelope)
-		SELECT $1::uuid, e.id, 'cl_virtual_group_started', e.agg, e.id::text,
-		       pg_catalog.jsonb_build_object('specversion', '1.0', 'id', e.id, 'source', 'urn:bench', 'type', 'cl_virtual_group_started',
-		         'time', pg_catalog.now(), 'subject', e.agg, 'datacontenttype', 'application/json', 'organizationid', $1::uuid,
-		         'data', pg_catalog.jsonb_build_object('session_id', e.agg, 'attendee_count', 8))
-		FROM (SELECT pg_catalog.gen_random_uuid() AS id, pg_catalog.gen_random_uuid() AS agg
-		      FROM pg_catalog.generate_series(1, $2::int)) e`, b.org, n)
 }
