@@ -162,3 +162,61 @@ func BenchmarkRelayBacklog(b *testing.B) {
 		b.ReportMetric(maxLag.Seconds(), "max-lag-s")
 	}
 }
+
+// BenchmarkPublishTx is the publish path's cap: one producer publishing
+// through Outbox.PublishTx as an acting user (an integration principal),
+// one event per transaction (peer_encounter_finalized about a finalized
+// encounter made beforehand, untimed), on a connection of its own. It
+// reports events/s and where an event's time goes: building the envelope
+// in Go (Outbox.Wrap, timed apart), the publish statement
+// (cl_pm_events_publish, from Go), the rest of the acting-user transaction
+// (begin, role and claims, commit), and the database functions the
+// statement ran (pg_stat_user_functions with track_functions, logged).
+func BenchmarkPublishTx(b *testing.B) {
+	bb := setup(b)
+	ctx := context.Background()
+	bb.db.Exec(b, `DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET track_functions = ''all''', pg_catalog.current_database()); END $$`)
+	bb.db.Exec(b, `SELECT pg_catalog.pg_stat_reset()`)
+	// A new session takes the database's track_functions; its statistics
+	// reach the views when it ends.
+	conn, err := pgx.ConnectConfig(ctx, bb.db.App.Config().ConnConfig)
+	require.NoError(b, err)
+	var wrap, publish, total time.Duration
+	n := 0
+	for b.Loop() {
+		b.StopTimer()
+		e := bb.finalized(b)
+		start := time.Now()
+		_, err := bb.outbox.Wrap(e)
+		require.NoError(b, err)
+		wrap += time.Since(start)
+		b.StartTimer()
+		start = time.Now()
+		require.NoError(b, dbtx.Run(ctx, conn, bb.user, func(tx pgx.Tx) error {
+			p := time.Now()
+			_, err := bb.outbox.PublishTx(ctx, tx, e, nil)
+			publish += time.Since(p)
+			return err
+		}))
+		total += time.Since(start)
+		n++
+	}
+	require.NoError(b, conn.Close(ctx))
+	ms := func(d time.Duration) float64 { return d.Seconds() * 1000 / float64(n) }
+	b.ReportMetric(float64(n)/total.Seconds(), "events/s")
+	b.ReportMetric(ms(wrap), "envelope-ms")
+	b.ReportMetric(ms(publish), "statement-ms")
+	b.ReportMetric(ms(total-publish), "tx-rest-ms")
+	// The backend's statistics arrive shortly after it exits.
+	time.Sleep(500 * time.Millisecond)
+	rows, _ := bb.db.Admin.Query(ctx, `SELECT funcname, calls, total_time, self_time FROM pg_catalog.pg_stat_user_functions
+		WHERE calls > 0 ORDER BY total_time DESC LIMIT 12`)
+	for rows.Next() {
+		var name string
+		var calls int64
+		var totalMs, selfMs float64
+		require.NoError(b, rows.Scan(&name, &calls, &totalMs, &selfMs))
+		b.Logf("%-40s %5.1f calls/event  total %.3f ms/event  self %.3f ms/event", name, float64(calls)/float64(n), totalMs/float64(n), selfMs/float64(n))
+	}
+	require.NoError(b, rows.Err())
+}
