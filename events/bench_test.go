@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -56,18 +57,37 @@ func BenchmarkOutboxWriteOverhead(b *testing.B) {
 }
 
 // fillOutbox inserts n pending events, one aggregate each, as the host's
-// superuser (fast; the relay cannot tell).
+// superuser (fast; the relay cannot tell), then ANALYZE.
 func (b *bundle) fillOutbox(t testing.TB, n int) {
+	t.Helper()
+	b.insertEvents(t, newAggregates(n), 1)
+	// Steady state: autovacuum keeps the statistics current.
+	b.db.Exec(t, `ANALYZE public.cl_pm_events`)
+}
+
+// newAggregates returns n fresh aggregate ids.
+func newAggregates(n int) []uuid.UUID {
+	aggs := make([]uuid.UUID, n)
+	for i := range aggs {
+		aggs[i] = uuid.New()
+	}
+	return aggs
+}
+
+// insertEvents inserts rounds pending events for each of aggs, round by
+// round (one event of every aggregate, then the next), in one statement as
+// the host's superuser: a producer's insert, without ANALYZE. The database
+// numbers each aggregate's events (aggregate_seq) in insertion order.
+func (b *bundle) insertEvents(t testing.TB, aggs []uuid.UUID, rounds int) {
 	t.Helper()
 	b.db.Exec(t, `INSERT INTO public.cl_pm_events (organization_id, id, event_type, aggregate_id, idempotency_key, envelope)
 		SELECT $1::uuid, e.id, 'cl_virtual_group_started', e.agg, e.id::text,
 		       pg_catalog.jsonb_build_object('specversion', '1.0', 'id', e.id, 'source', 'urn:bench', 'type', 'cl_virtual_group_started',
 		         'time', pg_catalog.now(), 'subject', e.agg, 'datacontenttype', 'application/json', 'organizationid', $1::uuid,
 		         'data', pg_catalog.jsonb_build_object('session_id', e.agg, 'attendee_count', 8))
-		FROM (SELECT pg_catalog.gen_random_uuid() AS id, pg_catalog.gen_random_uuid() AS agg
-		      FROM pg_catalog.generate_series(1, $2::int)) e`, b.org, n)
-	// Steady state: autovacuum keeps the statistics current.
-	b.db.Exec(t, `ANALYZE public.cl_pm_events`)
+		FROM (SELECT pg_catalog.gen_random_uuid() AS id, a.agg
+		      FROM pg_catalog.generate_series(1, $3::int) r, pg_catalog.unnest($2::uuid[]) WITH ORDINALITY a(agg, i)
+		      ORDER BY r, a.i) e`, b.org, aggs, rounds)
 }
 
 // BenchmarkRelayThroughput drains 2,000 events per iteration to a sink.
@@ -141,4 +161,62 @@ func BenchmarkRelayBacklog(b *testing.B) {
 		b.ReportMetric(backlog/elapsed.Seconds(), "events/s")
 		b.ReportMetric(maxLag.Seconds(), "max-lag-s")
 	}
+}
+
+// BenchmarkPublishTx is the publish path's cap: one producer publishing
+// through Outbox.PublishTx as an acting user (an integration principal),
+// one event per transaction (peer_encounter_finalized about a finalized
+// encounter made beforehand, untimed), on a connection of its own. It
+// reports events/s and where an event's time goes: building the envelope
+// in Go (Outbox.Wrap, timed apart), the publish statement
+// (cl_pm_events_publish, from Go), the rest of the acting-user transaction
+// (begin, role and claims, commit), and the database functions the
+// statement ran (pg_stat_user_functions with track_functions, logged).
+func BenchmarkPublishTx(b *testing.B) {
+	bb := setup(b)
+	ctx := context.Background()
+	bb.db.Exec(b, `DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET track_functions = ''all''', pg_catalog.current_database()); END $$`)
+	bb.db.Exec(b, `SELECT pg_catalog.pg_stat_reset()`)
+	// A new session takes the database's track_functions; its statistics
+	// reach the views when it ends.
+	conn, err := pgx.ConnectConfig(ctx, bb.db.App.Config().ConnConfig)
+	require.NoError(b, err)
+	var wrap, publish, total time.Duration
+	n := 0
+	for b.Loop() {
+		b.StopTimer()
+		e := bb.finalized(b)
+		start := time.Now()
+		_, err := bb.outbox.Wrap(e)
+		require.NoError(b, err)
+		wrap += time.Since(start)
+		b.StartTimer()
+		start = time.Now()
+		require.NoError(b, dbtx.Run(ctx, conn, bb.user, func(tx pgx.Tx) error {
+			p := time.Now()
+			_, err := bb.outbox.PublishTx(ctx, tx, e, nil)
+			publish += time.Since(p)
+			return err
+		}))
+		total += time.Since(start)
+		n++
+	}
+	require.NoError(b, conn.Close(ctx))
+	ms := func(d time.Duration) float64 { return d.Seconds() * 1000 / float64(n) }
+	b.ReportMetric(float64(n)/total.Seconds(), "events/s")
+	b.ReportMetric(ms(wrap), "envelope-ms")
+	b.ReportMetric(ms(publish), "statement-ms")
+	b.ReportMetric(ms(total-publish), "tx-rest-ms")
+	// The backend's statistics arrive shortly after it exits.
+	time.Sleep(500 * time.Millisecond)
+	rows, _ := bb.db.Admin.Query(ctx, `SELECT funcname, calls, total_time, self_time FROM pg_catalog.pg_stat_user_functions
+		WHERE calls > 0 ORDER BY total_time DESC LIMIT 12`)
+	for rows.Next() {
+		var name string
+		var calls int64
+		var totalMs, selfMs float64
+		require.NoError(b, rows.Scan(&name, &calls, &totalMs, &selfMs))
+		b.Logf("%-40s %5.1f calls/event  total %.3f ms/event  self %.3f ms/event", name, float64(calls)/float64(n), totalMs/float64(n), selfMs/float64(n))
+	}
+	require.NoError(b, rows.Err())
 }

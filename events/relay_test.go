@@ -376,6 +376,12 @@ func TestRelayConfigIsChecked(t *testing.T) {
 	require.Error(t, err)
 	_, err = events.NewRelay(&events.RelayConfig{Sink: eventstest.NewSink()})
 	require.Error(t, err)
+	pool := testdb.New(t).App
+	for _, cfg := range []events.RelayConfig{{BatchSize: 10001}, {MaxAttempts: -1}, {Workers: 17}, {Workers: -1}} {
+		cfg.Pool, cfg.Sink = pool, eventstest.NewSink()
+		_, err = events.NewRelay(&cfg)
+		require.Error(t, err, "%+v", cfg)
+	}
 }
 
 // testLog sends a relay's log lines to the test's log.

