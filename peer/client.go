@@ -144,12 +144,14 @@ func (c *Client) Get(ctx context.Context, actingUser, organizationID, id uuid.UU
 	if err := c.disclose(ctx, actingUser, organizationID, consent.UseDisplay, id); err != nil {
 		return nil, err
 	}
-	var e *Encounter
-	err = dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) (err error) {
-		e, err = collectOne(tx.Query(ctx, getSQL, pgx.NamedArgs{"organization_id": organizationID, "id": id}))
-		return err
-	})
-	return e, err
+	found, err := dbtx.Collect[Encounter](ctx, c.db, actingUser, getSQL, pgx.NamedArgs{"organization_id": organizationID, "id": id})
+	if err != nil {
+		return nil, err
+	}
+	if len(found) == 0 {
+		return nil, ErrNotFound
+	}
+	return &found[0], nil
 }
 
 // disclose commits the accounting of a read or write of encounters (by
@@ -571,14 +573,7 @@ func (c *Client) Amendments(ctx context.Context, actingUser, organizationID, id 
 	if err := c.disclose(ctx, actingUser, organizationID, consent.UseDisplay, id); err != nil {
 		return nil, err
 	}
-	var out []Amendment
-	err = dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) error {
-		rows, _ := tx.Query(ctx, amendmentsSQL, pgx.NamedArgs{"organization_id": organizationID, "peer_encounter_id": id})
-		var err error
-		out, err = pgx.CollectRows(rows, pgx.RowToStructByName[Amendment])
-		return dbtx.MapError(err)
-	})
-	return out, err
+	return dbtx.Collect[Amendment](ctx, c.db, actingUser, amendmentsSQL, pgx.NamedArgs{"organization_id": organizationID, "peer_encounter_id": id})
 }
 
 // ServiceTypes returns the service types the organization may use now
@@ -589,14 +584,7 @@ func (c *Client) ServiceTypes(ctx context.Context, actingUser, organizationID uu
 	if err := validate.Required("OrganizationID", organizationID); err != nil {
 		return nil, err
 	}
-	var out []ServiceType
-	err = dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) error {
-		rows, _ := tx.Query(ctx, serviceTypesSQL, pgx.NamedArgs{"organization_id": organizationID, "source": nil})
-		var err error
-		out, err = pgx.CollectRows(rows, pgx.RowToStructByName[ServiceType])
-		return dbtx.MapError(err)
-	})
-	return out, err
+	return dbtx.Collect[ServiceType](ctx, c.db, actingUser, serviceTypesSQL, pgx.NamedArgs{"organization_id": organizationID, "source": nil})
 }
 
 // ServiceTypeLabel returns the label of an encounter's service type, from
@@ -604,22 +592,17 @@ func (c *Client) ServiceTypes(ctx context.Context, actingUser, organizationID uu
 func (c *Client) ServiceTypeLabel(ctx context.Context, actingUser uuid.UUID, e *Encounter) (_ string, err error) {
 	ctx, span := c.tel.Start(ctx, "peer.ServiceTypeLabel", telemetry.Organization(e.OrganizationID), telemetry.ID(encounterIDKey, e.ID))
 	defer span.End(&err)
-	var label string
-	err = dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) error {
-		rows, _ := tx.Query(ctx, serviceTypesSQL, pgx.NamedArgs{"organization_id": e.OrganizationID, "source": e.ServiceTypeSource})
-		types, err := pgx.CollectRows(rows, pgx.RowToStructByName[ServiceType])
-		if err != nil {
-			return dbtx.MapError(err)
+	types, err := dbtx.Collect[ServiceType](ctx, c.db, actingUser, serviceTypesSQL,
+		pgx.NamedArgs{"organization_id": e.OrganizationID, "source": e.ServiceTypeSource})
+	if err != nil {
+		return "", err
+	}
+	for _, t := range types {
+		if t.Code == e.ServiceType {
+			return t.Label, nil
 		}
-		for _, t := range types {
-			if t.Code == e.ServiceType {
-				label = t.Label
-				return nil
-			}
-		}
-		return ErrNotFound
-	})
-	return label, err
+	}
+	return "", ErrNotFound
 }
 
 func collectOne(rows pgx.Rows, err error) (*Encounter, error) {

@@ -101,16 +101,11 @@ func (c *Client) list(ctx context.Context, discloseSQL, sql string, actingUser, 
 	if err := dbtx.ExecCommitted(ctx, c.db, actingUser, discloseSQL, args); err != nil {
 		return nil, dbtx.MapError(err)
 	}
-	page := &Page{}
-	err := dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) error {
-		rows, _ := tx.Query(ctx, sql, args)
-		var err error
-		page.Encounters, err = pgx.CollectRows(rows, pgx.RowToStructByName[Encounter])
-		return dbtx.MapError(err)
-	})
+	encounters, err := dbtx.Collect[Encounter](ctx, c.db, actingUser, sql, args)
 	if err != nil {
 		return nil, err
 	}
+	page := &Page{Encounters: encounters}
 	if len(page.Encounters) > p.Limit {
 		page.Encounters = page.Encounters[:p.Limit]
 		last := page.Encounters[p.Limit-1]

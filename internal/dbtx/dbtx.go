@@ -76,19 +76,26 @@ func Run(ctx context.Context, db Beginner, actor uuid.UUID, fn func(pgx.Tx) erro
 // would vanish with its rollback. From a ...Tx method it takes a second
 // connection from db; db must be a pool or a connection of its own (given
 // a pgx.Tx, it runs inside it, and the rows it would open stay closed).
-//
-// On a pool or a connection the whole transaction (begin, the acting
-// user, the statement, commit) is one round trip: a pipeline, the
-// statement prepared the first time a connection runs it.
-func ExecCommitted(ctx context.Context, db Beginner, actor uuid.UUID, sql string, args ...any) (err error) {
+// On a pool or a connection it is one round trip (see [Read]).
+func ExecCommitted(ctx context.Context, db Beginner, actor uuid.UUID, sql string, args ...any) error {
+	return Read(ctx, db, actor, nil, sql, args...)
+}
+
+// Read runs one statement as actor in a transaction of its own on db,
+// hands its rows to collect (when not nil; collect reads them or not, and
+// the rest are discarded) and commits. On a pool or a connection the whole
+// transaction (begin, the acting user, the statement, commit) is one round
+// trip: a pipeline, the statement prepared the first time a connection
+// runs it. Given a pgx.Tx, it runs inside it, as [Run] does.
+func Read(ctx context.Context, db Beginner, actor uuid.UUID, collect func(pgx.Rows) error, sql string, args ...any) (err error) {
+	if actor == uuid.Nil {
+		return ErrNoActingUser
+	}
 	var conn *pgx.Conn
 	switch db := db.(type) {
 	case *pgx.Conn:
 		conn = db
 	case *pgxpool.Pool:
-		if actor == uuid.Nil {
-			return ErrNoActingUser
-		}
 		c, err := db.Acquire(ctx)
 		if err != nil {
 			return err
@@ -97,12 +104,19 @@ func ExecCommitted(ctx context.Context, db Beginner, actor uuid.UUID, sql string
 		conn = c.Conn()
 	default:
 		return Run(ctx, db, actor, func(tx pgx.Tx) error {
-			_, err := tx.Exec(ctx, sql, args...)
-			return err
+			rows, err := tx.Query(ctx, sql, args...)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			if collect != nil {
+				if err := collect(rows); err != nil {
+					return err
+				}
+			}
+			rows.Close()
+			return rows.Err()
 		})
-	}
-	if actor == uuid.Nil {
-		return ErrNoActingUser
 	}
 	ctx, span := telemetry.Transaction(ctx, actor, false)
 	defer span.End(&err)
@@ -113,9 +127,8 @@ func ExecCommitted(ctx context.Context, db Beginner, actor uuid.UUID, sql string
 			}
 		}
 	}
-	// Prepared once per connection (the library's accounting statements
-	// are few), so that the arguments are encoded for the parameters'
-	// types.
+	// Prepared once per connection (the library's statements are few), so
+	// that the arguments are encoded for the parameters' types.
 	sd, err := conn.Prepare(ctx, sql, sql)
 	if err != nil {
 		return err
@@ -127,13 +140,39 @@ func ExecCommitted(ctx context.Context, db Beginner, actor uuid.UUID, sql string
 	b := &pgconn.Batch{}
 	b.ExecParams("BEGIN", nil, nil, nil, nil)
 	queueClaims(b, Role, actor.String(), actorClaims(actor))
+	statement := 1 + claimStatements
 	b.ExecPrepared(sd.Name, params.ParamValues, params.ParamFormats, params.ResultFormats)
 	b.ExecParams("COMMIT", nil, nil, nil, nil)
-	if _, err = conn.PgConn().ExecBatch(ctx, b).ReadAll(); err != nil && conn.PgConn().TxStatus() != 'I' && !conn.IsClosed() {
-		// A refusal leaves the pipeline's transaction aborted.
-		_, _ = conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
+	results := conn.PgConn().ExecBatch(ctx, b)
+	var collected error
+	for i := 0; results.NextResult(); i++ {
+		if i != statement || collect == nil {
+			_, _ = results.ResultReader().Close() // an error is the batch's, below
+			continue
+		}
+		rows := pgx.RowsFromResultReader(conn.TypeMap(), results.ResultReader())
+		collected = collect(rows)
+		rows.Close()
 	}
-	return err
+	if err = results.Close(); err != nil {
+		if conn.PgConn().TxStatus() != 'I' && !conn.IsClosed() {
+			// A refusal leaves the pipeline's transaction aborted.
+			_, _ = conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
+		}
+		return err
+	}
+	return collected
+}
+
+// Collect is [Read] collecting every row into a T by column name
+// (pgx.RowToStructByName), its error mapped by [MapError].
+func Collect[T any](ctx context.Context, db Beginner, actor uuid.UUID, sql string, args ...any) ([]T, error) {
+	var out []T
+	err := Read(ctx, db, actor, func(rows pgx.Rows) (err error) {
+		out, err = pgx.CollectRows(rows, pgx.RowToStructByName[T])
+		return err
+	}, sql, args...)
+	return out, MapError(err)
 }
 
 // RunTx runs fn inside the caller's transaction tx as actor, in a savepoint.
@@ -211,7 +250,7 @@ func setClaims(ctx context.Context, tx pgx.Tx, role, sub, claims string) error {
 // join them into one string under the simple protocol, and cache one
 // prepared statement per user under the default.
 func queueClaims(b *pgconn.Batch, role, sub, claims string) {
-	for _, sql := range []string{
+	for _, sql := range [claimStatements]string{
 		"SET LOCAL request.jwt.claim.sub = " + quoteLiteral(sub),
 		"SET LOCAL request.jwt.claims = " + quoteLiteral(claims),
 		"SELECT pg_catalog.set_config('role', " + quoteLiteral(role) + ", true)",
@@ -219,6 +258,9 @@ func queueClaims(b *pgconn.Batch, role, sub, claims string) {
 		b.ExecParams(sql, nil, nil, nil, nil)
 	}
 }
+
+// claimStatements is how many statements queueClaims queues.
+const claimStatements = 3
 
 // quoteLiteral quotes s as an SQL string literal (SET takes no parameters).
 // The acting user's values are a UUID and JSON made from it; a restored
