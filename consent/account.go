@@ -23,12 +23,16 @@ import (
 func Account(ctx context.Context, db DB, actingUser, organizationID uuid.UUID, recordType RecordType, purpose Purpose, use Use,
 	charts ...uuid.UUID) (int, error) {
 	var n int
-	err := dbtx.Run(ctx, db, actingUser, func(tx pgx.Tx) (err error) {
-		n, err = AccountTx(ctx, tx, organizationID, recordType, purpose, use, charts...)
+	err := dbtx.Read(ctx, db, actingUser, func(rows pgx.Rows) (err error) {
+		n, err = pgx.CollectExactlyOneRow(rows, pgx.RowTo[int])
 		return err
-	})
-	return n, err
+	}, accountSQL, organizationID, charts, recordType, purpose, use)
+	return n, dbtx.MapError(err)
 }
+
+// accountSQL writes the accounting (cl_part2_disclosed) and says how many
+// lines it wrote.
+const accountSQL = `SELECT public.cl_part2_disclosed($1, $2, $3, $4, $5)`
 
 // AccountTx is [Account] inside tx, which must run as the acting user. The
 // rows it writes open nothing until tx commits: commit it before the read
@@ -37,7 +41,6 @@ func Account(ctx context.Context, db DB, actingUser, organizationID uuid.UUID, r
 func AccountTx(ctx context.Context, tx pgx.Tx, organizationID uuid.UUID, recordType RecordType, purpose Purpose, use Use,
 	charts ...uuid.UUID) (int, error) {
 	var n int
-	err := tx.QueryRow(ctx, `SELECT public.cl_part2_disclosed($1, $2, $3, $4, $5)`,
-		organizationID, charts, recordType, purpose, use).Scan(&n)
+	err := tx.QueryRow(ctx, accountSQL, organizationID, charts, recordType, purpose, use).Scan(&n)
 	return n, dbtx.MapError(err)
 }

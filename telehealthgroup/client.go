@@ -362,12 +362,7 @@ func (c *Client) Attendees(ctx context.Context, actingUser, organizationID, sess
 	if err := c.disclose(ctx, actingUser, organizationID, sessionID, uuid.Nil, consent.UseDisplay); err != nil {
 		return nil, err
 	}
-	var out []Attendee
-	err = dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) (err error) {
-		out, err = listAttendees(ctx, tx, organizationID, sessionID)
-		return err
-	})
-	return out, err
+	return dbtx.Collect[Attendee](ctx, c.db, actingUser, attendeesSQL, pgx.NamedArgs{"organization_id": organizationID, "session_id": sessionID})
 }
 
 func get(ctx context.Context, tx pgx.Tx, org, session uuid.UUID) (*sessionRow, error) {

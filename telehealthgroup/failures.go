@@ -172,16 +172,5 @@ func (c *Client) Notify(ctx context.Context, f *Failure) error {
 func (c *Client) Failures(ctx context.Context, actingUser, organizationID, sessionID uuid.UUID) (_ []Failure, err error) {
 	ctx, span := c.tel.Start(ctx, "telehealthgroup.Failures", telemetry.Organization(organizationID), telemetry.ID(sessionIDKey, sessionID))
 	defer span.End(&err)
-	var out []Failure
-	err = dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) (err error) {
-		out, err = listFailures(ctx, tx, organizationID, sessionID)
-		return err
-	})
-	return out, err
-}
-
-func listFailures(ctx context.Context, tx pgx.Tx, org, session uuid.UUID) ([]Failure, error) {
-	rows, _ := tx.Query(ctx, failuresSQL, pgx.NamedArgs{"organization_id": org, "session_id": session})
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[Failure])
-	return out, dbtx.MapError(err)
+	return dbtx.Collect[Failure](ctx, c.db, actingUser, failuresSQL, pgx.NamedArgs{"organization_id": organizationID, "session_id": sessionID})
 }
