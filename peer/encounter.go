@@ -185,8 +185,12 @@ type Amendment struct {
 	CorrectedDurationMinutes *int       `db:"corrected_duration_minutes"`
 	CorrectedHCPCSCode       *string    `db:"corrected_hcpcs_code"`
 	CorrectedPeerProviderID  *uuid.UUID `db:"corrected_peer_provider_id"`
-	CreatedBy                uuid.UUID  `db:"created_by"`
-	CreatedAt                time.Time  `db:"created_at"`
+	// BillingSeq is a correction of billed figures' place among the
+	// encounter's (1, 2, ...): the order they apply in and their events
+	// are published in. Nil for an addendum or a correction of text.
+	BillingSeq *int      `db:"billing_seq"`
+	CreatedBy  uuid.UUID `db:"created_by"`
+	CreatedAt  time.Time `db:"created_at"`
 }
 
 // AmendmentKind is an addendum (adds information) or a correction

@@ -2,6 +2,7 @@ package peer_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -648,6 +649,28 @@ func TestCorrectionsReachChargeCapture(t *testing.T) {
 	_, err = b.client.Correct(ctx, b.peer, b.org, e.ID, "x", "y", peer.Corrected{AmendmentID: uuid.New()})
 	require.ErrorAs(t, err, &verr)
 	require.Equal(t, "Corrected", verr.Field, "an id is no figure")
+
+	// Two corrections in one transaction, the second with the smaller id
+	// (a red-team finding: corrections applied in (created_at, id) order
+	// made the last event omit the first): the last event carries both,
+	// as the database now bills them.
+	tx, err := b.db.App.Begin(ctx)
+	require.NoError(t, err)
+	high, low := uuid.MustParse("ffffffff-0000-4000-8000-000000000001"), uuid.MustParse("00000000-0000-4000-8000-00000000000b")
+	_, err = b.client.CorrectTx(ctx, tx, b.peer, b.org, e.ID, "Shorter.", "r", peer.Corrected{DurationMinutes: 25, AmendmentID: high})
+	require.NoError(t, err)
+	moved, err := b.client.CorrectTx(ctx, tx, b.peer, b.org, e.ID, "Other peer.", "r", peer.Corrected{PeerProviderID: b.peer2, AmendmentID: low})
+	require.NoError(t, err)
+	require.NoError(t, tx.Commit(ctx))
+	require.Equal(t, 5, *moved.BillingSeq)
+	var lastData []byte
+	require.NoError(t, b.db.Admin.QueryRow(ctx, `SELECT envelope->'data' FROM public.cl_pm_events WHERE organization_id = $1
+		AND aggregate_id = $2 ORDER BY aggregate_seq DESC LIMIT 1`, b.org, e.ID).Scan(&lastData))
+	var last events.PeerEncounterCorrected
+	require.NoError(t, json.Unmarshal(lastData, &last))
+	require.Equal(t, low, last.AmendmentID)
+	require.Equal(t, 25, last.DurationMinutes, "the earlier correction in the transaction stands in the last event")
+	require.Equal(t, b.peer2, last.PeerProviderID)
 
 	// The database's rules for the corrected figures.
 	_, err = b.client.Correct(ctx, b.peer, b.org, e.ID, "x", "y", peer.Corrected{DurationMinutes: 600})

@@ -4,4 +4,4 @@
 INSERT INTO public.cl_peer_encounter_amendments (organization_id, peer_encounter_id, chart_id, kind, body, reason, created_by)
 VALUES (@organization_id, @peer_encounter_id, @chart_id, @kind, @body, @reason, auth.uid())
 RETURNING organization_id, id, peer_encounter_id, chart_id, kind, ''::text AS body, ''::text AS reason, created_by, created_at,
-  corrected_service_date, corrected_duration_minutes, corrected_hcpcs_code, corrected_peer_provider_id
+  corrected_service_date, corrected_duration_minutes, corrected_hcpcs_code, corrected_peer_provider_id, billing_seq

@@ -178,7 +178,17 @@ CREATE TABLE public.cl_peer_encounter_amendments (
   corrected_duration_minutes integer CHECK (corrected_duration_minutes BETWEEN 1 AND 1440),
   corrected_hcpcs_code       text CHECK (corrected_hcpcs_code ~ '^[A-Z0-9][A-Z0-9.]+$' AND pg_catalog.length(corrected_hcpcs_code) <= 10),
   corrected_peer_provider_id uuid,
+  -- A correction of billed figures: its place among the encounter's, 1,
+  -- 2, ..., numbered by cl_peer_encounter_correct under the encounter's
+  -- row lock; the order the figures apply in (cl_peer_encounter_billed)
+  -- and the order their events are published in, whatever the
+  -- transactions' clocks or the amendments' ids.
+  billing_seq integer CHECK (billing_seq >= 1),
   PRIMARY KEY (organization_id, id),
+  UNIQUE (organization_id, peer_encounter_id, billing_seq),
+  CONSTRAINT cl_peer_encounter_amendments_billing_seq
+    CHECK ((billing_seq IS NULL) = ((corrected_service_date, corrected_duration_minutes, corrected_hcpcs_code,
+                                     corrected_peer_provider_id) IS NULL)),
   -- The amendment's chart is its encounter's chart.
   FOREIGN KEY (organization_id, peer_encounter_id, chart_id)
     REFERENCES public.cl_peer_encounters (organization_id, id, chart_id),
@@ -337,8 +347,8 @@ CREATE FUNCTION public.cl_peer_encounter_billed(p_organization_id uuid, p_encoun
     FROM public.cl_peer_encounters e WHERE e.organization_id = p_organization_id AND e.id = p_encounter_id;
     FOR a IN SELECT x.* FROM public.cl_peer_encounter_amendments x
              WHERE x.organization_id = p_organization_id AND x.peer_encounter_id = p_encounter_id AND x.kind = 'correction'
-               AND (p_upto.id IS NULL OR (x.created_at, x.id) <= (p_upto.created_at, p_upto.id))
-             ORDER BY x.created_at, x.id LOOP
+               AND x.billing_seq IS NOT NULL AND (p_upto.id IS NULL OR x.billing_seq <= p_upto.billing_seq)
+             ORDER BY x.billing_seq LOOP
       service_date := coalesce(a.corrected_service_date, service_date);
       duration_minutes := coalesce(a.corrected_duration_minutes, duration_minutes);
       hcpcs_code := coalesce(a.corrected_hcpcs_code, hcpcs_code);
@@ -1095,10 +1105,18 @@ CREATE FUNCTION public.cl_peer_encounter_correct(
     IF a.id IS NULL THEN
       RAISE EXCEPTION 'no such finalized peer encounter to correct' USING ERRCODE = 'no_data_found';
     END IF;
+    -- One correction of an encounter at a time, each after the last: its
+    -- number, and so its event, follows every correction committed before.
+    PERFORM 1 FROM public.cl_peer_encounters e
+    WHERE e.organization_id = p_organization_id AND e.id = p_id FOR UPDATE;
+    SELECT coalesce(pg_catalog.max(x.billing_seq), 0) + 1 INTO a.billing_seq FROM public.cl_peer_encounter_amendments x
+    WHERE x.organization_id = p_organization_id AND x.peer_encounter_id = p_id;
     INSERT INTO public.cl_peer_encounter_amendments (organization_id, id, peer_encounter_id, chart_id, kind, body, reason,
-      created_by, corrected_service_date, corrected_duration_minutes, corrected_hcpcs_code, corrected_peer_provider_id)
+      created_by, corrected_service_date, corrected_duration_minutes, corrected_hcpcs_code, corrected_peer_provider_id,
+      billing_seq)
     VALUES (a.organization_id, a.id, a.peer_encounter_id, a.chart_id, 'correction', a.body, a.reason, a.created_by,
-      a.corrected_service_date, a.corrected_duration_minutes, a.corrected_hcpcs_code, a.corrected_peer_provider_id)
+      a.corrected_service_date, a.corrected_duration_minutes, a.corrected_hcpcs_code, a.corrected_peer_provider_id,
+      a.billing_seq)
     ON CONFLICT (organization_id, id) DO NOTHING
     RETURNING * INTO a;
     IF NOT FOUND THEN
