@@ -64,6 +64,8 @@ var (
 	getEncounterSQL string
 	//go:embed sql/participants.sql
 	participantsSQL string
+	//go:embed sql/participants_in_write.sql
+	participantsInWriteSQL string
 	//go:embed sql/end.sql
 	endSQL string
 )
@@ -108,10 +110,13 @@ func (c *Client) create(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p 
 			}
 		}
 		var err error
-		e, err = get(ctx, tx, p.OrganizationID, id)
+		e, err = get(ctx, tx, p.OrganizationID, id, participantsInWriteSQL)
 		return err
 	})
-	return e, err
+	if err != nil {
+		return nil, err // nothing was created
+	}
+	return e, nil
 }
 
 // AddParticipant adds a participant to an encounter the acting user may
@@ -140,14 +145,14 @@ func (c *Client) addParticipant(ctx context.Context, tx pgx.Tx, actingUser, org,
 	}
 	var e *Encounter
 	err = dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
-		if _, err := get(ctx, tx, org, encounterID); err != nil {
+		if _, err := get(ctx, tx, org, encounterID, participantsInWriteSQL); err != nil {
 			return err
 		}
 		if err := addParticipant(ctx, tx, org, encounterID, &p); err != nil {
 			return err
 		}
 		var err error
-		e, err = get(ctx, tx, org, encounterID)
+		e, err = get(ctx, tx, org, encounterID, participantsInWriteSQL)
 		return err
 	})
 	return e, err
@@ -215,23 +220,27 @@ func (c *Client) Get(ctx context.Context, actingUser, organizationID, id uuid.UU
 	}
 	var e *Encounter
 	err = dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) (err error) {
-		e, err = get(ctx, tx, organizationID, id)
+		e, err = get(ctx, tx, organizationID, id, participantsSQL)
 		return err
 	})
 	return e, err
 }
 
-// get reads an encounter with its participants (after disclose).
-func get(ctx context.Context, tx pgx.Tx, org, id uuid.UUID) (*Encounter, error) {
+// get reads an encounter with its participants (after disclose), these
+// by participants (participantsSQL for a read, participantsInWriteSQL in
+// a transaction that writes).
+func get(ctx context.Context, tx pgx.Tx, org, id uuid.UUID, participants string) (*Encounter, error) {
 	args := pgx.NamedArgs{"organization_id": org, "id": id}
 	rows, _ := tx.Query(ctx, getEncounterSQL, args)
 	e, err := pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[Encounter])
 	if err != nil {
 		return nil, dbtx.MapError(err)
 	}
-	rows, _ = tx.Query(ctx, participantsSQL, args)
-	e.Participants, err = pgx.CollectRows(rows, pgx.RowToStructByName[Participant])
-	return e, dbtx.MapError(err)
+	rows, _ = tx.Query(ctx, participants, args)
+	if e.Participants, err = pgx.CollectRows(rows, pgx.RowToStructByName[Participant]); err != nil {
+		return nil, dbtx.MapError(err)
+	}
+	return e, nil
 }
 
 // End records the end of an encounter and its final summary. Ending an
@@ -265,7 +274,7 @@ func (c *Client) end(ctx context.Context, tx pgx.Tx, actingUser, org, id uuid.UU
 	}
 	var e *Encounter
 	err = dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
-		current, err := get(ctx, tx, org, id)
+		current, err := get(ctx, tx, org, id, participantsInWriteSQL)
 		if err != nil {
 			return err
 		}
@@ -283,7 +292,7 @@ func (c *Client) end(ctx context.Context, tx pgx.Tx, actingUser, org, id uuid.UU
 			}
 			return dbtx.MapError(err)
 		}
-		e, err = get(ctx, tx, org, id)
+		e, err = get(ctx, tx, org, id, participantsInWriteSQL)
 		return err
 	})
 	return e, err

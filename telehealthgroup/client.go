@@ -223,22 +223,20 @@ func (c *Client) addAttendee(ctx context.Context, tx pgx.Tx, actingUser uuid.UUI
 		// The database decides: the attendance policy (the permission), the
 		// attendance and mode guards (consent, state, a virtual group's
 		// remote attendance), the keys.
-		var id uuid.UUID
+		// The attendee as written, by RETURNING: on Citus a definer may
+		// not read what the caller has just written in the transaction.
+		added := &Attendee{}
 		if err := tx.QueryRow(ctx, addAttendeeSQL, pgx.NamedArgs{"organization_id": p.OrganizationID, "session_id": p.SessionID,
-			"chart_id": p.ChartID}).Scan(&id); err != nil {
+			"chart_id": p.ChartID}).Scan(&added.AttendanceID, &added.ChartID, &added.Status); err != nil {
 			return refusals.Map(err)
 		}
-		if _, err := tx.Exec(ctx, addModeSQL, pgx.NamedArgs{"organization_id": p.OrganizationID, "attendance_id": id,
-			"session_id": p.SessionID, "mode": p.Mode, "at_home": p.AtHome}); err != nil {
+		if err := tx.QueryRow(ctx, addModeSQL, pgx.NamedArgs{"organization_id": p.OrganizationID, "attendance_id": added.AttendanceID,
+			"session_id": p.SessionID, "mode": p.Mode, "at_home": p.AtHome}).
+			Scan(&added.Mode, &added.AtHome, &added.JoinedAt, &added.LeftAt); err != nil {
 			return refusals.Map(err)
 		}
-		attendees, err := listAttendees(ctx, tx, p.OrganizationID, p.SessionID)
-		for i := range attendees {
-			if attendees[i].AttendanceID == id {
-				a = &attendees[i]
-			}
-		}
-		return err
+		a = added
+		return nil
 	})
 	return a, err
 }
@@ -396,13 +394,6 @@ func discloseTx(ctx context.Context, tx pgx.Tx, org, session, attendance uuid.UU
 	}
 	_, err := consent.AccountTx(ctx, tx, org, consent.RecordGroupSession, consent.PurposeTreatment, use, charts...)
 	return err
-}
-
-// listAttendees reads a session's attendees (after disclose).
-func listAttendees(ctx context.Context, tx pgx.Tx, org, session uuid.UUID) ([]Attendee, error) {
-	rows, _ := tx.Query(ctx, attendeesSQL, pgx.NamedArgs{"organization_id": org, "session_id": session})
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[Attendee])
-	return out, dbtx.MapError(err)
 }
 
 // explainMissing turns ErrNotFound from a write that no row let through

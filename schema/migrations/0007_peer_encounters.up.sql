@@ -676,7 +676,6 @@ CREATE FUNCTION public.cl_peer_encounters_by_chart(
 ) RETURNS SETOF public.cl_peer_encounters
   LANGUAGE plpgsql STABLE SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
-  SET plan_cache_mode = force_generic_plan
   AS $$
   DECLARE
     v_text boolean := public.cl_has_permission(p_organization_id, 'cl.peer.encounter.view_text');
@@ -717,7 +716,6 @@ CREATE FUNCTION public.cl_peer_provider_page(
 ) RETURNS SETOF public.cl_peer_encounters
   LANGUAGE plpgsql STABLE SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
-  SET plan_cache_mode = force_generic_plan
   AS $$
   DECLARE
     v_left    integer := least(greatest(p_limit, 0), 10001);

@@ -266,7 +266,6 @@ CREATE FUNCTION public.cl_group_attendees(p_organization_id uuid, p_session_id u
                  left_at timestamptz)
   LANGUAGE plpgsql STABLE SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
-  SET plan_cache_mode = force_generic_plan
   AS $$
   DECLARE
     v_open uuid[];

@@ -2,4 +2,4 @@
 -- attendance up, which a single statement's snapshot would not show.
 INSERT INTO public.cl_group_attendance (organization_id, session_id, chart_id)
 VALUES (@organization_id, @session_id, @chart_id)
-RETURNING id
+RETURNING id, chart_id, status
