@@ -318,6 +318,35 @@ func TestReadingPart2EncountersIsAccounted(t *testing.T) {
 	require.Equal(t, 4, accounted("save"), "a chart that is not Part 2 is no disclosure")
 }
 
+// A line accounting for a display opens no write (a red-team finding): by
+// plain SQL, after only a Get, finalizing is told to account for a write
+// first.
+func TestADisplayLineOpensNoWrite(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	b.grant(t, b.peer, b.part2)
+	var id uuid.UUID
+	require.NoError(t, b.db.Admin.QueryRow(ctx, `INSERT INTO public.cl_peer_encounters (organization_id, chart_id, peer_provider_id,
+		service_date, start_time, end_time, duration_minutes, service_type, service_type_source, hcpcs_code, focus_notes, created_by, updated_by)
+		VALUES ($1, $2, $3, current_date, now() - interval '2 hours', now() - interval '1 hour', 60, 'peer_support', 'pf15', 'H0038',
+		        'notes', $3, $3) RETURNING id`, b.org, b.part2, b.peer).Scan(&id))
+	_, err := b.client.Get(ctx, b.peer, b.org, id)
+	require.NoError(t, err)
+	finalize := func() error {
+		return dbtx.Run(ctx, b.db.App, b.peer, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, `SELECT * FROM public.cl_peer_encounter_finalize($1, $2, $3, 'urn:test', true)`, b.org, id, uuid.New())
+			return err
+		})
+	}
+	require.True(t, dbtx.IsAccountFirst(finalize()), "a display line")
+	require.NoError(t, dbtx.Run(ctx, b.db.App, b.peer, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `SELECT public.cl_peer_encounters_disclose($1, ARRAY[$2::uuid], 'save')`, b.org, id)
+		return err
+	}))
+	require.NoError(t, finalize(), "after a committed line for a write")
+}
+
 func TestOtherOrganizations(t *testing.T) {
 	t.Parallel()
 	b := setup(t)

@@ -732,9 +732,12 @@ CREATE FUNCTION public.cl_part2_disclosed(
 -- transaction). Policies and the library's read functions over Part 2
 -- records add it, so that no row of a Part 2 chart leaves the database,
 -- through the API or by plain SQL, without its line in the accounting of
--- disclosures, and no rollback can take the line back.
+-- disclosures, and no rollback can take the line back. With p_use, only a
+-- line for that use opens it: a write ('save') needs a line accounting
+-- for a write, not one for a display.
 -- +goose StatementBegin
-CREATE FUNCTION public.cl_part2_opened(p_organization_id uuid, p_chart_id uuid, p_record_type text) RETURNS boolean
+CREATE FUNCTION public.cl_part2_opened(p_organization_id uuid, p_chart_id uuid, p_record_type text, p_use text DEFAULT NULL)
+  RETURNS boolean
   LANGUAGE plpgsql STABLE SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
   AS $$
@@ -747,7 +750,8 @@ CREATE FUNCTION public.cl_part2_opened(p_organization_id uuid, p_chart_id uuid, 
     IF NOT FOUND THEN
       RETURN false;
     END IF;
-    RETURN NOT v_part2 OR public.cl_part2_accounted(p_organization_id, p_chart_id, v_type, NULL, true);
+    RETURN NOT v_part2 OR public.cl_part2_accounted(p_organization_id, p_chart_id, v_type,
+                                                      CASE WHEN p_use IS NOT NULL THEN public.cl_part2_use(p_use) END, true);
   END
   $$;
 -- +goose StatementEnd
@@ -885,13 +889,13 @@ REVOKE ALL ON FUNCTION public.cl_charts_clinical(uuid, uuid[]) FROM PUBLIC, auth
 REVOKE ALL ON FUNCTION public.cl_sud_consent_charts(uuid, uuid[], text, boolean) FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_part2_decide(uuid, text, text, text) FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_part2_disclosed(uuid, uuid[], text, text, text) FROM PUBLIC, authenticated;
-REVOKE ALL ON FUNCTION public.cl_part2_opened(uuid, uuid, text) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_part2_opened(uuid, uuid, text, text) FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_part2_accounted(uuid, uuid, text, text, boolean) FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_part2_accounted_charts(uuid, uuid[], text, text, boolean) FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_part2_disclosure_window() FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_part2_purpose(text) FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_part2_use(text) FROM PUBLIC, authenticated;
-GRANT EXECUTE ON FUNCTION public.cl_part2_opened(uuid, uuid, text) TO authenticated;
+GRANT EXECUTE ON FUNCTION public.cl_part2_opened(uuid, uuid, text, text) TO authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_part2_disclosed(uuid, uuid[], text, text, text) TO authenticated;
 REVOKE ALL ON FUNCTION public.cl_part2_break_glass(uuid, text, interval) FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_part2_consents_guard() FROM PUBLIC, authenticated;

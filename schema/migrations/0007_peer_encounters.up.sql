@@ -482,7 +482,9 @@ CREATE FUNCTION public.cl_peer_access(p_organization_id uuid, p_chart_id uuid, p
   AS $$
   BEGIN
     RETURN public.cl_has_permission(p_organization_id, p_permission)
-       AND public.cl_part2_opened(p_organization_id, p_chart_id, 'peer_encounter');
+       -- A write needs a line accounting for a write.
+       AND public.cl_part2_opened(p_organization_id, p_chart_id, 'peer_encounter',
+                                  CASE WHEN p_permission = 'cl.peer.encounter.view' THEN NULL ELSE 'save' END);
   END
   $$;
 -- +goose StatementEnd
@@ -961,7 +963,10 @@ CREATE FUNCTION public.cl_peer_encounter_finalize(
   BEGIN
     SELECT * INTO pe FROM public.cl_peer_encounters x
     WHERE x.organization_id = p_organization_id AND x.id = p_id FOR UPDATE;
-    v_open := FOUND AND v_user IS NOT NULL AND public.cl_peer_chart_readable(p_organization_id, pe.chart_id, true);
+    -- Open: readable, and for a Part 2 chart a committed line accounting
+    -- for a write.
+    v_open := FOUND AND v_user IS NOT NULL AND public.cl_peer_chart_readable(p_organization_id, pe.chart_id, false)
+              AND public.cl_part2_opened(p_organization_id, pe.chart_id, 'peer_encounter', 'save');
     IF NOT v_open AND (pe.id IS NULL OR v_user IS NULL
                        OR NOT public.cl_peer_chart_readable(p_organization_id, pe.chart_id, false)) THEN
       RAISE EXCEPTION 'no such peer encounter' USING ERRCODE = 'no_data_found';
@@ -1058,7 +1063,7 @@ CREATE FUNCTION public.cl_peer_encounter_correction(
     IF NOT FOUND OR auth.uid() IS NULL OR NOT public.cl_has_org_access(p_organization_id)
        OR NOT public.cl_check_sud_consent(pe.chart_id, 'peer_encounter', auth.uid())
        OR NOT public.cl_peer_access(p_organization_id, pe.chart_id, 'cl.peer.encounter.amend')
-       OR NOT public.cl_part2_opened(p_organization_id, pe.chart_id, 'peer_encounter')
+       OR NOT public.cl_part2_opened(p_organization_id, pe.chart_id, 'peer_encounter', 'save')
        OR (p_service_date, p_duration_minutes, p_hcpcs_code, p_peer_provider_id) IS NULL THEN
       RETURN NULL;
     END IF;
