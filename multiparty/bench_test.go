@@ -3,47 +3,14 @@ package multiparty_test
 import (
 	"context"
 	"fmt"
-	"slices"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/encoreos/platform-go/internal/testdb"
 	"github.com/encoreos/platform-go/multiparty"
 )
-
-// pair measures the library and its lower bound in the same loop,
-// alternating which goes first, and reports each one's median and their
-// ratio (lib-ms, bound-ms, ratio), as peer's BenchmarkAtScale does.
-type pair struct{ lib, bound []time.Duration }
-
-func (p *pair) run(lib, bound func()) {
-	timed := func(f func(), into *[]time.Duration) {
-		start := time.Now()
-		f()
-		*into = append(*into, time.Since(start))
-	}
-	if len(p.lib)%2 == 0 {
-		timed(lib, &p.lib)
-		timed(bound, &p.bound)
-	} else {
-		timed(bound, &p.bound)
-		timed(lib, &p.lib)
-	}
-}
-
-func (p *pair) report(b *testing.B) {
-	median := func(d []time.Duration) float64 {
-		s := slices.Clone(d)
-		slices.Sort(s)
-		return float64(s[len(s)/2]) / float64(time.Millisecond)
-	}
-	lib, bound := median(p.lib), median(p.bound)
-	b.ReportMetric(lib, "lib-ms")
-	b.ReportMetric(bound, "bound-ms")
-	b.ReportMetric(lib/bound, "ratio")
-}
 
 // BenchmarkGet reads an encounter with its participants (Get: the
 // accounting of its Part 2 patients committed, then the encounter and its
@@ -67,9 +34,9 @@ func BenchmarkGet(b *testing.B) {
 			}
 			e, err := bb.client.Create(ctx, bb.clinician, p)
 			require.NoError(b, err)
-			var pr pair
+			var pr testdb.Pair
 			for b.Loop() {
-				pr.run(func() {
+				pr.Run(func() {
 					got, err := bb.client.Get(ctx, bb.clinician, bb.org, e.ID)
 					require.NoError(b, err)
 					require.Len(b, got.Participants, patients+4)
@@ -84,7 +51,7 @@ func BenchmarkGet(b *testing.B) {
 					require.Len(b, got, patients+4)
 				})
 			}
-			pr.report(b)
+			pr.Report(b)
 		})
 	}
 }

@@ -3,7 +3,6 @@ package peer_test
 import (
 	"context"
 	"fmt"
-	"slices"
 	"testing"
 	"time"
 
@@ -16,39 +15,6 @@ import (
 	"github.com/encoreos/platform-go/internal/testdb"
 	"github.com/encoreos/platform-go/peer"
 )
-
-// pair measures the library and its lower bound in the same loop,
-// alternating which goes first, and reports each one's median and their
-// ratio (lib-ms, bound-ms, ratio). The benchmark's own ns/op is their sum
-// plus the untimed setup of each operation and is not the figure to read.
-type pair struct{ lib, bound []time.Duration }
-
-func (p *pair) run(lib, bound func()) {
-	timed := func(f func(), into *[]time.Duration) {
-		start := time.Now()
-		f()
-		*into = append(*into, time.Since(start))
-	}
-	if len(p.lib)%2 == 0 {
-		timed(lib, &p.lib)
-		timed(bound, &p.bound)
-	} else {
-		timed(bound, &p.bound)
-		timed(lib, &p.lib)
-	}
-}
-
-func (p *pair) report(b *testing.B) {
-	median := func(d []time.Duration) float64 {
-		s := slices.Clone(d)
-		slices.Sort(s)
-		return float64(s[len(s)/2]) / float64(time.Millisecond)
-	}
-	lib, bound := median(p.lib), median(p.bound)
-	b.ReportMetric(lib, "lib-ms")
-	b.ReportMetric(bound, "bound-ms")
-	b.ReportMetric(lib/bound, "ratio")
-}
 
 // scaleBundle is a database with history of a given size beside a fixed
 // set of rows the benchmarks read: the Part 2 chart bb.part2 with 1,000
@@ -140,25 +106,25 @@ func BenchmarkAtScale(b *testing.B) {
 	for _, history := range testdb.Scales() {
 		bb := setupScale(b, history)
 		b.Run(fmt.Sprintf("history=%d/finalize", history), func(b *testing.B) {
-			var p pair
+			var p testdb.Pair
 			for b.Loop() {
 				b.StopTimer()
 				e := bb.create(b, bb.chart, bb.fields())
 				b.StartTimer()
-				p.run(func() {
+				p.Run(func() {
 					_, err := bb.client.Finalize(ctx, bb.peer, bb.org, e.ID)
 					require.NoError(b, err)
 				}, func() { bb.plainInsert(b) })
 			}
-			p.report(b)
+			p.Report(b)
 		})
 		b.Run(fmt.Sprintf("history=%d/publish", history), func(b *testing.B) {
-			var p pair
+			var p testdb.Pair
 			for b.Loop() {
 				b.StopTimer()
 				pe := bb.db.NewFinalizedPeerEncounter(b, bb.org)
 				b.StartTimer()
-				p.run(func() {
+				p.Run(func() {
 					require.NoError(b, dbtx.Run(ctx, bb.db.App, bb.integration, func(tx pgx.Tx) error {
 						_, err := bb.outbox.PublishTx(ctx, tx, &events.PeerEncounterFinalized{
 							Header:          events.Header{OrganizationID: bb.org, Timestamp: pe.FinalizedAt},
@@ -169,33 +135,33 @@ func BenchmarkAtScale(b *testing.B) {
 					}))
 				}, func() { bb.plainInsert(b) })
 			}
-			p.report(b)
+			p.Report(b)
 		})
 		for _, walk := range []struct {
 			name     string
 			limit, n int
 		}{{"page=50", 50, 50}, {"all=1000", 500, scaleRows}} {
 			b.Run(fmt.Sprintf("history=%d/by-chart/%s", history, walk.name), func(b *testing.B) {
-				var p pair
+				var p testdb.Pair
 				for b.Loop() {
-					p.run(func() {
+					p.Run(func() {
 						libList(b, func(lp peer.ListParams) (*peer.Page, error) {
 							return bb.client.ListByChart(ctx, bb.peer, bb.org, bb.part2, lp)
 						}, walk.limit, walk.n)
 					}, func() { bb.plainList(b, "chart_id", bb.part2, walk.limit, walk.n) })
 				}
-				p.report(b)
+				p.Report(b)
 			})
 			b.Run(fmt.Sprintf("history=%d/by-provider/%s", history, walk.name), func(b *testing.B) {
-				var p pair
+				var p testdb.Pair
 				for b.Loop() {
-					p.run(func() {
+					p.Run(func() {
 						libList(b, func(lp peer.ListParams) (*peer.Page, error) {
 							return bb.client.ListByProvider(ctx, bb.peer, bb.org, bb.peer, lp)
 						}, walk.limit, walk.n)
 					}, func() { bb.plainList(b, "peer_provider_id", bb.peer, walk.limit, walk.n) })
 				}
-				p.report(b)
+				p.Report(b)
 			})
 		}
 	}

@@ -58,38 +58,6 @@ func concludeHybrid15(b *testing.B, history int) {
 	b.ReportMetric(float64(concluding[len(concluding)/2].Microseconds())/1000, "median-ms/conclude")
 }
 
-// pair measures the library and its lower bound in the same loop,
-// alternating which goes first, and reports each one's median and their
-// ratio (lib-ms, bound-ms, ratio), as peer's BenchmarkAtScale does.
-type pair struct{ lib, bound []time.Duration }
-
-func (p *pair) run(lib, bound func()) {
-	timed := func(f func(), into *[]time.Duration) {
-		start := time.Now()
-		f()
-		*into = append(*into, time.Since(start))
-	}
-	if len(p.lib)%2 == 0 {
-		timed(lib, &p.lib)
-		timed(bound, &p.bound)
-	} else {
-		timed(bound, &p.bound)
-		timed(lib, &p.lib)
-	}
-}
-
-func (p *pair) report(b *testing.B) {
-	median := func(d []time.Duration) float64 {
-		s := slices.Clone(d)
-		slices.Sort(s)
-		return float64(s[len(s)/2]) / float64(time.Millisecond)
-	}
-	lib, bound := median(p.lib), median(p.bound)
-	b.ReportMetric(lib, "lib-ms")
-	b.ReportMetric(bound, "bound-ms")
-	b.ReportMetric(lib/bound, "ratio")
-}
-
 // BenchmarkAttendees lists a hybrid session's attendees (Attendees: the
 // accounting of its Part 2 attendees committed, then the list) beside the
 // same SELECT without RLS (as the owner). Sizes: attendees=N, one in five
@@ -117,9 +85,9 @@ func BenchmarkAttendees(b *testing.B) {
 				mode := []telehealthgroup.Mode{telehealthgroup.InPerson, telehealthgroup.Video, telehealthgroup.AudioOnly}[i%3]
 				bb.attendee(b, chart, mode, mode == telehealthgroup.Video)
 			}
-			var p pair
+			var p testdb.Pair
 			for b.Loop() {
-				p.run(func() {
+				p.Run(func() {
 					got, err := bb.client.Attendees(ctx, bb.facilitator, bb.org, bb.session)
 					require.NoError(b, err)
 					require.Len(b, got, n)
@@ -134,7 +102,7 @@ func BenchmarkAttendees(b *testing.B) {
 					require.Len(b, got, n)
 				})
 			}
-			p.report(b)
+			p.Report(b)
 		})
 	}
 }
