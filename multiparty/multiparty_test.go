@@ -176,8 +176,7 @@ func TestEveryActionNeedsItsPermission(t *testing.T) {
 
 	// View without manage: sees, cannot change.
 	viewer := b.db.NewMember(t, b.org, "peer_specialist")
-	b.db.Exec(t, `INSERT INTO public.pf_roles (code, description) VALUES ('mp_viewer', 'views multi-party encounters')`)
-	b.db.Exec(t, `INSERT INTO public.pf_role_permissions (role, permission) VALUES ('mp_viewer', 'cl.multi_party.view')`)
+	b.db.NewRole(t, "mp_viewer", "views multi-party encounters", "cl.multi_party.view")
 	b.db.Exec(t, `INSERT INTO public.pf_member_roles (organization_id, user_id, role) VALUES ($1, $2, 'mp_viewer')`, b.org, viewer)
 	_, err = b.client.Get(ctx, viewer, b.org, e.ID)
 	require.NoError(t, err)

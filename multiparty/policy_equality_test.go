@@ -2,9 +2,7 @@ package multiparty_test
 
 import (
 	"context"
-	"math/rand/v2"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -27,16 +25,13 @@ import (
 // it stood before (testdb.InstallSeedRef) for every patient.
 func TestParticipantsGiveThePolicysAnswer(t *testing.T) {
 	t.Parallel()
-	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
-	rng := rand.New(rand.NewPCG(seed, 0))
+	rng := testdb.Rand(t)
 	b := setup(t)
 	ctx := context.Background()
 	testdb.InstallSeedRef(t, b.db)
 	sites := []uuid.UUID{b.db.NewSite(t, b.org), b.db.NewSite(t, b.org)}
-	b.db.Exec(t, `INSERT INTO public.pf_roles (code, description) VALUES ('zz_mp_viewer', 'test'), ('zz_chart_viewer', 'test')`)
-	b.db.Exec(t, `INSERT INTO public.pf_role_permissions (role, permission) VALUES ('zz_mp_viewer', 'cl.multi_party.view'),
-		('zz_chart_viewer', 'cl.chart.view')`)
+	b.db.NewRole(t, "zz_mp_viewer", "test", "cl.multi_party.view")
+	b.db.NewRole(t, "zz_chart_viewer", "test", "cl.chart.view")
 	readers := []uuid.UUID{b.clinician, b.colleague, b.peer, b.officer, b.db.NewMember(t, b.org)}
 	for range 3 {
 		r := b.db.NewMember(t, b.org, "zz_mp_viewer")

@@ -31,18 +31,15 @@ import (
 // (testdb.InstallSeedRef), with and without the committed accounting.
 func TestListsGiveThePolicysAnswer(t *testing.T) {
 	t.Parallel()
-	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
-	rng := rand.New(rand.NewPCG(seed, 0))
+	rng := testdb.Rand(t)
 	bb := setup(t)
 	ctx := context.Background()
 	sites := []uuid.UUID{bb.db.NewSite(t, bb.org), bb.db.NewSite(t, bb.org), bb.db.NewSite(t, bb.org)}
 	// Roles that split the list's permission from clinical access, so that
 	// a reader may see peer encounters organization-wide but charts only at
 	// one site.
-	bb.db.Exec(t, `INSERT INTO public.pf_roles (code, description) VALUES ('zz_peer_viewer', 'test'), ('zz_chart_viewer', 'test')`)
-	bb.db.Exec(t, `INSERT INTO public.pf_role_permissions (role, permission) VALUES ('zz_peer_viewer', 'cl.peer.encounter.view'),
-		('zz_chart_viewer', 'cl.chart.view')`)
+	bb.db.NewRole(t, "zz_peer_viewer", "test", "cl.peer.encounter.view")
+	bb.db.NewRole(t, "zz_chart_viewer", "test", "cl.chart.view")
 	peers := []uuid.UUID{bb.peer, bb.peer2, bb.db.NewMember(t, bb.org, "peer_specialist")}
 	readers := append(slices.Clone(peers), bb.db.NewMember(t, bb.org, "clinician"), bb.db.NewMember(t, bb.org, "peer_supervisor"),
 		bb.db.NewMember(t, bb.org, "hr_manager"), bb.db.NewMember(t, bb.org))

@@ -47,6 +47,17 @@ func (db *DB) AddMember(t testing.TB, org, user uuid.UUID, roles ...string) {
 	}
 }
 
+// NewRole adds a role to the role model (PF-30, global: every organization
+// sees it) holding the given permissions, as a host defines its own roles
+// with rows.
+func (db *DB) NewRole(t testing.TB, code, description string, permissions ...string) {
+	t.Helper()
+	db.Exec(t, `INSERT INTO public.pf_roles (code, description) VALUES ($1, $2)`, code, description)
+	for _, permission := range permissions {
+		db.Exec(t, `INSERT INTO public.pf_role_permissions (role, permission) VALUES ($1, $2)`, code, permission)
+	}
+}
+
 // AddSiteRole gives a member a role at one site only.
 func (db *DB) AddSiteRole(t testing.TB, org, user, site uuid.UUID, role string) {
 	t.Helper()

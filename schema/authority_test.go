@@ -230,9 +230,7 @@ func TestClinicalTextNeedsItsOwnPermission(t *testing.T) {
 	}
 
 	// A host's own role, by rows: a biller who may view encounters.
-	c.db.Exec(t, `INSERT INTO public.pf_roles (code, description) VALUES ('biller', 'Billing specialist')`)
-	c.db.Exec(t, `INSERT INTO public.pf_role_permissions (role, permission) VALUES ('biller', 'cl.chart.view'),
-		('biller', 'cl.peer.encounter.view'), ('biller', 'cl.multi_party.view')`)
+	c.db.NewRole(t, "biller", "Billing specialist", "cl.chart.view", "cl.peer.encounter.view", "cl.multi_party.view")
 	biller := c.db.NewMember(t, c.org, "biller")
 	var lead uuid.UUID
 	require.NoError(t, c.db.Admin.QueryRow(ctx, `INSERT INTO public.cl_multi_party_encounters (organization_id, kind, modality,
@@ -325,9 +323,7 @@ func TestPeerEncountersBelongToTheirAuthor(t *testing.T) {
 	require.Equal(t, 1, n)
 
 	// Documenting on behalf is a permission of its own, and audited.
-	c.db.Exec(t, `INSERT INTO public.pf_roles (code, description) VALUES ('peer_lead', 'Documents for the peer team')`)
-	c.db.Exec(t, `INSERT INTO public.pf_role_permissions (role, permission) VALUES
-		('peer_lead', 'cl.chart.view'), ('peer_lead', 'cl.peer.encounter.create'), ('peer_lead', 'cl.peer.encounter.on_behalf')`)
+	c.db.NewRole(t, "peer_lead", "Documents for the peer team", "cl.chart.view", "cl.peer.encounter.create", "cl.peer.encounter.on_behalf")
 	lead := c.db.NewMember(t, c.org, "peer_lead")
 	require.NoError(t, dbtx.Run(ctx, c.db.App, lead, func(tx pgx.Tx) error {
 		return tx.QueryRow(ctx, strings.Replace(insertEncounter, "count(*)::int - 1", "count(*)::int", 1),
@@ -679,8 +675,7 @@ func TestSecondReviewFindingsStayFixed(t *testing.T) {
 		VALUES ($1, $2, $1, $3, '{*}', '{HPAYMT}', now() - interval '1 day', now() + interval '1 day',
 		  now() - interval '1 day', 'patient', $4)`, c.org, c.part2, c.clinician, c.officer)
 	pmOfPart2 := c.db.NewPMEncounter(t, c.org, c.part2, c.clinician)
-	c.db.Exec(t, `INSERT INTO public.pf_roles (code, description) VALUES ('group_admin', 'Schedules virtual groups')`)
-	c.db.Exec(t, `INSERT INTO public.pf_role_permissions (role, permission) VALUES ('group_admin', 'cl.group.virtual.manage')`)
+	c.db.NewRole(t, "group_admin", "Schedules virtual groups", "cl.group.virtual.manage")
 	groupAdmin := c.db.NewMember(t, c.org, "group_admin")
 	c.run(t, []attack{
 		{name: "a treatment read accounted under a payment-only consent", as: c.clinician,

@@ -2,15 +2,14 @@ package telehealthgroup_test
 
 import (
 	"context"
-	"math/rand/v2"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/encoreos/platform-go/internal/dbtx"
+	"github.com/encoreos/platform-go/internal/testdb"
 	"github.com/encoreos/platform-go/telehealthgroup"
 )
 
@@ -23,16 +22,13 @@ import (
 // committed accounting.
 func TestAttendeesGiveThePolicysAnswer(t *testing.T) {
 	t.Parallel()
-	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
-	rng := rand.New(rand.NewPCG(seed, 0))
+	rng := testdb.Rand(t)
 	b := setup(t)
 	ctx := context.Background()
 	b.configure(t, telehealthgroup.Hybrid, "")
 	sites := []uuid.UUID{b.db.NewSite(t, b.org), b.db.NewSite(t, b.org)}
-	b.db.Exec(t, `INSERT INTO public.pf_roles (code, description) VALUES ('zz_group_viewer', 'test'), ('zz_chart_viewer', 'test')`)
-	b.db.Exec(t, `INSERT INTO public.pf_role_permissions (role, permission) VALUES ('zz_group_viewer', 'cl.group.view'),
-		('zz_group_viewer', 'cl.group.virtual.view'), ('zz_chart_viewer', 'cl.chart.view')`)
+	b.db.NewRole(t, "zz_group_viewer", "test", "cl.group.view", "cl.group.virtual.view")
+	b.db.NewRole(t, "zz_chart_viewer", "test", "cl.chart.view")
 	readers := []uuid.UUID{b.facilitator, b.peer, b.officer, b.db.NewMember(t, b.org, "clinician"), b.db.NewMember(t, b.org)}
 	for range 3 {
 		r := b.db.NewMember(t, b.org, "zz_group_viewer")

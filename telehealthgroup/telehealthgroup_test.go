@@ -311,8 +311,7 @@ func TestEveryActionNeedsItsPermission(t *testing.T) {
 
 	// A role that may only start cannot reconfigure, in Go or in SQL.
 	starter := b.db.NewMember(t, b.org, "peer_specialist")
-	b.db.Exec(t, `INSERT INTO public.pf_roles (code, description) VALUES ('vg_starter', 'starts virtual groups')`)
-	b.db.Exec(t, `INSERT INTO public.pf_role_permissions (role, permission) VALUES ('vg_starter', 'cl.group.virtual.start')`)
+	b.db.NewRole(t, "vg_starter", "starts virtual groups", "cl.group.virtual.start")
 	b.db.Exec(t, `INSERT INTO public.pf_member_roles (organization_id, user_id, role) VALUES ($1, $2, 'vg_starter')`, b.org, starter)
 	_, err = b.client.Configure(ctx, starter, params)
 	require.ErrorIs(t, err, telehealthgroup.ErrPermissionDenied)
