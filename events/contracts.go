@@ -101,6 +101,10 @@ type PeerEncounterFinalized struct {
 	ServiceDate     Date       `json:"service_date"`
 	HCPCSCode       Code       `json:"hcpcs_code"`
 	DurationMinutes int        `json:"duration_minutes"`
+	// SecurityLabels are the HL7 DS4P labels of the charge (beside the
+	// seed's fields): R, 42CFRPart2 and NORDSCLCD when the chart is Part 2
+	// (no redisclosure without consent), else empty.
+	SecurityLabels Codes `json:"security_labels"`
 }
 
 // EventType implements [Event].
@@ -127,6 +131,8 @@ type PeerEncounterCorrected struct {
 	ServiceDate     Date       `json:"service_date"`
 	HCPCSCode       Code       `json:"hcpcs_code"`
 	DurationMinutes int        `json:"duration_minutes"`
+	// SecurityLabels: as PeerEncounterFinalized's.
+	SecurityLabels Codes `json:"security_labels"`
 }
 
 // EventType implements [Event].

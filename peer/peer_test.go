@@ -125,6 +125,7 @@ func TestCreateUpdateFinalizePublishesOnce(t *testing.T) {
 			Timestamp: fin.FinalizedAt.UTC().Truncate(time.Microsecond)},
 		PeerEncounterID: e.ID, ChartID: b.chart, EncounterID: &pmEncounter, PeerProviderID: b.peer,
 		ServiceDate: events.NewDate(f.ServiceDate), HCPCSCode: "H0038", DurationMinutes: 40,
+		SecurityLabels: events.Codes{}, // not a Part 2 chart
 	}, payload)
 }
 
@@ -313,6 +314,13 @@ func TestReadingPart2EncountersIsAccounted(t *testing.T) {
 		require.Equal(t, peer.StatusFinalized, fin.Status)
 		require.Equal(t, want, accounted("save"))
 	}
+	// Its charge names a Part 2 chart: the DS4P labels tell PM-07 it may
+	// not redisclose it.
+	env := eventstest.RequirePublished(t, b.db.App, b.officer, b.org, events.TypePeerEncounterFinalized,
+		&eventstest.RequireOpts{AggregateID: e.ID, Count: 1})
+	charge, err := events.Decode(env)
+	require.NoError(t, err)
+	require.Equal(t, events.Codes{"R", "42CFRPart2", "NORDSCLCD"}, charge.(*events.PeerEncounterFinalized).SecurityLabels)
 	_, err = b.client.Finalize(ctx, b.peer, b.org, plain.ID)
 	require.NoError(t, err)
 	require.Equal(t, 4, accounted("save"), "a chart that is not Part 2 is no disclosure")

@@ -724,8 +724,10 @@ func TestFinalizedEventsCarryTheEncountersOwnFigures(t *testing.T) {
 		  'data', pg_catalog.jsonb_build_object('event_type', 'peer_encounter_finalized', 'organization_id', e.organization_id,
 		    'timestamp', pg_catalog.to_char(e.finalized_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
 		    'peer_encounter_id', e.id, 'chart_id', e.chart_id, 'peer_provider_id', e.peer_provider_id,
-		    'service_date', e.service_date, 'hcpcs_code', e.hcpcs_code, 'duration_minutes', e.duration_minutes) || $4::jsonb)
-		FROM public.cl_peer_encounters e WHERE e.organization_id = $1 AND e.id = $2`
+		    'service_date', e.service_date, 'hcpcs_code', e.hcpcs_code, 'duration_minutes', e.duration_minutes,
+		    'security_labels', CASE WHEN c.is_part2 THEN '["R", "42CFRPart2", "NORDSCLCD"]'::jsonb ELSE '[]'::jsonb END) || $4::jsonb)
+		FROM public.cl_peer_encounters e JOIN public.cl_charts c ON c.organization_id = e.organization_id AND c.id = e.chart_id
+		WHERE e.organization_id = $1 AND e.id = $2`
 	// A raw finalization without its event never commits.
 	err := dbtx.Run(ctx, c.db.App, c.peerB, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `UPDATE public.cl_peer_encounters SET status = 'finalized', finalized_by = auth.uid(),

@@ -27,6 +27,21 @@ CREATE FUNCTION public.cl_part2_record_types() RETURNS text[]
 -- a generic plan of a query over distributed tables cannot be routed to
 -- its shard and fails, for them and every function they call.)
 
+-- cl_part2_security_labels: the HL7 DS4P security labels of data about a
+-- chart, as events carry them: R (restricted), 42CFRPart2 and NORDSCLCD
+-- (no redisclosure without consent) for a Part 2 chart, none otherwise.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_part2_security_labels(p_is_part2 boolean) RETURNS jsonb
+  LANGUAGE plpgsql IMMUTABLE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    RETURN CASE WHEN p_is_part2 THEN '["R", "42CFRPart2", "NORDSCLCD"]'::jsonb ELSE '[]'::jsonb END;
+  END
+  $$;
+-- +goose StatementEnd
+REVOKE ALL ON FUNCTION public.cl_part2_security_labels(boolean) FROM PUBLIC, authenticated;
+
 -- Record types a general ('*') consent never covers: SUD counseling notes
 -- (42 CFR 2.31(b)) and participation in a virtual group, where other
 -- patients see and hear the patient.

@@ -188,10 +188,10 @@ CREATE FUNCTION public.cl_event_fields(p_event_type text) RETURNS text[]
   BEGIN
     RETURN ARRAY['event_type', 'organization_id', 'timestamp', 'correlation_id']::text[] || CASE p_event_type
       WHEN 'peer_encounter_finalized' THEN ARRAY['peer_encounter_id', 'chart_id', 'encounter_id', 'peer_provider_id',
-                                                 'service_date', 'hcpcs_code', 'duration_minutes']
+                                                 'service_date', 'hcpcs_code', 'duration_minutes', 'security_labels']
       WHEN 'peer_encounter_corrected' THEN ARRAY['peer_encounter_id', 'amendment_id', 'corrects_event_id', 'chart_id',
                                                  'encounter_id', 'peer_provider_id', 'service_date', 'hcpcs_code',
-                                                 'duration_minutes']
+                                                 'duration_minutes', 'security_labels']
       WHEN 'cl_virtual_group_started' THEN ARRAY['session_id', 'schedule_id', 'pm_telehealth_session_id', 'modality',
                                                  'facilitator_id', 'attendee_count', 'started_at']
       WHEN 'cl_virtual_group_concluded' THEN ARRAY['session_id', 'schedule_id', 'pm_telehealth_session_id', 'modality',

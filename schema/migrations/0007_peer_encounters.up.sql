@@ -853,7 +853,9 @@ CREATE FUNCTION public.cl_peer_encounter_finalized_data(pe public.cl_peer_encoun
       'peer_provider_id', pe.peer_provider_id,
       'service_date', pe.service_date,
       'hcpcs_code', pe.hcpcs_code,
-      'duration_minutes', pe.duration_minutes));
+      'duration_minutes', pe.duration_minutes,
+      'security_labels', public.cl_part2_security_labels(
+        (SELECT c.is_part2 FROM public.cl_charts c WHERE c.organization_id = pe.organization_id AND c.id = pe.chart_id))));
   END
   $$;
 -- +goose StatementEnd
@@ -1037,7 +1039,9 @@ CREATE FUNCTION public.cl_peer_encounter_correction_of(p_organization_id uuid, a
       'peer_provider_id', f.peer_provider_id,
       'service_date', f.service_date,
       'hcpcs_code', f.hcpcs_code,
-      'duration_minutes', f.duration_minutes));
+      'duration_minutes', f.duration_minutes,
+      'security_labels', public.cl_part2_security_labels(
+        (SELECT c.is_part2 FROM public.cl_charts c WHERE c.organization_id = p_organization_id AND c.id = pe.chart_id))));
   END
   $$;
 -- +goose StatementEnd

@@ -778,7 +778,7 @@ CREATE FUNCTION public.cl_virtual_group_publish_charge_lines(p_organization_id u
             'place_of_service', v_suggest.place_of_service,
             'modifier_suggestions', pg_catalog.to_jsonb(v_suggest.modifiers),
             'jurisdiction_profile_id', v_profile,
-            'security_labels', CASE WHEN a.is_part2 THEN '["R", "42CFRPart2", "NORDSCLCD"]'::jsonb ELSE '[]'::jsonb END)))));
+            'security_labels', public.cl_part2_security_labels(a.is_part2))))));
       IF a.is_part2 THEN
         PERFORM public.cl_part2_disclosure_line(auth.uid(), p_organization_id, a.site_id, a.chart_id, 'group_session',
                                                 'HPAYMT', 'export', 'consent');
