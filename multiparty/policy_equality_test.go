@@ -52,25 +52,7 @@ func TestParticipantsGiveThePolicysAnswer(t *testing.T) {
 			}
 			b.db.Exec(t, `INSERT INTO public.cl_multi_party_participants (organization_id, encounter_id, kind, chart_id, created_by)
 				VALUES ($1, $2, 'patient', $3, $4)`, b.org, encounters[i], chart, b.clinician)
-			for _, reader := range append(readers, uuid.Nil) {
-				if rng.IntN(2) != 0 {
-					continue
-				}
-				recipient, orgRecipient := any(reader), any(nil)
-				if reader == uuid.Nil {
-					recipient, orgRecipient = nil, b.org
-				}
-				purpose := []string{"TREAT", "TREAT", "TREAT", "HPAYMT"}[rng.IntN(4)]
-				revoked := "NULL"
-				if rng.IntN(4) == 0 {
-					revoked = "now()"
-				}
-				b.db.Exec(t, `INSERT INTO public.cl_part2_consents (organization_id, chart_id, disclosing_organization_id, recipient_user_id,
-					recipient_organization_id, record_types, purposes, expiration_event, signed_at, signer, recorded_by, revoked_at, revoked_by)
-					VALUES ($1, $2, $1, $3, $4, ARRAY['multi_party_encounter'], ARRAY[$5::text], 'end_of_treatment',
-					        now() - interval '1 day', 'patient', $6, `+revoked+`, CASE WHEN `+revoked+` IS NULL THEN NULL ELSE $6::uuid END)`,
-					b.org, chart, recipient, orgRecipient, purpose, b.officer)
-			}
+			testdb.RandomConsents(t, b.db, rng, b.org, chart, b.officer, []string{"multi_party_encounter"}, 2, append(readers, uuid.Nil)...)
 		}
 	}
 	var shown, hidden int

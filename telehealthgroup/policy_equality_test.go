@@ -47,25 +47,7 @@ func TestAttendeesGiveThePolicysAnswer(t *testing.T) {
 		mode := []string{"in_person", "video", "audio_only"}[rng.IntN(3)]
 		b.db.Exec(t, `INSERT INTO public.cl_group_attendance_modes (organization_id, attendance_id, session_id, mode, at_home, updated_by)
 			VALUES ($1, $2, $3, $4, $5, $6)`, b.org, id, b.session, mode, mode == "video", b.facilitator)
-		for _, reader := range append(readers, uuid.Nil) {
-			if rng.IntN(3) != 0 {
-				continue
-			}
-			recipient, orgRecipient := any(reader), any(nil)
-			if reader == uuid.Nil {
-				recipient, orgRecipient = nil, b.org
-			}
-			purpose := []string{"TREAT", "TREAT", "TREAT", "HPAYMT"}[rng.IntN(4)]
-			revoked := "NULL"
-			if rng.IntN(4) == 0 {
-				revoked = "now()"
-			}
-			b.db.Exec(t, `INSERT INTO public.cl_part2_consents (organization_id, chart_id, disclosing_organization_id, recipient_user_id,
-				recipient_organization_id, record_types, purposes, expiration_event, signed_at, signer, recorded_by, revoked_at, revoked_by)
-				VALUES ($1, $2, $1, $3, $4, ARRAY['group_session', 'virtual_group_participation'], ARRAY[$5::text], 'end_of_treatment',
-				        now() - interval '1 day', 'patient', $6, `+revoked+`, CASE WHEN `+revoked+` IS NULL THEN NULL ELSE $6::uuid END)`,
-				b.org, charts[i], recipient, orgRecipient, purpose, b.officer)
-		}
+		testdb.RandomConsents(t, b.db, rng, b.org, charts[i], b.officer, []string{"group_session", "virtual_group_participation"}, 3, append(readers, uuid.Nil)...)
 	}
 	var shown, hidden int
 	for _, reader := range readers {
