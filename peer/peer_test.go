@@ -321,6 +321,7 @@ func TestReadingPart2EncountersIsAccounted(t *testing.T) {
 	charge, err := events.Decode(env)
 	require.NoError(t, err)
 	require.Equal(t, events.Codes{"R", "42CFRPart2", "NORDSCLCD"}, charge.(*events.PeerEncounterFinalized).SecurityLabels)
+	testdb.RequireStoredEventsValid(t, b.db, b.org) // built by the database, they pass the store's checks
 	_, err = b.client.Finalize(ctx, b.peer, b.org, plain.ID)
 	require.NoError(t, err)
 	require.Equal(t, 4, accounted("save"), "a chart that is not Part 2 is no disclosure")
@@ -708,6 +709,7 @@ func TestCorrectionsReachChargeCapture(t *testing.T) {
 	require.Equal(t, low, last.AmendmentID)
 	require.Equal(t, 25, last.DurationMinutes, "the earlier correction in the transaction stands in the last event")
 	require.Equal(t, b.peer2, last.PeerProviderID)
+	testdb.RequireStoredEventsValid(t, b.db, b.org) // finalized and corrected, as the database built them
 
 	// The database's rules for the corrected figures.
 	_, err = b.client.Correct(ctx, b.peer, b.org, e.ID, "x", "y", peer.Corrected{DurationMinutes: 600})

@@ -13,6 +13,7 @@ import (
 	"github.com/encoreos/platform-go/consent"
 	"github.com/encoreos/platform-go/events"
 	"github.com/encoreos/platform-go/internal/dbtx"
+	"github.com/encoreos/platform-go/internal/testdb"
 	"github.com/encoreos/platform-go/telehealthgroup"
 )
 
@@ -148,6 +149,8 @@ func TestChargeLinesReachChargeCapture(t *testing.T) {
 		return err
 	})
 	require.True(t, dbtx.IsInvalidParameter(err), "charge lines come from the conclusion only: %v", err)
+	// The lines the database built pass every check of the store they skip.
+	testdb.RequireStoredEventsValid(t, b.db, b.org)
 }
 
 // Found by an independent review of the billing figures, pinned: a payment

@@ -11,7 +11,9 @@ import (
 	"os"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
 	"github.com/encoreos/platform-go/internal/pgserver"
@@ -95,4 +97,19 @@ func NewEmptyMigrated(t testing.TB) *pgx.ConnConfig {
 func ForExample() (*DB, testing.TB, func()) {
 	t := platformtest.NewT()
 	return platformtest.NewDB(t), t, t.Close
+}
+
+// RequireStoredEventsValid asserts that every event stored for org passes
+// the checks cl_pm_events_store makes of an envelope built outside the
+// database (cl_pm_events_envelope_ok), and that there is at least one: the
+// events the database builds itself (finalizations, corrections, charge
+// lines) skip those checks when they are stored.
+func RequireStoredEventsValid(t testing.TB, db *DB, org uuid.UUID) {
+	t.Helper()
+	var stored, invalid int
+	require.NoError(t, db.Admin.QueryRow(context.Background(), `SELECT count(*),
+		count(*) FILTER (WHERE NOT public.cl_pm_events_envelope_ok(organization_id, id, event_type, aggregate_id, envelope))
+		FROM public.cl_pm_events WHERE organization_id = $1 AND compacted_at IS NULL`, org).Scan(&stored, &invalid))
+	require.Positive(t, stored, "no event to check")
+	require.Zero(t, invalid, "stored envelopes the store would refuse")
 }

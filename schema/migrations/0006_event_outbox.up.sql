@@ -208,31 +208,22 @@ CREATE FUNCTION public.cl_event_fields(p_event_type text) RETURNS text[]
 -- +goose StatementEnd
 REVOKE ALL ON FUNCTION public.cl_event_fields(text) FROM PUBLIC, authenticated;
 
--- cl_pm_events_store: the one way to write an event. The caller must
--- belong to the organization; the envelope must be exactly a CloudEvents
--- envelope of a registered type whose attributes match the columns and whose
--- data holds no free text. Stores the event once per (organization,
--- idempotency key) and returns the stored envelope; a key already used for
--- another event type or aggregate is an error (unique_violation), never a
--- silent answer about a different event.
+-- cl_pm_events_envelope_ok: whether an envelope is exactly a CloudEvents
+-- envelope of a registered type whose attributes match the event's columns
+-- and whose data holds only its type's fields (cl_event_fields), as codes,
+-- numbers and ids (cl_event_data_ok): what cl_pm_events_store demands of
+-- an envelope built outside the database.
 -- +goose StatementBegin
-CREATE FUNCTION public.cl_pm_events_store(
-  p_organization_id uuid, p_id uuid, p_event_type text, p_aggregate_id uuid, p_idempotency_key text, p_envelope jsonb
-) RETURNS jsonb
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+CREATE FUNCTION public.cl_pm_events_envelope_ok(
+  p_organization_id uuid, p_id uuid, p_event_type text, p_aggregate_id uuid, p_envelope jsonb
+) RETURNS boolean
+  LANGUAGE plpgsql IMMUTABLE
   SET search_path = pg_catalog, pg_temp
   AS $$
   DECLARE
-    v_existing public.cl_pm_events;
-    v_fields   text[] := public.cl_event_fields(p_event_type);
+    v_fields text[] := public.cl_event_fields(p_event_type);
   BEGIN
-    IF auth.uid() IS NULL OR NOT public.cl_has_org_access(p_organization_id) THEN
-      PERFORM public.pf_refuse(p_organization_id, 'events.store', 'event', p_id, 'permission denied: not a member of the organization');
-    END IF;
-    IF p_event_type IS NULL OR NOT (p_event_type = ANY (public.cl_event_types())) THEN
-      RAISE EXCEPTION 'unknown event type' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF p_envelope IS NULL OR pg_catalog.jsonb_typeof(p_envelope) <> 'object'
+    RETURN NOT coalesce(p_envelope IS NULL OR pg_catalog.jsonb_typeof(p_envelope) <> 'object'
        OR EXISTS (SELECT 1 FROM pg_catalog.jsonb_object_keys(p_envelope) k
                   WHERE k NOT IN ('specversion', 'id', 'source', 'type', 'time', 'subject', 'datacontenttype',
                                   'organizationid', 'correlationid', 'data'))
@@ -250,7 +241,74 @@ CREATE FUNCTION public.cl_pm_events_store(
        OR EXISTS (SELECT 1 FROM pg_catalog.jsonb_object_keys(p_envelope OPERATOR(pg_catalog.->) 'data') k
                   WHERE NOT (k = ANY (v_fields)))
        OR (p_envelope OPERATOR(pg_catalog.->) 'data' OPERATOR(pg_catalog.->>) 'event_type') IS DISTINCT FROM p_event_type
-       OR (p_envelope OPERATOR(pg_catalog.->) 'data' OPERATOR(pg_catalog.->>) 'organization_id') IS DISTINCT FROM p_organization_id::text
+       OR (p_envelope OPERATOR(pg_catalog.->) 'data' OPERATOR(pg_catalog.->>) 'organization_id') IS DISTINCT FROM p_organization_id::text, true);
+  END
+  $$;
+-- +goose StatementEnd
+REVOKE ALL ON FUNCTION public.cl_pm_events_envelope_ok(uuid, uuid, text, uuid, jsonb) FROM PUBLIC, authenticated;
+
+-- cl_pm_events_append: stores an event once per (organization,
+-- idempotency key) and returns the stored envelope; a key already used for
+-- another event type or aggregate is an error (unique_violation), never a
+-- silent answer about a different event. Its own check is the envelope's
+-- CloudEvents source, the one attribute a caller names. For the library's
+-- functions whose envelope the database builds itself from typed columns
+-- (finalization, correction, charge lines: their tests check that every
+-- one stored passes cl_pm_events_envelope_ok, testdb.RequireStoredEventsValid);
+-- everything else goes through cl_pm_events_store.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_pm_events_append(
+  p_organization_id uuid, p_id uuid, p_event_type text, p_aggregate_id uuid, p_idempotency_key text, p_envelope jsonb
+) RETURNS jsonb
+  LANGUAGE plpgsql VOLATILE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  DECLARE
+    v_existing public.cl_pm_events;
+  BEGIN
+    IF NOT coalesce(p_envelope OPERATOR(pg_catalog.->>) 'source' ~ '^[A-Za-z0-9_.:/-]+$'
+                    AND pg_catalog.length(p_envelope OPERATOR(pg_catalog.->>) 'source') <= 200, false) THEN
+      RAISE EXCEPTION 'not a valid event envelope (source)' USING ERRCODE = 'check_violation';
+    END IF;
+    INSERT INTO public.cl_pm_events (organization_id, id, event_type, aggregate_id, idempotency_key, envelope)
+    VALUES (p_organization_id, p_id, p_event_type, p_aggregate_id, p_idempotency_key, p_envelope)
+    ON CONFLICT (organization_id, idempotency_key) DO NOTHING;
+
+    SELECT * INTO v_existing FROM public.cl_pm_events e
+    WHERE e.organization_id = p_organization_id AND e.idempotency_key = p_idempotency_key;
+    IF v_existing.event_type <> p_event_type OR v_existing.aggregate_id <> p_aggregate_id THEN
+      RAISE EXCEPTION 'the idempotency key was already used for another event' USING ERRCODE = 'unique_violation';
+    END IF;
+    IF v_existing.compacted_at IS NOT NULL THEN
+      RAISE EXCEPTION 'the event was delivered long ago (only its tombstone is kept)' USING ERRCODE = 'unique_violation';
+    END IF;
+    RETURN v_existing.envelope;
+  END
+  $$;
+-- +goose StatementEnd
+REVOKE ALL ON FUNCTION public.cl_pm_events_append(uuid, uuid, text, uuid, text, jsonb) FROM PUBLIC, authenticated;
+
+-- cl_pm_events_store: the one way to write an event built outside the
+-- database. The caller must belong to the organization; the envelope must
+-- be exactly a CloudEvents envelope of a registered type whose attributes
+-- match the columns and whose data holds no free text
+-- (cl_pm_events_envelope_ok); the key may not be another type's or another
+-- record's. Stores it with cl_pm_events_append.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_pm_events_store(
+  p_organization_id uuid, p_id uuid, p_event_type text, p_aggregate_id uuid, p_idempotency_key text, p_envelope jsonb
+) RETURNS jsonb
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    IF auth.uid() IS NULL OR NOT public.cl_has_org_access(p_organization_id) THEN
+      PERFORM public.pf_refuse(p_organization_id, 'events.store', 'event', p_id, 'permission denied: not a member of the organization');
+    END IF;
+    IF p_event_type IS NULL OR NOT (p_event_type = ANY (public.cl_event_types())) THEN
+      RAISE EXCEPTION 'unknown event type' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF NOT public.cl_pm_events_envelope_ok(p_organization_id, p_id, p_event_type, p_aggregate_id, p_envelope)
     THEN
       RAISE EXCEPTION 'not a valid event envelope (attributes must match, data may hold only codes, numbers and ids)'
         USING ERRCODE = 'check_violation';
@@ -268,19 +326,7 @@ CREATE FUNCTION public.cl_pm_events_store(
        AND pg_catalog.split_part(p_idempotency_key, ':', 3) <> p_aggregate_id::text THEN
       RAISE EXCEPTION 'the idempotency key names another record' USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    INSERT INTO public.cl_pm_events (organization_id, id, event_type, aggregate_id, idempotency_key, envelope)
-    VALUES (p_organization_id, p_id, p_event_type, p_aggregate_id, p_idempotency_key, p_envelope)
-    ON CONFLICT (organization_id, idempotency_key) DO NOTHING;
-
-    SELECT * INTO v_existing FROM public.cl_pm_events e
-    WHERE e.organization_id = p_organization_id AND e.idempotency_key = p_idempotency_key;
-    IF v_existing.event_type <> p_event_type OR v_existing.aggregate_id <> p_aggregate_id THEN
-      RAISE EXCEPTION 'the idempotency key was already used for another event' USING ERRCODE = 'unique_violation';
-    END IF;
-    IF v_existing.compacted_at IS NOT NULL THEN
-      RAISE EXCEPTION 'the event was delivered long ago (only its tombstone is kept)' USING ERRCODE = 'unique_violation';
-    END IF;
-    RETURN v_existing.envelope;
+    RETURN public.cl_pm_events_append(p_organization_id, p_id, p_event_type, p_aggregate_id, p_idempotency_key, p_envelope);
   END
   $$;
 -- +goose StatementEnd

@@ -990,7 +990,7 @@ CREATE FUNCTION public.cl_peer_encounter_finalize(
       WHERE x.organization_id = p_organization_id AND x.id = p_id
       RETURNING * INTO pe;
       v_at := public.pf_iso_time(pe.finalized_at);
-      PERFORM public.cl_pm_events_store(p_organization_id, p_event_id, 'peer_encounter_finalized', p_id,
+      PERFORM public.cl_pm_events_append(p_organization_id, p_event_id, 'peer_encounter_finalized', p_id,
         'peer_encounter_finalized:aggregate:' || p_id::text,
         pg_catalog.jsonb_build_object(
           'specversion', '1.0', 'id', p_event_id, 'source', p_source, 'type', 'peer_encounter_finalized',
@@ -1139,7 +1139,7 @@ CREATE FUNCTION public.cl_peer_encounter_correct(
       RETURN a;
     END IF;
     v_at := public.pf_iso_time(a.created_at);
-    PERFORM public.cl_pm_events_store(p_organization_id, p_event_id, 'peer_encounter_corrected', p_id,
+    PERFORM public.cl_pm_events_append(p_organization_id, p_event_id, 'peer_encounter_corrected', p_id,
       'peer_encounter_corrected:' || a.id::text,
       pg_catalog.jsonb_build_object(
         'specversion', '1.0', 'id', p_event_id, 'source', p_source, 'type', 'peer_encounter_corrected',

@@ -752,7 +752,7 @@ CREATE FUNCTION public.cl_virtual_group_publish_charge_lines(p_organization_id u
       v_billed := public.cl_minutes(v_time);
       SELECT * INTO v_suggest FROM public.pf_jurisdiction_suggest(v_profile, v_day, true, v_mode, v_home);
       v_id := pg_catalog.gen_random_uuid();
-      PERFORM public.cl_pm_events_store(p_organization_id, v_id, 'cl_virtual_group_charge_line', a.id,
+      PERFORM public.cl_pm_events_append(p_organization_id, v_id, 'cl_virtual_group_charge_line', a.id,
         'cl_virtual_group_charge_line:' || a.id::text,
         pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
           'specversion', '1.0', 'id', v_id, 'source', p_concluded OPERATOR(pg_catalog.->>) 'source',
