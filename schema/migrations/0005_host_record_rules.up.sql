@@ -84,10 +84,16 @@ CREATE POLICY cl_group_attendance_update ON public.cl_group_attendance FOR UPDAT
               AND public.cl_check_sud_consent(chart_id, 'group_session', auth.uid()));
 
 -- A note's record type for Part 2 purposes.
+-- +goose StatementBegin
 CREATE FUNCTION public.cl_progress_note_record_type(p_is_sud_counseling_note boolean) RETURNS text
-  LANGUAGE sql IMMUTABLE
+  LANGUAGE plpgsql IMMUTABLE
   SET search_path = pg_catalog, pg_temp
-  AS $$ SELECT CASE WHEN p_is_sud_counseling_note THEN 'sud_counseling_note' ELSE 'progress_note' END $$;
+  AS $$
+  BEGIN
+    RETURN CASE WHEN p_is_sud_counseling_note THEN 'sud_counseling_note' ELSE 'progress_note' END;
+  END
+  $$;
+-- +goose StatementEnd
 REVOKE ALL ON FUNCTION public.cl_progress_note_record_type(boolean) FROM PUBLIC, authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_progress_note_record_type(boolean) TO authenticated;
 

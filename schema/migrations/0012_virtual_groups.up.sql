@@ -16,13 +16,17 @@ CREATE TRIGGER cl_group_sessions_initial BEFORE INSERT ON public.cl_group_sessio
 -- sms:, callto:, javascript: ...), no '.', '/' or '@' (so no host, path or
 -- address), and none of the well-known credential prefixes. The Go API
 -- applies the same rule (telehealthgroup.OpaqueReference).
+-- +goose StatementBegin
 CREATE FUNCTION public.cl_is_opaque_reference(p_value text) RETURNS boolean
-  LANGUAGE sql IMMUTABLE
+  LANGUAGE plpgsql IMMUTABLE
   SET search_path = pg_catalog, pg_temp
   AS $$
-    SELECT p_value ~ '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$'
-       AND p_value !~ '^(eyJ|sk_|sk-|pk_live|rk_live|ghp_|gho_|github_pat_|glpat-|xox[abpr]-|xapp-|AKIA|ASIA|AIza)'
+  BEGIN
+    RETURN p_value ~ '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$'
+       AND p_value !~ '^(eyJ|sk_|sk-|pk_live|rk_live|ghp_|gho_|github_pat_|glpat-|xox[abpr]-|xapp-|AKIA|ASIA|AIza)';
+  END
   $$;
+-- +goose StatementEnd
 
 CREATE TABLE public.cl_group_session_telehealth_metadata (
   organization_id          uuid NOT NULL,
