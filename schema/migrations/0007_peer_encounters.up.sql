@@ -553,8 +553,9 @@ CREATE FUNCTION public.cl_peer_chart_readable(p_organization_id uuid, p_chart_id
   SET search_path = pg_catalog, pg_temp
   AS $$
   BEGIN
-    RETURN public.cl_has_org_access(p_organization_id)
-       AND public.cl_has_permission(p_organization_id, 'cl.peer.encounter.view')
+    -- A permission is held by an active member only: no separate
+    -- organization check.
+    RETURN public.cl_has_permission(p_organization_id, 'cl.peer.encounter.view')
        AND public.cl_peer_chart_open(p_organization_id, p_chart_id, p_opened);
   END
   $$;
@@ -660,8 +661,7 @@ CREATE FUNCTION public.cl_peer_encounters_by_chart_disclose(p_organization_id uu
   SET search_path = pg_catalog, pg_temp
   AS $$
   BEGIN
-    IF NOT (public.cl_has_org_access(p_organization_id)
-            AND public.cl_has_permission(p_organization_id, 'cl.peer.encounter.view')) THEN
+    IF NOT public.cl_has_permission(p_organization_id, 'cl.peer.encounter.view') THEN
       RETURN 0;
     END IF;
     RETURN public.cl_part2_disclosed(p_organization_id, ARRAY[p_chart_id], 'peer_encounter', 'TREAT', 'display');
@@ -1064,10 +1064,11 @@ CREATE FUNCTION public.cl_peer_encounter_correction(
   BEGIN
     SELECT * INTO pe FROM public.cl_peer_encounters e
     WHERE e.organization_id = p_organization_id AND e.id = p_id AND e.status = 'finalized';
-    IF NOT FOUND OR auth.uid() IS NULL OR NOT public.cl_has_org_access(p_organization_id)
+    -- The amendment policy's rule (cl_peer_access asks the permission, which
+    -- only an active member holds, and a committed line for a write).
+    IF NOT FOUND OR auth.uid() IS NULL
        OR NOT public.cl_check_sud_consent(pe.chart_id, 'peer_encounter', auth.uid())
        OR NOT public.cl_peer_access(p_organization_id, pe.chart_id, 'cl.peer.encounter.amend')
-       OR NOT public.cl_part2_opened(p_organization_id, pe.chart_id, 'peer_encounter', 'save')
        OR (p_service_date, p_duration_minutes, p_hcpcs_code, p_peer_provider_id) IS NULL THEN
       RETURN NULL;
     END IF;
