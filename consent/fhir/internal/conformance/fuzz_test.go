@@ -25,16 +25,7 @@ func FuzzConsent(f *testing.F) {
 		if event != "" {
 			c.ExpirationEvent = &event
 		}
-		data, err := fhir.Consent(c)
-		if err != nil {
-			if !errors.Is(err, consent.ErrInvalid) {
-				t.Fatalf("refused without a validation error: %v", err)
-			}
-			return
-		}
-		if _, err := parseR4(data); err != nil {
-			t.Fatalf("written but not valid FHIR R4: %v", err)
-		}
+		refusedOrValid(t)(fhir.Consent(c))
 	})
 }
 
@@ -65,7 +56,15 @@ func FuzzAccountingBundle(f *testing.F) {
 			d.Basis = &basis
 		}
 		d.ConsentID, d.EmergencyAccessID = new(sample.Consent), new(sample.Emergency)
-		data, err := fhir.AccountingBundle(sample.Chart, []consent.Disclosure{d})
+		refusedOrValid(t)(fhir.AccountingBundle(sample.Chart, []consent.Disclosure{d}))
+	})
+}
+
+// refusedOrValid returns a check of a writer's result: refused with a
+// validation error, or written as FHIR R4 the independent parser accepts.
+func refusedOrValid(t *testing.T) func(data []byte, err error) {
+	return func(data []byte, err error) {
+		t.Helper()
 		if err != nil {
 			if !errors.Is(err, consent.ErrInvalid) {
 				t.Fatalf("refused without a validation error: %v", err)
@@ -75,5 +74,5 @@ func FuzzAccountingBundle(f *testing.F) {
 		if _, err := parseR4(data); err != nil {
 			t.Fatalf("written but not valid FHIR R4: %v", err)
 		}
-	})
+	}
 }
