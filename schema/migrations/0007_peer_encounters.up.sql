@@ -960,20 +960,15 @@ CREATE FUNCTION public.cl_peer_encounter_finalize(
   DECLARE
     v_user uuid := auth.uid();
     pe     public.cl_peer_encounters;
-    v_open boolean;
     v_at   text;
   BEGIN
     SELECT * INTO pe FROM public.cl_peer_encounters x
     WHERE x.organization_id = p_organization_id AND x.id = p_id FOR UPDATE;
-    -- Open: readable, and for a Part 2 chart a committed line accounting
-    -- for a write.
-    v_open := FOUND AND v_user IS NOT NULL AND public.cl_peer_chart_readable(p_organization_id, pe.chart_id, false)
-              AND public.cl_part2_opened(p_organization_id, pe.chart_id, 'peer_encounter', 'save');
-    IF NOT v_open AND (pe.id IS NULL OR v_user IS NULL
-                       OR NOT public.cl_peer_chart_readable(p_organization_id, pe.chart_id, false)) THEN
+    IF NOT FOUND OR v_user IS NULL OR NOT public.cl_peer_chart_readable(p_organization_id, pe.chart_id, false) THEN
       RAISE EXCEPTION 'no such peer encounter' USING ERRCODE = 'no_data_found';
     END IF;
-    IF NOT v_open
+    -- Readable; for a Part 2 chart, a committed line accounting for a write.
+    IF NOT public.cl_part2_opened(p_organization_id, pe.chart_id, 'peer_encounter', 'save')
        OR (NOT coalesce(p_accounted, false)
            AND (SELECT c.is_part2 FROM public.cl_charts c WHERE c.organization_id = p_organization_id AND c.id = pe.chart_id)) THEN
       RAISE EXCEPTION 'the accounting of this disclosure must be committed first' USING ERRCODE = 'PAC01';
