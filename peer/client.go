@@ -74,6 +74,8 @@ var (
 	getSQL string
 	//go:embed sql/disclose.sql
 	discloseSQL string
+	//go:embed sql/account_chart.sql
+	accountChartSQL string
 	//go:embed sql/get_for_update.sql
 	getForUpdateSQL string
 	//go:embed sql/finalize.sql
@@ -119,19 +121,15 @@ func (c *Client) create(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p 
 		return nil, err
 	}
 	// Writing on a Part 2 chart is a use of its records: accounted for,
-	// and committed, first (which opens the chart's rows to the user).
-	if _, err := consent.Account(ctx, c.db, actingUser, p.OrganizationID, consent.RecordPeerEncounter,
-		consent.PurposeTreatment, consent.UseSave, p.ChartID); err != nil {
-		return nil, err
-	}
+	// and committed, first (which opens the chart's rows to the user); the
+	// accounting and the insert are one round trip.
+	args := fieldArgs(p.OrganizationID, &p.Fields)
+	args["chart_id"] = p.ChartID
+	account := &dbtx.Statement{SQL: accountChartSQL, Args: []any{pgx.NamedArgs{"organization_id": p.OrganizationID,
+		"chart_id": p.ChartID, "use": consent.UseSave}}}
 	var e *Encounter
-	err = dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) (err error) {
-		args := fieldArgs(p.OrganizationID, &p.Fields)
-		args["chart_id"] = p.ChartID
-		e, err = write(ctx, tx, insertSQL, args, p.FocusNotes)
-		return err
-	})
-	return e, err
+	err = dbtx.InAfter(ctx, c.db, tx, actingUser, account, written(insertSQL, args, p.FocusNotes, &e))
+	return e, mapWritten(err)
 }
 
 // Get returns an encounter the acting user may see.
@@ -141,10 +139,9 @@ func (c *Client) Get(ctx context.Context, actingUser, organizationID, id uuid.UU
 	if err := validate.First(validate.Required("OrganizationID", organizationID), validate.Required("ID", id)); err != nil {
 		return nil, err
 	}
-	if err := c.disclose(ctx, actingUser, organizationID, consent.UseDisplay, id); err != nil {
-		return nil, err
-	}
-	found, err := dbtx.Collect[Encounter](ctx, c.db, actingUser, getSQL, pgx.NamedArgs{"organization_id": organizationID, "id": id})
+	// The accounting commits, then the read: one round trip.
+	found, err := dbtx.CollectAfter[Encounter](ctx, c.db, actingUser, disclosure(organizationID, consent.UseDisplay, id),
+		getSQL, pgx.NamedArgs{"organization_id": organizationID, "id": id})
 	if err != nil {
 		return nil, err
 	}
@@ -160,8 +157,13 @@ func (c *Client) Get(ctx context.Context, actingUser, organizationID, id uuid.UU
 // connection of its own, so the line stands whatever the caller's
 // transaction does.
 func (c *Client) disclose(ctx context.Context, actingUser, org uuid.UUID, use consent.Use, ids ...uuid.UUID) error {
-	return dbtx.MapError(dbtx.ExecCommitted(ctx, c.db, actingUser, discloseSQL,
-		pgx.NamedArgs{"organization_id": org, "ids": ids, "use": use}))
+	return dbtx.MapError(dbtx.Pipeline(ctx, c.db, actingUser, []dbtx.Statement{*disclosure(org, use, ids...)}))
+}
+
+// disclosure is the statement that accounts for a read or write of
+// encounters (by id): see disclose.
+func disclosure(org uuid.UUID, use consent.Use, ids ...uuid.UUID) *dbtx.Statement {
+	return &dbtx.Statement{SQL: discloseSQL, Args: []any{pgx.NamedArgs{"organization_id": org, "ids": ids, "use": use}}}
 }
 
 // Update replaces a draft encounter's fields. A finalized encounter returns
@@ -251,9 +253,6 @@ func (c *Client) finalize(ctx context.Context, tx pgx.Tx, actingUser, organizati
 	// (cl_peer_encounter_finalize), and asked again after it.
 	e, err := c.finalizeOnce(ctx, tx, actingUser, organizationID, id, false)
 	if dbtx.IsAccountFirst(err) {
-		if err := c.disclose(ctx, actingUser, organizationID, consent.UseSave, id); err != nil {
-			return nil, err
-		}
 		e, err = c.finalizeOnce(ctx, tx, actingUser, organizationID, id, true)
 	}
 	if err == nil {
@@ -263,25 +262,30 @@ func (c *Client) finalize(ctx context.Context, tx pgx.Tx, actingUser, organizati
 }
 
 // finalizeOnce finalizes in one statement, which builds and stores the
-// event from the finalized row and returns the row (see the migration).
+// event from the finalized row and returns the row (see the migration);
+// when accounted, after committing the call's accounting (one round trip
+// for both without a caller's transaction).
 func (c *Client) finalizeOnce(ctx context.Context, tx pgx.Tx, actingUser, organizationID, id uuid.UUID, accounted bool) (*Encounter, error) {
 	eventID, err := uuid.NewV7()
 	if err != nil {
 		return nil, err
 	}
+	var account *dbtx.Statement
+	if accounted {
+		account = disclosure(organizationID, consent.UseSave, id)
+	}
 	var e *Encounter
-	err = dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, finalizeSQL, pgx.NamedArgs{"organization_id": organizationID, "id": id,
-			"event_id": eventID, "source": c.outbox.Source(), "accounted": accounted})
-		if err == nil {
+	err = dbtx.InAfter(ctx, c.db, tx, actingUser, account, dbtx.Statement{SQL: finalizeSQL,
+		Args: []any{pgx.NamedArgs{"organization_id": organizationID, "id": id, "event_id": eventID, "source": c.outbox.Source(),
+			"accounted": accounted}},
+		Rows: func(rows pgx.Rows) (err error) {
 			e, err = pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[Encounter])
-		}
-		if dbtx.IsNoDataFound(err) {
-			return ErrNotFound
-		}
-		return fields.Map(err)
-	})
-	return e, err
+			return err
+		}})
+	if dbtx.IsNoDataFound(err) {
+		return nil, ErrNotFound
+	}
+	return e, fields.Map(err)
 }
 
 // A write reads the encounter back in its own transaction, as the writing
@@ -333,20 +337,33 @@ var fields = dbtx.Fields{
 
 // write runs an INSERT or UPDATE and returns the encounter written, with
 // the focus notes the writer supplied. No row written is ErrNotFound.
-func write(ctx context.Context, tx pgx.Tx, sql string, args pgx.NamedArgs, focusNotes string) (*Encounter, error) {
-	rows, err := tx.Query(ctx, sql+" RETURNING "+writerColumns, args)
-	if err != nil {
-		return nil, fields.Map(err)
+func write(ctx context.Context, tx pgx.Tx, sql string, args pgx.NamedArgs, focusNotes string) (e *Encounter, err error) {
+	w := written(sql, args, focusNotes, &e)
+	rows, err := tx.Query(ctx, w.SQL, w.Args...)
+	if err == nil {
+		err = w.Rows(rows)
 	}
-	e, err := pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[Encounter])
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		return nil, ErrNotFound
-	case err != nil:
-		return nil, fields.Map(err)
+	return e, mapWritten(err)
+}
+
+// written is the statement of write, which puts the encounter written in
+// *e; its errors go through mapWritten.
+func written(sql string, args pgx.NamedArgs, focusNotes string, e **Encounter) dbtx.Statement {
+	return dbtx.Statement{SQL: sql + " RETURNING " + writerColumns, Args: []any{args}, Rows: func(rows pgx.Rows) (err error) {
+		if *e, err = pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[Encounter]); err == nil {
+			(*e).FocusNotes = focusNotes
+		}
+		return err
+	}}
+}
+
+// mapWritten maps the errors of a write: no row written is ErrNotFound,
+// a refusal a field error (fields).
+func mapWritten(err error) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return ErrNotFound
 	}
-	e.FocusNotes = focusNotes
-	return e, nil
+	return fields.Map(err)
 }
 
 func fieldsOf(e *Encounter) Fields {

@@ -98,10 +98,8 @@ func (c *Client) list(ctx context.Context, discloseSQL, sql string, actingUser, 
 		"organization_id": org, "owner_id": owner, "from": from, "to": to,
 		"after_date": afterDate, "after_id": afterID, "limit": p.Limit + 1,
 	}
-	if err := dbtx.ExecCommitted(ctx, c.db, actingUser, discloseSQL, args); err != nil {
-		return nil, dbtx.MapError(err)
-	}
-	encounters, err := dbtx.Collect[Encounter](ctx, c.db, actingUser, sql, args)
+	// The accounting commits, then the read: one round trip.
+	encounters, err := dbtx.CollectAfter[Encounter](ctx, c.db, actingUser, &dbtx.Statement{SQL: discloseSQL, Args: []any{args}}, sql, args)
 	if err != nil {
 		return nil, err
 	}

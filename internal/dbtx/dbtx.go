@@ -11,6 +11,7 @@ package dbtx
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -76,18 +77,41 @@ func Run(ctx context.Context, db Beginner, actor uuid.UUID, fn func(pgx.Tx) erro
 // would vanish with its rollback. From a ...Tx method it takes a second
 // connection from db; db must be a pool or a connection of its own (given
 // a pgx.Tx, it runs inside it, and the rows it would open stay closed).
-// On a pool or a connection it is one round trip (see [Read]).
+// On a pool or a connection it is one round trip (see [Pipeline]).
 func ExecCommitted(ctx context.Context, db Beginner, actor uuid.UUID, sql string, args ...any) error {
-	return Read(ctx, db, actor, nil, sql, args...)
+	return Pipeline(ctx, db, actor, []Statement{{SQL: sql, Args: args}})
 }
 
 // Read runs one statement as actor in a transaction of its own on db,
 // hands its rows to collect (when not nil; collect reads them or not, and
-// the rest are discarded) and commits. On a pool or a connection the whole
-// transaction (begin, the acting user, the statement, commit) is one round
-// trip: a pipeline, the statement prepared the first time a connection
-// runs it. Given a pgx.Tx, it runs inside it, as [Run] does.
-func Read(ctx context.Context, db Beginner, actor uuid.UUID, collect func(pgx.Rows) error, sql string, args ...any) (err error) {
+// the rest are discarded) and commits: one round trip on a pool or a
+// connection (see [Pipeline]).
+func Read(ctx context.Context, db Beginner, actor uuid.UUID, collect func(pgx.Rows) error, sql string, args ...any) error {
+	return Pipeline(ctx, db, actor, []Statement{{SQL: sql, Args: args, Rows: collect}})
+}
+
+// Statement is one SQL statement of a [Pipeline], with its arguments and,
+// when not nil, what reads its rows (the rest are discarded).
+type Statement struct {
+	SQL  string
+	Args []any
+	Rows func(pgx.Rows) error
+}
+
+// Pipeline runs each of txs as a transaction of its own as actor (begin,
+// the acting user, its statements in order, commit), one after the other:
+// each commits before the next begins, and a failure ends the pipeline
+// (what failed rolls back, what committed before stands, what comes after
+// does not run). Its error is the failure's, else the first error of a
+// Rows.
+//
+// On a pool or a connection the whole pipeline is one round trip: the
+// statements are prepared the first time a connection runs them (the
+// library's statements are few) so that their arguments are encoded for
+// their parameters' types, and sent with every begin, claim and commit
+// before any result is read. Given a pgx.Tx, each transaction runs inside
+// it in turn, as [Run] does.
+func Pipeline(ctx context.Context, db Beginner, actor uuid.UUID, txs ...[]Statement) (err error) {
 	if actor == uuid.Nil {
 		return ErrNoActingUser
 	}
@@ -103,55 +127,40 @@ func Read(ctx context.Context, db Beginner, actor uuid.UUID, collect func(pgx.Ro
 		defer c.Release()
 		conn = c.Conn()
 	default:
-		return Run(ctx, db, actor, func(tx pgx.Tx) error {
-			rows, err := tx.Query(ctx, sql, args...)
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			if collect != nil {
-				if err := collect(rows); err != nil {
-					return err
-				}
-			}
-			rows.Close()
-			return rows.Err()
-		})
-	}
-	ctx, span := telemetry.Transaction(ctx, actor, false)
-	defer span.End(&err)
-	if len(args) > 0 {
-		if rewriter, ok := args[0].(pgx.QueryRewriter); ok {
-			if sql, args, err = rewriter.RewriteQuery(ctx, conn, sql, args[1:]); err != nil {
+		for _, statements := range txs {
+			if err := Run(ctx, db, actor, func(tx pgx.Tx) error { return runEach(ctx, tx, statements) }); err != nil {
 				return err
 			}
 		}
+		return nil
 	}
-	// Prepared once per connection (the library's statements are few), so
-	// that the arguments are encoded for the parameters' types.
-	sd, err := conn.Prepare(ctx, sql, sql)
-	if err != nil {
-		return err
-	}
-	var params pgx.ExtendedQueryBuilder
-	if err := params.Build(conn.TypeMap(), sd, args); err != nil {
-		return err
-	}
+	ctx, span := telemetry.Transaction(ctx, actor, false)
+	defer span.End(&err)
 	b := &pgconn.Batch{}
-	b.ExecParams("BEGIN", nil, nil, nil, nil)
-	queueClaims(b, Role, actor.String(), actorClaims(actor))
-	statement := 1 + claimStatements
-	b.ExecPrepared(sd.Name, params.ParamValues, params.ParamFormats, params.ResultFormats)
-	b.ExecParams("COMMIT", nil, nil, nil, nil)
+	var readers []func(pgx.Rows) error // per result, in order
+	skip := func(n int) { readers = append(readers, make([]func(pgx.Rows) error, n)...) }
+	for _, statements := range txs {
+		b.ExecParams("BEGIN", nil, nil, nil, nil)
+		queueClaims(b, Role, actor.String(), actorClaims(actor))
+		skip(1 + claimStatements)
+		for _, s := range statements {
+			if err := queuePrepared(ctx, conn, actor, b, s); err != nil {
+				return err
+			}
+			readers = append(readers, s.Rows)
+		}
+		b.ExecParams("COMMIT", nil, nil, nil, nil)
+		skip(1)
+	}
 	results := conn.PgConn().ExecBatch(ctx, b)
 	var collected error
 	for i := 0; results.NextResult(); i++ {
-		if i != statement || collect == nil {
+		if readers[i] == nil || collected != nil {
 			_, _ = results.ResultReader().Close() // an error is the batch's, below
 			continue
 		}
 		rows := pgx.RowsFromResultReader(conn.TypeMap(), results.ResultReader())
-		collected = collect(rows)
+		collected = readers[i](rows)
 		rows.Close()
 	}
 	if err = results.Close(); err != nil {
@@ -164,15 +173,93 @@ func Read(ctx context.Context, db Beginner, actor uuid.UUID, collect func(pgx.Ro
 	return collected
 }
 
+// queuePrepared prepares s on conn (once per connection and statement) and
+// queues it with its arguments encoded for its parameters.
+func queuePrepared(ctx context.Context, conn *pgx.Conn, actor uuid.UUID, b *pgconn.Batch, s Statement) (err error) {
+	sql, args := s.SQL, s.Args
+	if len(args) > 0 {
+		if rewriter, ok := args[0].(pgx.QueryRewriter); ok {
+			if sql, args, err = rewriter.RewriteQuery(ctx, conn, sql, args[1:]); err != nil {
+				return err
+			}
+		}
+	}
+	sd, err := conn.Prepare(ctx, sql, sql)
+	if IsPermissionDenied(err) {
+		// A name the connecting role may not look up (auth.uid()):
+		// prepared as the acting user, in a transaction rolled back (a
+		// prepared statement outlives it).
+		err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			if err := become(ctx, tx, actor); err != nil {
+				return err
+			}
+			sd, err = conn.Prepare(ctx, sql, sql)
+			if err == nil {
+				err = errRollBack
+			}
+			return err
+		})
+		if errors.Is(err, errRollBack) {
+			err = nil
+		}
+	}
+	if err != nil {
+		return err
+	}
+	var params pgx.ExtendedQueryBuilder
+	if err := params.Build(conn.TypeMap(), sd, args); err != nil {
+		return err
+	}
+	b.ExecPrepared(sd.Name, params.ParamValues, params.ParamFormats, params.ResultFormats)
+	return nil
+}
+
+// errRollBack rolls back a transaction that did what it was for.
+var errRollBack = errors.New("rolled back")
+
+// runEach runs statements in tx, handing each one's rows to its Rows.
+func runEach(ctx context.Context, tx pgx.Tx, statements []Statement) error {
+	for _, s := range statements {
+		rows, err := tx.Query(ctx, s.SQL, s.Args...)
+		if err != nil {
+			return err
+		}
+		if s.Rows != nil {
+			if err := s.Rows(rows); err != nil {
+				rows.Close()
+				return err
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Collect is [Read] collecting every row into a T by column name
 // (pgx.RowToStructByName), its error mapped by [MapError].
 func Collect[T any](ctx context.Context, db Beginner, actor uuid.UUID, sql string, args ...any) ([]T, error) {
+	return CollectAfter[T](ctx, db, actor, nil, sql, args...)
+}
+
+// CollectAfter is [Collect] after first, which runs and commits in a
+// transaction of its own before the read begins (the accounting of a Part
+// 2 disclosure and the read it opens), in one round trip on a pool or a
+// connection; when first fails the read does not run. A nil first is
+// [Collect].
+func CollectAfter[T any](ctx context.Context, db Beginner, actor uuid.UUID, first *Statement, sql string, args ...any) ([]T, error) {
 	var out []T
-	err := Read(ctx, db, actor, func(rows pgx.Rows) (err error) {
+	read := Statement{SQL: sql, Args: args, Rows: func(rows pgx.Rows) (err error) {
 		out, err = pgx.CollectRows(rows, pgx.RowToStructByName[T])
 		return err
-	}, sql, args...)
-	return out, MapError(err)
+	}}
+	txs := [][]Statement{{read}}
+	if first != nil {
+		txs = [][]Statement{{*first}, {read}}
+	}
+	return out, MapError(Pipeline(ctx, db, actor, txs...))
 }
 
 // RunTx runs fn inside the caller's transaction tx as actor, in a savepoint.
@@ -275,6 +362,28 @@ func quoteLiteral(s string) string {
 
 // ErrNilTx is returned by a ...Tx method given a nil transaction.
 var ErrNilTx = telemetry.NewError("nil_tx", "platform: a nil pgx.Tx was passed to a ...Tx method; call the method without Tx to use a transaction of its own")
+
+// InAfter runs s as actor after first (when not nil) has committed in a
+// transaction of its own: with no caller's transaction (tx nil), both as
+// one [Pipeline] on db, one round trip; inside tx otherwise (see
+// [RunTx]), first committed before on a connection of db's own (see
+// [ExecCommitted]). It is how a write whose Part 2 accounting must commit
+// first runs.
+func InAfter(ctx context.Context, db Beginner, tx pgx.Tx, actor uuid.UUID, first *Statement, s Statement) error {
+	if tx == nil {
+		txs := [][]Statement{{s}}
+		if first != nil {
+			txs = [][]Statement{{*first}, {s}}
+		}
+		return Pipeline(ctx, db, actor, txs...)
+	}
+	if first != nil {
+		if err := Pipeline(ctx, db, actor, []Statement{*first}); err != nil {
+			return err
+		}
+	}
+	return RunTx(ctx, tx, actor, func(tx pgx.Tx) error { return runEach(ctx, tx, []Statement{s}) })
+}
 
 // In runs fn as actor inside tx when tx is not nil (see [RunTx]), else in a
 // new transaction on db (see [Run]). It is what every pair of a method and

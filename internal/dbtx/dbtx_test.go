@@ -260,3 +260,81 @@ func TestFieldsMapRefusalsWithoutTheirFieldNames(t *testing.T) {
 	require.False(t, errors.As(err, &ve), "an unknown name is not a field error")
 	require.Equal(t, "23514", dbtx.Code(err))
 }
+
+// TestPipelineRunsEachTransactionInTurn: in one round trip, each
+// transaction commits before the next begins; a failure rolls back what
+// failed, keeps what committed before and runs nothing after; the
+// connection comes back idle, as the connecting role, without claims.
+// Session settings stand in for writes: one made with set_config(..., false)
+// survives its transaction's commit and not its rollback.
+func TestPipelineRunsEachTransactionInTurn(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	ctx := context.Background()
+	user := uuid.New()
+	pooled, err := db.App.Acquire(ctx)
+	require.NoError(t, err)
+	defer pooled.Release()
+	conn := pooled.Conn()
+	mark := func(name string) dbtx.Statement {
+		return dbtx.Statement{SQL: `SELECT pg_catalog.set_config('platform_test.' || $1::text, 'ran', false)`, Args: []any{name}}
+	}
+	marks := func() (first, second string) {
+		require.NoError(t, conn.QueryRow(ctx, `SELECT coalesce(pg_catalog.current_setting('platform_test.first', true), ''),
+			coalesce(pg_catalog.current_setting('platform_test.second', true), '')`).Scan(&first, &second))
+		_, err := conn.Exec(ctx, `SELECT pg_catalog.set_config('platform_test.first', '', false), pg_catalog.set_config('platform_test.second', '', false)`)
+		require.NoError(t, err)
+		return first, second
+	}
+	leftAlone := func() {
+		t.Helper()
+		require.Equal(t, byte('I'), conn.PgConn().TxStatus())
+		id, err := whoAmI(ctx, conn)
+		require.NoError(t, err)
+		require.Nil(t, id.User)
+		require.Nil(t, id.Claims)
+		require.Equal(t, testdb.AppRole, id.CurrentUser)
+	}
+	fail := dbtx.Statement{SQL: `SELECT 1 / (pg_catalog.length($1::text) - 4)`, Args: []any{"boom"}}
+
+	// Both run, in order, as the acting user; the second sees the first
+	// committed.
+	var seen string
+	var uid uuid.UUID
+	require.NoError(t, dbtx.Pipeline(ctx, conn, user, []dbtx.Statement{mark("first")}, []dbtx.Statement{
+		{SQL: `SELECT pg_catalog.current_setting('platform_test.first'), auth.uid()`, Rows: func(rows pgx.Rows) error {
+			_, err := pgx.ForEachRow(rows, []any{&seen, &uid}, func() error { return nil })
+			return err
+		}},
+		mark("second"),
+	}))
+	require.Equal(t, "ran", seen)
+	require.Equal(t, user, uid, "auth.uid() is prepared as the acting user")
+	first, second := marks()
+	require.Equal(t, [2]string{"ran", "ran"}, [2]string{first, second})
+	leftAlone()
+
+	// The first fails: the second does not run.
+	err = dbtx.Pipeline(ctx, conn, user, []dbtx.Statement{mark("first"), fail}, []dbtx.Statement{mark("second")})
+	require.Error(t, err)
+	first, second = marks()
+	require.Equal(t, [2]string{"", ""}, [2]string{first, second}, "what failed rolls back and nothing after runs")
+	leftAlone()
+
+	// The second fails: the first stands.
+	err = dbtx.Pipeline(ctx, conn, user, []dbtx.Statement{mark("first")}, []dbtx.Statement{mark("second"), fail})
+	require.Error(t, err)
+	first, second = marks()
+	require.Equal(t, [2]string{"ran", ""}, [2]string{first, second})
+	leftAlone()
+
+	// A failing reader is the pipeline's error; the rest still commits.
+	boom := errors.New("reader")
+	err = dbtx.Pipeline(ctx, conn, user, []dbtx.Statement{{SQL: `SELECT 1`, Rows: func(pgx.Rows) error { return boom }}, mark("first")})
+	require.ErrorIs(t, err, boom)
+	first, _ = marks()
+	require.Equal(t, "ran", first)
+	leftAlone()
+
+	require.ErrorIs(t, dbtx.Pipeline(ctx, conn, uuid.Nil, []dbtx.Statement{mark("first")}), dbtx.ErrNoActingUser)
+}
