@@ -23,16 +23,13 @@ import (
 func Account(ctx context.Context, db DB, actingUser, organizationID uuid.UUID, recordType RecordType, purpose Purpose, use Use,
 	charts ...uuid.UUID) (int, error) {
 	var n int
-	err := dbtx.Read(ctx, db, actingUser, func(rows pgx.Rows) (err error) {
+	account := dbtx.Accounting(organizationID, charts, string(recordType), string(purpose), string(use))
+	account.Rows = func(rows pgx.Rows) (err error) {
 		n, err = pgx.CollectExactlyOneRow(rows, pgx.RowTo[int])
 		return err
-	}, accountSQL, organizationID, charts, recordType, purpose, use)
-	return n, dbtx.MapError(err)
+	}
+	return n, dbtx.MapError(dbtx.Pipeline(ctx, db, actingUser, []dbtx.Statement{account}))
 }
-
-// accountSQL writes the accounting (cl_part2_disclosed) and says how many
-// lines it wrote.
-const accountSQL = `SELECT public.cl_part2_disclosed($1, $2, $3, $4, $5)`
 
 // AccountTx is [Account] inside tx, which must run as the acting user. The
 // rows it writes open nothing until tx commits: commit it before the read
@@ -40,7 +37,8 @@ const accountSQL = `SELECT public.cl_part2_disclosed($1, $2, $3, $4, $5)`
 // transaction).
 func AccountTx(ctx context.Context, tx pgx.Tx, organizationID uuid.UUID, recordType RecordType, purpose Purpose, use Use,
 	charts ...uuid.UUID) (int, error) {
+	account := dbtx.Accounting(organizationID, charts, string(recordType), string(purpose), string(use))
 	var n int
-	err := tx.QueryRow(ctx, accountSQL, organizationID, charts, recordType, purpose, use).Scan(&n)
+	err := tx.QueryRow(ctx, account.SQL, account.Args...).Scan(&n)
 	return n, dbtx.MapError(err)
 }

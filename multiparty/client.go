@@ -165,18 +165,27 @@ func (c *Client) addParticipant(ctx context.Context, tx pgx.Tx, actingUser, org,
 // connection of its own, so the accounting stands whatever the caller's
 // transaction does.
 func (c *Client) disclose(ctx context.Context, actingUser, org, encounterID uuid.UUID, use consent.Use, charts ...uuid.UUID) error {
-	return dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) error {
-		if encounterID != uuid.Nil {
-			if _, err := tx.Exec(ctx, `SELECT public.cl_multi_party_disclose($1, $2, $3)`, org, encounterID, use); err != nil {
-				return dbtx.MapError(err)
-			}
-		}
-		if len(charts) == 0 {
-			return nil
-		}
-		_, err := consent.AccountTx(ctx, tx, org, consent.RecordMultiPartyEncounter, consent.PurposeTreatment, use, charts...)
-		return err
-	})
+	statements := disclosure(org, encounterID, use, charts...)
+	if len(statements) == 0 {
+		return nil
+	}
+	return dbtx.MapError(dbtx.Pipeline(ctx, c.db, actingUser, statements))
+}
+
+// disclosure is the transaction disclose commits: the encounter's lines
+// (cl_multi_party_disclose, when encounterID is set), then the added
+// charts'.
+func disclosure(org, encounterID uuid.UUID, use consent.Use, charts ...uuid.UUID) []dbtx.Statement {
+	var statements []dbtx.Statement
+	if encounterID != uuid.Nil {
+		statements = append(statements, dbtx.Statement{SQL: `SELECT public.cl_multi_party_disclose($1, $2, $3)`,
+			Args: []any{org, encounterID, use}})
+	}
+	if len(charts) > 0 {
+		statements = append(statements, dbtx.Accounting(org, charts, string(consent.RecordMultiPartyEncounter),
+			string(consent.PurposeTreatment), string(use)))
+	}
+	return statements
 }
 
 // patientCharts returns the charts of the patients among participants.
@@ -215,32 +224,39 @@ func (c *Client) Get(ctx context.Context, actingUser, organizationID, id uuid.UU
 	if err := validate.First(validate.Required("OrganizationID", organizationID), validate.Required("ID", id)); err != nil {
 		return nil, err
 	}
-	if err := c.disclose(ctx, actingUser, organizationID, id, consent.UseDisplay); err != nil {
-		return nil, err
-	}
+	// The accounting commits, then the read: one round trip.
 	var e *Encounter
-	err = dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) (err error) {
-		e, err = get(ctx, tx, organizationID, id, participantsSQL)
-		return err
-	})
-	return e, err
+	read := readEncounter(organizationID, id, participantsSQL, &e)
+	if err := dbtx.Pipeline(ctx, c.db, actingUser, disclosure(organizationID, id, consent.UseDisplay), read); err != nil {
+		return nil, dbtx.MapError(err)
+	}
+	return e, nil
+}
+
+// readEncounter is the transaction that reads an encounter with its
+// participants into *e (see get).
+func readEncounter(org, id uuid.UUID, participants string, e **Encounter) []dbtx.Statement {
+	args := []any{pgx.NamedArgs{"organization_id": org, "id": id}}
+	return []dbtx.Statement{
+		{SQL: getEncounterSQL, Args: args, Rows: func(rows pgx.Rows) (err error) {
+			*e, err = pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[Encounter])
+			return err
+		}},
+		{SQL: participants, Args: args, Rows: func(rows pgx.Rows) (err error) {
+			if *e == nil {
+				return nil
+			}
+			(*e).Participants, err = pgx.CollectRows(rows, pgx.RowToStructByName[Participant])
+			return err
+		}},
+	}
 }
 
 // get reads an encounter with its participants (after disclose), these
 // by participants (participantsSQL for a read, participantsInWriteSQL in
 // a transaction that writes).
-func get(ctx context.Context, tx pgx.Tx, org, id uuid.UUID, participants string) (*Encounter, error) {
-	args := pgx.NamedArgs{"organization_id": org, "id": id}
-	rows, _ := tx.Query(ctx, getEncounterSQL, args)
-	e, err := pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[Encounter])
-	if err != nil {
-		return nil, dbtx.MapError(err)
-	}
-	rows, _ = tx.Query(ctx, participants, args)
-	if e.Participants, err = pgx.CollectRows(rows, pgx.RowToStructByName[Participant]); err != nil {
-		return nil, dbtx.MapError(err)
-	}
-	return e, nil
+func get(ctx context.Context, tx pgx.Tx, org, id uuid.UUID, participants string) (e *Encounter, err error) {
+	return e, dbtx.MapError(dbtx.RunEach(ctx, tx, readEncounter(org, id, participants, &e)))
 }
 
 // End records the end of an encounter and its final summary. Ending an

@@ -74,8 +74,6 @@ var (
 	getSQL string
 	//go:embed sql/disclose.sql
 	discloseSQL string
-	//go:embed sql/account_chart.sql
-	accountChartSQL string
 	//go:embed sql/get_for_update.sql
 	getForUpdateSQL string
 	//go:embed sql/finalize.sql
@@ -125,10 +123,10 @@ func (c *Client) create(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p 
 	// accounting and the insert are one round trip.
 	args := fieldArgs(p.OrganizationID, &p.Fields)
 	args["chart_id"] = p.ChartID
-	account := &dbtx.Statement{SQL: accountChartSQL, Args: []any{pgx.NamedArgs{"organization_id": p.OrganizationID,
-		"chart_id": p.ChartID, "use": consent.UseSave}}}
+	account := dbtx.Accounting(p.OrganizationID, []uuid.UUID{p.ChartID}, string(consent.RecordPeerEncounter),
+		string(consent.PurposeTreatment), string(consent.UseSave))
 	var e *Encounter
-	err = dbtx.InAfter(ctx, c.db, tx, actingUser, account, written(insertSQL, args, p.FocusNotes, &e))
+	err = dbtx.InAfter(ctx, c.db, tx, actingUser, []dbtx.Statement{account}, written(insertSQL, args, p.FocusNotes, &e))
 	return e, mapWritten(err)
 }
 
@@ -157,13 +155,13 @@ func (c *Client) Get(ctx context.Context, actingUser, organizationID, id uuid.UU
 // connection of its own, so the line stands whatever the caller's
 // transaction does.
 func (c *Client) disclose(ctx context.Context, actingUser, org uuid.UUID, use consent.Use, ids ...uuid.UUID) error {
-	return dbtx.MapError(dbtx.Pipeline(ctx, c.db, actingUser, []dbtx.Statement{*disclosure(org, use, ids...)}))
+	return dbtx.MapError(dbtx.Pipeline(ctx, c.db, actingUser, disclosure(org, use, ids...)))
 }
 
-// disclosure is the statement that accounts for a read or write of
+// disclosure is the transaction that accounts for a read or write of
 // encounters (by id): see disclose.
-func disclosure(org uuid.UUID, use consent.Use, ids ...uuid.UUID) *dbtx.Statement {
-	return &dbtx.Statement{SQL: discloseSQL, Args: []any{pgx.NamedArgs{"organization_id": org, "ids": ids, "use": use}}}
+func disclosure(org uuid.UUID, use consent.Use, ids ...uuid.UUID) []dbtx.Statement {
+	return []dbtx.Statement{{SQL: discloseSQL, Args: []any{pgx.NamedArgs{"organization_id": org, "ids": ids, "use": use}}}}
 }
 
 // Update replaces a draft encounter's fields. A finalized encounter returns
@@ -270,7 +268,7 @@ func (c *Client) finalizeOnce(ctx context.Context, tx pgx.Tx, actingUser, organi
 	if err != nil {
 		return nil, err
 	}
-	var account *dbtx.Statement
+	var account []dbtx.Statement
 	if accounted {
 		account = disclosure(organizationID, consent.UseSave, id)
 	}

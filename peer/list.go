@@ -99,7 +99,7 @@ func (c *Client) list(ctx context.Context, discloseSQL, sql string, actingUser, 
 		"after_date": afterDate, "after_id": afterID, "limit": p.Limit + 1,
 	}
 	// The accounting commits, then the read: one round trip.
-	encounters, err := dbtx.CollectAfter[Encounter](ctx, c.db, actingUser, &dbtx.Statement{SQL: discloseSQL, Args: []any{args}}, sql, args)
+	encounters, err := dbtx.CollectAfter[Encounter](ctx, c.db, actingUser, []dbtx.Statement{{SQL: discloseSQL, Args: []any{args}}}, sql, args)
 	if err != nil {
 		return nil, err
 	}

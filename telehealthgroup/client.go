@@ -214,7 +214,7 @@ func (c *Client) addAttendee(ctx context.Context, tx pgx.Tx, actingUser uuid.UUI
 		if !consented {
 			return ErrPermissionDenied
 		}
-		return discloseTx(ctx, tx, p.OrganizationID, p.SessionID, uuid.Nil, consent.UseSave, p.ChartID)
+		return dbtx.MapError(dbtx.RunEach(ctx, tx, disclosure(p.OrganizationID, p.SessionID, uuid.Nil, consent.UseSave, p.ChartID)))
 	}); err != nil {
 		return nil, err
 	}
@@ -357,10 +357,9 @@ func (c *Client) Get(ctx context.Context, actingUser, organizationID, sessionID 
 func (c *Client) Attendees(ctx context.Context, actingUser, organizationID, sessionID uuid.UUID) (_ []Attendee, err error) {
 	ctx, span := c.tel.Start(ctx, "telehealthgroup.Attendees", telemetry.Organization(organizationID), telemetry.ID(sessionIDKey, sessionID))
 	defer span.End(&err)
-	if err := c.disclose(ctx, actingUser, organizationID, sessionID, uuid.Nil, consent.UseDisplay); err != nil {
-		return nil, err
-	}
-	return dbtx.Collect[Attendee](ctx, c.db, actingUser, attendeesSQL, pgx.NamedArgs{"organization_id": organizationID, "session_id": sessionID})
+	// The accounting commits, then the read: one round trip.
+	return dbtx.CollectAfter[Attendee](ctx, c.db, actingUser, disclosure(organizationID, sessionID, uuid.Nil, consent.UseDisplay),
+		attendeesSQL, pgx.NamedArgs{"organization_id": organizationID, "session_id": sessionID})
 }
 
 func get(ctx context.Context, tx pgx.Tx, org, session uuid.UUID) (*sessionRow, error) {
@@ -379,21 +378,19 @@ func get(ctx context.Context, tx pgx.Tx, org, session uuid.UUID) (*sessionRow, e
 // it commits on a connection of its own, so the accounting stands whatever
 // the caller's transaction does.
 func (c *Client) disclose(ctx context.Context, actingUser, org, session, attendance uuid.UUID, use consent.Use, charts ...uuid.UUID) error {
-	return dbtx.Run(ctx, c.db, actingUser, func(tx pgx.Tx) error {
-		return discloseTx(ctx, tx, org, session, attendance, use, charts...)
-	})
+	return dbtx.MapError(dbtx.Pipeline(ctx, c.db, actingUser, disclosure(org, session, attendance, use, charts...)))
 }
 
-func discloseTx(ctx context.Context, tx pgx.Tx, org, session, attendance uuid.UUID, use consent.Use, charts ...uuid.UUID) error {
-	if _, err := tx.Exec(ctx, `SELECT public.cl_group_disclose($1, $2, $3, $4)`,
-		org, sqlarg.UUID(session), sqlarg.UUID(attendance), use); err != nil {
-		return dbtx.MapError(err)
+// disclosure is the transaction disclose commits: the group's lines
+// (cl_group_disclose), then the added charts'.
+func disclosure(org, session, attendance uuid.UUID, use consent.Use, charts ...uuid.UUID) []dbtx.Statement {
+	statements := []dbtx.Statement{{SQL: `SELECT public.cl_group_disclose($1, $2, $3, $4)`,
+		Args: []any{org, sqlarg.UUID(session), sqlarg.UUID(attendance), use}}}
+	if len(charts) > 0 {
+		statements = append(statements, dbtx.Accounting(org, charts, string(consent.RecordGroupSession),
+			string(consent.PurposeTreatment), string(use)))
 	}
-	if len(charts) == 0 {
-		return nil
-	}
-	_, err := consent.AccountTx(ctx, tx, org, consent.RecordGroupSession, consent.PurposeTreatment, use, charts...)
-	return err
+	return statements
 }
 
 // explainMissing turns ErrNotFound from a write that no row let through

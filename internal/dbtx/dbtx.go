@@ -98,6 +98,16 @@ type Statement struct {
 	Rows func(pgx.Rows) error
 }
 
+// Accounting is the statement that writes the accounting of a use of
+// charts' records of recordType, for purpose and use: one
+// part2.record.disclosed line per Part 2 chart the acting user may see
+// (cl_part2_disclosed), none for the others. It returns how many it
+// wrote. Committed before the read or write it accounts for, it opens
+// the charts' rows to that read or write (see [ExecCommitted]).
+func Accounting(org uuid.UUID, charts []uuid.UUID, recordType, purpose, use string) Statement {
+	return Statement{SQL: `SELECT public.cl_part2_disclosed($1, $2, $3, $4, $5)`, Args: []any{org, charts, recordType, purpose, use}}
+}
+
 // Pipeline runs each of txs as a transaction of its own as actor (begin,
 // the acting user, its statements in order, commit), one after the other:
 // each commits before the next begins, and a failure ends the pipeline
@@ -128,7 +138,7 @@ func Pipeline(ctx context.Context, db Beginner, actor uuid.UUID, txs ...[]Statem
 		conn = c.Conn()
 	default:
 		for _, statements := range txs {
-			if err := Run(ctx, db, actor, func(tx pgx.Tx) error { return runEach(ctx, tx, statements) }); err != nil {
+			if err := Run(ctx, db, actor, func(tx pgx.Tx) error { return RunEach(ctx, tx, statements) }); err != nil {
 				return err
 			}
 		}
@@ -217,8 +227,9 @@ func queuePrepared(ctx context.Context, conn *pgx.Conn, actor uuid.UUID, b *pgco
 // errRollBack rolls back a transaction that did what it was for.
 var errRollBack = errors.New("rolled back")
 
-// runEach runs statements in tx, handing each one's rows to its Rows.
-func runEach(ctx context.Context, tx pgx.Tx, statements []Statement) error {
+// RunEach runs statements in tx in order, handing each one's rows to its
+// Rows.
+func RunEach(ctx context.Context, tx pgx.Tx, statements []Statement) error {
 	for _, s := range statements {
 		rows, err := tx.Query(ctx, s.SQL, s.Args...)
 		if err != nil {
@@ -244,20 +255,19 @@ func Collect[T any](ctx context.Context, db Beginner, actor uuid.UUID, sql strin
 	return CollectAfter[T](ctx, db, actor, nil, sql, args...)
 }
 
-// CollectAfter is [Collect] after first, which runs and commits in a
-// transaction of its own before the read begins (the accounting of a Part
-// 2 disclosure and the read it opens), in one round trip on a pool or a
-// connection; when first fails the read does not run. A nil first is
-// [Collect].
-func CollectAfter[T any](ctx context.Context, db Beginner, actor uuid.UUID, first *Statement, sql string, args ...any) ([]T, error) {
+// CollectAfter is [Collect] after first, a transaction that runs and
+// commits before the read begins (the accounting of a Part 2 disclosure
+// and the read it opens), in one round trip on a pool or a connection;
+// when first fails the read does not run. An empty first is [Collect].
+func CollectAfter[T any](ctx context.Context, db Beginner, actor uuid.UUID, first []Statement, sql string, args ...any) ([]T, error) {
 	var out []T
-	read := Statement{SQL: sql, Args: args, Rows: func(rows pgx.Rows) (err error) {
+	read := []Statement{{SQL: sql, Args: args, Rows: func(rows pgx.Rows) (err error) {
 		out, err = pgx.CollectRows(rows, pgx.RowToStructByName[T])
 		return err
-	}}
-	txs := [][]Statement{{read}}
-	if first != nil {
-		txs = [][]Statement{{*first}, {read}}
+	}}}
+	txs := [][]Statement{read}
+	if len(first) > 0 {
+		txs = [][]Statement{first, read}
 	}
 	return out, MapError(Pipeline(ctx, db, actor, txs...))
 }
@@ -363,26 +373,26 @@ func quoteLiteral(s string) string {
 // ErrNilTx is returned by a ...Tx method given a nil transaction.
 var ErrNilTx = telemetry.NewError("nil_tx", "platform: a nil pgx.Tx was passed to a ...Tx method; call the method without Tx to use a transaction of its own")
 
-// InAfter runs s as actor after first (when not nil) has committed in a
+// InAfter runs s as actor after first (when not empty) has committed in a
 // transaction of its own: with no caller's transaction (tx nil), both as
 // one [Pipeline] on db, one round trip; inside tx otherwise (see
 // [RunTx]), first committed before on a connection of db's own (see
 // [ExecCommitted]). It is how a write whose Part 2 accounting must commit
 // first runs.
-func InAfter(ctx context.Context, db Beginner, tx pgx.Tx, actor uuid.UUID, first *Statement, s Statement) error {
+func InAfter(ctx context.Context, db Beginner, tx pgx.Tx, actor uuid.UUID, first []Statement, s Statement) error {
 	if tx == nil {
 		txs := [][]Statement{{s}}
-		if first != nil {
-			txs = [][]Statement{{*first}, {s}}
+		if len(first) > 0 {
+			txs = [][]Statement{first, {s}}
 		}
 		return Pipeline(ctx, db, actor, txs...)
 	}
-	if first != nil {
-		if err := Pipeline(ctx, db, actor, []Statement{*first}); err != nil {
+	if len(first) > 0 {
+		if err := Pipeline(ctx, db, actor, first); err != nil {
 			return err
 		}
 	}
-	return RunTx(ctx, tx, actor, func(tx pgx.Tx) error { return runEach(ctx, tx, []Statement{s}) })
+	return RunTx(ctx, tx, actor, func(tx pgx.Tx) error { return RunEach(ctx, tx, []Statement{s}) })
 }
 
 // In runs fn as actor inside tx when tx is not nil (see [RunTx]), else in a
