@@ -272,8 +272,12 @@ CREATE FUNCTION public.cl_pm_events_append(
     END IF;
     INSERT INTO public.cl_pm_events (organization_id, id, event_type, aggregate_id, idempotency_key, envelope)
     VALUES (p_organization_id, p_id, p_event_type, p_aggregate_id, p_idempotency_key, p_envelope)
-    ON CONFLICT (organization_id, idempotency_key) DO NOTHING;
-
+    ON CONFLICT (organization_id, idempotency_key) DO NOTHING
+    RETURNING envelope INTO v_existing.envelope;
+    IF FOUND THEN
+      RETURN v_existing.envelope;
+    END IF;
+    -- The key was taken: by this event (a retry), or refused.
     SELECT * INTO v_existing FROM public.cl_pm_events e
     WHERE e.organization_id = p_organization_id AND e.idempotency_key = p_idempotency_key;
     IF v_existing.event_type <> p_event_type OR v_existing.aggregate_id <> p_aggregate_id THEN

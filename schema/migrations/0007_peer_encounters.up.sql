@@ -967,10 +967,13 @@ CREATE FUNCTION public.cl_peer_encounter_finalize(
     IF NOT FOUND OR v_user IS NULL OR NOT public.cl_peer_chart_readable(p_organization_id, pe.chart_id, false) THEN
       RAISE EXCEPTION 'no such peer encounter' USING ERRCODE = 'no_data_found';
     END IF;
-    -- Readable; for a Part 2 chart, a committed line accounting for a write.
-    IF NOT public.cl_part2_opened(p_organization_id, pe.chart_id, 'peer_encounter', 'save')
-       OR (NOT coalesce(p_accounted, false)
-           AND (SELECT c.is_part2 FROM public.cl_charts c WHERE c.organization_id = p_organization_id AND c.id = pe.chart_id)) THEN
+    -- Readable (clinical access, and a consent for a Part 2 chart); for a
+    -- Part 2 chart also open for a write (cl_part2_opened's rule, the
+    -- clinical access just asked: a committed line accounting for a
+    -- write), this call's own (p_accounted).
+    IF (SELECT c.is_part2 FROM public.cl_charts c WHERE c.organization_id = p_organization_id AND c.id = pe.chart_id)
+       AND NOT (coalesce(p_accounted, false)
+                AND public.cl_part2_accounted(p_organization_id, pe.chart_id, 'peer_encounter', 'save', true)) THEN
       RAISE EXCEPTION 'the accounting of this disclosure must be committed first' USING ERRCODE = 'PAC01';
     END IF;
     -- The update policy's rule: the author, or one documenting on behalf.
