@@ -123,6 +123,7 @@ func (c *Client) create(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p 
 	// accounting and the insert are one round trip.
 	args := fieldArgs(p.OrganizationID, &p.Fields)
 	args["chart_id"] = p.ChartID
+	args["acting_user"] = actingUser
 	account := dbtx.Accounting(p.OrganizationID, []uuid.UUID{p.ChartID}, string(consent.RecordPeerEncounter),
 		string(consent.PurposeTreatment), string(consent.UseSave))
 	var e *Encounter

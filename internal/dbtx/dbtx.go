@@ -11,7 +11,6 @@ package dbtx
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -119,7 +118,10 @@ func Accounting(org uuid.UUID, charts []uuid.UUID, recordType, purpose, use stri
 // statements are prepared the first time a connection runs them (the
 // library's statements are few) so that their arguments are encoded for
 // their parameters' types, and sent with every begin, claim and commit
-// before any result is read. Given a pgx.Tx, each transaction runs inside
+// before any result is read. They are prepared as the connecting role,
+// before any transaction: a statement names only what that role may look
+// up (the acting user is a parameter, never auth.uid(), whose schema is
+// the acting users'). Given a pgx.Tx, each transaction runs inside
 // it in turn, as [Run] does.
 func Pipeline(ctx context.Context, db Beginner, actor uuid.UUID, txs ...[]Statement) (err error) {
 	if actor == uuid.Nil {
@@ -154,7 +156,7 @@ func Pipeline(ctx context.Context, db Beginner, actor uuid.UUID, txs ...[]Statem
 		queueClaims(b, Role, actor.String(), actorClaims(actor))
 		skip(1 + claimStatements)
 		for _, s := range statements {
-			if err := queuePrepared(ctx, conn, actor, b, s); err != nil {
+			if err := queuePrepared(ctx, conn, b, s); err != nil {
 				return err
 			}
 			readers = append(readers, s.Rows)
@@ -185,7 +187,7 @@ func Pipeline(ctx context.Context, db Beginner, actor uuid.UUID, txs ...[]Statem
 
 // queuePrepared prepares s on conn (once per connection and statement) and
 // queues it with its arguments encoded for its parameters.
-func queuePrepared(ctx context.Context, conn *pgx.Conn, actor uuid.UUID, b *pgconn.Batch, s Statement) (err error) {
+func queuePrepared(ctx context.Context, conn *pgx.Conn, b *pgconn.Batch, s Statement) (err error) {
 	sql, args := s.SQL, s.Args
 	if len(args) > 0 {
 		if rewriter, ok := args[0].(pgx.QueryRewriter); ok {
@@ -195,24 +197,6 @@ func queuePrepared(ctx context.Context, conn *pgx.Conn, actor uuid.UUID, b *pgco
 		}
 	}
 	sd, err := conn.Prepare(ctx, sql, sql)
-	if IsPermissionDenied(err) {
-		// A name the connecting role may not look up (auth.uid()):
-		// prepared as the acting user, in a transaction rolled back (a
-		// prepared statement outlives it).
-		err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-			if err := become(ctx, tx, actor); err != nil {
-				return err
-			}
-			sd, err = conn.Prepare(ctx, sql, sql)
-			if err == nil {
-				err = errRollBack
-			}
-			return err
-		})
-		if errors.Is(err, errRollBack) {
-			err = nil
-		}
-	}
 	if err != nil {
 		return err
 	}
@@ -223,9 +207,6 @@ func queuePrepared(ctx context.Context, conn *pgx.Conn, actor uuid.UUID, b *pgco
 	b.ExecPrepared(sd.Name, params.ParamValues, params.ParamFormats, params.ResultFormats)
 	return nil
 }
-
-// errRollBack rolls back a transaction that did what it was for.
-var errRollBack = errors.New("rolled back")
 
 // RunEach runs statements in tx in order, handing each one's rows to its
 // Rows.

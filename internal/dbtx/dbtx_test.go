@@ -302,14 +302,14 @@ func TestPipelineRunsEachTransactionInTurn(t *testing.T) {
 	var seen string
 	var uid uuid.UUID
 	require.NoError(t, dbtx.Pipeline(ctx, conn, user, []dbtx.Statement{mark("first")}, []dbtx.Statement{
-		{SQL: `SELECT pg_catalog.current_setting('platform_test.first'), auth.uid()`, Rows: func(rows pgx.Rows) error {
+		{SQL: `SELECT pg_catalog.current_setting('platform_test.first'), pg_catalog.current_setting('request.jwt.claim.sub')::uuid`, Rows: func(rows pgx.Rows) error {
 			_, err := pgx.ForEachRow(rows, []any{&seen, &uid}, func() error { return nil })
 			return err
 		}},
 		mark("second"),
 	}))
 	require.Equal(t, "ran", seen)
-	require.Equal(t, user, uid, "auth.uid() is prepared as the acting user")
+	require.Equal(t, user, uid, "as the acting user")
 	first, second := marks()
 	require.Equal(t, [2]string{"ran", "ran"}, [2]string{first, second})
 	leftAlone()
