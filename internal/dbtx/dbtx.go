@@ -1,12 +1,13 @@
 // Package dbtx runs database work as an acting user.
 //
 // Every library call that reads or writes a protected table goes through
-// [Run] (a transaction of its own) or [RunTx] (inside the caller's
-// transaction). Both switch to the `authenticated` role and set the JWT
-// claims so that auth.uid() returns the acting user, with set_config(...,
-// true): the settings end with the transaction (or, for RunTx, are restored
-// before it returns), so nothing set for one user survives on a pooled
-// connection.
+// [Run] (a transaction of its own), [Pipeline] (transactions of its own,
+// one after the other, in one round trip: a Part 2 accounting and the read
+// or write it opens) or [RunTx] (inside the caller's transaction). Each
+// switches to the `authenticated` role and sets the JWT claims so that
+// auth.uid() returns the acting user, for the transaction only: the
+// settings end with it (or, for RunTx, are restored before it returns), so
+// nothing set for one user survives on a pooled connection.
 package dbtx
 
 import (
@@ -69,24 +70,16 @@ func Run(ctx context.Context, db Beginner, actor uuid.UUID, fn func(pgx.Tx) erro
 
 // ExecCommitted runs one statement as actor in a transaction of its own on
 // db and commits it before it returns, whatever transaction the caller
-// holds. It is how the library writes the accounting of a Part 2
-// disclosure before the read or write it accounts for: rows of a Part 2
-// chart open only to an accounting line that has committed
-// (cl_part2_opened), because a line written by the reading transaction
-// would vanish with its rollback. From a ...Tx method it takes a second
+// holds: the way to commit the accounting of a Part 2 disclosure before
+// a read or write of one's own (the library's calls send both as one
+// [Pipeline]). Rows of a Part 2 chart open only to an accounting line that
+// has committed (cl_part2_opened), because a line written by the reading
+// transaction would vanish with its rollback. From a ...Tx method it takes a second
 // connection from db; db must be a pool or a connection of its own (given
 // a pgx.Tx, it runs inside it, and the rows it would open stay closed).
 // On a pool or a connection it is one round trip (see [Pipeline]).
 func ExecCommitted(ctx context.Context, db Beginner, actor uuid.UUID, sql string, args ...any) error {
 	return Pipeline(ctx, db, actor, []Statement{{SQL: sql, Args: args}})
-}
-
-// Read runs one statement as actor in a transaction of its own on db,
-// hands its rows to collect (when not nil; collect reads them or not, and
-// the rest are discarded) and commits: one round trip on a pool or a
-// connection (see [Pipeline]).
-func Read(ctx context.Context, db Beginner, actor uuid.UUID, collect func(pgx.Rows) error, sql string, args ...any) error {
-	return Pipeline(ctx, db, actor, []Statement{{SQL: sql, Args: args, Rows: collect}})
 }
 
 // Statement is one SQL statement of a [Pipeline], with its arguments and,

@@ -167,7 +167,8 @@ func IsWrongState(err error) bool { return Code(err) == codeWrongState }
 
 // IsAccountFirst reports whether a write refused to go on before the
 // accounting of its Part 2 disclosure has committed: the library accounts
-// (ExecCommitted) and asks again. Only a caller a consent covers is told.
+// and asks again, both in one pipeline (InAfter). Only a caller a consent
+// covers is told.
 func IsAccountFirst(err error) bool { return Code(err) == codeAccountFirst }
 
 // IsInvalidParameter reports whether a function refused a parameter.
