@@ -127,8 +127,10 @@ func (c *Client) create(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p 
 	account := dbtx.Accounting(p.OrganizationID, []uuid.UUID{p.ChartID}, string(consent.RecordPeerEncounter),
 		string(consent.PurposeTreatment), string(consent.UseSave))
 	var e *Encounter
-	err = dbtx.InAfter(ctx, c.db, tx, actingUser, []dbtx.Statement{account}, written(insertSQL, args, p.FocusNotes, &e))
-	return e, mapWritten(err)
+	if err := dbtx.InAfter(ctx, c.db, tx, actingUser, []dbtx.Statement{account}, written(insertSQL, args, p.FocusNotes, &e)); err != nil {
+		return nil, mapWritten(err)
+	}
+	return e, nil
 }
 
 // Get returns an encounter the acting user may see.
@@ -281,10 +283,13 @@ func (c *Client) finalizeOnce(ctx context.Context, tx pgx.Tx, actingUser, organi
 			e, err = pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[Encounter])
 			return err
 		}})
-	if dbtx.IsNoDataFound(err) {
+	switch {
+	case dbtx.IsNoDataFound(err):
 		return nil, ErrNotFound
+	case err != nil:
+		return nil, fields.Map(err)
 	}
-	return e, fields.Map(err)
+	return e, nil
 }
 
 // A write reads the encounter back in its own transaction, as the writing
@@ -342,7 +347,10 @@ func write(ctx context.Context, tx pgx.Tx, sql string, args pgx.NamedArgs, focus
 	if err == nil {
 		err = w.Rows(rows)
 	}
-	return e, mapWritten(err)
+	if err != nil {
+		return nil, mapWritten(err)
+	}
+	return e, nil
 }
 
 // written is the statement of write, which puts the encounter written in

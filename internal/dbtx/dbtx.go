@@ -105,7 +105,9 @@ func Accounting(org uuid.UUID, charts []uuid.UUID, recordType, purpose, use stri
 // each commits before the next begins, and a failure ends the pipeline
 // (what failed rolls back, what committed before stands, what comes after
 // does not run). Its error is the failure's, else the first error of a
-// Rows.
+// Rows. A Rows that fails does not roll its transaction back (the commit
+// is already sent): it reads what a statement returned, it does not
+// decide whether the statement stands.
 //
 // On a pool or a connection the whole pipeline is one round trip: the
 // statements are prepared the first time a connection runs them (the
@@ -170,8 +172,12 @@ func Pipeline(ctx context.Context, db Beginner, actor uuid.UUID, txs ...[]Statem
 	}
 	if err = results.Close(); err != nil {
 		if conn.PgConn().TxStatus() != 'I' && !conn.IsClosed() {
-			// A refusal leaves the pipeline's transaction aborted.
-			_, _ = conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
+			// A refusal leaves the pipeline's transaction aborted: rolled
+			// back within the caller's deadline, else the connection is
+			// closed (a pool replaces it).
+			if _, rollback := conn.Exec(ctx, "ROLLBACK"); rollback != nil {
+				_ = conn.Close(ctx)
+			}
 		}
 		return err
 	}
@@ -243,7 +249,10 @@ func CollectAfter[T any](ctx context.Context, db Beginner, actor uuid.UUID, firs
 	if len(first) > 0 {
 		txs = [][]Statement{first, read}
 	}
-	return out, MapError(Pipeline(ctx, db, actor, txs...))
+	if err := Pipeline(ctx, db, actor, txs...); err != nil {
+		return nil, MapError(err)
+	}
+	return out, nil
 }
 
 // RunTx runs fn inside the caller's transaction tx as actor, in a savepoint.
