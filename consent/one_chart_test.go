@@ -1,0 +1,82 @@
+package consent_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/encoreos/platform-go/internal/testdb"
+)
+
+// TestOneChartFormsGiveTheSetsAnswer: the chart rule's one-chart form
+// (cl_chart_clinical, which row policies reach) answers as its set form
+// (cl_charts_clinical, which lists ask) about every chart, and the Part 2
+// rule about one chart (cl_sud_consent_charts' one-chart path) as about a
+// set that holds it, on randomized data: charts Part 2 or not, at one of
+// three sites or none; one chart id held by a second organization too; a
+// chart of another organization; an id of no chart; readers with
+// organization-wide clinical roles, with clinical roles at one site only,
+// with none, and another organization's member; consents in force,
+// revoked and expired.
+func TestOneChartFormsGiveTheSetsAnswer(t *testing.T) {
+	t.Parallel()
+	rng := testdb.Rand(t)
+	b := setup(t)
+	ctx := context.Background()
+	other := b.db.NewOrg(t)
+	sites := []uuid.UUID{b.db.NewSite(t, b.org), b.db.NewSite(t, b.org), b.db.NewSite(t, b.org)}
+	readers := []uuid.UUID{b.clinician, b.peer, b.manager, b.db.NewMember(t, b.org), b.db.NewMember(t, other, "clinician")}
+	for range 3 {
+		r := b.db.NewMember(t, b.org)
+		b.db.AddSiteRole(t, b.org, r, sites[rng.IntN(len(sites))], "clinician")
+		readers = append(readers, r)
+	}
+	charts := []uuid.UUID{b.part2, b.plain, b.db.NewChart(t, other, true), uuid.New()}
+	for range 12 {
+		chart := b.db.NewChart(t, b.org, rng.IntN(2) == 0)
+		if k := rng.IntN(len(sites) + 1); k < len(sites) {
+			b.db.Exec(t, `UPDATE public.cl_charts SET site_id = $2 WHERE id = $1`, chart, sites[k])
+		}
+		testdb.RandomConsents(t, b.db, rng, b.org, chart, b.manager, []string{"peer_encounter"}, 2, readers...)
+		charts = append(charts, chart)
+	}
+	// One id in two organizations.
+	b.db.Exec(t, `INSERT INTO public.cl_charts (organization_id, id, is_part2) VALUES ($1, $2, false)`, other, charts[len(charts)-1])
+
+	for _, reader := range readers {
+		// As the superuser with the reader's claims: neither function is
+		// the client's to call.
+		tx, err := b.db.Admin.Begin(ctx)
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = tx.Rollback(context.WithoutCancel(ctx)) })
+		_, err = tx.Exec(ctx, `SELECT pg_catalog.set_config('request.jwt.claim.sub', $1, true)`, reader.String())
+		require.NoError(t, err)
+		for _, chart := range charts {
+			var one, inSet *bool
+			var found bool
+			require.NoError(t, tx.QueryRow(ctx, `SELECT public.cl_chart_clinical($1, $2)`, b.org, chart).Scan(&one))
+			err := tx.QueryRow(ctx, `SELECT k.is_part2 FROM public.cl_charts_clinical($1, $2) k WHERE k.chart_id = $3`,
+				b.org, append([]uuid.UUID{b.plain, b.part2}, chart), chart).Scan(&inSet)
+			if err == nil {
+				found = true
+			} else {
+				require.ErrorIs(t, err, pgx.ErrNoRows)
+			}
+			require.Equal(t, found, one != nil, "reader %s, chart %s: clinical access", reader, chart)
+			if found {
+				require.Equal(t, *inSet, *one, "reader %s, chart %s: Part 2", reader, chart)
+			}
+			for _, opened := range []bool{false, true} {
+				var alone, among bool
+				require.NoError(t, tx.QueryRow(ctx, `SELECT $3 = ANY (public.cl_sud_consent_charts($1, ARRAY[$3::uuid], 'peer_encounter', $4)),
+					$3 = ANY (public.cl_sud_consent_charts($1, $2, 'peer_encounter', $4))`,
+					b.org, charts, chart, opened).Scan(&alone, &among))
+				require.Equal(t, among, alone, "reader %s, chart %s, opened %v: the Part 2 rule", reader, chart, opened)
+			}
+		}
+		require.NoError(t, tx.Rollback(ctx))
+	}
+}
