@@ -20,7 +20,8 @@ import (
 // chart of another organization; an id of no chart; readers with
 // organization-wide clinical roles, with clinical roles at one site only,
 // with none, and another organization's member; consents in force,
-// revoked and expired.
+// revoked and expired. The accounting of one chart (cl_part2_disclosed's
+// one-chart path) writes what the accounting of a set writes for it.
 func TestOneChartFormsGiveTheSetsAnswer(t *testing.T) {
 	t.Parallel()
 	rng := testdb.Rand(t)
@@ -46,6 +47,7 @@ func TestOneChartFormsGiveTheSetsAnswer(t *testing.T) {
 	// One id in two organizations.
 	b.db.Exec(t, `INSERT INTO public.cl_charts (organization_id, id, is_part2) VALUES ($1, $2, false)`, other, charts[len(charts)-1])
 
+	lines := 0 // accounting lines written, to know the comparison saw some
 	for _, reader := range readers {
 		// As the superuser with the reader's claims: neither function is
 		// the client's to call.
@@ -69,6 +71,23 @@ func TestOneChartFormsGiveTheSetsAnswer(t *testing.T) {
 			if found {
 				require.Equal(t, *inSet, *one, "reader %s, chart %s: Part 2", reader, chart)
 			}
+			// The accounting of one chart alone and of the set that holds it
+			// write the same line for it (each in a savepoint rolled back:
+			// a line is written once per transaction).
+			var alone, among int
+			for i, set := range [][]uuid.UUID{{chart}, charts} {
+				_, err := tx.Exec(ctx, `SAVEPOINT accounting`)
+				require.NoError(t, err)
+				_, err = tx.Exec(ctx, `SELECT public.cl_part2_disclosed($1, $2, 'peer_encounter', 'TREAT', 'display')`, b.org, set)
+				require.NoError(t, err)
+				require.NoError(t, tx.QueryRow(ctx, `SELECT count(*)::int FROM public.pf_audit_logs a WHERE a.organization_id = $1
+					AND a.target_id = $2 AND a.action = 'part2.record.disclosed' AND a.transaction_id = pg_catalog.pg_current_xact_id()`,
+					b.org, chart).Scan([]*int{&alone, &among}[i]))
+				_, err = tx.Exec(ctx, `ROLLBACK TO SAVEPOINT accounting`)
+				require.NoError(t, err)
+			}
+			require.Equal(t, among, alone, "reader %s, chart %s: the accounting", reader, chart)
+			lines += alone
 			for _, opened := range []bool{false, true} {
 				var alone, among bool
 				require.NoError(t, tx.QueryRow(ctx, `SELECT $3 = ANY (public.cl_sud_consent_charts($1, ARRAY[$3::uuid], 'peer_encounter', $4)),
@@ -79,4 +98,5 @@ func TestOneChartFormsGiveTheSetsAnswer(t *testing.T) {
 		}
 		require.NoError(t, tx.Rollback(ctx))
 	}
+	require.NotZero(t, lines, "no reader was given a line: the data did not test the accounting")
 }

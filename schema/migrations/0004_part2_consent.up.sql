@@ -753,10 +753,18 @@ CREATE FUNCTION public.cl_part2_disclosed(
     END IF;
     -- Clinical access first (cl_charts_clinical), Part 2 status after: the
     -- work done for a chart the caller may not see does not depend on its
-    -- status.
-    SELECT coalesce(pg_catalog.array_agg(k.chart_id), '{}'), coalesce(pg_catalog.array_agg(k.site_id), '{}')
-      INTO v_charts, v_sites
-    FROM public.cl_charts_clinical(p_organization_id, p_chart_ids) k WHERE k.is_part2;
+    -- status. (One chart, a write's or a record's, by the one-chart form.)
+    IF pg_catalog.cardinality(p_chart_ids) = 1 THEN
+      IF public.cl_chart_clinical(p_organization_id, p_chart_ids[1]) IS NOT TRUE THEN
+        RETURN 0;
+      END IF;
+      v_charts := p_chart_ids;
+      v_sites := ARRAY(SELECT c.site_id FROM public.cl_charts c WHERE c.organization_id = p_organization_id AND c.id = p_chart_ids[1]);
+    ELSE
+      SELECT coalesce(pg_catalog.array_agg(k.chart_id), '{}'), coalesce(pg_catalog.array_agg(k.site_id), '{}')
+        INTO v_charts, v_sites
+      FROM public.cl_charts_clinical(p_organization_id, p_chart_ids) k WHERE k.is_part2;
+    END IF;
     IF pg_catalog.cardinality(v_charts) = 0 THEN
       RETURN 0;
     END IF;
