@@ -255,8 +255,12 @@ func readEncounter(org, id uuid.UUID, participants string, e **Encounter) []dbtx
 // get reads an encounter with its participants (after disclose), these
 // by participants (participantsSQL for a read, participantsInWriteSQL in
 // a transaction that writes).
-func get(ctx context.Context, tx pgx.Tx, org, id uuid.UUID, participants string) (e *Encounter, err error) {
-	return e, dbtx.MapError(dbtx.RunEach(ctx, tx, readEncounter(org, id, participants, &e)))
+func get(ctx context.Context, tx pgx.Tx, org, id uuid.UUID, participants string) (*Encounter, error) {
+	var e *Encounter
+	if err := dbtx.RunEach(ctx, tx, readEncounter(org, id, participants, &e)); err != nil {
+		return nil, dbtx.MapError(err)
+	}
+	return e, nil
 }
 
 // End records the end of an encounter and its final summary. Ending an
