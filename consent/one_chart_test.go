@@ -30,17 +30,10 @@ func TestOneChartFormsGiveTheSetsAnswer(t *testing.T) {
 	other := b.db.NewOrg(t)
 	sites := []uuid.UUID{b.db.NewSite(t, b.org), b.db.NewSite(t, b.org), b.db.NewSite(t, b.org)}
 	readers := []uuid.UUID{b.clinician, b.peer, b.manager, b.db.NewMember(t, b.org), b.db.NewMember(t, other, "clinician")}
-	for range 3 {
-		r := b.db.NewMember(t, b.org)
-		b.db.AddSiteRole(t, b.org, r, sites[rng.IntN(len(sites))], "clinician")
-		readers = append(readers, r)
-	}
+	readers = append(readers, testdb.SiteScopedReaders(t, b.db, rng, b.org, sites, 3, "", "clinician")...)
 	charts := []uuid.UUID{b.part2, b.plain, b.db.NewChart(t, other, true), uuid.New()}
 	for range 12 {
-		chart := b.db.NewChart(t, b.org, rng.IntN(2) == 0)
-		if k := rng.IntN(len(sites) + 1); k < len(sites) {
-			b.db.Exec(t, `UPDATE public.cl_charts SET site_id = $2 WHERE id = $1`, chart, sites[k])
-		}
+		chart := testdb.RandomChart(t, b.db, rng, b.org, sites, 2)
 		testdb.RandomConsents(t, b.db, rng, b.org, chart, b.manager, []string{"peer_encounter"}, 2, readers...)
 		charts = append(charts, chart)
 	}

@@ -33,11 +33,7 @@ func TestParticipantsGiveThePolicysAnswer(t *testing.T) {
 	b.db.NewRole(t, "zz_mp_viewer", "test", "cl.multi_party.view")
 	b.db.NewRole(t, "zz_chart_viewer", "test", "cl.chart.view")
 	readers := []uuid.UUID{b.clinician, b.colleague, b.peer, b.officer, b.db.NewMember(t, b.org)}
-	for range 3 {
-		r := b.db.NewMember(t, b.org, "zz_mp_viewer")
-		b.db.AddSiteRole(t, b.org, r, sites[rng.IntN(len(sites))], "zz_chart_viewer")
-		readers = append(readers, r)
-	}
+	readers = append(readers, testdb.SiteScopedReaders(t, b.db, rng, b.org, sites, 3, "zz_mp_viewer", "zz_chart_viewer")...)
 	encounters := make([]uuid.UUID, 8)
 	for i := range encounters {
 		require.NoError(t, b.db.Admin.QueryRow(ctx, `INSERT INTO public.cl_multi_party_encounters (organization_id, kind, modality,
@@ -46,10 +42,7 @@ func TestParticipantsGiveThePolicysAnswer(t *testing.T) {
 		b.db.Exec(t, `INSERT INTO public.cl_multi_party_participants (organization_id, encounter_id, kind, role_code, created_by)
 			VALUES ($1, $2, 'family_support', 'parent', $3)`, b.org, encounters[i], b.clinician)
 		for range rng.IntN(4) {
-			chart := b.db.NewChart(t, b.org, rng.IntN(3) == 0)
-			if k := rng.IntN(len(sites) + 1); k < len(sites) {
-				b.db.Exec(t, `UPDATE public.cl_charts SET site_id = $2 WHERE id = $1`, chart, sites[k])
-			}
+			chart := testdb.RandomChart(t, b.db, rng, b.org, sites, 3)
 			b.db.Exec(t, `INSERT INTO public.cl_multi_party_participants (organization_id, encounter_id, kind, chart_id, created_by)
 				VALUES ($1, $2, 'patient', $3, $4)`, b.org, encounters[i], chart, b.clinician)
 			testdb.RandomConsents(t, b.db, rng, b.org, chart, b.officer, []string{"multi_party_encounter"}, 2, append(readers, uuid.Nil)...)

@@ -43,21 +43,14 @@ func TestListsGiveThePolicysAnswer(t *testing.T) {
 	peers := []uuid.UUID{bb.peer, bb.peer2, bb.db.NewMember(t, bb.org, "peer_specialist")}
 	readers := append(slices.Clone(peers), bb.db.NewMember(t, bb.org, "clinician"), bb.db.NewMember(t, bb.org, "peer_supervisor"),
 		bb.db.NewMember(t, bb.org, "hr_manager"), bb.db.NewMember(t, bb.org))
-	for range 3 {
-		r := bb.db.NewMember(t, bb.org, "zz_peer_viewer")
-		bb.db.AddSiteRole(t, bb.org, r, sites[rng.IntN(len(sites))], "zz_chart_viewer")
-		readers = append(readers, r)
-	}
+	readers = append(readers, testdb.SiteScopedReaders(t, bb.db, rng, bb.org, sites, 3, "zz_peer_viewer", "zz_chart_viewer")...)
 	// A peer specialist at one site only.
 	sitePeer := bb.db.NewMember(t, bb.org, "zz_peer_viewer")
 	bb.db.AddSiteRole(t, bb.org, sitePeer, sites[0], "peer_specialist")
 	readers = append(readers, sitePeer)
 	charts := make([]uuid.UUID, 16)
 	for i := range charts {
-		charts[i] = bb.db.NewChart(t, bb.org, rng.IntN(2) == 0)
-		if k := rng.IntN(len(sites) + 1); k < len(sites) {
-			bb.db.Exec(t, `UPDATE public.cl_charts SET site_id = $2 WHERE id = $1`, charts[i], sites[k])
-		}
+		charts[i] = testdb.RandomChart(t, bb.db, rng, bb.org, sites, 2)
 		for _, reader := range readers {
 			if rng.IntN(3) != 0 {
 				continue

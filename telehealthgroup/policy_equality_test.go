@@ -30,17 +30,10 @@ func TestAttendeesGiveThePolicysAnswer(t *testing.T) {
 	b.db.NewRole(t, "zz_group_viewer", "test", "cl.group.view", "cl.group.virtual.view")
 	b.db.NewRole(t, "zz_chart_viewer", "test", "cl.chart.view")
 	readers := []uuid.UUID{b.facilitator, b.peer, b.officer, b.db.NewMember(t, b.org, "clinician"), b.db.NewMember(t, b.org)}
-	for range 3 {
-		r := b.db.NewMember(t, b.org, "zz_group_viewer")
-		b.db.AddSiteRole(t, b.org, r, sites[rng.IntN(len(sites))], "zz_chart_viewer")
-		readers = append(readers, r)
-	}
+	readers = append(readers, testdb.SiteScopedReaders(t, b.db, rng, b.org, sites, 3, "zz_group_viewer", "zz_chart_viewer")...)
 	charts := make([]uuid.UUID, 24)
 	for i := range charts {
-		charts[i] = b.db.NewChart(t, b.org, rng.IntN(2) == 0)
-		if k := rng.IntN(len(sites) + 1); k < len(sites) {
-			b.db.Exec(t, `UPDATE public.cl_charts SET site_id = $2 WHERE id = $1`, charts[i], sites[k])
-		}
+		charts[i] = testdb.RandomChart(t, b.db, rng, b.org, sites, 2)
 		var id uuid.UUID
 		require.NoError(t, b.db.Admin.QueryRow(ctx, `INSERT INTO public.cl_group_attendance (organization_id, session_id, chart_id, status)
 			VALUES ($1, $2, $3, 'present') RETURNING id`, b.org, b.session, charts[i]).Scan(&id))

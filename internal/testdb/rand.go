@@ -46,3 +46,32 @@ func RandomConsents(t testing.TB, db *DB, rng *rand.Rand, org, chart, officer uu
 			org, chart, recipient, orgRecipient, recordTypes, purpose, officer)
 	}
 }
+
+// RandomChart adds a chart to org for the equality tests: Part 2 with a
+// chance of one in part2Every, at one of sites or, as often as at each of
+// them, at none.
+func RandomChart(t testing.TB, db *DB, rng *rand.Rand, org uuid.UUID, sites []uuid.UUID, part2Every int) uuid.UUID {
+	t.Helper()
+	chart := db.NewChart(t, org, rng.IntN(part2Every) == 0)
+	if k := rng.IntN(len(sites) + 1); k < len(sites) {
+		db.Exec(t, `UPDATE public.cl_charts SET site_id = $2 WHERE id = $1`, chart, sites[k])
+	}
+	return chart
+}
+
+// SiteScopedReaders adds n members of org for the equality tests, each
+// holding orgRole organization-wide (none when empty) and siteRole at one
+// of sites only.
+func SiteScopedReaders(t testing.TB, db *DB, rng *rand.Rand, org uuid.UUID, sites []uuid.UUID, n int, orgRole, siteRole string) []uuid.UUID {
+	t.Helper()
+	var roles []string
+	if orgRole != "" {
+		roles = []string{orgRole}
+	}
+	readers := make([]uuid.UUID, n)
+	for i := range readers {
+		readers[i] = db.NewMember(t, org, roles...)
+		db.AddSiteRole(t, org, readers[i], sites[rng.IntN(len(sites))], siteRole)
+	}
+	return readers
+}
