@@ -65,7 +65,7 @@ func visibleNotes(t *testing.T, db *testdb.DB, user uuid.UUID) int {
 	t.Helper()
 	var n int
 	ctx := context.Background()
-	require.NoError(t, dbtx.ExecCommitted(ctx, db.App, user, `SELECT public.cl_part2_disclosed(c.organization_id,
+	require.NoError(t, testdb.ExecCommitted(ctx, db.App, user, `SELECT public.cl_part2_disclosed(c.organization_id,
 		pg_catalog.array_agg(c.id), 'progress_note', 'TREAT', 'display') FROM public.cl_charts c GROUP BY c.organization_id`))
 	require.NoError(t, dbtx.Run(ctx, db.App, user, func(tx pgx.Tx) error {
 		return tx.QueryRow(ctx, `SELECT count(*) FROM public.cl_progress_notes`).Scan(&n)

@@ -130,7 +130,7 @@ func TestPart2PatientsNeedConsent(t *testing.T) {
 		return n
 	}
 	before := count()
-	require.NoError(t, dbtx.ExecCommitted(ctx, b.db.App, b.colleague, `SELECT public.cl_multi_party_disclose($1, $2, 'display')`, b.org, e.ID))
+	require.NoError(t, testdb.ExecCommitted(ctx, b.db.App, b.colleague, `SELECT public.cl_multi_party_disclose($1, $2, 'display')`, b.org, e.ID))
 	after := count()
 	require.Zero(t, before)
 	require.Equal(t, 5, after)

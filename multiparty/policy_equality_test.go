@@ -51,7 +51,7 @@ func TestParticipantsGiveThePolicysAnswer(t *testing.T) {
 	var shown, hidden int
 	for _, reader := range readers {
 		for _, e := range encounters {
-			require.NoError(t, dbtx.ExecCommitted(ctx, b.db.App, reader, `SELECT public.cl_multi_party_disclose($1, $2, 'display')`, b.org, e))
+			require.NoError(t, testdb.ExecCommitted(ctx, b.db.App, reader, `SELECT public.cl_multi_party_disclose($1, $2, 'display')`, b.org, e))
 			var lib, policy []multiparty.Participant
 			require.NoError(t, dbtx.Run(ctx, b.db.App, reader, func(tx pgx.Tx) error {
 				rows, _ := tx.Query(ctx, participantsOf, b.org, e)

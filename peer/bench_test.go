@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/encoreos/platform-go/internal/dbtx"
+	"github.com/encoreos/platform-go/internal/testdb"
 	"github.com/encoreos/platform-go/peer"
 )
 
@@ -64,7 +65,7 @@ func BenchmarkListByChart(b *testing.B) {
 			for b.Loop() {
 				// Plain SQL sees a Part 2 chart's rows once the disclosure
 				// is accounted for, by a transaction committed before.
-				require.NoError(b, dbtx.ExecCommitted(ctx, bb.db.App, bb.peer,
+				require.NoError(b, testdb.ExecCommitted(ctx, bb.db.App, bb.peer,
 					`SELECT public.cl_part2_disclosed($1, ARRAY[$2::uuid], 'peer_encounter', 'TREAT', 'display')`, bb.org, bb.part2))
 				require.NoError(b, dbtx.Run(ctx, bb.db.App, bb.peer, func(tx pgx.Tx) error {
 					rows, _ := tx.Query(ctx, rawRLS, bb.org, bb.part2, n)

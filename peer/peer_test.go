@@ -202,6 +202,17 @@ func TestTheDatabaseStandsBehindTheAPI(t *testing.T) {
 	require.True(t, dbtx.IsCheckViolation(err), "a provider who is not a peer specialist: %v", err)
 	err = sql(`UPDATE public.cl_peer_encounters SET service_type = 'astrology', updated_by = $2 WHERE id = $1`, e.ID, b.peer)
 	require.True(t, dbtx.IsCheckViolation(err), "a service type the organization does not use: %v", err)
+	// The library names a draft's author as a parameter; the insert policy
+	// holds it to the caller.
+	insertAs := func(createdBy, updatedBy uuid.UUID) error {
+		return sql(`INSERT INTO public.cl_peer_encounters (organization_id, chart_id, peer_provider_id, service_date, start_time,
+			end_time, duration_minutes, service_type, hcpcs_code, focus_notes, created_by, updated_by)
+			VALUES ($1, $2, $3, current_date, now() - interval '1 hour', now() - interval '15 minutes', 45, 'peer_support', 'H0038',
+			        'notes', $4, $5)`, b.org, b.chart, b.peer, createdBy, updatedBy)
+	}
+	require.True(t, dbtx.IsPermissionDenied(insertAs(b.peer2, b.peer)), "a draft created in another's name")
+	require.True(t, dbtx.IsPermissionDenied(insertAs(b.peer, b.peer2)), "a draft updated in another's name")
+	require.NoError(t, insertAs(b.peer, b.peer), "the caller's own draft")
 	got, err := b.client.Get(ctx, b.peer, b.org, e.ID)
 	require.NoError(t, err)
 	require.Equal(t, peer.StatusDraft, got.Status)

@@ -105,7 +105,7 @@ func TestListsGiveThePolicysAnswer(t *testing.T) {
 
 	var shown, hidden int // controls: the data shows some rows and hides others
 	for _, reader := range readers {
-		require.NoError(t, dbtx.ExecCommitted(ctx, bb.db.App, reader,
+		require.NoError(t, testdb.ExecCommitted(ctx, bb.db.App, reader,
 			`SELECT public.cl_part2_disclosed($1, $2::uuid[], 'peer_encounter', 'TREAT', 'display')`, bb.org, charts))
 		policy := func(column string, owner uuid.UUID) []uuid.UUID {
 			var ids []uuid.UUID

@@ -44,7 +44,7 @@ func TestAttendeesGiveThePolicysAnswer(t *testing.T) {
 	}
 	var shown, hidden int
 	for _, reader := range readers {
-		require.NoError(t, dbtx.ExecCommitted(ctx, b.db.App, reader, `SELECT public.cl_group_disclose($1, $2, NULL, 'display')`, b.org, b.session))
+		require.NoError(t, testdb.ExecCommitted(ctx, b.db.App, reader, `SELECT public.cl_group_disclose($1, $2, NULL, 'display')`, b.org, b.session))
 		var lib, policy []telehealthgroup.Attendee
 		require.NoError(t, dbtx.Run(ctx, b.db.App, reader, func(tx pgx.Tx) error {
 			rows, _ := tx.Query(ctx, `SELECT * FROM public.cl_group_attendees($1, $2)`, b.org, b.session)

@@ -68,20 +68,6 @@ func Run(ctx context.Context, db Beginner, actor uuid.UUID, fn func(pgx.Tx) erro
 	return tx.Commit(ctx)
 }
 
-// ExecCommitted runs one statement as actor in a transaction of its own on
-// db and commits it before it returns, whatever transaction the caller
-// holds: the way to commit the accounting of a Part 2 disclosure before
-// a read or write of one's own (the library's calls send both as one
-// [Pipeline]). Rows of a Part 2 chart open only to an accounting line that
-// has committed (cl_part2_opened), because a line written by the reading
-// transaction would vanish with its rollback. From a ...Tx method it takes a second
-// connection from db; db must be a pool or a connection of its own (given
-// a pgx.Tx, it runs inside it, and the rows it would open stay closed).
-// On a pool or a connection it is one round trip (see [Pipeline]).
-func ExecCommitted(ctx context.Context, db Beginner, actor uuid.UUID, sql string, args ...any) error {
-	return Pipeline(ctx, db, actor, []Statement{{SQL: sql, Args: args}})
-}
-
 // Statement is one SQL statement of a [Pipeline], with its arguments and,
 // when not nil, what reads its rows (the rest are discarded).
 type Statement struct {
@@ -95,7 +81,9 @@ type Statement struct {
 // part2.record.disclosed line per Part 2 chart the acting user may see
 // (cl_part2_disclosed), none for the others. It returns how many it
 // wrote. Committed before the read or write it accounts for, it opens
-// the charts' rows to that read or write (see [ExecCommitted]).
+// the charts' rows to that read or write: rows of a Part 2 chart open only
+// to an accounting line that has committed (cl_part2_opened), because a
+// line written by the reading transaction would vanish with its rollback.
 func Accounting(org uuid.UUID, charts []uuid.UUID, recordType, purpose, use string) Statement {
 	return Statement{SQL: `SELECT public.cl_part2_disclosed($1, $2, $3, $4, $5)`, Args: []any{org, charts, recordType, purpose, use}}
 }
@@ -359,9 +347,9 @@ var ErrNilTx = telemetry.NewError("nil_tx", "platform: a nil pgx.Tx was passed t
 // InAfter runs s as actor after first (when not empty) has committed in a
 // transaction of its own: with no caller's transaction (tx nil), both as
 // one [Pipeline] on db, one round trip; inside tx otherwise (see
-// [RunTx]), first committed before on a connection of db's own (see
-// [ExecCommitted]). It is how a write whose Part 2 accounting must commit
-// first runs.
+// [RunTx]), first committed before on a connection of db's own (db must
+// then be a pool or a connection, not the transaction). It is how a write
+// whose Part 2 accounting must commit first runs.
 func InAfter(ctx context.Context, db Beginner, tx pgx.Tx, actor uuid.UUID, first []Statement, s Statement) error {
 	if tx == nil {
 		txs := [][]Statement{{s}}

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/encoreos/platform-go/internal/dbtx"
 	"github.com/encoreos/platform-go/internal/pgserver"
 	"github.com/encoreos/platform-go/platformtest"
 	"github.com/encoreos/platform-go/schema"
@@ -112,4 +113,12 @@ func RequireStoredEventsValid(t testing.TB, db *DB, org uuid.UUID) {
 		FROM public.cl_pm_events WHERE organization_id = $1 AND compacted_at IS NULL`, org).Scan(&stored, &invalid))
 	require.Positive(t, stored, "no event to check")
 	require.Zero(t, invalid, "stored envelopes the store would refuse")
+}
+
+// ExecCommitted runs one statement as actor in a transaction of its own on
+// db and commits it before it returns: how a test commits an accounting
+// (cl_part2_disclosed, cl_group_disclose, ...) before reading by plain SQL,
+// as a plain-SQL client must.
+func ExecCommitted(ctx context.Context, db dbtx.Beginner, actor uuid.UUID, sql string, args ...any) error {
+	return dbtx.Pipeline(ctx, db, actor, []dbtx.Statement{{SQL: sql, Args: args}})
 }
