@@ -586,10 +586,14 @@ CREATE FUNCTION public.cl_peer_encounters_disclose(p_organization_id uuid, p_ids
   SET search_path = pg_catalog, pg_temp
   AS $$
   BEGIN
+    -- As the page of a chart: the permission once, and cl_part2_disclosed
+    -- decides each chart (clinical access, a consent or an emergency).
+    IF NOT public.cl_has_permission(p_organization_id, 'cl.peer.encounter.view') THEN
+      RETURN 0;
+    END IF;
     RETURN public.cl_part2_disclosed(p_organization_id,
       ARRAY(SELECT DISTINCT e.chart_id FROM public.cl_peer_encounters e
-            WHERE e.organization_id = p_organization_id AND e.id = ANY (p_ids)
-              AND public.cl_peer_chart_readable(p_organization_id, e.chart_id, false)),
+            WHERE e.organization_id = p_organization_id AND e.id = ANY (p_ids)),
       'peer_encounter', 'TREAT', p_use);
   END
   $$;
