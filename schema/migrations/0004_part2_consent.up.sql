@@ -512,7 +512,7 @@ CREATE FUNCTION public.cl_sud_consent_charts(p_organization_id uuid, p_chart_ids
       v_part2 := v_part2 || public.cl_part2_emergencies_cover(p_organization_id, v_rest, v_type, v_user, v_now);
     END IF;
     IF p_opened AND pg_catalog.cardinality(v_part2) > 0 THEN
-      v_part2 := public.cl_part2_accounted_charts(p_organization_id, v_part2, v_type, NULL, true);
+      v_part2 := public.cl_part2_accounted_charts(p_organization_id, v_part2, v_type, NULL);
     END IF;
     RETURN v_open || v_part2;
   END
@@ -616,59 +616,73 @@ CREATE FUNCTION public.cl_part2_disclosure_window() RETURNS interval
   $$;
 -- +goose StatementEnd
 
--- cl_part2_accounted_charts: the charts among p_chart_ids for which the
--- caller's part2.record.disclosed row for the chart and record type (and use, unless NULL) exists, written either by
--- this transaction (p_committed false: the once-per-transaction rule of
--- cl_part2_disclosed) or by an earlier, committed one within the window
--- (p_committed true: what opens the records, cl_part2_opened). A row
--- written by this transaction never opens anything: PostgreSQL has no
--- autonomous transactions, so a reader that rolled back would erase its own
--- accounting after seeing the rows. For the library's definer code: the
--- audit log is not the caller's to read.
+-- cl_part2_disclosure_reuse: how recent an accounting line must be to
+-- stand for a further disclosure of the same records, to the same user, for
+-- the same use, purpose and basis (cl_part2_disclosed): the window less a
+-- minute, so that the records it opens stay open for the call that follows.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_part2_disclosure_reuse() RETURNS interval
+  LANGUAGE plpgsql IMMUTABLE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    RETURN public.cl_part2_disclosure_window() OPERATOR(pg_catalog.-) interval '1 minute';
+  END
+  $$;
+-- +goose StatementEnd
+
+-- cl_part2_accounted_charts: the charts among p_chart_ids whose records of
+-- the type (and use, unless NULL) are open to the caller: a
+-- part2.record.disclosed row for the chart, naming the caller, written by
+-- an earlier, committed transaction within the window (what
+-- cl_part2_opened asks). A row written by this transaction never opens
+-- anything: PostgreSQL has no autonomous transactions, so a reader that
+-- rolled back would erase its own accounting after seeing the rows. For
+-- the library's definer code: the audit log is not the caller's to read.
+-- One probe per chart that stops at its first line, of scalar parameters:
+-- planned once per connection (a query over the array was planned again
+-- at every call, as its length changes the plan's cost, and the planning
+-- took several times the probe).
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_part2_accounted_charts(p_organization_id uuid, p_chart_ids uuid[], p_record_type text,
-                                                 p_use text, p_committed boolean)
+                                                 p_use text)
   RETURNS uuid[]
   LANGUAGE plpgsql STABLE
   SET search_path = pg_catalog, pg_temp
   AS $$
   DECLARE
-    v_this xid8 := pg_catalog.pg_current_xact_id_if_assigned();
+    v_this  xid8 := pg_catalog.pg_current_xact_id_if_assigned();
+    v_user  uuid := auth.uid();
+    -- The window runs to this statement, not to the start of a
+    -- transaction that may stay open for long.
+    v_since timestamptz := pg_catalog.statement_timestamp() OPERATOR(pg_catalog.-) public.cl_part2_disclosure_window();
+    v_open  uuid[] := '{}'::uuid[];
+    v_chart uuid;
   BEGIN
-    IF NOT p_committed AND v_this IS NULL THEN
-      RETURN '{}'::uuid[]; -- a transaction that has written nothing holds no row
-    END IF;
-    -- One probe per chart that stops at its first line (a LATERAL with a
-    -- LIMIT: an EXISTS may become a join over every line in the window).
-    RETURN ARRAY(SELECT c.id FROM (SELECT DISTINCT k AS id FROM pg_catalog.unnest(p_chart_ids) k) c CROSS JOIN LATERAL (
-      SELECT 1 FROM public.pf_audit_logs a
-      WHERE a.organization_id = p_organization_id AND a.target_type = 'chart' AND a.target_id = c.id
-        -- The window runs to this statement, not to the start of a
-        -- transaction that may stay open for long.
-        AND a.occurred_at >= CASE WHEN p_committed
-                                  THEN pg_catalog.statement_timestamp() OPERATOR(pg_catalog.-) public.cl_part2_disclosure_window()
-                                  ELSE pg_catalog.now() END
-        AND a.actor_user_id = auth.uid() AND a.action = 'part2.record.disclosed'
-        AND (a.details OPERATOR(pg_catalog.->>) 'record_type') = p_record_type
-        AND (p_use IS NULL OR (a.details OPERATOR(pg_catalog.->>) 'use') = p_use)
-        AND CASE WHEN p_committed THEN a.transaction_id IS DISTINCT FROM v_this
-                 ELSE a.transaction_id = v_this END
-      LIMIT 1) x);
+    FOREACH v_chart IN ARRAY coalesce(p_chart_ids, '{}'::uuid[]) LOOP
+      CONTINUE WHEN v_chart = ANY (v_open) OR NOT EXISTS (
+        SELECT 1 FROM public.pf_audit_logs a
+        WHERE a.organization_id = p_organization_id AND a.target_type = 'chart' AND a.target_id = v_chart
+          AND a.occurred_at >= v_since AND a.actor_user_id = v_user AND a.action = 'part2.record.disclosed'
+          AND (a.details OPERATOR(pg_catalog.->>) 'record_type') = p_record_type
+          AND (p_use IS NULL OR (a.details OPERATOR(pg_catalog.->>) 'use') = p_use)
+          AND a.transaction_id IS DISTINCT FROM v_this);
+      v_open := v_open || v_chart;
+    END LOOP;
+    RETURN v_open;
   END
   $$;
 -- +goose StatementEnd
 
 -- The same about one chart.
 -- +goose StatementBegin
-CREATE FUNCTION public.cl_part2_accounted(p_organization_id uuid, p_chart_id uuid, p_record_type text, p_use text,
-                                          p_committed boolean)
+CREATE FUNCTION public.cl_part2_accounted(p_organization_id uuid, p_chart_id uuid, p_record_type text, p_use text)
   RETURNS boolean
   LANGUAGE plpgsql STABLE
   SET search_path = pg_catalog, pg_temp
   AS $$
   BEGIN
-    RETURN p_chart_id = ANY (public.cl_part2_accounted_charts(p_organization_id, ARRAY[p_chart_id], p_record_type,
-                                                              p_use, p_committed));
+    RETURN p_chart_id = ANY (public.cl_part2_accounted_charts(p_organization_id, ARRAY[p_chart_id], p_record_type, p_use));
   END
   $$;
 -- +goose StatementEnd
@@ -720,14 +734,20 @@ REVOKE ALL ON FUNCTION public.cl_part2_disclosure_line(uuid, uuid, uuid, uuid, t
 
 -- cl_part2_disclosed: the accounting of a read or write. The library calls
 -- it, and commits it, before every read or write of Part 2-covered records,
--- with the charts whose records it will touch; it writes one
--- part2.record.disclosed row per Part 2 chart the caller may see them
--- under (basis consent or emergency; purpose and use from the closed
--- vocabularies), once per transaction for a chart, record type and use,
--- and returns how many it wrote. Charts that are not Part 2, or that the
+-- with the charts whose records it will touch; for each Part 2 chart the
+-- caller may see them under (basis consent or emergency; purpose and use
+-- from the closed vocabularies) it makes sure the accounting of
+-- disclosures holds a part2.record.disclosed row for the chart, record
+-- type, use, purpose and basis, written for the caller within the window
+-- less a minute (cl_part2_disclosure_reuse), and writes one where none is;
+-- it returns how many it wrote. Charts that are not Part 2, or that the
 -- caller may not see, write nothing. Once committed, the rows open the
 -- charts' records of that type to the caller for the window
--- (cl_part2_opened).
+-- (cl_part2_opened): a row that the next call finds stands for it, as it
+-- already opens the records to a plain-SQL client for that long, and the
+-- call writes and commits nothing. Every decision is still taken at each
+-- call (the consent or emergency access in force, by the policies), and a
+-- disclosure on another basis or for another purpose gets its own row.
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_part2_disclosed(
   p_organization_id uuid, p_chart_ids uuid[], p_record_type text, p_purpose text, p_use text
@@ -741,12 +761,13 @@ CREATE FUNCTION public.cl_part2_disclosed(
     v_purpose text := public.cl_part2_purpose(p_purpose);
     v_use     text := public.cl_part2_use(p_use);
     v_now     timestamptz := pg_catalog.statement_timestamp();
+    v_since   timestamptz := pg_catalog.statement_timestamp() OPERATOR(pg_catalog.-) public.cl_part2_disclosure_reuse();
     v_charts  uuid[];
     v_sites   uuid[];
-    v_done    uuid[];
-    v_ids     uuid[];
-    v_lsites  uuid[];
-    v_bases   text[];
+    v_ids     uuid[] := '{}'::uuid[];
+    v_lsites  uuid[] := '{}'::uuid[];
+    v_bases   text[] := '{}'::text[];
+    b         record;
   BEGIN
     IF v_user IS NULL OR p_chart_ids IS NULL THEN
       RETURN 0;
@@ -768,14 +789,22 @@ CREATE FUNCTION public.cl_part2_disclosed(
     IF pg_catalog.cardinality(v_charts) = 0 THEN
       RETURN 0;
     END IF;
-    -- Once per transaction for a chart, record type and use.
-    v_done := public.cl_part2_accounted_charts(p_organization_id, v_charts, v_type, v_use, false);
-    SELECT coalesce(pg_catalog.array_agg(b.chart_id), '{}'), coalesce(pg_catalog.array_agg(c.site_id), '{}'),
-           coalesce(pg_catalog.array_agg(b.basis), '{}')
-      INTO v_ids, v_lsites, v_bases
-    FROM public.cl_part2_bases(p_organization_id, v_charts, v_type, v_user, v_now, v_purpose, v_use) b
-    JOIN ROWS FROM (pg_catalog.unnest(v_charts), pg_catalog.unnest(v_sites)) AS c(chart_id, site_id) ON c.chart_id = b.chart_id
-    WHERE NOT b.chart_id = ANY (v_done);
+    -- A row per chart and basis unless one that says the same is recent
+    -- (a probe of scalar parameters per chart: planned once per
+    -- connection).
+    FOR b IN SELECT k.chart_id, k.basis,
+                    CASE WHEN k.basis = 'emergency' THEN 'ETREAT' ELSE v_purpose END AS purpose
+             FROM public.cl_part2_bases(p_organization_id, v_charts, v_type, v_user, v_now, v_purpose, v_use) k LOOP
+      CONTINUE WHEN EXISTS (
+        SELECT 1 FROM public.pf_audit_logs a
+        WHERE a.organization_id = p_organization_id AND a.target_type = 'chart' AND a.target_id = b.chart_id
+          AND a.occurred_at >= v_since AND a.actor_user_id = v_user AND a.action = 'part2.record.disclosed'
+          AND a.purpose = b.purpose
+          AND a.details = pg_catalog.jsonb_build_object('record_type', v_type, 'use', v_use, 'basis', b.basis));
+      v_ids := v_ids || b.chart_id;
+      v_lsites := v_lsites || v_sites[pg_catalog.array_position(v_charts, b.chart_id)];
+      v_bases := v_bases || b.basis::text;
+    END LOOP;
     IF pg_catalog.cardinality(v_ids) = 0 THEN
       RETURN 0;
     END IF;
@@ -811,7 +840,7 @@ CREATE FUNCTION public.cl_part2_opened(p_organization_id uuid, p_chart_id uuid, 
       RETURN false;
     END IF;
     RETURN NOT v_part2 OR public.cl_part2_accounted(p_organization_id, p_chart_id, v_type,
-                                                      CASE WHEN p_use IS NOT NULL THEN public.cl_part2_use(p_use) END, true);
+                                                      CASE WHEN p_use IS NOT NULL THEN public.cl_part2_use(p_use) END);
   END
   $$;
 -- +goose StatementEnd
@@ -951,9 +980,10 @@ REVOKE ALL ON FUNCTION public.cl_sud_consent_charts(uuid, uuid[], text, boolean)
 REVOKE ALL ON FUNCTION public.cl_part2_decide(uuid, text, text, text) FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_part2_disclosed(uuid, uuid[], text, text, text) FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_part2_opened(uuid, uuid, text, text) FROM PUBLIC, authenticated;
-REVOKE ALL ON FUNCTION public.cl_part2_accounted(uuid, uuid, text, text, boolean) FROM PUBLIC, authenticated;
-REVOKE ALL ON FUNCTION public.cl_part2_accounted_charts(uuid, uuid[], text, text, boolean) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_part2_accounted(uuid, uuid, text, text) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_part2_accounted_charts(uuid, uuid[], text, text) FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_part2_disclosure_window() FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_part2_disclosure_reuse() FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_part2_purpose(text) FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_part2_use(text) FROM PUBLIC, authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_part2_opened(uuid, uuid, text, text) TO authenticated;

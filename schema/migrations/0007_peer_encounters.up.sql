@@ -977,7 +977,7 @@ CREATE FUNCTION public.cl_peer_encounter_finalize(
     -- write), this call's own (p_accounted).
     IF (SELECT c.is_part2 FROM public.cl_charts c WHERE c.organization_id = p_organization_id AND c.id = pe.chart_id)
        AND NOT (coalesce(p_accounted, false)
-                AND public.cl_part2_accounted(p_organization_id, pe.chart_id, 'peer_encounter', 'save', true)) THEN
+                AND public.cl_part2_accounted(p_organization_id, pe.chart_id, 'peer_encounter', 'save')) THEN
       RAISE EXCEPTION 'the accounting of this disclosure must be committed first' USING ERRCODE = 'PAC01';
     END IF;
     -- The update policy's rule: the author, or one documenting on behalf.
