@@ -224,10 +224,10 @@ func (c *Client) Get(ctx context.Context, actingUser, organizationID, id uuid.UU
 	if err := validate.First(validate.Required("OrganizationID", organizationID), validate.Required("ID", id)); err != nil {
 		return nil, err
 	}
-	// The accounting commits, then the read: one round trip.
+	// The accounting, then the read: one round trip (dbtx.ReadAfter).
 	var e *Encounter
 	read := readEncounter(organizationID, id, participantsSQL, &e)
-	if err := dbtx.Pipeline(ctx, c.db, actingUser, disclosure(organizationID, id, consent.UseDisplay), read); err != nil {
+	if err := dbtx.ReadAfter(ctx, c.db, actingUser, disclosure(organizationID, id, consent.UseDisplay), read); err != nil {
 		return nil, dbtx.MapError(err)
 	}
 	return e, nil

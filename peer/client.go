@@ -140,7 +140,7 @@ func (c *Client) Get(ctx context.Context, actingUser, organizationID, id uuid.UU
 	if err := validate.First(validate.Required("OrganizationID", organizationID), validate.Required("ID", id)); err != nil {
 		return nil, err
 	}
-	// The accounting commits, then the read: one round trip.
+	// The accounting, then the read: one round trip (dbtx.ReadAfter).
 	found, err := dbtx.CollectAfter[Encounter](ctx, c.db, actingUser, disclosure(organizationID, consent.UseDisplay, id),
 		getSQL, pgx.NamedArgs{"organization_id": organizationID, "id": id})
 	if err != nil {

@@ -98,7 +98,7 @@ func (c *Client) list(ctx context.Context, discloseSQL, sql string, actingUser, 
 		"organization_id": org, "owner_id": owner, "from": from, "to": to,
 		"after_date": afterDate, "after_id": afterID, "limit": p.Limit + 1,
 	}
-	// The accounting commits, then the read: one round trip.
+	// The accounting, then the read: one round trip (dbtx.ReadAfter).
 	encounters, err := dbtx.CollectAfter[Encounter](ctx, c.db, actingUser, []dbtx.Statement{{SQL: discloseSQL, Args: []any{args}}}, sql, args)
 	if err != nil {
 		return nil, err

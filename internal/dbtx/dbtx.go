@@ -13,6 +13,7 @@ package dbtx
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -223,24 +224,42 @@ func Collect[T any](ctx context.Context, db Beginner, actor uuid.UUID, sql strin
 	return CollectAfter[T](ctx, db, actor, nil, sql, args...)
 }
 
-// CollectAfter is [Collect] after first, a transaction that runs and
-// commits before the read begins (the accounting of a Part 2 disclosure
-// and the read it opens), in one round trip on a pool or a connection;
-// when first fails the read does not run. An empty first is [Collect].
+// CollectAfter is [Collect] after first (see [ReadAfter]). An empty first
+// is [Collect].
 func CollectAfter[T any](ctx context.Context, db Beginner, actor uuid.UUID, first []Statement, sql string, args ...any) ([]T, error) {
 	var out []T
 	read := []Statement{{SQL: sql, Args: args, Rows: func(rows pgx.Rows) (err error) {
 		out, err = pgx.CollectRows(rows, pgx.RowToStructByName[T])
 		return err
 	}}}
-	txs := [][]Statement{read}
-	if len(first) > 0 {
-		txs = [][]Statement{first, read}
-	}
-	if err := Pipeline(ctx, db, actor, txs...); err != nil {
+	if err := ReadAfter(ctx, db, actor, first, read); err != nil {
 		return nil, MapError(err)
 	}
 	return out, nil
+}
+
+// ReadAfter runs first, the accounting of a Part 2 disclosure, and read,
+// the read it opens, in one transaction: one round trip on a pool or a
+// connection. A line of the accounting opens records only once committed,
+// so when first wrote one (the transaction was given an id) the read may
+// have missed the rows that line opens: read runs again after the commit,
+// in a transaction of its own (a second round trip, the first time a chart
+// is read within cl_part2_disclosure_reuse). Within it, a line that says
+// the same already stands, first writes nothing and the read sees what it
+// opens. When first fails, the read does not run.
+func ReadAfter(ctx context.Context, db Beginner, actor uuid.UUID, first, read []Statement) error {
+	if len(first) == 0 {
+		return Pipeline(ctx, db, actor, read)
+	}
+	var wrote bool
+	probe := Statement{SQL: `SELECT pg_catalog.pg_current_xact_id_if_assigned() IS NOT NULL`, Rows: func(rows pgx.Rows) (err error) {
+		wrote, err = pgx.CollectExactlyOneRow(rows, pgx.RowTo[bool])
+		return err
+	}}
+	if err := Pipeline(ctx, db, actor, slices.Concat(first, []Statement{probe}, read)); err != nil || !wrote {
+		return err
+	}
+	return Pipeline(ctx, db, actor, read)
 }
 
 // RunTx runs fn inside the caller's transaction tx as actor, in a savepoint.
