@@ -4,6 +4,7 @@ import (
 	"context"
 	_ "embed"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -224,10 +225,10 @@ func (c *Client) Get(ctx context.Context, actingUser, organizationID, id uuid.UU
 	if err := validate.First(validate.Required("OrganizationID", organizationID), validate.Required("ID", id)); err != nil {
 		return nil, err
 	}
-	// The accounting, then the read: one round trip (dbtx.ReadAfter).
+	// The accounting, then the read: one transaction (dbtx.ReadAccounted).
 	var e *Encounter
 	read := readEncounter(organizationID, id, participantsSQL, &e)
-	if err := dbtx.ReadAfter(ctx, c.db, actingUser, disclosure(organizationID, id, consent.UseDisplay), read); err != nil {
+	if err := dbtx.ReadAccounted(ctx, c.db, actingUser, slices.Concat(disclosure(organizationID, id, consent.UseDisplay), read)); err != nil {
 		return nil, dbtx.MapError(err)
 	}
 	return e, nil

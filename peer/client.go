@@ -84,8 +84,6 @@ var (
 	listByProviderDiscloseSQL string
 	//go:embed sql/list_by_chart.sql
 	listByChartSQL string
-	//go:embed sql/list_by_chart_disclose.sql
-	listByChartDiscloseSQL string
 	//go:embed sql/service_types.sql
 	serviceTypesSQL string
 	//go:embed sql/amend.sql
@@ -140,9 +138,9 @@ func (c *Client) Get(ctx context.Context, actingUser, organizationID, id uuid.UU
 	if err := validate.First(validate.Required("OrganizationID", organizationID), validate.Required("ID", id)); err != nil {
 		return nil, err
 	}
-	// The accounting, then the read: one round trip (dbtx.ReadAfter).
-	found, err := dbtx.CollectAfter[Encounter](ctx, c.db, actingUser, disclosure(organizationID, consent.UseDisplay, id),
-		getSQL, pgx.NamedArgs{"organization_id": organizationID, "id": id})
+	// The read accounts for itself (cl_peer_encounter_get): one transaction.
+	found, err := dbtx.CollectAccounted[Encounter](ctx, c.db, actingUser, nil, getSQL,
+		pgx.NamedArgs{"organization_id": organizationID, "id": id})
 	if err != nil {
 		return nil, err
 	}
@@ -594,10 +592,9 @@ func (c *Client) Amendments(ctx context.Context, actingUser, organizationID, id 
 	if err := validate.First(validate.Required("OrganizationID", organizationID), validate.Required("ID", id)); err != nil {
 		return nil, err
 	}
-	if err := c.disclose(ctx, actingUser, organizationID, consent.UseDisplay, id); err != nil {
-		return nil, err
-	}
-	return dbtx.Collect[Amendment](ctx, c.db, actingUser, amendmentsSQL, pgx.NamedArgs{"organization_id": organizationID, "peer_encounter_id": id})
+	// The read accounts for itself (cl_peer_encounter_amendments_of).
+	return dbtx.CollectAccounted[Amendment](ctx, c.db, actingUser, nil, amendmentsSQL,
+		pgx.NamedArgs{"organization_id": organizationID, "peer_encounter_id": id})
 }
 
 // ServiceTypes returns the service types the organization may use now

@@ -52,7 +52,7 @@ func (c *Client) ListByChart(ctx context.Context, actingUser, organizationID, ch
 	if err := validate.Required("ChartID", chartID); err != nil {
 		return nil, err
 	}
-	return c.list(ctx, listByChartDiscloseSQL, listByChartSQL, actingUser, organizationID, chartID, p)
+	return c.list(ctx, "", listByChartSQL, actingUser, organizationID, chartID, p)
 }
 
 // ListByProvider returns a page of a peer specialist's encounters.
@@ -65,8 +65,9 @@ func (c *Client) ListByProvider(ctx context.Context, actingUser, organizationID,
 	return c.list(ctx, listByProviderDiscloseSQL, listByProviderSQL, actingUser, organizationID, peerProviderID, p)
 }
 
-// list reads a page after committing the accounting of its Part 2 charts
-// (discloseSQL, same arguments), which opens them for the read.
+// list reads a page with the accounting of its Part 2 charts: discloseSQL
+// (same arguments) before the read, or, when empty, the read's own
+// (cl_peer_encounters_by_chart accounts for its chart).
 func (c *Client) list(ctx context.Context, discloseSQL, sql string, actingUser, org, owner uuid.UUID, p ListParams) (*Page, error) {
 	if err := validate.Required("OrganizationID", org); err != nil {
 		return nil, err
@@ -98,8 +99,12 @@ func (c *Client) list(ctx context.Context, discloseSQL, sql string, actingUser, 
 		"organization_id": org, "owner_id": owner, "from": from, "to": to,
 		"after_date": afterDate, "after_id": afterID, "limit": p.Limit + 1,
 	}
-	// The accounting, then the read: one round trip (dbtx.ReadAfter).
-	encounters, err := dbtx.CollectAfter[Encounter](ctx, c.db, actingUser, []dbtx.Statement{{SQL: discloseSQL, Args: []any{args}}}, sql, args)
+	// The accounting and the read: one transaction (dbtx.ReadAccounted).
+	var first []dbtx.Statement
+	if discloseSQL != "" {
+		first = []dbtx.Statement{{SQL: discloseSQL, Args: []any{args}}}
+	}
+	encounters, err := dbtx.CollectAccounted[Encounter](ctx, c.db, actingUser, first, sql, args)
 	if err != nil {
 		return nil, err
 	}

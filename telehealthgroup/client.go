@@ -357,8 +357,8 @@ func (c *Client) Get(ctx context.Context, actingUser, organizationID, sessionID 
 func (c *Client) Attendees(ctx context.Context, actingUser, organizationID, sessionID uuid.UUID) (_ []Attendee, err error) {
 	ctx, span := c.tel.Start(ctx, "telehealthgroup.Attendees", telemetry.Organization(organizationID), telemetry.ID(sessionIDKey, sessionID))
 	defer span.End(&err)
-	// The accounting, then the read: one round trip (dbtx.ReadAfter).
-	return dbtx.CollectAfter[Attendee](ctx, c.db, actingUser, disclosure(organizationID, sessionID, uuid.Nil, consent.UseDisplay),
+	// The accounting, then the read: one transaction (dbtx.ReadAccounted).
+	return dbtx.CollectAccounted[Attendee](ctx, c.db, actingUser, disclosure(organizationID, sessionID, uuid.Nil, consent.UseDisplay),
 		attendeesSQL, pgx.NamedArgs{"organization_id": organizationID, "session_id": sessionID})
 }
 

@@ -218,48 +218,67 @@ func RunEach(ctx context.Context, tx pgx.Tx, statements []Statement) error {
 	return nil
 }
 
-// Collect is [Read] collecting every row into a T by column name
-// (pgx.RowToStructByName), its error mapped by [MapError].
+// Collect runs sql as actor in a transaction of its own and collects
+// every row into a T by column name (pgx.RowToStructByName), its error
+// mapped by [MapError].
 func Collect[T any](ctx context.Context, db Beginner, actor uuid.UUID, sql string, args ...any) ([]T, error) {
-	return CollectAfter[T](ctx, db, actor, nil, sql, args...)
-}
-
-// CollectAfter is [Collect] after first (see [ReadAfter]). An empty first
-// is [Collect].
-func CollectAfter[T any](ctx context.Context, db Beginner, actor uuid.UUID, first []Statement, sql string, args ...any) ([]T, error) {
 	var out []T
-	read := []Statement{{SQL: sql, Args: args, Rows: func(rows pgx.Rows) (err error) {
-		out, err = pgx.CollectRows(rows, pgx.RowToStructByName[T])
-		return err
-	}}}
-	if err := ReadAfter(ctx, db, actor, first, read); err != nil {
+	if err := Pipeline(ctx, db, actor, []Statement{collect(&out, sql, args)}); err != nil {
 		return nil, MapError(err)
 	}
 	return out, nil
 }
 
-// ReadAfter runs first, the accounting of a Part 2 disclosure, and read,
-// the read it opens, in one transaction: one round trip on a pool or a
-// connection. A line of the accounting opens records only once committed,
-// so when first wrote one (the transaction was given an id) the read may
-// have missed the rows that line opens: read runs again after the commit,
-// in a transaction of its own (a second round trip, the first time a chart
-// is read within cl_part2_disclosure_reuse). Within it, a line that says
-// the same already stands, first writes nothing and the read sees what it
-// opens. When first fails, the read does not run.
-func ReadAfter(ctx context.Context, db Beginner, actor uuid.UUID, first, read []Statement) error {
-	if len(first) == 0 {
-		return Pipeline(ctx, db, actor, read)
+// CollectAccounted is [Collect] for a read that accounts for the Part 2
+// records it reads, after the statements of first (see [ReadAccounted]).
+func CollectAccounted[T any](ctx context.Context, db Beginner, actor uuid.UUID, first []Statement, sql string, args ...any) ([]T, error) {
+	var out []T
+	if err := ReadAccounted(ctx, db, actor, append(slices.Clip(first), collect(&out, sql, args))); err != nil {
+		return nil, MapError(err)
 	}
+	return out, nil
+}
+
+// collect is the statement that collects sql's rows into *out.
+func collect[T any](out *[]T, sql string, args []any) Statement {
+	return Statement{SQL: sql, Args: args, Rows: func(rows pgx.Rows) (err error) {
+		*out, err = pgx.CollectRows(rows, pgx.RowToStructByName[T])
+		return err
+	}}
+}
+
+// ErrAccountingMoved is returned by a read whose accounting of disclosures
+// had to write again each time it was read (see [ReadAccounted]).
+var ErrAccountingMoved = telemetry.NewError("accounting_moved", "platform: the accounting of disclosures changed at every attempt of a read; try again")
+
+// readAttempts is how often [ReadAccounted] runs a read that writes.
+const readAttempts = 3
+
+// ReadAccounted runs statements, a read that may write the accounting of
+// the Part 2 records it reads (cl_part2_disclosed, or a read function that
+// accounts for itself), in one transaction: one round trip on a pool or a
+// connection. An accounting line opens records only once committed, so
+// when the transaction wrote (it was given a transaction id) the read may
+// have missed the rows the new lines open: the statements run again, after
+// the commit, in a transaction of their own (a second round trip, the
+// first time a chart is read within cl_part2_disclosure_reuse). Within
+// it, the lines stand, nothing is written and one transaction does it all.
+// A read that writes at every attempt (its consent or emergency access
+// changing under it) is ErrAccountingMoved. When a statement fails, those
+// after it do not run.
+func ReadAccounted(ctx context.Context, db Beginner, actor uuid.UUID, statements []Statement) error {
 	var wrote bool
 	probe := Statement{SQL: `SELECT pg_catalog.pg_current_xact_id_if_assigned() IS NOT NULL`, Rows: func(rows pgx.Rows) (err error) {
 		wrote, err = pgx.CollectExactlyOneRow(rows, pgx.RowTo[bool])
 		return err
 	}}
-	if err := Pipeline(ctx, db, actor, slices.Concat(first, []Statement{probe}, read)); err != nil || !wrote {
-		return err
+	statements = append(slices.Clip(statements), probe)
+	for range readAttempts {
+		if err := Pipeline(ctx, db, actor, statements); err != nil || !wrote {
+			return err
+		}
 	}
-	return Pipeline(ctx, db, actor, read)
+	return ErrAccountingMoved
 }
 
 // RunTx runs fn inside the caller's transaction tx as actor, in a savepoint.

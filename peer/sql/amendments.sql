@@ -1,3 +1,4 @@
 -- An encounter's amendments, oldest first, through
--- cl_peer_encounter_amendments_of (policy per chart; a Part 2 chart only after disclose.sql committed).
+-- cl_peer_encounter_amendments_of (the rule decided once for the chart,
+-- which accounts for itself, as get.sql).
 SELECT * FROM public.cl_peer_encounter_amendments_of(@organization_id, @peer_encounter_id)

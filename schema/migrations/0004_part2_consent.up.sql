@@ -732,22 +732,114 @@ CREATE FUNCTION public.cl_part2_disclosure_line(p_user uuid, p_organization_id u
 -- +goose StatementEnd
 REVOKE ALL ON FUNCTION public.cl_part2_disclosure_line(uuid, uuid, uuid, uuid, text, text, text, text) FROM PUBLIC, authenticated;
 
--- cl_part2_disclosed: the accounting of a read or write. The library calls
--- it, and commits it, before every read or write of Part 2-covered records,
--- with the charts whose records it will touch; for each Part 2 chart the
--- caller may see them under (basis consent or emergency; purpose and use
--- from the closed vocabularies) it makes sure the accounting of
--- disclosures holds a part2.record.disclosed row for the chart, record
--- type, use, purpose and basis, written for the caller within the window
--- less a minute (cl_part2_disclosure_reuse), and writes one where none is;
--- it returns how many it wrote. Charts that are not Part 2, or that the
--- caller may not see, write nothing. Once committed, the rows open the
--- charts' records of that type to the caller for the window
--- (cl_part2_opened): a row that the next call finds stands for it, as it
--- already opens the records to a plain-SQL client for that long, and the
--- call writes and commits nothing. Every decision is still taken at each
--- call (the consent or emergency access in force, by the policies), and a
--- disclosure on another basis or for another purpose gets its own row.
+-- cl_part2_account: the accounting of a use of charts' records, and which
+-- of them the use may touch now. Of the charts the caller is clinical
+-- staff of (cl_charts_clinical), one that is not Part 2 is open; a Part 2
+-- one on a basis (consent or emergency, for the purpose and use:
+-- cl_part2_bases) needs a part2.record.disclosed row that says the same
+-- (caller, record type, use, purpose, basis) written within
+-- cl_part2_disclosure_reuse: where one written by an earlier transaction
+-- stands, the chart is open; where none is, one is written, and the chart
+-- is not open in this transaction (a row opens records only once
+-- committed: PostgreSQL has no autonomous transactions, and a reader that
+-- rolled back would erase its own accounting after seeing the rows). Such
+-- a row stands for the calls that follow within the reuse: it already
+-- opens the records to plain SQL for the window (cl_part2_opened), so they
+-- are the same disclosure. Every call still decides (the consent or
+-- emergency access in force); a disclosure on another basis, or for
+-- another purpose or use, gets its own row. Returns the open charts and
+-- how many rows it wrote. For definer code: the audit log is not the
+-- caller's to read or write.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_part2_account(
+  p_organization_id uuid, p_chart_ids uuid[], p_record_type text, p_purpose text, p_use text,
+  OUT open_charts uuid[], OUT written integer
+)
+  LANGUAGE plpgsql VOLATILE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  DECLARE
+    v_user      uuid := auth.uid();
+    v_type      text := public.cl_part2_record_type(p_record_type);
+    v_purpose   text := public.cl_part2_purpose(p_purpose);
+    v_use       text := public.cl_part2_use(p_use);
+    v_now       timestamptz := pg_catalog.statement_timestamp();
+    v_since     timestamptz := pg_catalog.statement_timestamp() OPERATOR(pg_catalog.-) public.cl_part2_disclosure_reuse();
+    v_charts    uuid[] := '{}'::uuid[];
+    v_sites     uuid[] := '{}'::uuid[];
+    v_ids       uuid[] := '{}'::uuid[];
+    v_lsites    uuid[] := '{}'::uuid[];
+    v_bases     text[] := '{}'::text[];
+    v_committed boolean;
+    c           record;
+    b           record;
+  BEGIN
+    open_charts := '{}'::uuid[];
+    written := 0;
+    IF v_user IS NULL OR p_chart_ids IS NULL THEN
+      RETURN;
+    END IF;
+    -- Clinical access first, Part 2 status after: the work done for a
+    -- chart the caller may not see does not depend on its status. (One
+    -- chart, a write's or a record's, by the one-chart form.)
+    IF pg_catalog.cardinality(p_chart_ids) = 1 THEN
+      CASE public.cl_chart_clinical(p_organization_id, p_chart_ids[1])
+        WHEN false THEN
+          open_charts := p_chart_ids;
+          RETURN;
+        WHEN true THEN
+          v_charts := p_chart_ids;
+          v_sites := ARRAY(SELECT ch.site_id FROM public.cl_charts ch
+                           WHERE ch.organization_id = p_organization_id AND ch.id = p_chart_ids[1]);
+        ELSE
+          RETURN;
+      END CASE;
+    ELSE
+      FOR c IN SELECT k.chart_id, k.site_id, k.is_part2 FROM public.cl_charts_clinical(p_organization_id, p_chart_ids) k LOOP
+        IF c.is_part2 THEN
+          v_charts := v_charts || c.chart_id;
+          v_sites := v_sites || c.site_id;
+        ELSE
+          open_charts := open_charts || c.chart_id;
+        END IF;
+      END LOOP;
+      IF pg_catalog.cardinality(v_charts) = 0 THEN
+        RETURN;
+      END IF;
+    END IF;
+    -- Per chart and basis, the rows that say the same (a probe of scalar
+    -- parameters: planned once per connection): one committed stands; this
+    -- transaction's own opens nothing but needs no other; none, one is
+    -- written.
+    FOR b IN SELECT k.chart_id, k.basis,
+                    CASE WHEN k.basis = 'emergency' THEN 'ETREAT' ELSE v_purpose END AS purpose
+             FROM public.cl_part2_bases(p_organization_id, v_charts, v_type, v_user, v_now, v_purpose, v_use) k LOOP
+      SELECT pg_catalog.bool_or(a.transaction_id IS DISTINCT FROM pg_catalog.pg_current_xact_id_if_assigned())
+        INTO v_committed
+      FROM public.pf_audit_logs a
+      WHERE a.organization_id = p_organization_id AND a.target_type = 'chart' AND a.target_id = b.chart_id
+        AND a.occurred_at >= v_since AND a.actor_user_id = v_user AND a.action = 'part2.record.disclosed'
+        AND a.purpose = b.purpose
+        AND a.details = pg_catalog.jsonb_build_object('record_type', v_type, 'use', v_use, 'basis', b.basis);
+      IF v_committed THEN
+        open_charts := open_charts || b.chart_id;
+      ELSIF v_committed IS NULL THEN
+        v_ids := v_ids || b.chart_id;
+        v_lsites := v_lsites || v_sites[pg_catalog.array_position(v_charts, b.chart_id)];
+        v_bases := v_bases || b.basis::text;
+      END IF;
+    END LOOP;
+    IF pg_catalog.cardinality(v_ids) > 0 THEN
+      written := public.cl_part2_disclosure_lines(v_user, p_organization_id, v_type, v_purpose, v_use, v_ids, v_lsites, v_bases);
+    END IF;
+  END
+  $$;
+-- +goose StatementEnd
+
+-- cl_part2_disclosed: the accounting of a read or write (cl_part2_account),
+-- for the library and for plain SQL, which commit it before the read or
+-- write: returns how many rows it wrote. Charts that are not Part 2, or
+-- that the caller may not see, write nothing.
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_part2_disclosed(
   p_organization_id uuid, p_chart_ids uuid[], p_record_type text, p_purpose text, p_use text
@@ -755,60 +847,8 @@ CREATE FUNCTION public.cl_part2_disclosed(
   LANGUAGE plpgsql VOLATILE SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
   AS $$
-  DECLARE
-    v_user    uuid := auth.uid();
-    v_type    text := public.cl_part2_record_type(p_record_type);
-    v_purpose text := public.cl_part2_purpose(p_purpose);
-    v_use     text := public.cl_part2_use(p_use);
-    v_now     timestamptz := pg_catalog.statement_timestamp();
-    v_since   timestamptz := pg_catalog.statement_timestamp() OPERATOR(pg_catalog.-) public.cl_part2_disclosure_reuse();
-    v_charts  uuid[];
-    v_sites   uuid[];
-    v_ids     uuid[] := '{}'::uuid[];
-    v_lsites  uuid[] := '{}'::uuid[];
-    v_bases   text[] := '{}'::text[];
-    b         record;
   BEGIN
-    IF v_user IS NULL OR p_chart_ids IS NULL THEN
-      RETURN 0;
-    END IF;
-    -- Clinical access first (cl_charts_clinical), Part 2 status after: the
-    -- work done for a chart the caller may not see does not depend on its
-    -- status. (One chart, a write's or a record's, by the one-chart form.)
-    IF pg_catalog.cardinality(p_chart_ids) = 1 THEN
-      IF public.cl_chart_clinical(p_organization_id, p_chart_ids[1]) IS NOT TRUE THEN
-        RETURN 0;
-      END IF;
-      v_charts := p_chart_ids;
-      v_sites := ARRAY(SELECT c.site_id FROM public.cl_charts c WHERE c.organization_id = p_organization_id AND c.id = p_chart_ids[1]);
-    ELSE
-      SELECT coalesce(pg_catalog.array_agg(k.chart_id), '{}'), coalesce(pg_catalog.array_agg(k.site_id), '{}')
-        INTO v_charts, v_sites
-      FROM public.cl_charts_clinical(p_organization_id, p_chart_ids) k WHERE k.is_part2;
-    END IF;
-    IF pg_catalog.cardinality(v_charts) = 0 THEN
-      RETURN 0;
-    END IF;
-    -- A row per chart and basis unless one that says the same is recent
-    -- (a probe of scalar parameters per chart: planned once per
-    -- connection).
-    FOR b IN SELECT k.chart_id, k.basis,
-                    CASE WHEN k.basis = 'emergency' THEN 'ETREAT' ELSE v_purpose END AS purpose
-             FROM public.cl_part2_bases(p_organization_id, v_charts, v_type, v_user, v_now, v_purpose, v_use) k LOOP
-      CONTINUE WHEN EXISTS (
-        SELECT 1 FROM public.pf_audit_logs a
-        WHERE a.organization_id = p_organization_id AND a.target_type = 'chart' AND a.target_id = b.chart_id
-          AND a.occurred_at >= v_since AND a.actor_user_id = v_user AND a.action = 'part2.record.disclosed'
-          AND a.purpose = b.purpose
-          AND a.details = pg_catalog.jsonb_build_object('record_type', v_type, 'use', v_use, 'basis', b.basis));
-      v_ids := v_ids || b.chart_id;
-      v_lsites := v_lsites || v_sites[pg_catalog.array_position(v_charts, b.chart_id)];
-      v_bases := v_bases || b.basis::text;
-    END LOOP;
-    IF pg_catalog.cardinality(v_ids) = 0 THEN
-      RETURN 0;
-    END IF;
-    RETURN public.cl_part2_disclosure_lines(v_user, p_organization_id, v_type, v_purpose, v_use, v_ids, v_lsites, v_bases);
+    RETURN (public.cl_part2_account(p_organization_id, p_chart_ids, p_record_type, p_purpose, p_use)).written;
   END
   $$;
 -- +goose StatementEnd
@@ -978,6 +1018,7 @@ REVOKE ALL ON FUNCTION public.cl_charts_clinical(uuid, uuid[]) FROM PUBLIC, auth
 REVOKE ALL ON FUNCTION public.cl_chart_clinical(uuid, uuid) FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_sud_consent_charts(uuid, uuid[], text, boolean) FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_part2_decide(uuid, text, text, text) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_part2_account(uuid, uuid[], text, text, text) FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_part2_disclosed(uuid, uuid[], text, text, text) FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_part2_opened(uuid, uuid, text, text) FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_part2_accounted(uuid, uuid, text, text) FROM PUBLIC, authenticated;
