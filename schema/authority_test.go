@@ -592,6 +592,11 @@ func TestPart2AccountingOpensForItsWindow(t *testing.T) {
 		duration_minutes, service_type, service_type_source, hcpcs_code, focus_notes, created_by, updated_by)
 		VALUES ($1, $2, $3, current_date, now() - interval '2 hours', now() - interval '1 hour', 60, 'peer_support', 'pf15',
 		  'H0038', 'Part 2 session', $3, $3)`, c.org, c.part2, c.peerA)
+	// The consent as granted a day ago (its audit row, which a line must
+	// postdate: cl_part2_decision_stands).
+	c.db.Exec(t, `BEGIN; SET LOCAL session_replication_role = replica;
+		UPDATE public.pf_audit_logs SET occurred_at = occurred_at - interval '1 day' WHERE action = 'part2.consent.granted';
+		COMMIT`)
 	// A line older than the window (as the system would have written it).
 	c.db.Exec(t, `INSERT INTO public.pf_audit_logs (occurred_at, actor_user_id, organization_id, action, target_type, target_id, purpose, details)
 		VALUES (now() - public.cl_part2_disclosure_window() - interval '1 second', $3, $1, 'part2.record.disclosed', 'chart', $2, 'TREAT',

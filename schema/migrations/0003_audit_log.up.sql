@@ -71,6 +71,16 @@ CREATE TABLE public.pf_audit_logs (
 );
 CREATE INDEX pf_audit_logs_org_time_idx ON public.pf_audit_logs (organization_id, occurred_at);
 CREATE INDEX pf_audit_logs_target_idx ON public.pf_audit_logs (organization_id, target_type, target_id, occurred_at);
+-- The probes of a Part 2 read: a user's accounting lines for a chart
+-- (cl_part2_accounted_charts, cl_part2_account) and the chart's last
+-- change of consent or emergency access (cl_part2_decision_stands), each
+-- past any number of other rows about the chart (a red team filled a
+-- chart's rows with 200,000 of a host's own and slowed everyone's reads
+-- of it 60 times through the target index alone).
+CREATE INDEX pf_audit_logs_disclosed_idx ON public.pf_audit_logs (organization_id, target_id, actor_user_id, occurred_at)
+  WHERE action = 'part2.record.disclosed';
+CREATE INDEX pf_audit_logs_part2_decisions_idx ON public.pf_audit_logs (organization_id, target_id, occurred_at)
+  WHERE action IN ('part2.consent.granted', 'part2.consent.revoked', 'part2.emergency_access.opened');
 
 -- +goose StatementBegin
 CREATE FUNCTION public.pf_audit_logs_refuse_change() RETURNS trigger

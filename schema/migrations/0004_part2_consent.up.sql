@@ -631,6 +631,27 @@ CREATE FUNCTION public.cl_part2_disclosure_reuse() RETURNS interval
   $$;
 -- +goose StatementEnd
 
+-- cl_part2_decision_stands: whether the decisions a chart's accounting
+-- line recorded at p_at still stand: no consent to the chart granted or
+-- revoked, and no emergency access to it opened, since (a line written
+-- under a consent since revoked, or under an earlier emergency access,
+-- opens nothing and stands for no new disclosure).
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_part2_decision_stands(p_organization_id uuid, p_chart_id uuid, p_at timestamptz)
+  RETURNS boolean
+  LANGUAGE plpgsql STABLE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    RETURN NOT EXISTS (
+      SELECT 1 FROM public.pf_audit_logs d
+      WHERE d.organization_id = p_organization_id AND d.target_id = p_chart_id AND d.occurred_at >= p_at
+        AND d.action IN ('part2.consent.granted', 'part2.consent.revoked', 'part2.emergency_access.opened')
+        AND d.target_type = 'chart');
+  END
+  $$;
+-- +goose StatementEnd
+
 -- cl_part2_accounted_charts: the charts among p_chart_ids whose records of
 -- the type (and use, unless NULL) are open to the caller: a
 -- part2.record.disclosed row for the chart, naming the caller, written by
@@ -666,7 +687,8 @@ CREATE FUNCTION public.cl_part2_accounted_charts(p_organization_id uuid, p_chart
           AND a.occurred_at >= v_since AND a.actor_user_id = v_user AND a.action = 'part2.record.disclosed'
           AND (a.details OPERATOR(pg_catalog.->>) 'record_type') = p_record_type
           AND (p_use IS NULL OR (a.details OPERATOR(pg_catalog.->>) 'use') = p_use)
-          AND a.transaction_id IS DISTINCT FROM v_this);
+          AND a.transaction_id IS DISTINCT FROM v_this
+          AND public.cl_part2_decision_stands(p_organization_id, v_chart, a.occurred_at));
       v_open := v_open || v_chart;
     END LOOP;
     RETURN v_open;
@@ -738,18 +760,21 @@ REVOKE ALL ON FUNCTION public.cl_part2_disclosure_line(uuid, uuid, uuid, uuid, t
 -- one on a basis (consent or emergency, for the purpose and use:
 -- cl_part2_bases) needs a part2.record.disclosed row that says the same
 -- (caller, record type, use, purpose, basis) written within
--- cl_part2_disclosure_reuse: where one written by an earlier transaction
+-- cl_part2_disclosure_reuse under decisions that still stand
+-- (cl_part2_decision_stands): where one written by an earlier transaction
 -- stands, the chart is open; where none is, one is written, and the chart
 -- is not open in this transaction (a row opens records only once
 -- committed: PostgreSQL has no autonomous transactions, and a reader that
--- rolled back would erase its own accounting after seeing the rows). Such
--- a row stands for the calls that follow within the reuse: it already
--- opens the records to plain SQL for the window (cl_part2_opened), so they
--- are the same disclosure. Every call still decides (the consent or
--- emergency access in force); a disclosure on another basis, or for
--- another purpose or use, gets its own row. Returns the open charts and
--- how many rows it wrote. For definer code: the audit log is not the
--- caller's to read or write.
+-- rolled back would erase its own accounting after seeing the rows). For
+-- a display or a save (a use inside the program), such a row stands for
+-- the calls that follow within the reuse: it already opens the records to
+-- plain SQL for the window (cl_part2_opened), so they are the same
+-- disclosure. Every call still decides (the consent or emergency access
+-- in force); a disclosure on another basis, for another purpose or use,
+-- or after a consent was granted or revoked or an emergency access opened
+-- gets its own row, and an export or an AI use gets one per transaction.
+-- Returns the open charts and how many rows it wrote. For definer code:
+-- the audit log is not the caller's to read or write.
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_part2_account(
   p_organization_id uuid, p_chart_ids uuid[], p_record_type text, p_purpose text, p_use text,
@@ -770,6 +795,7 @@ CREATE FUNCTION public.cl_part2_account(
     v_ids       uuid[] := '{}'::uuid[];
     v_lsites    uuid[] := '{}'::uuid[];
     v_bases     text[] := '{}'::text[];
+    v_reusable  boolean := v_use IN ('display', 'save');
     v_committed boolean;
     c           record;
     b           record;
@@ -808,9 +834,9 @@ CREATE FUNCTION public.cl_part2_account(
       END IF;
     END IF;
     -- Per chart and basis, the rows that say the same (a probe of scalar
-    -- parameters: planned once per connection): one committed stands; this
-    -- transaction's own opens nothing but needs no other; none, one is
-    -- written.
+    -- parameters: planned once per connection): one committed stands (for
+    -- a display or a save); this transaction's own opens nothing but needs
+    -- no other; none, one is written.
     FOR b IN SELECT k.chart_id, k.basis,
                     CASE WHEN k.basis = 'emergency' THEN 'ETREAT' ELSE v_purpose END AS purpose
              FROM public.cl_part2_bases(p_organization_id, v_charts, v_type, v_user, v_now, v_purpose, v_use) k LOOP
@@ -820,7 +846,9 @@ CREATE FUNCTION public.cl_part2_account(
       WHERE a.organization_id = p_organization_id AND a.target_type = 'chart' AND a.target_id = b.chart_id
         AND a.occurred_at >= v_since AND a.actor_user_id = v_user AND a.action = 'part2.record.disclosed'
         AND a.purpose = b.purpose
-        AND a.details = pg_catalog.jsonb_build_object('record_type', v_type, 'use', v_use, 'basis', b.basis);
+        AND a.details = pg_catalog.jsonb_build_object('record_type', v_type, 'use', v_use, 'basis', b.basis)
+        AND (v_reusable OR a.transaction_id = pg_catalog.pg_current_xact_id_if_assigned())
+        AND public.cl_part2_decision_stands(p_organization_id, b.chart_id, a.occurred_at);
       IF v_committed THEN
         open_charts := open_charts || b.chart_id;
       ELSIF v_committed IS NULL THEN
@@ -1025,6 +1053,7 @@ REVOKE ALL ON FUNCTION public.cl_part2_accounted(uuid, uuid, text, text) FROM PU
 REVOKE ALL ON FUNCTION public.cl_part2_accounted_charts(uuid, uuid[], text, text) FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_part2_disclosure_window() FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_part2_disclosure_reuse() FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_part2_decision_stands(uuid, uuid, timestamptz) FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_part2_purpose(text) FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_part2_use(text) FROM PUBLIC, authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_part2_opened(uuid, uuid, text, text) TO authenticated;
