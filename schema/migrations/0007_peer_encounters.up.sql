@@ -974,9 +974,10 @@ GRANT EXECUTE ON FUNCTION public.cl_peer_encounter_cosign(uuid, uuid) TO authent
 -- (cl_peer_encounters_disclose): with p_accounted the chart must be open
 -- (cl_part2_opened); without it, an encounter of a Part 2 chart the caller
 -- may see is refused with SQLSTATE PAC01 (account first) whatever the
--- window holds, so that the library accounts for each call, and only where
--- there is something to account: a chart that is not Part 2 costs no
--- second transaction. The refusal tells the caller no more than
+-- window holds, so that each call of the library brings its accounting
+-- (cl_part2_disclosed: a line unless one that says the same stands), and
+-- only where there is something to account: a chart that is not Part 2
+-- costs no second transaction. The refusal tells the caller no more than
 -- cl_part2_decide does (the chart is Part 2, to one a consent covers).
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_peer_encounter_finalize(
