@@ -233,6 +233,10 @@ CREATE FUNCTION public.cl_part2_consents_cover(
     v_recipient  uuid;
     v_covered    uuid;
     v_out        uuid[] := '{}'::uuid[];
+    -- Decided before the query, not in it: a function call in the WHERE
+    -- priced every row of the plan PostgreSQL keeps for all calls, so it
+    -- planned the query again at every call (60 µs of the 100).
+    v_explicit   boolean := public.cl_part2_needs_explicit_consent(p_record_type);
   BEGIN
     -- The consents in force for the charts, record type and purpose (NULL,
     -- from row-level security, which has no purpose, accepts any consented
@@ -248,8 +252,7 @@ CREATE FUNCTION public.cl_part2_consents_cover(
         AND k.revoked_at IS NULL
         AND k.effective_at <= p_at
         AND (k.expires_at IS NULL OR k.expires_at > p_at)
-        AND (p_record_type = ANY (k.record_types)
-             OR (NOT public.cl_part2_needs_explicit_consent(p_record_type) AND '*' = ANY (k.record_types)))
+        AND (p_record_type = ANY (k.record_types) OR (NOT v_explicit AND '*' = ANY (k.record_types)))
         AND (p_purpose IS NULL OR p_purpose = ANY (k.purposes))
         AND (k.recipient_user_id = p_user OR k.recipient_organization_id IS NOT NULL)
       ORDER BY k.chart_id, k.recipient_user_id IS NOT DISTINCT FROM p_user DESC
