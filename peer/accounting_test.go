@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/encoreos/platform-go/consent"
+	"github.com/encoreos/platform-go/internal/dbtx"
 	"github.com/encoreos/platform-go/peer"
 )
 
@@ -129,4 +130,45 @@ func TestATreatmentReadNeedsATreatmentBasis(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, page.Encounters)
 	require.Zero(t, displayLines(t, b, b.peer2, b.part2, time.Time{}, "TREAT", ""))
+}
+
+// A provider's page accounts for the Part 2 charts on it, and no others:
+// its first read writes their lines, returns nothing of them until they
+// have committed (plain SQL sees that), and the library reads it again.
+func TestAProviderPageAccountsForItsChartsOnly(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	charts := make([]uuid.UUID, 3)
+	for i := range charts {
+		charts[i] = b.db.NewChart(t, b.org, true)
+		b.grant(t, b.peer, charts[i])
+		f := b.fields()
+		f.EndTime = f.EndTime.AddDate(0, 0, -i) // newest first: charts[0], [1], [2]
+		f.StartTime = f.StartTime.AddDate(0, 0, -i)
+		f.ServiceDate = f.StartTime
+		b.create(t, charts[i], f)
+	}
+	lines := func(chart uuid.UUID) int { return displayLines(t, b, b.peer, chart, time.Time{}, "TREAT", "consent") }
+
+	// Plain SQL, as the peer: the first call writes the page's lines and
+	// returns none of their rows; the next, once they have committed, does.
+	read := func() (n int) {
+		require.NoError(t, dbtx.Run(ctx, b.db.App, b.peer, func(tx pgx.Tx) error {
+			return tx.QueryRow(ctx, `SELECT count(*)::int FROM public.cl_peer_encounters_by_provider($1, $2, '0001-01-01', '9999-12-31',
+				'9999-12-31', 'ffffffff-ffff-ffff-ffff-ffffffffffff', 2)`, b.org, b.peer).Scan(&n)
+		}))
+		return n
+	}
+	require.Zero(t, read(), "no row of a chart whose line is not yet committed")
+	require.Equal(t, []int{1, 1, 0}, []int{lines(charts[0]), lines(charts[1]), lines(charts[2])},
+		"lines for the page's charts, none for the next page's")
+	require.Equal(t, 2, read())
+
+	// Through the library, the third chart's first page: read again after
+	// its line commits, in one call.
+	page, err := b.client.ListByProvider(ctx, b.peer, b.org, b.peer, peer.ListParams{Limit: 3})
+	require.NoError(t, err)
+	require.Len(t, page.Encounters, 3)
+	require.Equal(t, []int{1, 1, 1}, []int{lines(charts[0]), lines(charts[1]), lines(charts[2])})
 }

@@ -80,8 +80,6 @@ var (
 	finalizeSQL string
 	//go:embed sql/list.sql
 	listByProviderSQL string
-	//go:embed sql/list_disclose.sql
-	listByProviderDiscloseSQL string
 	//go:embed sql/list_by_chart.sql
 	listByChartSQL string
 	//go:embed sql/service_types.sql

@@ -52,7 +52,7 @@ func (c *Client) ListByChart(ctx context.Context, actingUser, organizationID, ch
 	if err := validate.Required("ChartID", chartID); err != nil {
 		return nil, err
 	}
-	return c.list(ctx, "", listByChartSQL, actingUser, organizationID, chartID, p)
+	return c.list(ctx, listByChartSQL, actingUser, organizationID, chartID, p)
 }
 
 // ListByProvider returns a page of a peer specialist's encounters.
@@ -62,13 +62,12 @@ func (c *Client) ListByProvider(ctx context.Context, actingUser, organizationID,
 	if err := validate.Required("PeerProviderID", peerProviderID); err != nil {
 		return nil, err
 	}
-	return c.list(ctx, listByProviderDiscloseSQL, listByProviderSQL, actingUser, organizationID, peerProviderID, p)
+	return c.list(ctx, listByProviderSQL, actingUser, organizationID, peerProviderID, p)
 }
 
-// list reads a page with the accounting of its Part 2 charts: discloseSQL
-// (same arguments) before the read, or, when empty, the read's own
-// (cl_peer_encounters_by_chart accounts for its chart).
-func (c *Client) list(ctx context.Context, discloseSQL, sql string, actingUser, org, owner uuid.UUID, p ListParams) (*Page, error) {
+// list reads a page through sql, a read that accounts for the Part 2
+// charts it meets (cl_peer_encounters_by_chart, _by_provider).
+func (c *Client) list(ctx context.Context, sql string, actingUser, org, owner uuid.UUID, p ListParams) (*Page, error) {
 	if err := validate.Required("OrganizationID", org); err != nil {
 		return nil, err
 	}
@@ -99,12 +98,8 @@ func (c *Client) list(ctx context.Context, discloseSQL, sql string, actingUser, 
 		"organization_id": org, "owner_id": owner, "from": from, "to": to,
 		"after_date": afterDate, "after_id": afterID, "limit": p.Limit + 1,
 	}
-	// The accounting and the read: one transaction (dbtx.ReadAccounted).
-	var first []dbtx.Statement
-	if discloseSQL != "" {
-		first = []dbtx.Statement{{SQL: discloseSQL, Args: []any{args}}}
-	}
-	encounters, err := dbtx.CollectAccounted[Encounter](ctx, c.db, actingUser, first, sql, args)
+	// One transaction (dbtx.ReadAccounted).
+	encounters, err := dbtx.CollectAccounted[Encounter](ctx, c.db, actingUser, nil, sql, args)
 	if err != nil {
 		return nil, err
 	}

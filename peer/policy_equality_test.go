@@ -105,8 +105,13 @@ func TestListsGiveThePolicysAnswer(t *testing.T) {
 
 	var shown, hidden int // controls: the data shows some rows and hides others
 	for _, reader := range readers {
-		require.NoError(t, testdb.ExecCommitted(ctx, bb.db.App, reader,
-			`SELECT public.cl_part2_disclosed($1, $2::uuid[], 'peer_encounter', 'TREAT', 'display')`, bb.org, charts))
+		// Half the readers' charts accounted for beforehand; the others'
+		// lists write their pages' lines and read again (plain SQL, asked
+		// after each walk, sees what those lines opened).
+		if rng.IntN(2) == 0 {
+			require.NoError(t, testdb.ExecCommitted(ctx, bb.db.App, reader,
+				`SELECT public.cl_part2_disclosed($1, $2::uuid[], 'peer_encounter', 'TREAT', 'display')`, bb.org, charts))
+		}
 		policy := func(column string, owner uuid.UUID) []uuid.UUID {
 			var ids []uuid.UUID
 			require.NoError(t, dbtx.Run(ctx, bb.db.App, reader, func(tx pgx.Tx) error {
@@ -136,15 +141,17 @@ func TestListsGiveThePolicysAnswer(t *testing.T) {
 			return ids
 		}
 		for _, p := range peers {
-			require.Equal(t, policy("peer_provider_id", p), walk(func(lp peer.ListParams) (*peer.Page, error) {
+			got := walk(func(lp peer.ListParams) (*peer.Page, error) {
 				return bb.client.ListByProvider(ctx, reader, bb.org, p, lp)
-			}), "reader %s, provider %s", reader, p)
+			})
+			require.Equal(t, policy("peer_provider_id", p), got, "reader %s, provider %s", reader, p)
 		}
 		for _, c := range charts {
-			want := policy("chart_id", c)
-			require.Equal(t, want, walk(func(lp peer.ListParams) (*peer.Page, error) {
+			got := walk(func(lp peer.ListParams) (*peer.Page, error) {
 				return bb.client.ListByChart(ctx, reader, bb.org, c, lp)
-			}), "reader %s, chart %s", reader, c)
+			})
+			want := policy("chart_id", c)
+			require.Equal(t, want, got, "reader %s, chart %s", reader, c)
 			var all int
 			require.NoError(t, bb.db.Admin.QueryRow(ctx, `SELECT pg_catalog.count(*) FROM public.cl_peer_encounters
 				WHERE organization_id = $1 AND chart_id = $2`, bb.org, c).Scan(&all))

@@ -776,12 +776,15 @@ REVOKE ALL ON FUNCTION public.cl_part2_disclosure_line(uuid, uuid, uuid, uuid, t
 -- in force); a disclosure on another basis, for another purpose or use,
 -- or after a consent was granted or revoked or an emergency access opened
 -- gets its own row, and an export or an AI use gets one per transaction.
--- Returns the open charts and how many rows it wrote. For definer code:
--- the audit log is not the caller's to read or write.
+-- Returns the open charts, the Part 2 charts on a basis that are not open
+-- in this transaction (their line written now, or by this transaction
+-- before) and how many rows it wrote; without p_write it writes none (a
+-- list learns which charts its page needs lines for, then writes those).
+-- For definer code: the audit log is not the caller's to read or write.
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_part2_account(
-  p_organization_id uuid, p_chart_ids uuid[], p_record_type text, p_purpose text, p_use text,
-  OUT open_charts uuid[], OUT written integer
+  p_organization_id uuid, p_chart_ids uuid[], p_record_type text, p_purpose text, p_use text, p_write boolean,
+  OUT open_charts uuid[], OUT pending_charts uuid[], OUT written integer
 )
   LANGUAGE plpgsql VOLATILE
   SET search_path = pg_catalog, pg_temp
@@ -804,6 +807,7 @@ CREATE FUNCTION public.cl_part2_account(
     b           record;
   BEGIN
     open_charts := '{}'::uuid[];
+    pending_charts := '{}'::uuid[];
     written := 0;
     IF v_user IS NULL OR p_chart_ids IS NULL THEN
       RETURN;
@@ -854,13 +858,16 @@ CREATE FUNCTION public.cl_part2_account(
         AND public.cl_part2_decision_stands(p_organization_id, b.chart_id, a.occurred_at);
       IF v_committed THEN
         open_charts := open_charts || b.chart_id;
-      ELSIF v_committed IS NULL THEN
+        CONTINUE;
+      END IF;
+      pending_charts := pending_charts || b.chart_id;
+      IF v_committed IS NULL THEN
         v_ids := v_ids || b.chart_id;
         v_lsites := v_lsites || v_sites[pg_catalog.array_position(v_charts, b.chart_id)];
         v_bases := v_bases || b.basis::text;
       END IF;
     END LOOP;
-    IF pg_catalog.cardinality(v_ids) > 0 THEN
+    IF p_write AND pg_catalog.cardinality(v_ids) > 0 THEN
       written := public.cl_part2_disclosure_lines(v_user, p_organization_id, v_type, v_purpose, v_use, v_ids, v_lsites, v_bases);
     END IF;
   END
@@ -879,7 +886,7 @@ CREATE FUNCTION public.cl_part2_disclosed(
   SET search_path = pg_catalog, pg_temp
   AS $$
   BEGIN
-    RETURN (public.cl_part2_account(p_organization_id, p_chart_ids, p_record_type, p_purpose, p_use)).written;
+    RETURN (public.cl_part2_account(p_organization_id, p_chart_ids, p_record_type, p_purpose, p_use, true)).written;
   END
   $$;
 -- +goose StatementEnd
@@ -1049,7 +1056,7 @@ REVOKE ALL ON FUNCTION public.cl_charts_clinical(uuid, uuid[]) FROM PUBLIC, auth
 REVOKE ALL ON FUNCTION public.cl_chart_clinical(uuid, uuid) FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_sud_consent_charts(uuid, uuid[], text, boolean) FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_part2_decide(uuid, text, text, text) FROM PUBLIC, authenticated;
-REVOKE ALL ON FUNCTION public.cl_part2_account(uuid, uuid[], text, text, text) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_part2_account(uuid, uuid[], text, text, text, boolean) FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_part2_disclosed(uuid, uuid[], text, text, text) FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_part2_opened(uuid, uuid, text, text) FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_part2_accounted(uuid, uuid, text, text) FROM PUBLIC, authenticated;

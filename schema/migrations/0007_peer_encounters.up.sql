@@ -595,7 +595,7 @@ CREATE FUNCTION public.cl_peer_chart_disclosed(p_organization_id uuid, p_chart_i
   BEGIN
     RETURN public.cl_has_permission(p_organization_id, 'cl.peer.encounter.view')
        AND p_chart_id = ANY ((public.cl_part2_account(p_organization_id, ARRAY[p_chart_id], 'peer_encounter', 'TREAT',
-                                                     'display')).open_charts);
+                                                     'display', true)).open_charts);
   END
   $$;
 -- +goose StatementEnd
@@ -732,19 +732,22 @@ CREATE FUNCTION public.cl_peer_encounters_by_chart(
 -- +goose StatementEnd
 
 -- A page of a provider's encounters, newest first, across charts, read in
--- chunks: the charts of a chunk's rows not met before are decided together,
--- in one call of the seed's rule (cl_sud_consent_charts: clinical access
--- per distinct site, consent and, with p_opened, the committed accounting
--- for Part 2 charts only), never per row; then the chunk's rows of the
--- charts the caller may read are returned (with p_opened, only those whose
--- accounting is open), the others skipped. The one definition of the page,
--- for its disclosure and its read.
+-- chunks, accounting for itself: the charts of a chunk's rows not met
+-- before are decided together, in one call of cl_part2_account (clinical
+-- access per distinct site, then for the Part 2 charts the basis for a
+-- treatment display and the line that says the same), never per row; then
+-- the chunk's rows of the open charts are returned, the others skipped.
+-- Where a Part 2 chart's line must be written (it opens the chart only
+-- once committed), the rest of the page is walked, not returned, counting
+-- that chart's rows as the page's, and the lines of the page's charts that
+-- need one are written at the end, no others: the library, seeing that the
+-- transaction wrote, reads the page again once they have committed (a
+-- plain-SQL client calls again).
 -- +goose StatementBegin
-CREATE FUNCTION public.cl_peer_provider_page(
-  p_organization_id uuid, p_peer_provider_id uuid, p_from date, p_to date, p_after_date date, p_after_id uuid, p_limit integer,
-  p_opened boolean
+CREATE FUNCTION public.cl_peer_encounters_by_provider(
+  p_organization_id uuid, p_peer_provider_id uuid, p_from date, p_to date, p_after_date date, p_after_id uuid, p_limit integer
 ) RETURNS SETOF public.cl_peer_encounters
-  LANGUAGE plpgsql STABLE SECURITY DEFINER
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
   AS $$
   DECLARE
@@ -752,6 +755,12 @@ CREATE FUNCTION public.cl_peer_provider_page(
     v_text    boolean := public.cl_has_permission(p_organization_id, 'cl.peer.encounter.view_text');
     v_seen    uuid[] := '{}'::uuid[];
     v_open    uuid[] := '{}'::uuid[];
+    v_pending uuid[] := '{}'::uuid[];
+    v_owed    uuid[] := '{}'::uuid[];
+    v_met     uuid[];
+    v_stopped boolean := false;
+    v_stop_date date;
+    v_stop_id uuid;
     v_new     uuid[];
     v_size    integer;
     v_read    integer;
@@ -760,6 +769,7 @@ CREATE FUNCTION public.cl_peer_provider_page(
     v_id      uuid := p_after_id;
     v_to_date date;
     v_to_id   uuid;
+    a         record;
   BEGIN
     IF v_left = 0 OR NOT public.cl_has_permission(p_organization_id, 'cl.peer.encounter.view') THEN
       RETURN;
@@ -784,35 +794,69 @@ CREATE FUNCTION public.cl_peer_provider_page(
       -- The organization and the view permission were checked above.
       IF v_new IS NOT NULL THEN
         v_seen := v_seen || v_new;
-        v_open := v_open || public.cl_sud_consent_charts(p_organization_id, v_new, 'peer_encounter', p_opened);
+        SELECT * INTO a FROM public.cl_part2_account(p_organization_id, v_new, 'peer_encounter', 'TREAT', 'display', false);
+        v_open := v_open || a.open_charts;
+        v_pending := v_pending || a.pending_charts;
       END IF;
-      -- The chunk's rows of open charts (the columns by name: on Citus a
-      -- whole row of a shard is of the shard's row type).
-      RETURN QUERY
-        SELECT e.organization_id, e.id, e.site_id, e.chart_id, e.encounter_id, e.peer_provider_id, e.service_date,
-               e.start_time, e.end_time, e.duration_minutes, e.service_type, e.service_type_source, e.hcpcs_code,
-               CASE WHEN v_text THEN e.focus_notes ELSE ''::text END, e.status, e.created_by, e.created_at, e.updated_by,
-               e.updated_at, e.finalized_by, e.finalized_at, e.cosigned_by, e.cosigned_at
-        FROM public.cl_peer_encounters e
-        WHERE e.organization_id = p_organization_id
-          AND e.peer_provider_id = p_peer_provider_id
-          AND e.service_date BETWEEN p_from AND p_to
-          AND (e.service_date, e.id) < (v_date, v_id)
-          AND (e.service_date, e.id) >= (v_to_date, v_to_id)
-          AND e.chart_id = ANY (v_open)
-        ORDER BY e.service_date DESC, e.id DESC
-        LIMIT v_left;
-      GET DIAGNOSTICS v_sent = ROW_COUNT;
+      IF pg_catalog.cardinality(v_pending) > 0 THEN
+        -- The page's rows in the chunk (of open charts and of charts that
+        -- owe a line), the charts that owe one, and the first such row:
+        -- rows are returned before it, none from it on.
+        SELECT pg_catalog.count(*)::integer, pg_catalog.array_agg(DISTINCT x.chart_id) FILTER (WHERE x.chart_id = ANY (v_pending)),
+               (pg_catalog.array_agg(x.service_date ORDER BY x.service_date DESC, x.id DESC) FILTER (WHERE x.chart_id = ANY (v_pending)))[1],
+               (pg_catalog.array_agg(x.id ORDER BY x.service_date DESC, x.id DESC) FILTER (WHERE x.chart_id = ANY (v_pending)))[1]
+          INTO v_sent, v_met, v_stop_date, v_stop_id
+        FROM (SELECT e.chart_id, e.service_date, e.id FROM public.cl_peer_encounters e
+              WHERE e.organization_id = p_organization_id
+                AND e.peer_provider_id = p_peer_provider_id
+                AND e.service_date BETWEEN p_from AND p_to
+                AND (e.service_date, e.id) < (v_date, v_id)
+                AND (e.service_date, e.id) >= (v_to_date, v_to_id)
+                AND (e.chart_id = ANY (v_open) OR e.chart_id = ANY (v_pending))
+              ORDER BY e.service_date DESC, e.id DESC
+              LIMIT v_left) x;
+        v_owed := v_owed || coalesce(v_met, '{}'::uuid[]);
+      END IF;
+      IF NOT v_stopped THEN
+        -- The chunk's rows of open charts (before a row of a chart that
+        -- owes a line; the columns by name: on Citus a whole row of a
+        -- shard is of the shard's row type).
+        RETURN QUERY
+          SELECT e.organization_id, e.id, e.site_id, e.chart_id, e.encounter_id, e.peer_provider_id, e.service_date,
+                 e.start_time, e.end_time, e.duration_minutes, e.service_type, e.service_type_source, e.hcpcs_code,
+                 CASE WHEN v_text THEN e.focus_notes ELSE ''::text END, e.status, e.created_by, e.created_at, e.updated_by,
+                 e.updated_at, e.finalized_by, e.finalized_at, e.cosigned_by, e.cosigned_at
+          FROM public.cl_peer_encounters e
+          WHERE e.organization_id = p_organization_id
+            AND e.peer_provider_id = p_peer_provider_id
+            AND e.service_date BETWEEN p_from AND p_to
+            AND (e.service_date, e.id) < (v_date, v_id)
+            AND (e.service_date, e.id) >= (v_to_date, v_to_id)
+            AND (v_stop_date IS NULL OR (e.service_date, e.id) > (v_stop_date, v_stop_id))
+            AND e.chart_id = ANY (v_open)
+          ORDER BY e.service_date DESC, e.id DESC
+          LIMIT v_left;
+        IF pg_catalog.cardinality(v_pending) = 0 THEN
+          GET DIAGNOSTICS v_sent = ROW_COUNT;
+        END IF;
+        v_stopped := v_stop_date IS NOT NULL;
+      END IF;
       v_left := v_left - v_sent;
       EXIT WHEN v_left = 0 OR v_read < v_size;
       v_date := v_to_date;
       v_id := v_to_id;
     END LOOP;
+    IF pg_catalog.cardinality(v_owed) > 0 THEN
+      PERFORM public.cl_part2_account(p_organization_id, v_owed, 'peer_encounter', 'TREAT', 'display', true);
+    END IF;
   END
   $$;
 -- +goose StatementEnd
-REVOKE ALL ON FUNCTION public.cl_peer_provider_page(uuid, uuid, date, date, date, uuid, integer, boolean) FROM PUBLIC, authenticated;
 
+-- The accounting of a page of a provider's encounters for plain SQL,
+-- committed before the page is read: the page's walk (which writes the
+-- lines of its Part 2 charts where none stands); returns how many lines it
+-- wrote.
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_peer_encounters_by_provider_disclose(
   p_organization_id uuid, p_peer_provider_id uuid, p_from date, p_to date, p_after_date date, p_after_id uuid, p_limit integer
@@ -820,26 +864,23 @@ CREATE FUNCTION public.cl_peer_encounters_by_provider_disclose(
   LANGUAGE plpgsql VOLATILE SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
   AS $$
+  DECLARE
+    v_user   uuid := auth.uid();
+    v_before integer;
+    v_after  integer;
   BEGIN
-    RETURN public.cl_part2_disclosed(p_organization_id,
-      ARRAY(SELECT DISTINCT p.chart_id
-            FROM public.cl_peer_provider_page(p_organization_id, p_peer_provider_id, p_from, p_to,
-                                              p_after_date, p_after_id, p_limit, false) p),
-      'peer_encounter', 'TREAT', 'display');
-  END
-  $$;
--- +goose StatementEnd
-
--- +goose StatementBegin
-CREATE FUNCTION public.cl_peer_encounters_by_provider(
-  p_organization_id uuid, p_peer_provider_id uuid, p_from date, p_to date, p_after_date date, p_after_id uuid, p_limit integer
-) RETURNS SETOF public.cl_peer_encounters
-  LANGUAGE plpgsql STABLE SECURITY DEFINER
-  SET search_path = pg_catalog, pg_temp
-  AS $$
-  BEGIN
-    RETURN QUERY SELECT * FROM public.cl_peer_provider_page(p_organization_id, p_peer_provider_id, p_from, p_to,
-                                                            p_after_date, p_after_id, p_limit, true);
+    -- This transaction's lines, before and after the walk.
+    SELECT pg_catalog.count(*)::integer INTO v_before FROM public.pf_audit_logs a
+    WHERE a.organization_id = p_organization_id AND a.occurred_at >= pg_catalog.now()
+      AND a.action = 'part2.record.disclosed' AND a.actor_user_id = v_user
+      AND a.transaction_id = pg_catalog.pg_current_xact_id_if_assigned();
+    PERFORM pg_catalog.count(*) FROM public.cl_peer_encounters_by_provider(p_organization_id, p_peer_provider_id, p_from, p_to,
+                                                                          p_after_date, p_after_id, p_limit);
+    SELECT pg_catalog.count(*)::integer INTO v_after FROM public.pf_audit_logs a
+    WHERE a.organization_id = p_organization_id AND a.occurred_at >= pg_catalog.now()
+      AND a.action = 'part2.record.disclosed' AND a.actor_user_id = v_user
+      AND a.transaction_id = pg_catalog.pg_current_xact_id_if_assigned();
+    RETURN v_after - v_before;
   END
   $$;
 -- +goose StatementEnd
