@@ -357,9 +357,9 @@ func (c *Client) Get(ctx context.Context, actingUser, organizationID, sessionID 
 func (c *Client) Attendees(ctx context.Context, actingUser, organizationID, sessionID uuid.UUID) (_ []Attendee, err error) {
 	ctx, span := c.tel.Start(ctx, "telehealthgroup.Attendees", telemetry.Organization(organizationID), telemetry.ID(sessionIDKey, sessionID))
 	defer span.End(&err)
-	// The accounting, then the read: one transaction (dbtx.ReadAccounted).
-	return dbtx.CollectAccounted[Attendee](ctx, c.db, actingUser, disclosure(organizationID, sessionID, uuid.Nil, consent.UseDisplay),
-		attendeesSQL, pgx.NamedArgs{"organization_id": organizationID, "session_id": sessionID})
+	// The read accounts for itself (cl_group_attendees): one transaction.
+	return dbtx.CollectAccounted[Attendee](ctx, c.db, actingUser, nil, attendeesSQL,
+		pgx.NamedArgs{"organization_id": organizationID, "session_id": sessionID})
 }
 
 func get(ctx context.Context, tx pgx.Tx, org, session uuid.UUID) (*sessionRow, error) {

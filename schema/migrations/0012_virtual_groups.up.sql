@@ -259,16 +259,19 @@ CREATE FUNCTION public.cl_group_attendance_visible(p_organization_id uuid, p_att
 -- +goose StatementEnd
 
 -- cl_group_attendees: a session's attendees with their modes, as the
--- attendance and mode policies would show them to the caller, decided once
--- per query instead of per row: cl.group.view and cl.group.virtual.view
--- once, and the session's charts in one call of the seed's rule with their
--- committed accounting (cl_sud_consent_charts, as cl_check_sud_consent and
--- cl_part2_opened ask it per row). By attendance id.
+-- attendance and mode policies would show them to the caller after the
+-- accounting, decided once per query instead of per row, and accounting
+-- for itself: cl.group.view and cl.group.virtual.view once, and the
+-- session's charts in one call of cl_part2_account (the seed's rule for a
+-- treatment display, and the lines of its Part 2 charts where none stands:
+-- those charts' attendees appear once the lines have committed, and the
+-- library, seeing that the transaction wrote, reads again). By attendance
+-- id.
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_group_attendees(p_organization_id uuid, p_session_id uuid)
   RETURNS TABLE (attendance_id uuid, chart_id uuid, status text, mode text, at_home boolean, joined_at timestamptz,
                  left_at timestamptz)
-  LANGUAGE plpgsql STABLE SECURITY DEFINER
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
   AS $$
   DECLARE
@@ -278,10 +281,10 @@ CREATE FUNCTION public.cl_group_attendees(p_organization_id uuid, p_session_id u
        OR NOT public.cl_has_permission(p_organization_id, 'cl.group.virtual.view') THEN
       RETURN;
     END IF;
-    v_open := public.cl_sud_consent_charts(p_organization_id,
-                ARRAY(SELECT a.chart_id FROM public.cl_group_attendance a
-                      WHERE a.organization_id = p_organization_id AND a.session_id = p_session_id),
-                'group_session', true);
+    v_open := (public.cl_part2_account(p_organization_id,
+                 ARRAY(SELECT a.chart_id FROM public.cl_group_attendance a
+                       WHERE a.organization_id = p_organization_id AND a.session_id = p_session_id),
+                 'group_session', 'TREAT', 'display', true)).open_charts;
     RETURN QUERY
       SELECT a.id, a.chart_id, a.status, m.mode, m.at_home, m.joined_at, m.left_at
       FROM public.cl_group_attendance a
