@@ -172,3 +172,33 @@ func TestAProviderPageAccountsForItsChartsOnly(t *testing.T) {
 	require.Len(t, page.Encounters, 3)
 	require.Equal(t, []int{1, 1, 1}, []int{lines(charts[0]), lines(charts[1]), lines(charts[2])})
 }
+
+// A client built on the caller's transaction reads in it: what needs no
+// new line is read; a Part 2 read that had to write its line there is
+// refused (the line opens the records only once the caller commits), and
+// reads after the commit (a red-team finding: every read of such a client
+// had failed once its transaction had an id).
+func TestAClientOnACallersTransaction(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	b.grant(t, b.peer, b.part2)
+	plain := b.create(t, b.chart, b.fields())
+	secret := b.create(t, b.part2, b.fields())
+	tx, err := b.db.App.Begin(ctx)
+	require.NoError(t, err)
+	defer tx.Rollback(ctx) //nolint:errcheck // after Commit, a no-op
+	_, err = tx.Exec(ctx, `SELECT pg_catalog.pg_current_xact_id()`)
+	require.NoError(t, err)
+	client, err := peer.New(tx, nil)
+	require.NoError(t, err)
+	got, err := client.Get(ctx, b.peer, b.org, plain.ID)
+	require.NoError(t, err)
+	require.Equal(t, plain.ID, got.ID)
+	_, err = client.Get(ctx, b.peer, b.org, secret.ID)
+	require.ErrorIs(t, err, dbtx.ErrAccountingUncommitted)
+	require.NoError(t, tx.Commit(ctx))
+	got, err = b.client.Get(ctx, b.peer, b.org, secret.ID)
+	require.NoError(t, err)
+	require.Equal(t, secret.ID, got.ID)
+}

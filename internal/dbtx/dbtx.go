@@ -251,6 +251,11 @@ func collect[T any](out *[]T, sql string, args []any) Statement {
 // had to write again each time it was read (see [ReadAccounted]).
 var ErrAccountingMoved = telemetry.NewError("accounting_moved", "platform: the accounting of disclosures changed at every attempt of a read; try again")
 
+// ErrAccountingUncommitted is returned by a read run inside the caller's
+// transaction (a client built on a pgx.Tx) that had to write the accounting
+// of a Part 2 disclosure: the line opens the records only once committed.
+var ErrAccountingUncommitted = telemetry.NewError("accounting_uncommitted", "platform: this read of Part 2 records wrote its accounting inside the caller's transaction, which opens them only once committed: commit it and read again, or build the client on a pool")
+
 // readAttempts is how often [ReadAccounted] runs a read that writes.
 const readAttempts = 3
 
@@ -265,8 +270,14 @@ const readAttempts = 3
 // it, the lines stand, nothing is written and one transaction does it all.
 // A read that writes at every attempt (its consent or emergency access
 // changing under it) is ErrAccountingMoved. When a statement fails, those
-// after it do not run.
+// after it do not run. Given a pgx.Tx (a client built on the caller's
+// transaction), the statements run once, inside it: a read that wrote
+// accounting lines there (counted by the transaction's own statistics,
+// before and after) is ErrAccountingUncommitted.
 func ReadAccounted(ctx context.Context, db Beginner, actor uuid.UUID, statements []Statement) error {
+	if _, inCallers := db.(pgx.Tx); inCallers {
+		return readInCallers(ctx, db, actor, statements)
+	}
 	var wrote bool
 	probe := Statement{SQL: `SELECT pg_catalog.pg_current_xact_id_if_assigned() IS NOT NULL`, Rows: func(rows pgx.Rows) (err error) {
 		wrote, err = pgx.CollectExactlyOneRow(rows, pgx.RowTo[bool])
@@ -279,6 +290,25 @@ func ReadAccounted(ctx context.Context, db Beginner, actor uuid.UUID, statements
 		}
 	}
 	return ErrAccountingMoved
+}
+
+// readInCallers is [ReadAccounted] inside the caller's transaction db.
+func readInCallers(ctx context.Context, db Beginner, actor uuid.UUID, statements []Statement) error {
+	var lines [2]int64
+	count := func(into *int64) Statement {
+		return Statement{SQL: `SELECT pg_catalog.pg_stat_get_xact_tuples_inserted('public.pf_audit_logs'::pg_catalog.regclass)`,
+			Rows: func(rows pgx.Rows) (err error) {
+				*into, err = pgx.CollectExactlyOneRow(rows, pgx.RowTo[int64])
+				return err
+			}}
+	}
+	if err := Pipeline(ctx, db, actor, slices.Concat([]Statement{count(&lines[0])}, statements, []Statement{count(&lines[1])})); err != nil {
+		return err
+	}
+	if lines[1] > lines[0] {
+		return ErrAccountingUncommitted
+	}
+	return nil
 }
 
 // RunTx runs fn inside the caller's transaction tx as actor, in a savepoint.

@@ -848,6 +848,11 @@ CREATE FUNCTION public.cl_peer_encounters_by_provider(
     END LOOP;
     IF pg_catalog.cardinality(v_owed) > 0 THEN
       PERFORM public.cl_part2_account(p_organization_id, v_owed, 'peer_encounter', 'TREAT', 'display', true);
+      -- A page cut short is one its reader must ask for again, whether or
+      -- not a line was still missing when they were written (one another
+      -- call committed meanwhile, a consent revoked): the transaction takes
+      -- an id, which is how the library knows to read again.
+      PERFORM pg_catalog.pg_current_xact_id();
     END IF;
   END
   $$;
