@@ -759,8 +759,8 @@ CREATE FUNCTION public.cl_peer_encounters_by_provider(
     v_owed    uuid[] := '{}'::uuid[];
     v_met     uuid[];
     v_stopped boolean := false;
-    v_stop_date date;
-    v_stop_id uuid;
+    v_order   uuid[];
+    v_stop    bigint;
     v_new     uuid[];
     v_size    integer;
     v_read    integer;
@@ -776,13 +776,14 @@ CREATE FUNCTION public.cl_peer_encounters_by_provider(
     END IF;
     LOOP
       -- The next chunk (what is still needed, at least 32 rows): its
-      -- charts and its last row.
+      -- charts new and in order, and its last row.
       v_size := greatest(v_left, 32);
       SELECT pg_catalog.count(*)::integer,
              pg_catalog.array_agg(DISTINCT c.chart_id) FILTER (WHERE NOT c.chart_id = ANY (v_seen)),
+             pg_catalog.array_agg(c.chart_id ORDER BY c.service_date DESC, c.id DESC),
              (pg_catalog.array_agg(c.service_date ORDER BY c.service_date, c.id))[1],
              (pg_catalog.array_agg(c.id ORDER BY c.service_date, c.id))[1]
-        INTO v_read, v_new, v_to_date, v_to_id
+        INTO v_read, v_new, v_order, v_to_date, v_to_id
       FROM (SELECT e.chart_id, e.service_date, e.id FROM public.cl_peer_encounters e
             WHERE e.organization_id = p_organization_id
               AND e.peer_provider_id = p_peer_provider_id
@@ -800,20 +801,15 @@ CREATE FUNCTION public.cl_peer_encounters_by_provider(
       END IF;
       IF pg_catalog.cardinality(v_pending) > 0 THEN
         -- The page's rows in the chunk (of open charts and of charts that
-        -- owe a line), the charts that owe one, and the first such row:
-        -- rows are returned before it, none from it on.
+        -- owe a line, by the chunk's order), the charts that owe one, and
+        -- the place of the first such row: rows are returned before it,
+        -- none from it on.
         SELECT pg_catalog.count(*)::integer, pg_catalog.array_agg(DISTINCT x.chart_id) FILTER (WHERE x.chart_id = ANY (v_pending)),
-               (pg_catalog.array_agg(x.service_date ORDER BY x.service_date DESC, x.id DESC) FILTER (WHERE x.chart_id = ANY (v_pending)))[1],
-               (pg_catalog.array_agg(x.id ORDER BY x.service_date DESC, x.id DESC) FILTER (WHERE x.chart_id = ANY (v_pending)))[1]
-          INTO v_sent, v_met, v_stop_date, v_stop_id
-        FROM (SELECT e.chart_id, e.service_date, e.id FROM public.cl_peer_encounters e
-              WHERE e.organization_id = p_organization_id
-                AND e.peer_provider_id = p_peer_provider_id
-                AND e.service_date BETWEEN p_from AND p_to
-                AND (e.service_date, e.id) < (v_date, v_id)
-                AND (e.service_date, e.id) >= (v_to_date, v_to_id)
-                AND (e.chart_id = ANY (v_open) OR e.chart_id = ANY (v_pending))
-              ORDER BY e.service_date DESC, e.id DESC
+               pg_catalog.min(x.n) FILTER (WHERE x.chart_id = ANY (v_pending))
+          INTO v_sent, v_met, v_stop
+        FROM (SELECT k.chart_id, k.n FROM pg_catalog.unnest(v_order) WITH ORDINALITY AS k(chart_id, n)
+              WHERE k.chart_id = ANY (v_open) OR k.chart_id = ANY (v_pending)
+              ORDER BY k.n
               LIMIT v_left) x;
         v_owed := v_owed || coalesce(v_met, '{}'::uuid[]);
       END IF;
@@ -832,14 +828,17 @@ CREATE FUNCTION public.cl_peer_encounters_by_provider(
             AND e.service_date BETWEEN p_from AND p_to
             AND (e.service_date, e.id) < (v_date, v_id)
             AND (e.service_date, e.id) >= (v_to_date, v_to_id)
-            AND (v_stop_date IS NULL OR (e.service_date, e.id) > (v_stop_date, v_stop_id))
             AND e.chart_id = ANY (v_open)
           ORDER BY e.service_date DESC, e.id DESC
-          LIMIT v_left;
+          -- Before the first row of a chart that owes a line, the open
+          -- rows are the page's first rows of the chunk.
+          LIMIT CASE WHEN v_stop IS NULL THEN v_left
+                     ELSE (SELECT pg_catalog.count(*)::integer FROM pg_catalog.unnest(v_order[1:v_stop - 1]) k
+                           WHERE k = ANY (v_open)) END;
         IF pg_catalog.cardinality(v_pending) = 0 THEN
           GET DIAGNOSTICS v_sent = ROW_COUNT;
         END IF;
-        v_stopped := v_stop_date IS NOT NULL;
+        v_stopped := v_stop IS NOT NULL;
       END IF;
       v_left := v_left - v_sent;
       EXIT WHEN v_left = 0 OR v_read < v_size;
