@@ -4,7 +4,6 @@ import (
 	"context"
 	_ "embed"
 	"errors"
-	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -63,6 +62,8 @@ var (
 	insertParticipantSQL string
 	//go:embed sql/get_encounter.sql
 	getEncounterSQL string
+	//go:embed sql/read_encounter.sql
+	readEncounterSQL string
 	//go:embed sql/participants.sql
 	participantsSQL string
 	//go:embed sql/participants_in_write.sql
@@ -225,22 +226,30 @@ func (c *Client) Get(ctx context.Context, actingUser, organizationID, id uuid.UU
 	if err := validate.First(validate.Required("OrganizationID", organizationID), validate.Required("ID", id)); err != nil {
 		return nil, err
 	}
-	// The accounting, then the read: one transaction (dbtx.ReadAccounted).
+	// The read accounts for itself (cl_multi_party_encounter_read): one
+	// transaction (dbtx.ReadAccounted).
 	var e *Encounter
-	read := readEncounter(organizationID, id, participantsSQL, &e)
-	if err := dbtx.ReadAccounted(ctx, c.db, actingUser, slices.Concat(disclosure(organizationID, id, consent.UseDisplay), read)); err != nil {
+	if err := dbtx.ReadAccounted(ctx, c.db, actingUser, readEncounter(organizationID, id, readEncounterSQL, participantsSQL, &e)); err != nil {
 		return nil, dbtx.MapError(err)
+	}
+	if e == nil {
+		return nil, ErrNotFound
 	}
 	return e, nil
 }
 
-// readEncounter is the transaction that reads an encounter with its
-// participants into *e (see get).
-func readEncounter(org, id uuid.UUID, participants string, e **Encounter) []dbtx.Statement {
+// readEncounter is the transaction that reads an encounter (by encounter,
+// getEncounterSQL in a transaction that writes, readEncounterSQL for a
+// read) with its participants (by participants) into *e, which stays nil
+// when there is no such encounter to the caller.
+func readEncounter(org, id uuid.UUID, encounter, participants string, e **Encounter) []dbtx.Statement {
 	args := []any{pgx.NamedArgs{"organization_id": org, "id": id}}
 	return []dbtx.Statement{
-		{SQL: getEncounterSQL, Args: args, Rows: func(rows pgx.Rows) (err error) {
-			*e, err = pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[Encounter])
+		{SQL: encounter, Args: args, Rows: func(rows pgx.Rows) error {
+			found, err := pgx.CollectRows(rows, pgx.RowToAddrOfStructByName[Encounter])
+			if len(found) == 1 {
+				*e = found[0]
+			}
 			return err
 		}},
 		{SQL: participants, Args: args, Rows: func(rows pgx.Rows) (err error) {
@@ -258,8 +267,11 @@ func readEncounter(org, id uuid.UUID, participants string, e **Encounter) []dbtx
 // a transaction that writes).
 func get(ctx context.Context, tx pgx.Tx, org, id uuid.UUID, participants string) (*Encounter, error) {
 	var e *Encounter
-	if err := dbtx.RunEach(ctx, tx, readEncounter(org, id, participants, &e)); err != nil {
+	if err := dbtx.RunEach(ctx, tx, readEncounter(org, id, getEncounterSQL, participants, &e)); err != nil {
 		return nil, dbtx.MapError(err)
+	}
+	if e == nil {
+		return nil, ErrNotFound
 	}
 	return e, nil
 }

@@ -318,3 +318,45 @@ CREATE VIEW public.cl_multi_party_encounters_shown WITH (security_invoker = true
   FROM public.cl_multi_party_encounters e;
 REVOKE ALL ON public.cl_multi_party_encounters_shown FROM PUBLIC, authenticated;
 GRANT SELECT ON public.cl_multi_party_encounters_shown TO authenticated;
+
+-- cl_multi_party_encounter_read: an encounter as the caller may see it (the
+-- summary only with cl.multi_party.view_text), for a read that accounts
+-- for itself: cl.multi_party.view, then its patients' charts in one call of
+-- cl_part2_account (the seed's rule for a treatment display, and the lines
+-- of its Part 2 charts where none stands), the encounter only when every
+-- patient's chart is open (one patient without hides it whole, as
+-- cl_multi_party_allowed). Where a line had to be written nothing is
+-- returned: the library, seeing that the transaction wrote, reads again
+-- once it has committed. The participants follow through
+-- cl_multi_party_participants_of.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_multi_party_encounter_read(p_organization_id uuid, p_encounter_id uuid)
+  RETURNS SETOF public.cl_multi_party_encounters_shown
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  DECLARE
+    v_charts uuid[];
+  BEGIN
+    IF NOT public.cl_has_permission(p_organization_id, 'cl.multi_party.view') THEN
+      RETURN;
+    END IF;
+    v_charts := ARRAY(SELECT p.chart_id FROM public.cl_multi_party_participants p
+                      WHERE p.organization_id = p_organization_id AND p.encounter_id = p_encounter_id AND p.kind = 'patient');
+    IF pg_catalog.cardinality(v_charts) > 0
+       AND pg_catalog.cardinality((public.cl_part2_account(p_organization_id, v_charts, 'multi_party_encounter', 'TREAT',
+                                                           'display', true)).open_charts) < pg_catalog.cardinality(v_charts) THEN
+      RETURN;
+    END IF;
+    RETURN QUERY
+      SELECT e.organization_id, e.id, e.site_id, e.kind, e.modality, e.pm_telehealth_session_id, e.lead_clinician_id,
+             e.started_at, e.ended_at,
+             CASE WHEN public.cl_has_permission(p_organization_id, 'cl.multi_party.view_text') THEN e.summary ELSE '' END,
+             e.created_by, e.created_at, e.updated_by, e.updated_at
+      FROM public.cl_multi_party_encounters e
+      WHERE e.organization_id = p_organization_id AND e.id = p_encounter_id;
+  END
+  $$;
+-- +goose StatementEnd
+REVOKE ALL ON FUNCTION public.cl_multi_party_encounter_read(uuid, uuid) FROM PUBLIC, authenticated;
+GRANT EXECUTE ON FUNCTION public.cl_multi_party_encounter_read(uuid, uuid) TO authenticated;
