@@ -533,16 +533,17 @@ CREATE POLICY cl_peer_encounter_amendments_insert ON public.cl_peer_encounter_am
               AND public.cl_peer_access(organization_id, chart_id, 'cl.peer.encounter.amend')
               AND created_by = auth.uid());
 
--- The library's reads, in two steps, because an accounting line must be
+-- The library's reads account for themselves: an accounting line must be
 -- committed before the rows it accounts for leave the database
--- (cl_part2_opened). First a disclose function, in a transaction of its
--- own: it writes the accounting of the Part 2 charts the read will touch
--- (cl_part2_disclosed, once per chart per call) and returns how many lines
--- it wrote. Then, once that has committed, the read function, which
--- returns a Part 2 chart's rows only while its accounting is open. Each
--- checks the seed's policy (and the view permission) once per chart
--- instead of once per row (all rows of one chart get the same answer) and
--- reads as the definer. p_use is the closed vocabulary's use ('display'
+-- (cl_part2_opened), so a read function decides the seed's policy (and the
+-- view permission) once per chart instead of once per row (all rows of one
+-- chart get the same answer), returns a Part 2 chart's rows only under a
+-- committed line that stands for the read (cl_part2_account), writes the
+-- line where none does and returns nothing of that chart, to be called
+-- again once it has committed; it reads as the definer. The disclose
+-- functions write the same lines for a write, or for a plain-SQL client,
+-- in a transaction of their own before (cl_part2_disclosed), and return
+-- how many they wrote. p_use is the closed vocabulary's use ('display'
 -- for a read, 'save' for the read that precedes a write).
 
 -- Whether the caller may read a chart's peer encounters: the seed's policy
