@@ -48,11 +48,20 @@ func TestALineStandsOnlyForItsConsent(t *testing.T) {
 	require.ErrorIs(t, err, peer.ErrNotFound, "a revocation closes the chart at once")
 	revoked := time.Now()
 	b.grant(t, b.peer, b.part2)
+	// Plain SQL: the line written under the revoked consent opens nothing.
+	plain := func() (n int) {
+		require.NoError(t, dbtx.Run(ctx, b.db.App, b.peer, func(tx pgx.Tx) error {
+			return tx.QueryRow(ctx, `SELECT count(*)::int FROM public.cl_peer_encounters WHERE chart_id = $1`, b.part2).Scan(&n)
+		}))
+		return n
+	}
+	require.Zero(t, plain())
 	got, err := b.client.Get(ctx, b.peer, b.org, e.ID)
 	require.NoError(t, err)
 	require.Equal(t, e.FocusNotes, got.FocusNotes)
 	require.Equal(t, 1, displayLines(t, b, b.peer, b.part2, revoked, "TREAT", "consent"),
 		"the disclosure under the new consent has its own line")
+	require.Equal(t, 1, plain(), "which opens the chart to plain SQL too")
 }
 
 // A second emergency access within the reuse is a new decision too.
