@@ -2,8 +2,10 @@
 //
 // Every library call that reads or writes a protected table goes through
 // [Run] (a transaction of its own), [Pipeline] (transactions of its own,
-// one after the other, in one round trip: a Part 2 accounting and the read
-// or write it opens) or [RunTx] (inside the caller's transaction). Each
+// one after the other, in one round trip: a Part 2 accounting and the
+// write it opens), [ReadAccounted] (a read that accounts for the Part 2
+// records it reads, read again once its accounting has committed) or
+// [RunTx] (inside the caller's transaction). Each
 // switches to the `authenticated` role and sets the JWT claims so that
 // auth.uid() returns the acting user, for the transaction only: the
 // settings end with it (or, for RunTx, are restored before it returns), so
@@ -279,11 +281,7 @@ func ReadAccounted(ctx context.Context, db Beginner, actor uuid.UUID, statements
 		return readInCallers(ctx, db, actor, statements)
 	}
 	var wrote bool
-	probe := Statement{SQL: `SELECT pg_catalog.pg_current_xact_id_if_assigned() IS NOT NULL`, Rows: func(rows pgx.Rows) (err error) {
-		wrote, err = pgx.CollectExactlyOneRow(rows, pgx.RowTo[bool])
-		return err
-	}}
-	statements = append(slices.Clip(statements), probe)
+	statements = append(slices.Clip(statements), scalar(`SELECT pg_catalog.pg_current_xact_id_if_assigned() IS NOT NULL`, &wrote))
 	for range readAttempts {
 		if err := Pipeline(ctx, db, actor, statements); err != nil || !wrote {
 			return err
@@ -292,17 +290,20 @@ func ReadAccounted(ctx context.Context, db Beginner, actor uuid.UUID, statements
 	return ErrAccountingMoved
 }
 
+// scalar is the statement that reads sql's one value into *into.
+func scalar[T any](sql string, into *T) Statement {
+	return Statement{SQL: sql, Rows: func(rows pgx.Rows) (err error) {
+		*into, err = pgx.CollectExactlyOneRow(rows, pgx.RowTo[T])
+		return err
+	}}
+}
+
 // readInCallers is [ReadAccounted] inside the caller's transaction db.
 func readInCallers(ctx context.Context, db Beginner, actor uuid.UUID, statements []Statement) error {
+	const inserted = `SELECT pg_catalog.pg_stat_get_xact_tuples_inserted('public.pf_audit_logs'::pg_catalog.regclass)`
 	var lines [2]int64
-	count := func(into *int64) Statement {
-		return Statement{SQL: `SELECT pg_catalog.pg_stat_get_xact_tuples_inserted('public.pf_audit_logs'::pg_catalog.regclass)`,
-			Rows: func(rows pgx.Rows) (err error) {
-				*into, err = pgx.CollectExactlyOneRow(rows, pgx.RowTo[int64])
-				return err
-			}}
-	}
-	if err := Pipeline(ctx, db, actor, slices.Concat([]Statement{count(&lines[0])}, statements, []Statement{count(&lines[1])})); err != nil {
+	if err := Pipeline(ctx, db, actor, slices.Concat([]Statement{scalar(inserted, &lines[0])}, statements,
+		[]Statement{scalar(inserted, &lines[1])})); err != nil {
 		return err
 	}
 	if lines[1] > lines[0] {
