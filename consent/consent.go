@@ -303,6 +303,16 @@ var (
 	ErrPermissionDenied = dbtx.ErrPermissionDenied
 	// ErrAlreadyRevoked: the consent was revoked before.
 	ErrAlreadyRevoked = telemetry.NewError("already_revoked", "consent: already revoked")
+	// ErrAccountingUncommitted: a read of Part 2 records by a client built
+	// on the caller's transaction (peer, telehealthgroup, multiparty) had to
+	// write its accounting line there, which opens the records only once
+	// that transaction commits: commit, then read again (or build the
+	// client on a pool).
+	ErrAccountingUncommitted = dbtx.ErrAccountingUncommitted
+	// ErrAccountingMoved: a read's accounting had to be written again at
+	// each of its attempts (a consent or emergency access changing under
+	// it); try again.
+	ErrAccountingMoved = dbtx.ErrAccountingMoved
 )
 
 // ValidationError names the input field that is wrong. It never holds the

@@ -205,7 +205,7 @@ func TestAClientOnACallersTransaction(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, plain.ID, got.ID)
 	_, err = client.Get(ctx, b.peer, b.org, secret.ID)
-	require.ErrorIs(t, err, dbtx.ErrAccountingUncommitted)
+	require.ErrorIs(t, err, consent.ErrAccountingUncommitted)
 	require.NoError(t, tx.Commit(ctx))
 	got, err = b.client.Get(ctx, b.peer, b.org, secret.ID)
 	require.NoError(t, err)
