@@ -247,6 +247,39 @@ func TestCitusRules(t *testing.T) {
 		require.Empty(t, broken)
 	})
 
+	// A query over distributed tables runs on a worker, with whatever it
+	// calls: there the transaction has another id than on the coordinator
+	// (where the audit rows' transaction_id is filled in), so a query that
+	// asks for it there takes this transaction's accounting line for an
+	// earlier one (a Citus run found same-transaction lines opening Part 2
+	// rows), and an accounting written there gives the coordinator no id
+	// (the library would not read again).
+	t.Run("the transaction's id is read on the coordinator, and the accounting runs there", func(t *testing.T) {
+		anyXid := regexp.MustCompile(`pg_current_xact_id(?:_if_assigned)?\(\)`)
+		assigned := regexp.MustCompile(`(?:(?:\w+\s+xid8\s*)?:=\s*|PERFORM\s+)pg_catalog\.pg_current_xact_id(?:_if_assigned)?\(\)\s*;`)
+		accounting := regexp.MustCompile(`public\.cl_part2_(?:disclosed|account)\(`)
+		var broken []string
+		for name, fs := range functions {
+			for _, f := range fs {
+				if len(anyXid.FindAllString(f.src, -1)) != len(assigned.FindAllString(f.src, -1)) {
+					broken = append(broken, name+" asks for the transaction's id inside a query")
+				}
+				for _, statement := range strings.Split(f.src, ";") {
+					if !accounting.MatchString(statement) {
+						continue
+					}
+					for _, m := range tablePattern.FindAllStringSubmatch(statement, -1) {
+						if _, isTable := tables[m[1]]; isTable {
+							broken = append(broken, name+" calls the accounting in a statement that reads "+m[1])
+						}
+					}
+				}
+			}
+		}
+		slices.Sort(broken)
+		require.Empty(t, broken)
+	})
+
 	// Citus plans no sub-query inside an INSERT ... VALUES: read into a
 	// variable first.
 	subqueryInInsert := regexp.MustCompile(`(?is)\bINSERT\s+INTO\s+public\.\w+[^;]*?\bVALUES\b[^;]*?\(\s*SELECT\b`)

@@ -802,6 +802,10 @@ CREATE FUNCTION public.cl_part2_account(
     v_lsites    uuid[] := '{}'::uuid[];
     v_bases     text[] := '{}'::text[];
     v_reusable  boolean := v_use IN ('display', 'save');
+    -- This transaction's id, read here on the coordinator (on Citus the
+    -- probe below runs on a worker, whose transaction has another); the
+    -- lines are written after the probes.
+    v_this      xid8 := pg_catalog.pg_current_xact_id_if_assigned();
     v_committed boolean;
     c           record;
     b           record;
@@ -847,14 +851,14 @@ CREATE FUNCTION public.cl_part2_account(
     FOR b IN SELECT k.chart_id, k.basis,
                     CASE WHEN k.basis = 'emergency' THEN 'ETREAT' ELSE v_purpose END AS purpose
              FROM public.cl_part2_bases(p_organization_id, v_charts, v_type, v_user, v_now, v_purpose, v_use) k LOOP
-      SELECT pg_catalog.bool_or(a.transaction_id IS DISTINCT FROM pg_catalog.pg_current_xact_id_if_assigned())
+      SELECT pg_catalog.bool_or(a.transaction_id IS DISTINCT FROM v_this)
         INTO v_committed
       FROM public.pf_audit_logs a
       WHERE a.organization_id = p_organization_id AND a.target_type = 'chart' AND a.target_id = b.chart_id
         AND a.occurred_at >= v_since AND a.actor_user_id = v_user AND a.action = 'part2.record.disclosed'
         AND a.purpose = b.purpose
         AND a.details = pg_catalog.jsonb_build_object('record_type', v_type, 'use', v_use, 'basis', b.basis)
-        AND (v_reusable OR a.transaction_id = pg_catalog.pg_current_xact_id_if_assigned())
+        AND (v_reusable OR a.transaction_id = v_this)
         AND public.cl_part2_decision_stands(p_organization_id, b.chart_id, a.occurred_at);
       IF v_committed THEN
         open_charts := open_charts || b.chart_id;

@@ -130,17 +130,21 @@ CREATE FUNCTION public.cl_group_disclose(p_organization_id uuid, p_session_id uu
   LANGUAGE plpgsql VOLATILE SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
   AS $$
+  DECLARE
+    v_charts uuid[];
   BEGIN
     IF NOT public.cl_has_permission(p_organization_id, 'cl.group.view') THEN
       RETURN 0;
     END IF;
-    RETURN public.cl_part2_disclosed(p_organization_id,
-      ARRAY(SELECT a.chart_id FROM public.cl_group_attendance a
-            WHERE a.organization_id = p_organization_id
-              AND (a.session_id = p_session_id OR p_session_id IS NULL)
-              AND (a.id = p_attendance_id OR p_attendance_id IS NULL)
-              AND (p_session_id IS NOT NULL OR p_attendance_id IS NOT NULL)),
-      'group_session', 'TREAT', p_use);
+    -- The charts first, the accounting in a statement of its own (on Citus
+    -- a statement that reads a distributed table runs on its worker, with
+    -- whatever it calls).
+    v_charts := ARRAY(SELECT a.chart_id FROM public.cl_group_attendance a
+                      WHERE a.organization_id = p_organization_id
+                        AND (a.session_id = p_session_id OR p_session_id IS NULL)
+                        AND (a.id = p_attendance_id OR p_attendance_id IS NULL)
+                        AND (p_session_id IS NOT NULL OR p_attendance_id IS NOT NULL));
+    RETURN public.cl_part2_disclosed(p_organization_id, v_charts, 'group_session', 'TREAT', p_use);
   END
   $$;
 -- +goose StatementEnd

@@ -610,16 +610,19 @@ CREATE FUNCTION public.cl_peer_encounters_disclose(p_organization_id uuid, p_ids
   LANGUAGE plpgsql VOLATILE SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
   AS $$
+  DECLARE
+    v_charts uuid[];
   BEGIN
     -- As the page of a chart: the permission once, and cl_part2_disclosed
     -- decides each chart (clinical access, a consent or an emergency).
     IF NOT public.cl_has_permission(p_organization_id, 'cl.peer.encounter.view') THEN
       RETURN 0;
     END IF;
-    RETURN public.cl_part2_disclosed(p_organization_id,
-      ARRAY(SELECT DISTINCT e.chart_id FROM public.cl_peer_encounters e
-            WHERE e.organization_id = p_organization_id AND e.id = ANY (p_ids)),
-      'peer_encounter', 'TREAT', p_use);
+    -- The charts first, the accounting in a statement of its own (as
+    -- cl_group_disclose).
+    v_charts := ARRAY(SELECT DISTINCT e.chart_id FROM public.cl_peer_encounters e
+                      WHERE e.organization_id = p_organization_id AND e.id = ANY (p_ids));
+    RETURN public.cl_part2_disclosed(p_organization_id, v_charts, 'peer_encounter', 'TREAT', p_use);
   END
   $$;
 -- +goose StatementEnd
@@ -871,21 +874,23 @@ CREATE FUNCTION public.cl_peer_encounters_by_provider_disclose(
   AS $$
   DECLARE
     v_user   uuid := auth.uid();
-    v_before integer;
-    v_after  integer;
+    v_counts integer[] := '{}'::integer[];
+    v_this   xid8;
   BEGIN
-    -- This transaction's lines, before and after the walk.
-    SELECT pg_catalog.count(*)::integer INTO v_before FROM public.pf_audit_logs a
-    WHERE a.organization_id = p_organization_id AND a.occurred_at >= pg_catalog.now()
-      AND a.action = 'part2.record.disclosed' AND a.actor_user_id = v_user
-      AND a.transaction_id = pg_catalog.pg_current_xact_id_if_assigned();
-    PERFORM pg_catalog.count(*) FROM public.cl_peer_encounters_by_provider(p_organization_id, p_peer_provider_id, p_from, p_to,
-                                                                          p_after_date, p_after_id, p_limit);
-    SELECT pg_catalog.count(*)::integer INTO v_after FROM public.pf_audit_logs a
-    WHERE a.organization_id = p_organization_id AND a.occurred_at >= pg_catalog.now()
-      AND a.action = 'part2.record.disclosed' AND a.actor_user_id = v_user
-      AND a.transaction_id = pg_catalog.pg_current_xact_id_if_assigned();
-    RETURN v_after - v_before;
+    -- This transaction's lines, before and after the walk (its id read
+    -- here, on the coordinator: on Citus a query runs on a worker, whose
+    -- transaction has another).
+    FOR i IN 1 .. 2 LOOP
+      v_this := pg_catalog.pg_current_xact_id_if_assigned();
+      v_counts := v_counts || (SELECT pg_catalog.count(*)::integer FROM public.pf_audit_logs a
+                               WHERE a.organization_id = p_organization_id AND a.occurred_at >= pg_catalog.now()
+                                 AND a.action = 'part2.record.disclosed' AND a.actor_user_id = v_user
+                                 AND a.transaction_id = v_this);
+      EXIT WHEN i = 2;
+      PERFORM pg_catalog.count(*) FROM public.cl_peer_encounters_by_provider(p_organization_id, p_peer_provider_id, p_from, p_to,
+                                                                            p_after_date, p_after_id, p_limit);
+    END LOOP;
+    RETURN v_counts[2] - v_counts[1];
   END
   $$;
 -- +goose StatementEnd

@@ -146,14 +146,17 @@ CREATE FUNCTION public.cl_multi_party_disclose(p_organization_id uuid, p_encount
   LANGUAGE plpgsql VOLATILE SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
   AS $$
+  DECLARE
+    v_charts uuid[];
   BEGIN
     IF NOT public.cl_multi_party_visible(p_organization_id, p_encounter_id) THEN
       RETURN 0;
     END IF;
-    RETURN public.cl_part2_disclosed(p_organization_id,
-      ARRAY(SELECT p.chart_id FROM public.cl_multi_party_participants p
-            WHERE p.organization_id = p_organization_id AND p.encounter_id = p_encounter_id AND p.kind = 'patient'),
-      'multi_party_encounter', 'TREAT', p_use);
+    -- The charts first, the accounting in a statement of its own (as
+    -- cl_group_disclose).
+    v_charts := ARRAY(SELECT p.chart_id FROM public.cl_multi_party_participants p
+                      WHERE p.organization_id = p_organization_id AND p.encounter_id = p_encounter_id AND p.kind = 'patient');
+    RETURN public.cl_part2_disclosed(p_organization_id, v_charts, 'multi_party_encounter', 'TREAT', p_use);
   END
   $$;
 -- +goose StatementEnd

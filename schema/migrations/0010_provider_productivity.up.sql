@@ -484,6 +484,7 @@ CREATE FUNCTION public.get_provider_productivity(
     v_salt    public.hr_salts;
     r         public.hr_provider_figures;
     v_due     integer;
+    v_this    xid8;
   BEGIN
     -- A stranger to the organization writes nothing into its log (and
     -- learns nothing).
@@ -498,11 +499,14 @@ CREATE FUNCTION public.get_provider_productivity(
       RETURN;
     END IF;
     v_details := public.hr_productivity_details(p_organization_id, p_period_start, p_period_end, p_site_id, p_provider_id);
+    -- This transaction's id, read here on the coordinator (on Citus the
+    -- query below runs on a worker, whose transaction has another).
+    v_this := pg_catalog.pg_current_xact_id_if_assigned();
     IF NOT EXISTS (
       SELECT 1 FROM public.pf_audit_logs a
       WHERE a.organization_id = p_organization_id AND a.actor_user_id = v_user AND a.action = 'hr.productivity.viewed'
         AND a.occurred_at >= pg_catalog.statement_timestamp() - interval '5 minutes'
-        AND a.transaction_id IS DISTINCT FROM pg_catalog.pg_current_xact_id_if_assigned()
+        AND a.transaction_id IS DISTINCT FROM v_this
         AND (a.details OPERATOR(pg_catalog.-) 'min_cell_size') = v_details) THEN
       RETURN;
     END IF;

@@ -281,10 +281,11 @@ CREATE FUNCTION public.cl_group_attendees(p_organization_id uuid, p_session_id u
        OR NOT public.cl_has_permission(p_organization_id, 'cl.group.virtual.view') THEN
       RETURN;
     END IF;
-    v_open := (public.cl_part2_account(p_organization_id,
-                 ARRAY(SELECT a.chart_id FROM public.cl_group_attendance a
-                       WHERE a.organization_id = p_organization_id AND a.session_id = p_session_id),
-                 'group_session', 'TREAT', 'display', true)).open_charts;
+    -- The charts first, the accounting in a statement of its own (as
+    -- cl_group_disclose).
+    v_open := ARRAY(SELECT a.chart_id FROM public.cl_group_attendance a
+                    WHERE a.organization_id = p_organization_id AND a.session_id = p_session_id);
+    v_open := (public.cl_part2_account(p_organization_id, v_open, 'group_session', 'TREAT', 'display', true)).open_charts;
     RETURN QUERY
       SELECT a.id, a.chart_id, a.status, m.mode, m.at_home, m.joined_at, m.left_at
       FROM public.cl_group_attendance a
