@@ -123,7 +123,7 @@ func TestNoRowsComeBackWithAnError(t *testing.T) {
 	defer p.Close()
 	require.NoError(t, p.Ping(ctx))
 	armed = true
-	out, err := dbtx.CollectAccounted[marked](ctx, p, b.clinician,
+	out, err := dbtx.CollectAccounted[marked](ctx, p, b.clinician, b.org,
 		[]dbtx.Statement{dbtx.Accounting(b.org, []uuid.UUID{b.part2}, "progress_note", "TREAT", "display")},
 		`SELECT 'RTMARKER' AS marker, g AS n FROM pg_catalog.generate_series(1, 3) g`)
 	require.Error(t, err, "the connection was cut before the commit's answer")

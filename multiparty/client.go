@@ -229,7 +229,7 @@ func (c *Client) Get(ctx context.Context, actingUser, organizationID, id uuid.UU
 	// The read accounts for itself (cl_multi_party_encounter_read): one
 	// transaction (dbtx.ReadAccounted).
 	var e *Encounter
-	if err := dbtx.ReadAccounted(ctx, c.db, actingUser, readEncounter(organizationID, id, readEncounterSQL, participantsSQL, &e)); err != nil {
+	if err := dbtx.ReadAccounted(ctx, c.db, actingUser, organizationID, readEncounter(organizationID, id, readEncounterSQL, participantsSQL, &e)); err != nil {
 		return nil, dbtx.MapError(err)
 	}
 	if e == nil {

@@ -137,7 +137,7 @@ func (c *Client) Get(ctx context.Context, actingUser, organizationID, id uuid.UU
 		return nil, err
 	}
 	// The read accounts for itself (cl_peer_encounter_get): one transaction.
-	found, err := dbtx.CollectAccounted[Encounter](ctx, c.db, actingUser, nil, getSQL,
+	found, err := dbtx.CollectAccounted[Encounter](ctx, c.db, actingUser, organizationID, nil, getSQL,
 		pgx.NamedArgs{"organization_id": organizationID, "id": id})
 	if err != nil {
 		return nil, err
@@ -591,7 +591,7 @@ func (c *Client) Amendments(ctx context.Context, actingUser, organizationID, id 
 		return nil, err
 	}
 	// The read accounts for itself (cl_peer_encounter_amendments_of).
-	return dbtx.CollectAccounted[Amendment](ctx, c.db, actingUser, nil, amendmentsSQL,
+	return dbtx.CollectAccounted[Amendment](ctx, c.db, actingUser, organizationID, nil, amendmentsSQL,
 		pgx.NamedArgs{"organization_id": organizationID, "peer_encounter_id": id})
 }
 

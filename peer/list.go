@@ -99,7 +99,7 @@ func (c *Client) list(ctx context.Context, sql string, actingUser, org, owner uu
 		"after_date": afterDate, "after_id": afterID, "limit": p.Limit + 1,
 	}
 	// One transaction (dbtx.ReadAccounted).
-	encounters, err := dbtx.CollectAccounted[Encounter](ctx, c.db, actingUser, nil, sql, args)
+	encounters, err := dbtx.CollectAccounted[Encounter](ctx, c.db, actingUser, org, nil, sql, args)
 	if err != nil {
 		return nil, err
 	}

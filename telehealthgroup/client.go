@@ -358,7 +358,7 @@ func (c *Client) Attendees(ctx context.Context, actingUser, organizationID, sess
 	ctx, span := c.tel.Start(ctx, "telehealthgroup.Attendees", telemetry.Organization(organizationID), telemetry.ID(sessionIDKey, sessionID))
 	defer span.End(&err)
 	// The read accounts for itself (cl_group_attendees): one transaction.
-	return dbtx.CollectAccounted[Attendee](ctx, c.db, actingUser, nil, attendeesSQL,
+	return dbtx.CollectAccounted[Attendee](ctx, c.db, actingUser, organizationID, nil, attendeesSQL,
 		pgx.NamedArgs{"organization_id": organizationID, "session_id": sessionID})
 }
 

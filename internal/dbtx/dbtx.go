@@ -232,10 +232,11 @@ func Collect[T any](ctx context.Context, db Beginner, actor uuid.UUID, sql strin
 }
 
 // CollectAccounted is [Collect] for a read that accounts for the Part 2
-// records it reads, after the statements of first (see [ReadAccounted]).
-func CollectAccounted[T any](ctx context.Context, db Beginner, actor uuid.UUID, first []Statement, sql string, args ...any) ([]T, error) {
+// records of org it reads, after the statements of first (see
+// [ReadAccounted]).
+func CollectAccounted[T any](ctx context.Context, db Beginner, actor, org uuid.UUID, first []Statement, sql string, args ...any) ([]T, error) {
 	var out []T
-	if err := ReadAccounted(ctx, db, actor, append(slices.Clip(first), collect(&out, sql, args))); err != nil {
+	if err := ReadAccounted(ctx, db, actor, org, append(slices.Clip(first), collect(&out, sql, args))); err != nil {
 		return nil, MapError(err)
 	}
 	return out, nil
@@ -274,11 +275,11 @@ const readAttempts = 3
 // changing under it) is ErrAccountingMoved. When a statement fails, those
 // after it do not run. Given a pgx.Tx (a client built on the caller's
 // transaction), the statements run once, inside it: a read that wrote
-// accounting lines there (counted by the transaction's own statistics,
-// before and after) is ErrAccountingUncommitted.
-func ReadAccounted(ctx context.Context, db Beginner, actor uuid.UUID, statements []Statement) error {
+// accounting lines of org there (cl_part2_lines_written, before and after)
+// is ErrAccountingUncommitted.
+func ReadAccounted(ctx context.Context, db Beginner, actor, org uuid.UUID, statements []Statement) error {
 	if _, inCallers := db.(pgx.Tx); inCallers {
-		return readInCallers(ctx, db, actor, statements)
+		return readInCallers(ctx, db, actor, org, statements)
 	}
 	var wrote bool
 	statements = append(slices.Clip(statements), scalar(`SELECT pg_catalog.pg_current_xact_id_if_assigned() IS NOT NULL`, &wrote))
@@ -299,11 +300,14 @@ func scalar[T any](sql string, into *T) Statement {
 }
 
 // readInCallers is [ReadAccounted] inside the caller's transaction db.
-func readInCallers(ctx context.Context, db Beginner, actor uuid.UUID, statements []Statement) error {
-	const inserted = `SELECT pg_catalog.pg_stat_get_xact_tuples_inserted('public.pf_audit_logs'::pg_catalog.regclass)`
-	var lines [2]int64
-	if err := Pipeline(ctx, db, actor, slices.Concat([]Statement{scalar(inserted, &lines[0])}, statements,
-		[]Statement{scalar(inserted, &lines[1])})); err != nil {
+func readInCallers(ctx context.Context, db Beginner, actor, org uuid.UUID, statements []Statement) error {
+	var lines [2]int
+	written := func(into *int) Statement {
+		s := scalar(`SELECT public.cl_part2_lines_written($1)`, into)
+		s.Args = []any{org}
+		return s
+	}
+	if err := Pipeline(ctx, db, actor, slices.Concat([]Statement{written(&lines[0])}, statements, []Statement{written(&lines[1])})); err != nil {
 		return err
 	}
 	if lines[1] > lines[0] {

@@ -878,6 +878,28 @@ CREATE FUNCTION public.cl_part2_account(
   $$;
 -- +goose StatementEnd
 
+-- cl_part2_lines_written: how many part2.record.disclosed lines the caller
+-- has written in this transaction in the organization (its id read here,
+-- on the coordinator). For a read inside a caller's transaction, which
+-- learns so whether it had to write its accounting there.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_part2_lines_written(p_organization_id uuid) RETURNS integer
+  LANGUAGE plpgsql STABLE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  DECLARE
+    v_this xid8 := pg_catalog.pg_current_xact_id_if_assigned();
+  BEGIN
+    IF v_this IS NULL THEN
+      RETURN 0;
+    END IF;
+    RETURN (SELECT pg_catalog.count(*)::integer FROM public.pf_audit_logs a
+            WHERE a.organization_id = p_organization_id AND a.occurred_at >= pg_catalog.now()
+              AND a.action = 'part2.record.disclosed' AND a.actor_user_id = auth.uid() AND a.transaction_id = v_this);
+  END
+  $$;
+-- +goose StatementEnd
+
 -- cl_part2_disclosed: the accounting of a read or write (cl_part2_account),
 -- for the library and for plain SQL, which commit it before the read or
 -- write: returns how many rows it wrote. Charts that are not Part 2, or
@@ -1061,6 +1083,8 @@ REVOKE ALL ON FUNCTION public.cl_chart_clinical(uuid, uuid) FROM PUBLIC, authent
 REVOKE ALL ON FUNCTION public.cl_sud_consent_charts(uuid, uuid[], text, boolean) FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_part2_decide(uuid, text, text, text) FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_part2_account(uuid, uuid[], text, text, text, boolean) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_part2_lines_written(uuid) FROM PUBLIC, authenticated;
+GRANT EXECUTE ON FUNCTION public.cl_part2_lines_written(uuid) TO authenticated;
 REVOKE ALL ON FUNCTION public.cl_part2_disclosed(uuid, uuid[], text, text, text) FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_part2_opened(uuid, uuid, text, text) FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_part2_accounted(uuid, uuid, text, text) FROM PUBLIC, authenticated;

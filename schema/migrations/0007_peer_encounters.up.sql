@@ -873,24 +873,11 @@ CREATE FUNCTION public.cl_peer_encounters_by_provider_disclose(
   SET search_path = pg_catalog, pg_temp
   AS $$
   DECLARE
-    v_user   uuid := auth.uid();
-    v_counts integer[] := '{}'::integer[];
-    v_this   xid8;
+    v_before integer := public.cl_part2_lines_written(p_organization_id);
   BEGIN
-    -- This transaction's lines, before and after the walk (its id read
-    -- here, on the coordinator: on Citus a query runs on a worker, whose
-    -- transaction has another).
-    FOR i IN 1 .. 2 LOOP
-      v_this := pg_catalog.pg_current_xact_id_if_assigned();
-      v_counts := v_counts || (SELECT pg_catalog.count(*)::integer FROM public.pf_audit_logs a
-                               WHERE a.organization_id = p_organization_id AND a.occurred_at >= pg_catalog.now()
-                                 AND a.action = 'part2.record.disclosed' AND a.actor_user_id = v_user
-                                 AND a.transaction_id = v_this);
-      EXIT WHEN i = 2;
-      PERFORM pg_catalog.count(*) FROM public.cl_peer_encounters_by_provider(p_organization_id, p_peer_provider_id, p_from, p_to,
-                                                                            p_after_date, p_after_id, p_limit);
-    END LOOP;
-    RETURN v_counts[2] - v_counts[1];
+    PERFORM pg_catalog.count(*) FROM public.cl_peer_encounters_by_provider(p_organization_id, p_peer_provider_id, p_from, p_to,
+                                                                          p_after_date, p_after_id, p_limit);
+    RETURN public.cl_part2_lines_written(p_organization_id) - v_before;
   END
   $$;
 -- +goose StatementEnd
