@@ -797,9 +797,7 @@ CREATE FUNCTION public.cl_part2_account(
     v_now       timestamptz := pg_catalog.statement_timestamp();
     v_since     timestamptz := pg_catalog.statement_timestamp() OPERATOR(pg_catalog.-) public.cl_part2_disclosure_reuse();
     v_charts    uuid[] := '{}'::uuid[];
-    v_sites     uuid[] := '{}'::uuid[];
     v_ids       uuid[] := '{}'::uuid[];
-    v_lsites    uuid[] := '{}'::uuid[];
     v_bases     text[] := '{}'::text[];
     v_reusable  boolean := v_use IN ('display', 'save');
     -- This transaction's id, read here on the coordinator (on Citus the
@@ -826,16 +824,13 @@ CREATE FUNCTION public.cl_part2_account(
           RETURN;
         WHEN true THEN
           v_charts := p_chart_ids;
-          v_sites := ARRAY(SELECT ch.site_id FROM public.cl_charts ch
-                           WHERE ch.organization_id = p_organization_id AND ch.id = p_chart_ids[1]);
         ELSE
           RETURN;
       END CASE;
     ELSE
-      FOR c IN SELECT k.chart_id, k.site_id, k.is_part2 FROM public.cl_charts_clinical(p_organization_id, p_chart_ids) k LOOP
+      FOR c IN SELECT k.chart_id, k.is_part2 FROM public.cl_charts_clinical(p_organization_id, p_chart_ids) k LOOP
         IF c.is_part2 THEN
           v_charts := v_charts || c.chart_id;
-          v_sites := v_sites || c.site_id;
         ELSE
           open_charts := open_charts || c.chart_id;
         END IF;
@@ -867,12 +862,17 @@ CREATE FUNCTION public.cl_part2_account(
       pending_charts := pending_charts || b.chart_id;
       IF v_committed IS NULL THEN
         v_ids := v_ids || b.chart_id;
-        v_lsites := v_lsites || v_sites[pg_catalog.array_position(v_charts, b.chart_id)];
         v_bases := v_bases || b.basis::text;
       END IF;
     END LOOP;
+    -- The lines, with their charts' sites (looked up only to write: a read
+    -- within the reuse writes nothing).
     IF p_write AND pg_catalog.cardinality(v_ids) > 0 THEN
-      written := public.cl_part2_disclosure_lines(v_user, p_organization_id, v_type, v_purpose, v_use, v_ids, v_lsites, v_bases);
+      written := public.cl_part2_disclosure_lines(v_user, p_organization_id, v_type, v_purpose, v_use, v_ids,
+        ARRAY(SELECT ch.site_id FROM pg_catalog.unnest(v_ids) WITH ORDINALITY AS k(id, n)
+              JOIN public.cl_charts ch ON ch.organization_id = p_organization_id AND ch.id = k.id
+              ORDER BY k.n),
+        v_bases);
     END IF;
   END
   $$;
