@@ -66,8 +66,8 @@ func New(db DB, cfg *Config) (*Client, error) {
 }
 
 var (
-	//go:embed sql/insert.sql
-	insertSQL string
+	//go:embed sql/create.sql
+	createSQL string
 	//go:embed sql/update.sql
 	updateSQL string
 	//go:embed sql/get.sql
@@ -115,18 +115,43 @@ func (c *Client) create(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p 
 		return nil, err
 	}
 	// Writing on a Part 2 chart is a use of its records: accounted for,
-	// and committed, first (which opens the chart's rows to the user); the
-	// accounting and the insert are one round trip.
-	args := fieldArgs(p.OrganizationID, &p.Fields)
-	args["chart_id"] = p.ChartID
-	args["acting_user"] = actingUser
-	account := dbtx.Accounting(p.OrganizationID, []uuid.UUID{p.ChartID}, string(consent.RecordPeerEncounter),
-		string(consent.PurposeTreatment), string(consent.UseSave))
-	var e *Encounter
-	if err := dbtx.InAfter(ctx, c.db, tx, actingUser, []dbtx.Statement{account}, written(insertSQL, args, p.FocusNotes, &e)); err != nil {
+	// and committed, first (which opens the chart's rows to the user). One
+	// round of the work for a chart that is not Part 2; a Part 2 chart's is
+	// refused until this call's accounting has committed, and asked again
+	// with it (cl_peer_encounter_create).
+	e, err := accountedWrite(func(accounted bool) (*Encounter, error) {
+		args := fieldArgs(p.OrganizationID, &p.Fields)
+		args["chart_id"] = p.ChartID
+		args["accounted"] = accounted
+		var account []dbtx.Statement
+		if accounted {
+			account = []dbtx.Statement{dbtx.Accounting(p.OrganizationID, []uuid.UUID{p.ChartID}, string(consent.RecordPeerEncounter),
+				string(consent.PurposeTreatment), string(consent.UseSave))}
+		}
+		var e *Encounter
+		err := dbtx.InAfter(ctx, c.db, tx, actingUser, account, dbtx.Statement{SQL: createSQL, Args: []any{args},
+			Rows: func(rows pgx.Rows) (err error) {
+				e, err = pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[Encounter])
+				return err
+			}})
+		return e, err
+	})
+	if err != nil {
 		return nil, mapWritten(err)
 	}
 	return e, nil
+}
+
+// accountedWrite runs a write that a Part 2 chart refuses until the
+// call's accounting has committed (SQLSTATE PAC01): once without the
+// accounting, and, when refused so, again after it. A chart that is not
+// Part 2 costs one round of the work.
+func accountedWrite(write func(accounted bool) (*Encounter, error)) (*Encounter, error) {
+	e, err := write(false)
+	if dbtx.IsAccountFirst(err) {
+		e, err = write(true)
+	}
+	return e, err
 }
 
 // Get returns an encounter the acting user may see.
@@ -245,13 +270,11 @@ func (c *Client) finalize(ctx context.Context, tx pgx.Tx, actingUser, organizati
 	if err := validate.First(validate.Required("OrganizationID", organizationID), validate.Required("ID", id)); err != nil {
 		return nil, err
 	}
-	// One round of the work for a chart that is not Part 2; a Part 2
-	// chart's is refused until this call's accounting has committed
-	// (cl_peer_encounter_finalize), and asked again after it.
-	e, err := c.finalizeOnce(ctx, tx, actingUser, organizationID, id, false)
-	if dbtx.IsAccountFirst(err) {
-		e, err = c.finalizeOnce(ctx, tx, actingUser, organizationID, id, true)
-	}
+	// A Part 2 chart's finalization is refused until this call's
+	// accounting has committed (cl_peer_encounter_finalize).
+	e, err := accountedWrite(func(accounted bool) (*Encounter, error) {
+		return c.finalizeOnce(ctx, tx, actingUser, organizationID, id, accounted)
+	})
 	if err == nil {
 		span.Set(telemetry.HCPCSCodeKey.String(e.HCPCSCode), telemetry.StatusKey.String(string(e.Status)))
 	}

@@ -234,6 +234,57 @@ func TestTheDatabaseStandsBehindTheAPI(t *testing.T) {
 	require.Equal(t, peer.StatusDraft, got.Status, "nothing finalized")
 }
 
+// cl_peer_encounter_create, the library's Create, is callable by plain
+// SQL: it asks the insert policy's rule, once, and a Part 2 chart's
+// committed accounting, this call's own.
+func TestCreatingADraftAsPlainSQL(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	nobody := b.db.NewMember(t, b.org)
+	orgB := b.db.NewOrg(t)
+	create := func(user, chart, provider uuid.UUID, accounted bool) (created uuid.UUID, err error) {
+		err = dbtx.Run(ctx, b.db.App, user, func(tx pgx.Tx) error {
+			return tx.QueryRow(ctx, `SELECT created_by FROM public.cl_peer_encounter_create($1, NULL, $2, NULL, $3, current_date,
+				now() - interval '1 hour', now() - interval '15 minutes', 45, 'peer_support', 'H0038', 'notes', $4)`,
+				b.org, chart, provider, accounted).Scan(&created)
+		})
+		return created, err
+	}
+	account := func(user, chart uuid.UUID) {
+		require.NoError(t, dbtx.Run(ctx, b.db.App, user, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, `SELECT public.cl_part2_disclosed($1, $2, 'peer_encounter', 'TREAT', 'save')`, b.org, []uuid.UUID{chart})
+			return err
+		}))
+	}
+	_, err := create(nobody, b.chart, nobody, false)
+	require.True(t, dbtx.IsPermissionDenied(err), "no create permission: %v", err)
+	_, err = create(b.officer, b.chart, b.peer, false)
+	require.True(t, dbtx.IsPermissionDenied(err), "a privacy officer does not document: %v", err)
+	_, err = create(b.peer, b.chart, b.peer2, false)
+	require.True(t, dbtx.IsPermissionDenied(err), "on another's behalf without cl.peer.encounter.on_behalf: %v", err)
+	_, err = create(b.peer, b.db.NewChart(t, orgB, false), b.peer, false)
+	require.True(t, dbtx.IsForeignKeyViolation(err), "another organization's chart: %v", err)
+	_, err = create(b.peer, b.part2, b.peer, true)
+	require.True(t, dbtx.IsPermissionDenied(err), "a Part 2 chart without consent, accounted or not: %v", err)
+	account(b.peer, b.part2)
+	_, err = create(b.peer, b.part2, b.peer, true)
+	require.True(t, dbtx.IsPermissionDenied(err), "an accounting line opens nothing without consent: %v", err)
+
+	b.grant(t, b.peer, b.part2)
+	_, err = create(b.peer, b.part2, b.peer, false)
+	require.True(t, dbtx.IsAccountFirst(err), "under consent, not accounted by this call: %v", err)
+	_, err = create(b.peer, b.part2, b.peer, true)
+	require.True(t, dbtx.IsAccountFirst(err), "no line was written before the consent: %v", err)
+	account(b.peer, b.part2)
+	created, err := create(b.peer, b.part2, b.peer, true)
+	require.NoError(t, err, "under consent, after its accounting")
+	require.Equal(t, b.peer, created, "the draft is the caller's")
+	created, err = create(b.peer, b.chart, b.peer, false)
+	require.NoError(t, err, "a chart that is not Part 2 needs no accounting")
+	require.Equal(t, b.peer, created)
+}
+
 func TestPart2EncountersFollowConsent(t *testing.T) {
 	t.Parallel()
 	b := setup(t)

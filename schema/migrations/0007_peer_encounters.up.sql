@@ -994,6 +994,66 @@ CREATE FUNCTION public.cl_peer_encounter_cosign(p_organization_id uuid, p_id uui
 REVOKE ALL ON FUNCTION public.cl_peer_encounter_cosign(uuid, uuid) FROM PUBLIC, authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_peer_encounter_cosign(uuid, uuid) TO authenticated;
 
+-- cl_peer_encounter_create: a draft, written and returned in one call (the
+-- library's Create; a plain-SQL client may insert into the table under
+-- its insert policy instead, or call this). The row is the table's insert
+-- as the caller: the guard checks it as it checks any acting user's insert
+-- (the chart, provider, times, code, PM-03 encounter and service type,
+-- naming the column it refuses, before any permission question, as it
+-- does before the insert policy), and this function asks the insert
+-- policy's rule of it (cl_peer_encounters_insert: the create permission,
+-- the seed's rule for the chart, documenting as oneself or on behalf), once,
+-- where an insert with RETURNING asks the insert policy and then the
+-- select policy. A Part 2 chart's write needs its committed accounting,
+-- this call's own (p_accounted), else SQLSTATE PAC01 as
+-- cl_peer_encounter_finalize refuses it, so that a chart that is not Part 2
+-- costs no accounting transaction. The clinical text is returned as the
+-- caller wrote it.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_peer_encounter_create(
+  p_organization_id uuid, p_site_id uuid, p_chart_id uuid, p_encounter_id uuid, p_peer_provider_id uuid,
+  p_service_date date, p_start_time timestamptz, p_end_time timestamptz, p_duration_minutes integer,
+  p_service_type text, p_hcpcs_code text, p_focus_notes text, p_accounted boolean
+) RETURNS SETOF public.cl_peer_encounters
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  DECLARE
+    v_user uuid := auth.uid();
+    pe     public.cl_peer_encounters;
+  BEGIN
+    IF v_user IS NULL OR NOT public.cl_has_permission(p_organization_id, 'cl.peer.encounter.create') THEN
+      RAISE EXCEPTION 'permission denied: creating a peer encounter needs cl.peer.encounter.create'
+        USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    INSERT INTO public.cl_peer_encounters (organization_id, site_id, chart_id, encounter_id, peer_provider_id, service_date,
+      start_time, end_time, duration_minutes, service_type, hcpcs_code, focus_notes, created_by, updated_by)
+    VALUES (p_organization_id, p_site_id, p_chart_id, p_encounter_id, p_peer_provider_id, p_service_date,
+      p_start_time, p_end_time, p_duration_minutes, p_service_type, p_hcpcs_code, p_focus_notes, v_user, v_user)
+    RETURNING * INTO pe;
+    -- The insert policy's rule beyond the guard's (the PM-03 encounter,
+    -- the chart's organization: the guard's): the seed's rule for the
+    -- chart, and the provider is the caller or the caller documents on
+    -- behalf.
+    IF NOT public.cl_peer_chart_open(p_organization_id, p_chart_id, false)
+       OR NOT (p_peer_provider_id = v_user OR public.cl_has_permission(p_organization_id, 'cl.peer.encounter.on_behalf')) THEN
+      RAISE EXCEPTION 'new row violates row-level security policy for table "cl_peer_encounters"'
+        USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF (SELECT c.is_part2 FROM public.cl_charts c WHERE c.organization_id = p_organization_id AND c.id = p_chart_id)
+       AND NOT (coalesce(p_accounted, false)
+                AND public.cl_part2_accounted(p_organization_id, p_chart_id, 'peer_encounter', 'save')) THEN
+      RAISE EXCEPTION 'the accounting of this disclosure must be committed first' USING ERRCODE = 'PAC01';
+    END IF;
+    RETURN NEXT pe;
+  END
+  $$;
+-- +goose StatementEnd
+REVOKE ALL ON FUNCTION public.cl_peer_encounter_create(uuid, uuid, uuid, uuid, uuid, date, timestamptz, timestamptz, integer,
+  text, text, text, boolean) FROM PUBLIC, authenticated;
+GRANT EXECUTE ON FUNCTION public.cl_peer_encounter_create(uuid, uuid, uuid, uuid, uuid, date, timestamptz, timestamptz, integer,
+  text, text, text, boolean) TO authenticated;
+
 -- cl_peer_encounter_finalize: finalize an encounter and publish its
 -- peer_encounter_finalized, in one call that returns the encounter as
 -- finalized: the only way an encounter is finalized, through the API or by
