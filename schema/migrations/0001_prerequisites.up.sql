@@ -128,8 +128,8 @@ CREATE FUNCTION public.pf_changed_only(p_old jsonb, p_new jsonb, p_may_change te
 -- +goose StatementEnd
 
 -- pf_initial_values: the columns an acting user's insert may not choose,
--- and the value each starts with (TG_ARGV[0], a JSON object; null for
--- NULL). An insert naming another value is refused (check_violation, the
+-- and the value each starts with (TG_ARGV[0], a JSON object of scalars,
+-- for which containment is equality; null for NULL). An insert naming another value is refused (check_violation, the
 -- column named), one that leaves the default, or writes it out as Citus
 -- does, passes. A table-level INSERT grant with this trigger replaces a
 -- column-level grant, which Citus cannot honour. Host maintenance (no
@@ -148,6 +148,11 @@ CREATE FUNCTION public.pf_initial_values() RETURNS trigger
       RETURN NEW;
     END IF;
     v_row := pg_catalog.to_jsonb(NEW);
+    -- One containment test for the usual insert; the loop only names the
+    -- column of a refusal.
+    IF v_row OPERATOR(pg_catalog.@>) TG_ARGV[0]::jsonb THEN
+      RETURN NEW;
+    END IF;
     FOR v_column, v_value IN SELECT e.key, e.value FROM pg_catalog.jsonb_each(TG_ARGV[0]::jsonb) e LOOP
       IF (v_row OPERATOR(pg_catalog.->) v_column) IS DISTINCT FROM v_value THEN
         RAISE EXCEPTION '%.% is set by the database, not by an insert', TG_TABLE_NAME, v_column

@@ -198,13 +198,18 @@ CREATE FUNCTION public.cl_pm_reference_ok(p_organization_id uuid, p_table text, 
     IF p_id IS NULL OR pg_catalog.to_regclass('public.' || p_table) IS NULL THEN
       RETURN true;
     END IF;
-    IF p_chart_id IS NOT NULL AND p_table <> 'pm_telehealth_sessions' THEN
-      EXECUTE pg_catalog.format('SELECT EXISTS (SELECT 1 FROM public.%I x WHERE x.organization_id = $1 AND x.id = $2 AND x.chart_id = $3)', p_table)
-        INTO v_found USING p_organization_id, p_id, p_chart_id;
-    ELSE
-      EXECUTE pg_catalog.format('SELECT EXISTS (SELECT 1 FROM public.%I x WHERE x.organization_id = $1 AND x.id = $2)', p_table)
-        INTO v_found USING p_organization_id, p_id;
-    END IF;
+    -- A statement per table, planned once per session (a table a host
+    -- lacks is never reached: to_regclass above).
+    CASE p_table
+      WHEN 'pm_encounters' THEN
+        v_found := EXISTS (SELECT 1 FROM public.pm_encounters x WHERE x.organization_id = p_organization_id AND x.id = p_id
+                             AND (p_chart_id IS NULL OR x.chart_id = p_chart_id));
+      WHEN 'pm_appointments' THEN
+        v_found := EXISTS (SELECT 1 FROM public.pm_appointments x WHERE x.organization_id = p_organization_id AND x.id = p_id
+                             AND (p_chart_id IS NULL OR x.chart_id = p_chart_id));
+      ELSE
+        v_found := EXISTS (SELECT 1 FROM public.pm_telehealth_sessions x WHERE x.organization_id = p_organization_id AND x.id = p_id);
+    END CASE;
     RETURN v_found;
   END
   $$;
