@@ -805,6 +805,8 @@ CREATE FUNCTION public.cl_part2_account(
     -- lines are written after the probes.
     v_this      xid8 := pg_catalog.pg_current_xact_id_if_assigned();
     v_committed boolean;
+    v_said      text[];    -- many charts: the (chart, purpose, basis) of lines that say the same
+    v_standing  boolean[]; -- and whether one of them committed before this transaction
     c           record;
     b           record;
   BEGIN
@@ -839,22 +841,41 @@ CREATE FUNCTION public.cl_part2_account(
         RETURN;
       END IF;
     END IF;
-    -- Per chart and basis, the rows that say the same (a probe of scalar
-    -- parameters: planned once per connection): one committed stands (for
-    -- a display or a save); this transaction's own opens nothing but needs
-    -- no other; none, one is written.
+    -- Per chart and basis, the rows that say the same: one committed
+    -- stands (for a display or a save); this transaction's own opens
+    -- nothing but needs no other; none, one is written. For one chart a
+    -- probe of scalar parameters, planned once per connection; for many
+    -- (a list's), one probe for all of them, planned at each call (its
+    -- plan depends on how many) but a fraction of a probe per chart.
+    IF pg_catalog.cardinality(v_charts) > 1 THEN
+      SELECT pg_catalog.array_agg(x.said), pg_catalog.array_agg(x.standing) INTO v_said, v_standing
+      FROM (SELECT a.target_id::text || ' ' || a.purpose || ' ' || (a.details OPERATOR(pg_catalog.->>) 'basis') AS said,
+                   pg_catalog.bool_or(a.transaction_id IS DISTINCT FROM v_this) AS standing
+            FROM public.pf_audit_logs a
+            WHERE a.organization_id = p_organization_id AND a.target_type = 'chart' AND a.target_id = ANY (v_charts)
+              AND a.occurred_at >= v_since AND a.actor_user_id = v_user AND a.action = 'part2.record.disclosed'
+              AND a.details = pg_catalog.jsonb_build_object('record_type', v_type, 'use', v_use,
+                                                            'basis', a.details OPERATOR(pg_catalog.->>) 'basis')
+              AND (v_reusable OR a.transaction_id = v_this)
+              AND public.cl_part2_decision_stands(p_organization_id, a.target_id, a.occurred_at)
+            GROUP BY 1) x;
+    END IF;
     FOR b IN SELECT k.chart_id, k.basis,
                     CASE WHEN k.basis = 'emergency' THEN 'ETREAT' ELSE v_purpose END AS purpose
              FROM public.cl_part2_bases(p_organization_id, v_charts, v_type, v_user, v_now, v_purpose, v_use) k LOOP
-      SELECT pg_catalog.bool_or(a.transaction_id IS DISTINCT FROM v_this)
-        INTO v_committed
-      FROM public.pf_audit_logs a
-      WHERE a.organization_id = p_organization_id AND a.target_type = 'chart' AND a.target_id = b.chart_id
-        AND a.occurred_at >= v_since AND a.actor_user_id = v_user AND a.action = 'part2.record.disclosed'
-        AND a.purpose = b.purpose
-        AND a.details = pg_catalog.jsonb_build_object('record_type', v_type, 'use', v_use, 'basis', b.basis)
-        AND (v_reusable OR a.transaction_id = v_this)
-        AND public.cl_part2_decision_stands(p_organization_id, b.chart_id, a.occurred_at);
+      IF pg_catalog.cardinality(v_charts) > 1 THEN
+        v_committed := v_standing[pg_catalog.array_position(v_said, b.chart_id::text || ' ' || b.purpose || ' ' || b.basis)];
+      ELSE
+        SELECT pg_catalog.bool_or(a.transaction_id IS DISTINCT FROM v_this)
+          INTO v_committed
+        FROM public.pf_audit_logs a
+        WHERE a.organization_id = p_organization_id AND a.target_type = 'chart' AND a.target_id = b.chart_id
+          AND a.occurred_at >= v_since AND a.actor_user_id = v_user AND a.action = 'part2.record.disclosed'
+          AND a.purpose = b.purpose
+          AND a.details = pg_catalog.jsonb_build_object('record_type', v_type, 'use', v_use, 'basis', b.basis)
+          AND (v_reusable OR a.transaction_id = v_this)
+          AND public.cl_part2_decision_stands(p_organization_id, b.chart_id, a.occurred_at);
+      END IF;
       IF v_committed THEN
         open_charts := open_charts || b.chart_id;
         CONTINUE;
