@@ -68,6 +68,8 @@ func New(db DB, cfg *Config) (*Client, error) {
 var (
 	//go:embed sql/create.sql
 	createSQL string
+	//go:embed sql/insert.sql
+	insertSQL string
 	//go:embed sql/update.sql
 	updateSQL string
 	//go:embed sql/get.sql
@@ -115,27 +117,41 @@ func (c *Client) create(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p 
 		return nil, err
 	}
 	// Writing on a Part 2 chart is a use of its records: accounted for,
-	// and committed, first (which opens the chart's rows to the user). One
-	// round of the work for a chart that is not Part 2; a Part 2 chart's is
-	// refused until this call's accounting has committed, and asked again
-	// with it (cl_peer_encounter_create).
-	e, err := accountedWrite(func(accounted bool) (*Encounter, error) {
-		args := fieldArgs(p.OrganizationID, &p.Fields)
-		args["chart_id"] = p.ChartID
-		args["accounted"] = accounted
-		var account []dbtx.Statement
-		if accounted {
-			account = []dbtx.Statement{dbtx.Accounting(p.OrganizationID, []uuid.UUID{p.ChartID}, string(consent.RecordPeerEncounter),
-				string(consent.PurposeTreatment), string(consent.UseSave))}
-		}
-		var e *Encounter
-		err := dbtx.InAfter(ctx, c.db, tx, actingUser, account, dbtx.Statement{SQL: createSQL, Args: []any{args},
-			Rows: func(rows pgx.Rows) (err error) {
-				e, err = pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[Encounter])
-				return err
-			}})
-		return e, err
-	})
+	// and committed, first (which opens the chart's rows to the user).
+	args := fieldArgs(p.OrganizationID, &p.Fields)
+	args["chart_id"] = p.ChartID
+	account := func() []dbtx.Statement {
+		return []dbtx.Statement{dbtx.Accounting(p.OrganizationID, []uuid.UUID{p.ChartID}, string(consent.RecordPeerEncounter),
+			string(consent.PurposeTreatment), string(consent.UseSave))}
+	}
+	var e *Encounter
+	if tx != nil {
+		// In the caller's transaction the draft is the caller's own insert
+		// (the insert policy), read back by RETURNING: Citus refuses a
+		// transaction in which two users write one organization's rows,
+		// and the caller's may go on writing.
+		args["acting_user"] = actingUser
+		err = dbtx.InAfter(ctx, c.db, tx, actingUser, account(), written(insertSQL, args, p.FocusNotes, &e))
+	} else {
+		// Alone, one call of cl_peer_encounter_create (the insert policy's
+		// rule asked once); a Part 2 chart's is refused until this call's
+		// accounting has committed, and asked again with it, so a chart
+		// that is not Part 2 costs no accounting transaction.
+		e, err = accountedWrite(func(accounted bool) (*Encounter, error) {
+			args["accounted"] = accounted
+			var first []dbtx.Statement
+			if accounted {
+				first = account()
+			}
+			var e *Encounter
+			err := dbtx.InAfter(ctx, c.db, nil, actingUser, first, dbtx.Statement{SQL: createSQL, Args: []any{args},
+				Rows: func(rows pgx.Rows) (err error) {
+					e, err = pgx.CollectExactlyOneRow(rows, pgx.RowToAddrOfStructByName[Encounter])
+					return err
+				}})
+			return e, err
+		})
+	}
 	if err != nil {
 		return nil, mapWritten(err)
 	}

@@ -285,6 +285,50 @@ func TestCreatingADraftAsPlainSQL(t *testing.T) {
 	require.Equal(t, b.peer, created)
 }
 
+// CreateTx is the caller's own insert in the caller's transaction (Citus
+// refuses a transaction in which two users write one organization's rows):
+// it goes on with the caller's next write, goes with its rollback, and
+// leaves the Part 2 chart's accounting, committed on a connection of its
+// own, standing.
+func TestCreateTxIsTheCallersInsert(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	b.grant(t, b.peer, b.part2)
+	saves := func() int {
+		var n int
+		require.NoError(t, b.db.Admin.QueryRow(ctx, `SELECT count(*) FROM public.pf_audit_logs
+			WHERE organization_id = $1 AND action = 'part2.record.disclosed' AND target_id = $2 AND actor_user_id = $3
+			  AND details->>'use' = 'save'`, b.org, b.part2, b.peer).Scan(&n))
+		return n
+	}
+	tx, err := b.db.App.Begin(ctx)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = tx.Rollback(context.WithoutCancel(ctx)) })
+	e, err := b.client.CreateTx(ctx, tx, b.peer, peer.CreateParams{OrganizationID: b.org, ChartID: b.part2, Fields: b.fields()})
+	require.NoError(t, err)
+	require.Equal(t, b.peer, e.CreatedBy)
+	require.Equal(t, b.fields().FocusNotes, e.FocusNotes, "the text as written")
+	f := b.fields()
+	f.DurationMinutes = 30
+	updated, err := b.client.UpdateTx(ctx, tx, b.peer, b.org, e.ID, f)
+	require.NoError(t, err)
+	require.Equal(t, 30, updated.DurationMinutes)
+	require.NoError(t, tx.Rollback(ctx))
+	_, err = b.client.Get(ctx, b.peer, b.org, e.ID)
+	require.ErrorIs(t, err, peer.ErrNotFound, "rolled back with the caller's transaction")
+	require.Equal(t, 1, saves(), "the accounting stands")
+
+	_, err = b.client.CreateTx(ctx, tx, b.peer2, peer.CreateParams{OrganizationID: b.org, ChartID: b.part2, Fields: b.fields()})
+	require.Error(t, err, "a finished transaction")
+	f.PeerProviderID = b.peer2
+	require.NoError(t, pgx.BeginFunc(ctx, b.db.App, func(tx pgx.Tx) error {
+		_, err := b.client.CreateTx(ctx, tx, b.peer2, peer.CreateParams{OrganizationID: b.org, ChartID: b.part2, Fields: f})
+		require.ErrorIs(t, err, peer.ErrPermissionDenied, "no consent: the insert policy refuses it")
+		return nil
+	}))
+}
+
 func TestPart2EncountersFollowConsent(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
