@@ -391,8 +391,7 @@ CREATE FUNCTION public.cl_charts_clinical(p_organization_id uuid, p_chart_ids uu
     v_part2   boolean[];
     v_site    uuid;
     v_allowed uuid[] := '{}'::uuid[];
-    v_denied  uuid[] := '{}'::uuid[];
-    v_no_site boolean; -- the answer for charts without a site, once asked
+    v_no_site boolean := false;
   BEGIN
     -- The charts by id (counted, as one id in two organizations is none).
     SELECT pg_catalog.array_agg(x.id), pg_catalog.array_agg(x.site_id), pg_catalog.array_agg(x.is_part2)
@@ -403,27 +402,20 @@ CREATE FUNCTION public.cl_charts_clinical(p_organization_id uuid, p_chart_ids uu
     IF v_ids IS NULL THEN
       RETURN;
     END IF;
-    FOR i IN 1 .. pg_catalog.cardinality(v_ids) LOOP
-      v_site := v_site_of[i];
-      IF v_site IS NULL THEN
-        IF v_no_site IS NULL THEN
-          v_no_site := public.cl_has_site_permission(p_organization_id, NULL, 'cl.chart.view');
+    -- The permission once per distinct site (NULL: charts without one).
+    FOR v_site IN SELECT DISTINCT k FROM pg_catalog.unnest(v_site_of) k LOOP
+      IF public.cl_has_site_permission(p_organization_id, v_site, 'cl.chart.view') THEN
+        IF v_site IS NULL THEN
+          v_no_site := true;
+        ELSE
+          v_allowed := v_allowed || v_site;
         END IF;
-        CONTINUE WHEN NOT v_no_site;
-      ELSIF v_site = ANY (v_denied) THEN
-        CONTINUE;
-      ELSIF NOT v_site = ANY (v_allowed) THEN
-        IF NOT public.cl_has_site_permission(p_organization_id, v_site, 'cl.chart.view') THEN
-          v_denied := v_denied || v_site;
-          CONTINUE;
-        END IF;
-        v_allowed := v_allowed || v_site;
       END IF;
-      chart_id := v_ids[i];
-      site_id := v_site;
-      is_part2 := v_part2[i];
-      RETURN NEXT;
     END LOOP;
+    RETURN QUERY
+      SELECT k.id, k.site, k.part2
+      FROM ROWS FROM (pg_catalog.unnest(v_ids), pg_catalog.unnest(v_site_of), pg_catalog.unnest(v_part2)) AS k(id, site, part2)
+      WHERE k.site = ANY (v_allowed) OR (k.site IS NULL AND v_no_site);
   END
   $$;
 -- +goose StatementEnd
@@ -481,7 +473,6 @@ CREATE FUNCTION public.cl_sud_consent_charts(p_organization_id uuid, p_chart_ids
     v_part2 uuid[] := '{}'::uuid[];
     v_open  uuid[] := '{}'::uuid[];
     v_rest  uuid[];
-    c       record;
   BEGIN
     IF v_user IS NULL OR p_organization_id IS NULL OR p_chart_ids IS NULL THEN
       RETURN v_open;
@@ -496,13 +487,10 @@ CREATE FUNCTION public.cl_sud_consent_charts(p_organization_id uuid, p_chart_ids
         ELSE RETURN v_open;
       END CASE;
     ELSE
-      FOR c IN SELECT k.chart_id, k.is_part2 FROM public.cl_charts_clinical(p_organization_id, p_chart_ids) k LOOP
-        IF c.is_part2 THEN
-          v_part2 := v_part2 || c.chart_id;
-        ELSE
-          v_open := v_open || c.chart_id;
-        END IF;
-      END LOOP;
+      SELECT coalesce(pg_catalog.array_agg(k.chart_id) FILTER (WHERE k.is_part2), '{}'::uuid[]),
+             coalesce(pg_catalog.array_agg(k.chart_id) FILTER (WHERE NOT k.is_part2), '{}'::uuid[])
+        INTO v_part2, v_open
+      FROM public.cl_charts_clinical(p_organization_id, p_chart_ids) k;
     END IF;
     IF pg_catalog.cardinality(v_part2) = 0 THEN
       RETURN v_open;
@@ -807,7 +795,6 @@ CREATE FUNCTION public.cl_part2_account(
     v_committed boolean;
     v_said      text[];    -- many charts: the (chart, purpose, basis) of lines that say the same
     v_standing  boolean[]; -- and whether one of them committed before this transaction
-    c           record;
     b           record;
   BEGIN
     open_charts := '{}'::uuid[];
@@ -830,13 +817,10 @@ CREATE FUNCTION public.cl_part2_account(
           RETURN;
       END CASE;
     ELSE
-      FOR c IN SELECT k.chart_id, k.is_part2 FROM public.cl_charts_clinical(p_organization_id, p_chart_ids) k LOOP
-        IF c.is_part2 THEN
-          v_charts := v_charts || c.chart_id;
-        ELSE
-          open_charts := open_charts || c.chart_id;
-        END IF;
-      END LOOP;
+      SELECT coalesce(pg_catalog.array_agg(k.chart_id) FILTER (WHERE k.is_part2), '{}'::uuid[]),
+             coalesce(pg_catalog.array_agg(k.chart_id) FILTER (WHERE NOT k.is_part2), '{}'::uuid[])
+        INTO v_charts, open_charts
+      FROM public.cl_charts_clinical(p_organization_id, p_chart_ids) k;
       IF pg_catalog.cardinality(v_charts) = 0 THEN
         RETURN;
       END IF;

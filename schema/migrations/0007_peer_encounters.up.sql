@@ -156,9 +156,12 @@ CREATE TABLE public.cl_peer_encounters (
   CHECK ((cosigned_by IS NULL) = (cosigned_at IS NULL)),
   CHECK (cosigned_by IS DISTINCT FROM peer_provider_id)
 );
--- Listing a chart's or a provider's encounters, newest first (keyset).
+-- Listing a chart's or a provider's encounters, newest first (keyset). A
+-- provider's page learns its charts before it reads its rows: from the
+-- index alone (chart_id included).
 CREATE INDEX cl_peer_encounters_chart_idx ON public.cl_peer_encounters (organization_id, chart_id, service_date DESC, id DESC);
-CREATE INDEX cl_peer_encounters_provider_idx ON public.cl_peer_encounters (organization_id, peer_provider_id, service_date DESC, id DESC);
+CREATE INDEX cl_peer_encounters_provider_idx ON public.cl_peer_encounters (organization_id, peer_provider_id, service_date DESC, id DESC)
+  INCLUDE (chart_id);
 
 -- A finalized encounter is immutable; corrections are amendments, with
 -- history (who, when, what changed, why), never edits.
@@ -773,6 +776,8 @@ CREATE FUNCTION public.cl_peer_encounters_by_provider(
     v_id      uuid := p_after_id;
     v_to_date date;
     v_to_id   uuid;
+    v_dates   date[];
+    v_ids     uuid[];
     a         record;
   BEGIN
     IF v_left = 0 OR NOT public.cl_has_permission(p_organization_id, 'cl.peer.encounter.view') THEN
@@ -782,12 +787,14 @@ CREATE FUNCTION public.cl_peer_encounters_by_provider(
       -- The next chunk (what is still needed, at least 32 rows): its
       -- charts new and in order, and its last row.
       v_size := greatest(v_left, 32);
+      -- (Every aggregate in the order the index gives: a sort finds its
+      -- input sorted at once.)
       SELECT pg_catalog.count(*)::integer,
              pg_catalog.array_agg(DISTINCT c.chart_id) FILTER (WHERE NOT c.chart_id = ANY (v_seen)),
              pg_catalog.array_agg(c.chart_id ORDER BY c.service_date DESC, c.id DESC),
-             (pg_catalog.array_agg(c.service_date ORDER BY c.service_date, c.id))[1],
-             (pg_catalog.array_agg(c.id ORDER BY c.service_date, c.id))[1]
-        INTO v_read, v_new, v_order, v_to_date, v_to_id
+             pg_catalog.array_agg(c.service_date ORDER BY c.service_date DESC, c.id DESC),
+             pg_catalog.array_agg(c.id ORDER BY c.service_date DESC, c.id DESC)
+        INTO v_read, v_new, v_order, v_dates, v_ids
       FROM (SELECT e.chart_id, e.service_date, e.id FROM public.cl_peer_encounters e
             WHERE e.organization_id = p_organization_id
               AND e.peer_provider_id = p_peer_provider_id
@@ -796,6 +803,8 @@ CREATE FUNCTION public.cl_peer_encounters_by_provider(
             ORDER BY e.service_date DESC, e.id DESC
             LIMIT v_size) c;
       EXIT WHEN v_read = 0;
+      v_to_date := v_dates[v_read];
+      v_to_id := v_ids[v_read];
       -- The organization and the view permission were checked above.
       IF v_new IS NOT NULL THEN
         v_seen := v_seen || v_new;
