@@ -171,6 +171,35 @@ func TestConsentToAnOrganizationCoversItsMembers(t *testing.T) {
 	require.Equal(t, consent.Decision{Allowed: false, Basis: consent.BasisDenied}, d)
 }
 
+// A consent naming another organization covers that organization's
+// active members among the clinicians, and nobody else; the
+// organization's own billing (no user) is covered only by a consent
+// naming the organization itself.
+func TestConsentToAnotherOrganizationCoversItsMembersOnly(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	b.newNote(t, b.part2)
+	partner := b.db.NewOrg(t)
+	both := b.db.NewMember(t, b.org, "clinician")
+	b.db.AddMember(t, partner, both)
+	former := b.db.NewMember(t, b.org, "clinician")
+	b.db.AddMember(t, partner, former)
+	b.db.Exec(t, `UPDATE public.pf_members SET status = 'inactive' WHERE organization_id = $1 AND user_id = $2`, partner, former)
+	p := b.grantParams(uuid.Nil, consent.AllRecords)
+	p.Recipient = consent.Recipient{OrganizationID: partner}
+	p.Purposes = []consent.Purpose{consent.PurposeTreatment, consent.PurposePayment}
+	_, err := b.store.Grant(ctx, b.manager, p)
+	require.NoError(t, err)
+	require.Equal(t, 1, visibleNotes(t, b.db, both), "an active member of the named organization")
+	require.Zero(t, visibleNotes(t, b.db, b.clinician), "not a member of it")
+	require.Zero(t, visibleNotes(t, b.db, former), "no longer an active member of it")
+	var covered bool
+	require.NoError(t, b.db.Admin.QueryRow(ctx, `SELECT public.cl_part2_consent_covers($1, $2, 'progress_note', NULL, now(), 'HPAYMT')`,
+		b.part2, b.org).Scan(&covered))
+	require.False(t, covered, "the organization's own billing: a consent naming another organization does not cover it")
+}
+
 func TestConsentExpires(t *testing.T) {
 	t.Parallel()
 	b := setup(t)

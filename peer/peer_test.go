@@ -213,6 +213,12 @@ func TestTheDatabaseStandsBehindTheAPI(t *testing.T) {
 	require.True(t, dbtx.IsPermissionDenied(insertAs(b.peer2, b.peer)), "a draft created in another's name")
 	require.True(t, dbtx.IsPermissionDenied(insertAs(b.peer, b.peer2)), "a draft updated in another's name")
 	require.NoError(t, insertAs(b.peer, b.peer), "the caller's own draft")
+	err = sql(`INSERT INTO public.cl_peer_encounters (organization_id, chart_id, peer_provider_id, service_date, start_time,
+		end_time, duration_minutes, service_type, hcpcs_code, focus_notes, created_by, updated_by, cosigned_by, cosigned_at)
+		VALUES ($1, $2, $3, current_date, now() - interval '1 hour', now() - interval '15 minutes', 45, 'peer_support', 'H0038',
+		        'notes', $3, $3, $4, now())`, b.org, b.chart, b.peer, b.peer2)
+	require.True(t, dbtx.IsCheckViolation(err), "a draft co-signed at its insert: %v", err)
+	require.ErrorContains(t, err, "(cosigned_at)", "the refusal names its column at the end of its message, as on Citus")
 	got, err := b.client.Get(ctx, b.peer, b.org, e.ID)
 	require.NoError(t, err)
 	require.Equal(t, peer.StatusDraft, got.Status)

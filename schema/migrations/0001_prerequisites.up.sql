@@ -155,7 +155,10 @@ CREATE FUNCTION public.pf_initial_values() RETURNS trigger
     END IF;
     FOR v_column, v_value IN SELECT e.key, e.value FROM pg_catalog.jsonb_each(TG_ARGV[0]::jsonb) e LOOP
       IF (v_row OPERATOR(pg_catalog.->) v_column) IS DISTINCT FROM v_value THEN
-        RAISE EXCEPTION '%.% is set by the database, not by an insert', TG_TABLE_NAME, v_column
+        -- The column at the message's end, as every refusal names it (on
+        -- Citus a worker's error keeps only its message, and there
+        -- TG_TABLE_NAME names the shard).
+        RAISE EXCEPTION 'the value is set by the database, not by an insert (%)', v_column
           USING ERRCODE = 'check_violation', COLUMN = v_column;
       END IF;
     END LOOP;

@@ -259,13 +259,17 @@ CREATE FUNCTION public.cl_part2_consents_cover(
     LOOP
       CONTINUE WHEN v_chart = v_covered;
       -- No user: a disclosure to the organization itself (its own billing,
-      -- PM-07), which only a consent naming the organization covers.
-      IF (p_user IS NULL AND v_recipient = p_organization_id)
-         OR (p_user IS NOT NULL AND (v_user_named OR EXISTS (SELECT 1 FROM public.pf_members m
-                                     WHERE m.organization_id = v_recipient AND m.user_id = p_user AND m.status = 'active'))) THEN
-        v_covered := v_chart;
-        v_out := v_out || v_chart;
+      -- PM-07), which only a consent naming the organization covers. (The
+      -- branches apart, and the membership a statement of its own: in one
+      -- expression they were planned again for every consent.)
+      IF p_user IS NULL THEN
+        CONTINUE WHEN v_recipient IS DISTINCT FROM p_organization_id;
+      ELSIF NOT v_user_named THEN
+        CONTINUE WHEN NOT EXISTS (SELECT 1 FROM public.pf_members m
+                                  WHERE m.organization_id = v_recipient AND m.user_id = p_user AND m.status = 'active');
       END IF;
+      v_covered := v_chart;
+      v_out := v_out || v_chart;
     END LOOP;
     RETURN v_out;
   END
