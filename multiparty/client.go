@@ -64,8 +64,6 @@ var (
 	getEncounterSQL string
 	//go:embed sql/read_encounter.sql
 	readEncounterSQL string
-	//go:embed sql/participants.sql
-	participantsSQL string
 	//go:embed sql/participants_in_write.sql
 	participantsInWriteSQL string
 	//go:embed sql/end.sql
@@ -112,7 +110,7 @@ func (c *Client) create(ctx context.Context, tx pgx.Tx, actingUser uuid.UUID, p 
 			}
 		}
 		var err error
-		e, err = get(ctx, tx, p.OrganizationID, id, participantsInWriteSQL)
+		e, err = get(ctx, tx, p.OrganizationID, id)
 		return err
 	})
 	if err != nil {
@@ -147,14 +145,14 @@ func (c *Client) addParticipant(ctx context.Context, tx pgx.Tx, actingUser, org,
 	}
 	var e *Encounter
 	err = dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
-		if _, err := get(ctx, tx, org, encounterID, participantsInWriteSQL); err != nil {
+		if _, err := get(ctx, tx, org, encounterID); err != nil {
 			return err
 		}
 		if err := addParticipant(ctx, tx, org, encounterID, &p); err != nil {
 			return err
 		}
 		var err error
-		e, err = get(ctx, tx, org, encounterID, participantsInWriteSQL)
+		e, err = get(ctx, tx, org, encounterID)
 		return err
 	})
 	return e, err
@@ -226,10 +224,23 @@ func (c *Client) Get(ctx context.Context, actingUser, organizationID, id uuid.UU
 	if err := validate.First(validate.Required("OrganizationID", organizationID), validate.Required("ID", id)); err != nil {
 		return nil, err
 	}
-	// The read accounts for itself (cl_multi_party_encounter_read): one
-	// transaction (dbtx.ReadAccounted).
+	// The read accounts for itself and brings the participants
+	// (cl_multi_party_encounter_read): one statement, one transaction
+	// (dbtx.ReadAccounted).
 	var e *Encounter
-	if err := dbtx.ReadAccounted(ctx, c.db, actingUser, organizationID, readEncounter(organizationID, id, readEncounterSQL, participantsSQL, &e)); err != nil {
+	read := dbtx.Statement{SQL: readEncounterSQL, Args: []any{pgx.NamedArgs{"organization_id": organizationID, "id": id}},
+		Rows: func(rows pgx.Rows) error {
+			found, err := pgx.CollectRows(rows, pgx.RowToStructByName[encounterRead])
+			if len(found) == 1 {
+				e = &found[0].Encounter
+				e.Participants = make([]Participant, len(found[0].Participants))
+				for i, p := range found[0].Participants {
+					e.Participants[i] = p.participant()
+				}
+			}
+			return err
+		}}
+	if err := dbtx.ReadAccounted(ctx, c.db, actingUser, organizationID, []dbtx.Statement{read}); err != nil {
 		return nil, dbtx.MapError(err)
 	}
 	if e == nil {
@@ -238,36 +249,68 @@ func (c *Client) Get(ctx context.Context, actingUser, organizationID, id uuid.UU
 	return e, nil
 }
 
-// readEncounter is the transaction that reads an encounter (by encounter,
-// getEncounterSQL in a transaction that writes, readEncounterSQL for a
-// read) with its participants (by participants) into *e, which stays nil
-// when there is no such encounter to the caller.
-func readEncounter(org, id uuid.UUID, encounter, participants string, e **Encounter) []dbtx.Statement {
-	args := []any{pgx.NamedArgs{"organization_id": org, "id": id}}
-	return []dbtx.Statement{
-		{SQL: encounter, Args: args, Rows: func(rows pgx.Rows) error {
-			found, err := pgx.CollectRows(rows, pgx.RowToAddrOfStructByName[Encounter])
-			if len(found) == 1 {
-				*e = found[0]
-			}
-			return err
-		}},
-		{SQL: participants, Args: args, Rows: func(rows pgx.Rows) (err error) {
-			if *e == nil {
-				return nil
-			}
-			(*e).Participants, err = pgx.CollectRows(rows, pgx.RowToStructByName[Participant])
-			return err
-		}},
-	}
+// encounterRead is a row of cl_multi_party_encounter_read: the encounter
+// with its participants as a JSON array of the table's rows.
+type encounterRead struct {
+	Encounter
+	Participants []participantJSON `db:"participants"`
 }
 
-// get reads an encounter with its participants (after disclose), these
-// by participants (participantsSQL for a read, participantsInWriteSQL in
-// a transaction that writes).
-func get(ctx context.Context, tx pgx.Tx, org, id uuid.UUID, participants string) (*Encounter, error) {
+// participantJSON is a [Participant] as the database writes its row in
+// JSON: the same fields (a conversion keeps the two in step), named as
+// the columns.
+type participantJSON struct {
+	OrganizationID uuid.UUID       `json:"organization_id"`
+	ID             uuid.UUID       `json:"id"`
+	EncounterID    uuid.UUID       `json:"encounter_id"`
+	Kind           ParticipantKind `json:"kind"`
+	ChartID        *uuid.UUID      `json:"chart_id"`
+	MemberUserID   *uuid.UUID      `json:"member_user_id"`
+	Language       *string         `json:"language"`
+	RoleCode       *string         `json:"role_code"`
+	JoinedAt       *time.Time      `json:"joined_at"`
+	LeftAt         *time.Time      `json:"left_at"`
+	CreatedBy      uuid.UUID       `json:"created_by"`
+	CreatedAt      time.Time       `json:"created_at"`
+}
+
+// participant is p with its times in the local zone, as pgx scans a
+// timestamptz column.
+func (p participantJSON) participant() Participant {
+	local := func(t *time.Time) *time.Time {
+		if t == nil {
+			return nil
+		}
+		l := t.Local()
+		return &l
+	}
+	q := Participant(p)
+	q.JoinedAt, q.LeftAt, q.CreatedAt = local(q.JoinedAt), local(q.LeftAt), q.CreatedAt.Local()
+	return q
+}
+
+// get reads an encounter with its participants in a transaction that
+// writes (after disclose).
+func get(ctx context.Context, tx pgx.Tx, org, id uuid.UUID) (*Encounter, error) {
 	var e *Encounter
-	if err := dbtx.RunEach(ctx, tx, readEncounter(org, id, getEncounterSQL, participants, &e)); err != nil {
+	args := []any{pgx.NamedArgs{"organization_id": org, "id": id}}
+	err := dbtx.RunEach(ctx, tx, []dbtx.Statement{
+		{SQL: getEncounterSQL, Args: args, Rows: func(rows pgx.Rows) error {
+			found, err := pgx.CollectRows(rows, pgx.RowToAddrOfStructByName[Encounter])
+			if len(found) == 1 {
+				e = found[0]
+			}
+			return err
+		}},
+		{SQL: participantsInWriteSQL, Args: args, Rows: func(rows pgx.Rows) (err error) {
+			if e == nil {
+				return nil
+			}
+			e.Participants, err = pgx.CollectRows(rows, pgx.RowToStructByName[Participant])
+			return err
+		}},
+	})
+	if err != nil {
 		return nil, dbtx.MapError(err)
 	}
 	if e == nil {
@@ -307,7 +350,7 @@ func (c *Client) end(ctx context.Context, tx pgx.Tx, actingUser, org, id uuid.UU
 	}
 	var e *Encounter
 	err = dbtx.In(ctx, c.db, tx, actingUser, func(tx pgx.Tx) error {
-		current, err := get(ctx, tx, org, id, participantsInWriteSQL)
+		current, err := get(ctx, tx, org, id)
 		if err != nil {
 			return err
 		}
@@ -325,7 +368,7 @@ func (c *Client) end(ctx context.Context, tx pgx.Tx, actingUser, org, id uuid.UU
 			}
 			return dbtx.MapError(err)
 		}
-		e, err = get(ctx, tx, org, id, participantsInWriteSQL)
+		e, err = get(ctx, tx, org, id)
 		return err
 	})
 	return e, err

@@ -65,6 +65,15 @@ func TestParticipantsGiveThePolicysAnswer(t *testing.T) {
 				return err
 			}))
 			require.Equal(t, policy, lib, "reader %s, encounter %s", reader, e)
+			// The library's read brings them with the encounter, in the
+			// same row (one decision): the same participants.
+			got, err := b.client.Get(ctx, reader, b.org, e)
+			if len(policy) == 0 {
+				require.ErrorIs(t, err, multiparty.ErrNotFound, "reader %s, encounter %s", reader, e)
+			} else {
+				require.NoError(t, err)
+				require.Equal(t, policy, got.Participants, "reader %s, encounter %s: Get", reader, e)
+			}
 			if len(lib) > 0 {
 				shown++
 			} else {

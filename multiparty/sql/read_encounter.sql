@@ -1,4 +1,5 @@
--- The encounter as the caller may see it, for a read: through
--- cl_multi_party_encounter_read (see migration 0009), which decides its
--- patients' charts once and accounts for them itself.
+-- The encounter as the caller may see it, with its participants (a JSON
+-- array), for a read: through cl_multi_party_encounter_read (see migration
+-- 0009), which decides its patients' charts once and accounts for them
+-- itself.
 SELECT * FROM public.cl_multi_party_encounter_read(@organization_id, @id)

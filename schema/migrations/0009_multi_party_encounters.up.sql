@@ -323,18 +323,22 @@ REVOKE ALL ON public.cl_multi_party_encounters_shown FROM PUBLIC, authenticated;
 GRANT SELECT ON public.cl_multi_party_encounters_shown TO authenticated;
 
 -- cl_multi_party_encounter_read: an encounter as the caller may see it (the
--- summary only with cl.multi_party.view_text), for a read that accounts
--- for itself: cl.multi_party.view, then its patients' charts in one call of
--- cl_part2_account (the seed's rule for a treatment display, and the lines
--- of its Part 2 charts where none stands), the encounter only when every
--- patient's chart is open (one patient without hides it whole, as
--- cl_multi_party_allowed). Where a line had to be written nothing is
--- returned: the library, seeing that the transaction wrote, reads again
--- once it has committed. The participants follow through
--- cl_multi_party_participants_of.
+-- summary only with cl.multi_party.view_text) with its participants, for a
+-- read that accounts for itself: cl.multi_party.view, then its patients'
+-- charts in one call of cl_part2_account (the seed's rule for a treatment
+-- display, and the lines of its Part 2 charts where none stands), the
+-- encounter only when every patient's chart is open (one patient without
+-- hides it whole, as cl_multi_party_allowed). Where a line had to be
+-- written nothing is returned: the library, seeing that the transaction
+-- wrote, reads again once it has committed. The participants, oldest
+-- first, come in the same row (a JSON array of the table's rows), so the
+-- rule is decided once for both (cl_multi_party_participants_of, which
+-- plain SQL may call, decides it again).
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_multi_party_encounter_read(p_organization_id uuid, p_encounter_id uuid)
-  RETURNS SETOF public.cl_multi_party_encounters_shown
+  RETURNS TABLE (organization_id uuid, id uuid, site_id uuid, kind text, modality text, pm_telehealth_session_id uuid,
+                 lead_clinician_id uuid, started_at timestamptz, ended_at timestamptz, summary text, created_by uuid,
+                 created_at timestamptz, updated_by uuid, updated_at timestamptz, participants json)
   LANGUAGE plpgsql VOLATILE SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
   AS $$
@@ -355,7 +359,10 @@ CREATE FUNCTION public.cl_multi_party_encounter_read(p_organization_id uuid, p_e
       SELECT e.organization_id, e.id, e.site_id, e.kind, e.modality, e.pm_telehealth_session_id, e.lead_clinician_id,
              e.started_at, e.ended_at,
              CASE WHEN public.cl_has_permission(p_organization_id, 'cl.multi_party.view_text') THEN e.summary ELSE '' END,
-             e.created_by, e.created_at, e.updated_by, e.updated_at
+             e.created_by, e.created_at, e.updated_by, e.updated_at,
+             coalesce((SELECT pg_catalog.json_agg(p ORDER BY p.created_at, p.id)
+                       FROM public.cl_multi_party_participants p
+                       WHERE p.organization_id = p_organization_id AND p.encounter_id = p_encounter_id), '[]'::json)
       FROM public.cl_multi_party_encounters e
       WHERE e.organization_id = p_organization_id AND e.id = p_encounter_id;
   END
