@@ -2,6 +2,7 @@ package multiparty_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -262,4 +263,60 @@ func TestValidation(t *testing.T) {
 	var n int
 	require.NoError(t, b.db.Admin.QueryRow(ctx, `SELECT count(*) FROM public.cl_multi_party_encounters`).Scan(&n))
 	require.Zero(t, n, "nothing written")
+}
+
+// A Part 2 patient added while an encounter is read is never returned
+// unchecked: the read decides the charts of the participants it returns
+// (a red team's finding: the participants were read again after the
+// decision, and a quarter of the reads during a loop of additions returned
+// the new patient, with no consent and no accounting).
+func TestAPatientAddedDuringAReadIsNeverReturned(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	part2 := b.db.NewChart(t, b.org, true) // no consent for anyone
+	var enc uuid.UUID
+	require.NoError(t, b.db.Admin.QueryRow(ctx, `INSERT INTO public.cl_multi_party_encounters (organization_id, kind, modality,
+		lead_clinician_id, started_at, summary, created_by, updated_by)
+		VALUES ($1, 'family', 'in_person', $2, now() - interval '1 hour', 'summary', $2, $2) RETURNING id`, b.org, b.clinician).Scan(&enc))
+	b.db.Exec(t, `INSERT INTO public.cl_multi_party_participants (organization_id, encounter_id, kind, chart_id, created_by)
+		VALUES ($1, $2, 'patient', $3, $4)`, b.org, enc, b.chart, b.clinician)
+	stop := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				done <- nil
+				return
+			default:
+			}
+			_, err := b.db.Admin.Exec(ctx, `INSERT INTO public.cl_multi_party_participants (organization_id, encounter_id, kind, chart_id,
+				created_by) VALUES ($1, $2, 'patient', $3, $4)`, b.org, enc, part2, b.clinician)
+			if err == nil {
+				_, err = b.db.Admin.Exec(ctx, `DELETE FROM public.cl_multi_party_participants
+					WHERE organization_id = $1 AND encounter_id = $2 AND chart_id = $3`, b.org, enc, part2)
+			}
+			if err != nil {
+				done <- err
+				return
+			}
+		}
+	}()
+	reads, shown := 0, 0
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); reads++ {
+		e, err := b.client.Get(ctx, b.clinician, b.org, enc)
+		if errors.Is(err, multiparty.ErrNotFound) {
+			continue
+		}
+		require.NoError(t, err)
+		shown++
+		for _, p := range e.Participants {
+			require.False(t, p.ChartID != nil && *p.ChartID == part2, "read %d returned the unconsented Part 2 patient", reads)
+		}
+	}
+	close(stop)
+	require.NoError(t, <-done)
+	require.NotZero(t, shown, "no read found the encounter without the Part 2 patient: the test saw nothing")
+	t.Logf("%d reads, %d shown", reads, shown)
 }

@@ -343,13 +343,21 @@ CREATE FUNCTION public.cl_multi_party_encounter_read(p_organization_id uuid, p_e
   SET search_path = pg_catalog, pg_temp
   AS $$
   DECLARE
-    v_charts uuid[];
+    v_charts       uuid[];
+    v_participants json;
   BEGIN
     IF NOT public.cl_has_permission(p_organization_id, 'cl.multi_party.view') THEN
       RETURN;
     END IF;
-    v_charts := ARRAY(SELECT p.chart_id FROM public.cl_multi_party_participants p
-                      WHERE p.organization_id = p_organization_id AND p.encounter_id = p_encounter_id AND p.kind = 'patient');
+    -- The participants once, and the charts decided are theirs: what is
+    -- returned is what was decided (each statement of a read committed
+    -- function sees its own snapshot: a patient added meanwhile would
+    -- otherwise come out unchecked).
+    SELECT pg_catalog.json_agg(p ORDER BY p.created_at, p.id),
+           coalesce(pg_catalog.array_agg(p.chart_id) FILTER (WHERE p.kind = 'patient'), '{}'::uuid[])
+      INTO v_participants, v_charts
+    FROM public.cl_multi_party_participants p
+    WHERE p.organization_id = p_organization_id AND p.encounter_id = p_encounter_id;
     IF pg_catalog.cardinality(v_charts) > 0
        AND pg_catalog.cardinality((public.cl_part2_account(p_organization_id, v_charts, 'multi_party_encounter', 'TREAT',
                                                            'display', true)).open_charts) < pg_catalog.cardinality(v_charts) THEN
@@ -359,10 +367,7 @@ CREATE FUNCTION public.cl_multi_party_encounter_read(p_organization_id uuid, p_e
       SELECT e.organization_id, e.id, e.site_id, e.kind, e.modality, e.pm_telehealth_session_id, e.lead_clinician_id,
              e.started_at, e.ended_at,
              CASE WHEN public.cl_has_permission(p_organization_id, 'cl.multi_party.view_text') THEN e.summary ELSE '' END,
-             e.created_by, e.created_at, e.updated_by, e.updated_at,
-             coalesce((SELECT pg_catalog.json_agg(p ORDER BY p.created_at, p.id)
-                       FROM public.cl_multi_party_participants p
-                       WHERE p.organization_id = p_organization_id AND p.encounter_id = p_encounter_id), '[]'::json)
+             e.created_by, e.created_at, e.updated_by, e.updated_at, coalesce(v_participants, '[]'::json)
       FROM public.cl_multi_party_encounters e
       WHERE e.organization_id = p_organization_id AND e.id = p_encounter_id;
   END
