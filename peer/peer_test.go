@@ -335,6 +335,47 @@ func TestCreateTxIsTheCallersInsert(t *testing.T) {
 	}))
 }
 
+// A consent for payment only, with a line accounting for a write for
+// payment, opens no treatment record's write: not a draft, not its
+// finalization, by plain SQL or through the API (a red team's finding:
+// the functions accepted any committed line for a write).
+func TestAPaymentConsentOpensNoTreatmentWrite(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	treatment := b.grant(t, b.peer, b.part2)
+	draft := b.create(t, b.part2, b.fields())
+	_, err := b.consent.Revoke(ctx, b.officer, b.org, treatment.ID)
+	require.NoError(t, err)
+	_, err = b.consent.Grant(ctx, b.officer, consent.GrantParams{
+		OrganizationID: b.org, ChartID: b.part2, Recipient: consent.Recipient{UserID: b.peer},
+		RecordTypes: []consent.RecordType{consent.RecordPeerEncounter}, Purposes: []consent.Purpose{consent.PurposePayment},
+		ExpirationEvent: "end_of_treatment", SignedAt: time.Now(), Signer: consent.SignerPatient,
+	})
+	require.NoError(t, err)
+	sql := func(stmt string, args ...any) error {
+		return dbtx.Run(ctx, b.db.App, b.peer, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, stmt, args...)
+			return err
+		})
+	}
+	var lines int
+	require.NoError(t, dbtx.Run(ctx, b.db.App, b.peer, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT public.cl_part2_disclosed($1, $2, 'peer_encounter', 'HPAYMT', 'save')`,
+			b.org, []uuid.UUID{b.part2}).Scan(&lines)
+	}))
+	require.Equal(t, 1, lines, "a line for a write for payment")
+	err = sql(`SELECT * FROM public.cl_peer_encounter_create($1, NULL, $2, NULL, $3, current_date, now() - interval '1 hour',
+		now() - interval '15 minutes', 45, 'peer_support', 'H0038', 'notes', true)`, b.org, b.part2, b.peer)
+	require.True(t, dbtx.IsPermissionDenied(err), "a draft under a consent for payment: %v", err)
+	err = sql(`SELECT * FROM public.cl_peer_encounter_finalize($1, $2, $3, 'urn:test', true)`, b.org, draft.ID, uuid.New())
+	require.True(t, dbtx.IsNoDataFound(err), "a finalization under a consent for payment: %v", err)
+	_, err = b.client.Create(ctx, b.peer, peer.CreateParams{OrganizationID: b.org, ChartID: b.part2, Fields: b.fields()})
+	require.ErrorIs(t, err, peer.ErrPermissionDenied)
+	_, err = b.client.Finalize(ctx, b.peer, b.org, draft.ID)
+	require.ErrorIs(t, err, peer.ErrNotFound)
+}
+
 func TestPart2EncountersFollowConsent(t *testing.T) {
 	t.Parallel()
 	b := setup(t)

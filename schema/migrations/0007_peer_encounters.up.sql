@@ -1028,8 +1028,9 @@ CREATE FUNCTION public.cl_peer_encounter_create(
   SET search_path = pg_catalog, pg_temp
   AS $$
   DECLARE
-    v_user uuid := auth.uid();
-    pe     public.cl_peer_encounters;
+    v_user    uuid := auth.uid();
+    pe        public.cl_peer_encounters;
+    v_account record;
   BEGIN
     IF v_user IS NULL OR NOT public.cl_has_permission(p_organization_id, 'cl.peer.encounter.create') THEN
       RAISE EXCEPTION 'permission denied: creating a peer encounter needs cl.peer.encounter.create'
@@ -1042,16 +1043,20 @@ CREATE FUNCTION public.cl_peer_encounter_create(
     RETURNING * INTO pe;
     -- The insert policy's rule beyond the guard's (the PM-03 encounter,
     -- the chart's organization: the guard's): the seed's rule for the
-    -- chart, and the provider is the caller or the caller documents on
-    -- behalf.
-    IF NOT public.cl_peer_chart_open(p_organization_id, p_chart_id, false)
+    -- chart, for treatment (cl_part2_account: a Part 2 chart under a
+    -- consent for treatment or an emergency access, not a consent for
+    -- payment only), and the provider is the caller or the caller
+    -- documents on behalf.
+    SELECT * INTO v_account FROM public.cl_part2_account(p_organization_id, ARRAY[p_chart_id], 'peer_encounter', 'TREAT',
+                                                          'save', false);
+    IF NOT (p_chart_id = ANY (v_account.open_charts) OR p_chart_id = ANY (v_account.pending_charts))
        OR NOT (p_peer_provider_id = v_user OR public.cl_has_permission(p_organization_id, 'cl.peer.encounter.on_behalf')) THEN
       RAISE EXCEPTION 'new row violates row-level security policy for table "cl_peer_encounters"'
         USING ERRCODE = 'insufficient_privilege';
     END IF;
-    IF (SELECT c.is_part2 FROM public.cl_charts c WHERE c.organization_id = p_organization_id AND c.id = p_chart_id)
-       AND NOT (coalesce(p_accounted, false)
-                AND public.cl_part2_accounted(p_organization_id, p_chart_id, 'peer_encounter', 'save')) THEN
+    IF p_chart_id = ANY (v_account.pending_charts)
+       OR (NOT coalesce(p_accounted, false)
+           AND (SELECT c.is_part2 FROM public.cl_charts c WHERE c.organization_id = p_organization_id AND c.id = p_chart_id)) THEN
       RAISE EXCEPTION 'the accounting of this disclosure must be committed first' USING ERRCODE = 'PAC01';
     END IF;
     RETURN NEXT pe;
@@ -1079,8 +1084,9 @@ GRANT EXECUTE ON FUNCTION public.cl_peer_encounter_create(uuid, uuid, uuid, uuid
 --
 -- The accounting of a Part 2 chart's disclosure comes first, committed
 -- (cl_peer_encounters_disclose): with p_accounted the chart must be open
--- (cl_part2_opened); without it, an encounter of a Part 2 chart the caller
--- may see is refused with SQLSTATE PAC01 (account first) whatever the
+-- for a write for treatment (cl_part2_account: a consent for payment only
+-- opens no treatment record's write); without it, an encounter of a Part 2
+-- chart the caller may see is refused with SQLSTATE PAC01 (account first) whatever the
 -- window holds, so that each call of the library brings its accounting
 -- (cl_part2_disclosed: a line unless one that says the same stands), and
 -- only where there is something to account: a chart that is not Part 2
@@ -1094,22 +1100,29 @@ CREATE FUNCTION public.cl_peer_encounter_finalize(
   SET search_path = pg_catalog, pg_temp
   AS $$
   DECLARE
-    v_user uuid := auth.uid();
-    pe     public.cl_peer_encounters;
-    v_at   text;
+    v_user    uuid := auth.uid();
+    pe        public.cl_peer_encounters;
+    v_at      text;
+    v_open    boolean;
+    v_pending boolean;
   BEGIN
     SELECT * INTO pe FROM public.cl_peer_encounters x
     WHERE x.organization_id = p_organization_id AND x.id = p_id FOR UPDATE;
-    IF NOT FOUND OR v_user IS NULL OR NOT public.cl_peer_chart_readable(p_organization_id, pe.chart_id, false) THEN
+    IF FOUND AND v_user IS NOT NULL AND public.cl_has_permission(p_organization_id, 'cl.peer.encounter.view') THEN
+      SELECT pe.chart_id = ANY (a.open_charts), pe.chart_id = ANY (a.pending_charts) INTO v_open, v_pending
+      FROM public.cl_part2_account(p_organization_id, ARRAY[pe.chart_id], 'peer_encounter', 'TREAT', 'save', false) a;
+    END IF;
+    -- Readable for treatment (clinical access, and for a Part 2 chart a
+    -- consent for treatment or an emergency access: cl_part2_account);
+    -- for a Part 2 chart also open for a write (a committed line
+    -- accounting for a write for treatment), this call's own
+    -- (p_accounted).
+    IF NOT coalesce(v_open OR v_pending, false) THEN
       RAISE EXCEPTION 'no such peer encounter' USING ERRCODE = 'no_data_found';
     END IF;
-    -- Readable (clinical access, and a consent for a Part 2 chart); for a
-    -- Part 2 chart also open for a write (cl_part2_opened's rule, the
-    -- clinical access just asked: a committed line accounting for a
-    -- write), this call's own (p_accounted).
-    IF (SELECT c.is_part2 FROM public.cl_charts c WHERE c.organization_id = p_organization_id AND c.id = pe.chart_id)
-       AND NOT (coalesce(p_accounted, false)
-                AND public.cl_part2_accounted(p_organization_id, pe.chart_id, 'peer_encounter', 'save')) THEN
+    IF v_pending
+       OR (NOT coalesce(p_accounted, false)
+           AND (SELECT c.is_part2 FROM public.cl_charts c WHERE c.organization_id = p_organization_id AND c.id = pe.chart_id)) THEN
       RAISE EXCEPTION 'the accounting of this disclosure must be committed first' USING ERRCODE = 'PAC01';
     END IF;
     -- The update policy's rule: the author, or one documenting on behalf.
