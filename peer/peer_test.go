@@ -374,6 +374,20 @@ func TestAPaymentConsentOpensNoTreatmentWrite(t *testing.T) {
 	require.ErrorIs(t, err, peer.ErrPermissionDenied)
 	_, err = b.client.Finalize(ctx, b.peer, b.org, draft.ID)
 	require.ErrorIs(t, err, peer.ErrNotFound)
+	// Nor the table's own policies, which know no purpose: the line they
+	// need for a write is one for treatment.
+	err = sql(`INSERT INTO public.cl_peer_encounters (organization_id, chart_id, peer_provider_id, service_date, start_time,
+		end_time, duration_minutes, service_type, hcpcs_code, focus_notes, created_by, updated_by)
+		VALUES ($1, $2, $3, current_date, now() - interval '1 hour', now() - interval '15 minutes', 45, 'peer_support', 'H0038',
+		        'notes', $3, $3)`, b.org, b.part2, b.peer)
+	require.True(t, dbtx.IsPermissionDenied(err), "an insert under a consent for payment: %v", err)
+	var updated int64
+	require.NoError(t, dbtx.Run(ctx, b.db.App, b.peer, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE public.cl_peer_encounters SET duration_minutes = 30, updated_by = $2 WHERE id = $1`, draft.ID, b.peer)
+		updated = tag.RowsAffected()
+		return err
+	}))
+	require.Zero(t, updated, "an update under a consent for payment")
 }
 
 func TestPart2EncountersFollowConsent(t *testing.T) {

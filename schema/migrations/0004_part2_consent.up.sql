@@ -682,6 +682,9 @@ CREATE FUNCTION public.cl_part2_accounted_charts(p_organization_id uuid, p_chart
           AND a.occurred_at >= v_since AND a.actor_user_id = v_user AND a.action = 'part2.record.disclosed'
           AND (a.details OPERATOR(pg_catalog.->>) 'record_type') = p_record_type
           AND (p_use IS NULL OR (a.details OPERATOR(pg_catalog.->>) 'use') = p_use)
+          -- A write is a use for treatment: a line for a payment opens no
+          -- record to a write.
+          AND (p_use IS DISTINCT FROM 'save' OR a.purpose IN ('TREAT', 'ETREAT'))
           AND a.transaction_id IS DISTINCT FROM v_this
           AND public.cl_part2_decision_stands(p_organization_id, v_chart, a.occurred_at));
       v_open := v_open || v_chart;
