@@ -114,7 +114,9 @@ func TestManyChartsAccountAsEachAlone(t *testing.T) {
 	readers := append([]uuid.UUID{b.clinician, b.peer, b.manager},
 		testdb.SiteScopedReaders(t, b.db, rng, b.org, sites, 2, "", "clinician")...)
 	charts := []uuid.UUID{b.part2, b.plain}
-	for range 18 {
+	// Enough Part 2 charts that a reader's are many (one probe for all of
+	// them from eight on).
+	for range 40 {
 		chart := testdb.RandomChart(t, b.db, rng, b.org, sites, 2)
 		testdb.RandomConsents(t, b.db, rng, b.org, chart, b.manager, []string{"peer_encounter"}, 1, readers...)
 		charts = append(charts, chart)
