@@ -1003,6 +1003,43 @@ CREATE FUNCTION public.cl_peer_encounter_cosign(p_organization_id uuid, p_id uui
 REVOKE ALL ON FUNCTION public.cl_peer_encounter_cosign(uuid, uuid) FROM PUBLIC, authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_peer_encounter_cosign(uuid, uuid) TO authenticated;
 
+-- cl_peer_chart_writable: whether the caller may write a chart's peer
+-- encounters now, the one rule of cl_peer_encounter_create and
+-- cl_peer_encounter_finalize: false unless the chart is open to the
+-- caller for a write for treatment (cl_part2_account: clinical access,
+-- and for a Part 2 chart a consent for treatment or an emergency access,
+-- not a consent for payment only); for a Part 2 chart the committed
+-- accounting of a write for treatment, this call's own (p_accounted), else
+-- SQLSTATE PAC01, so that each call of the library brings its accounting
+-- (cl_part2_disclosed: a line unless one that says the same stands), and
+-- only where there is something to account: a chart that is not Part 2
+-- costs no second transaction. The refusal tells the caller no more than
+-- cl_part2_decide does (the chart is Part 2, to one a consent covers).
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_peer_chart_writable(p_organization_id uuid, p_chart_id uuid, p_accounted boolean) RETURNS boolean
+  LANGUAGE plpgsql VOLATILE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  DECLARE
+    v_open    boolean;
+    v_pending boolean;
+  BEGIN
+    SELECT p_chart_id = ANY (a.open_charts), p_chart_id = ANY (a.pending_charts) INTO v_open, v_pending
+    FROM public.cl_part2_account(p_organization_id, ARRAY[p_chart_id], 'peer_encounter', 'TREAT', 'save', false) a;
+    IF NOT coalesce(v_open OR v_pending, false) THEN
+      RETURN false;
+    END IF;
+    IF v_pending
+       OR (NOT coalesce(p_accounted, false)
+           AND (SELECT c.is_part2 FROM public.cl_charts c WHERE c.organization_id = p_organization_id AND c.id = p_chart_id)) THEN
+      RAISE EXCEPTION 'the accounting of this disclosure must be committed first' USING ERRCODE = 'PAC01';
+    END IF;
+    RETURN true;
+  END
+  $$;
+-- +goose StatementEnd
+REVOKE ALL ON FUNCTION public.cl_peer_chart_writable(uuid, uuid, boolean) FROM PUBLIC, authenticated;
+
 -- cl_peer_encounter_create: a draft, written and returned in one call (the
 -- library's Create; a plain-SQL client may insert into the table under
 -- its insert policy instead, or call this). The row is the table's insert
@@ -1011,13 +1048,12 @@ GRANT EXECUTE ON FUNCTION public.cl_peer_encounter_cosign(uuid, uuid) TO authent
 -- naming the column it refuses, before any permission question, as it
 -- does before the insert policy), and this function asks the insert
 -- policy's rule of it (cl_peer_encounters_insert: the create permission,
--- the seed's rule for the chart, documenting as oneself or on behalf), once,
+-- the seed's rule for the chart, for treatment, documenting as oneself or
+-- on behalf), once,
 -- where an insert with RETURNING asks the insert policy and then the
--- select policy. A Part 2 chart's write needs its committed accounting,
--- this call's own (p_accounted), else SQLSTATE PAC01 as
--- cl_peer_encounter_finalize refuses it, so that a chart that is not Part 2
--- costs no accounting transaction. The clinical text is returned as the
--- caller wrote it.
+-- select policy; the chart writable for treatment, its accounting this
+-- call's own (cl_peer_chart_writable, as cl_peer_encounter_finalize asks).
+-- The clinical text is returned as the caller wrote it.
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_peer_encounter_create(
   p_organization_id uuid, p_site_id uuid, p_chart_id uuid, p_encounter_id uuid, p_peer_provider_id uuid,
@@ -1028,9 +1064,8 @@ CREATE FUNCTION public.cl_peer_encounter_create(
   SET search_path = pg_catalog, pg_temp
   AS $$
   DECLARE
-    v_user    uuid := auth.uid();
-    pe        public.cl_peer_encounters;
-    v_account record;
+    v_user uuid := auth.uid();
+    pe     public.cl_peer_encounters;
   BEGIN
     IF v_user IS NULL OR NOT public.cl_has_permission(p_organization_id, 'cl.peer.encounter.create') THEN
       RAISE EXCEPTION 'permission denied: creating a peer encounter needs cl.peer.encounter.create'
@@ -1042,22 +1077,13 @@ CREATE FUNCTION public.cl_peer_encounter_create(
       p_start_time, p_end_time, p_duration_minutes, p_service_type, p_hcpcs_code, p_focus_notes, v_user, v_user)
     RETURNING * INTO pe;
     -- The insert policy's rule beyond the guard's (the PM-03 encounter,
-    -- the chart's organization: the guard's): the seed's rule for the
-    -- chart, for treatment (cl_part2_account: a Part 2 chart under a
-    -- consent for treatment or an emergency access, not a consent for
-    -- payment only), and the provider is the caller or the caller
-    -- documents on behalf.
-    SELECT * INTO v_account FROM public.cl_part2_account(p_organization_id, ARRAY[p_chart_id], 'peer_encounter', 'TREAT',
-                                                          'save', false);
-    IF NOT (p_chart_id = ANY (v_account.open_charts) OR p_chart_id = ANY (v_account.pending_charts))
-       OR NOT (p_peer_provider_id = v_user OR public.cl_has_permission(p_organization_id, 'cl.peer.encounter.on_behalf')) THEN
+    -- the chart's organization: the guard's): the provider is the caller
+    -- or the caller documents on behalf, and the chart is writable for
+    -- treatment (else PAC01 when only its accounting is missing).
+    IF NOT (p_peer_provider_id = v_user OR public.cl_has_permission(p_organization_id, 'cl.peer.encounter.on_behalf'))
+       OR NOT public.cl_peer_chart_writable(p_organization_id, p_chart_id, p_accounted) THEN
       RAISE EXCEPTION 'new row violates row-level security policy for table "cl_peer_encounters"'
         USING ERRCODE = 'insufficient_privilege';
-    END IF;
-    IF p_chart_id = ANY (v_account.pending_charts)
-       OR (NOT coalesce(p_accounted, false)
-           AND (SELECT c.is_part2 FROM public.cl_charts c WHERE c.organization_id = p_organization_id AND c.id = p_chart_id)) THEN
-      RAISE EXCEPTION 'the accounting of this disclosure must be committed first' USING ERRCODE = 'PAC01';
     END IF;
     RETURN NEXT pe;
   END
@@ -1083,15 +1109,7 @@ GRANT EXECUTE ON FUNCTION public.cl_peer_encounter_create(uuid, uuid, uuid, uuid
 -- the caller's writes and a definer's on one organization.
 --
 -- The accounting of a Part 2 chart's disclosure comes first, committed
--- (cl_peer_encounters_disclose): with p_accounted the chart must be open
--- for a write for treatment (cl_part2_account: a consent for payment only
--- opens no treatment record's write); without it, an encounter of a Part 2
--- chart the caller may see is refused with SQLSTATE PAC01 (account first) whatever the
--- window holds, so that each call of the library brings its accounting
--- (cl_part2_disclosed: a line unless one that says the same stands), and
--- only where there is something to account: a chart that is not Part 2
--- costs no second transaction. The refusal tells the caller no more than
--- cl_part2_decide does (the chart is Part 2, to one a consent covers).
+-- (cl_peer_encounters_disclose): cl_peer_chart_writable.
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_peer_encounter_finalize(
   p_organization_id uuid, p_id uuid, p_event_id uuid, p_source text, p_accounted boolean
@@ -1100,30 +1118,17 @@ CREATE FUNCTION public.cl_peer_encounter_finalize(
   SET search_path = pg_catalog, pg_temp
   AS $$
   DECLARE
-    v_user    uuid := auth.uid();
-    pe        public.cl_peer_encounters;
-    v_at      text;
-    v_open    boolean;
-    v_pending boolean;
+    v_user uuid := auth.uid();
+    pe     public.cl_peer_encounters;
+    v_at   text;
   BEGIN
     SELECT * INTO pe FROM public.cl_peer_encounters x
     WHERE x.organization_id = p_organization_id AND x.id = p_id FOR UPDATE;
-    IF FOUND AND v_user IS NOT NULL AND public.cl_has_permission(p_organization_id, 'cl.peer.encounter.view') THEN
-      SELECT pe.chart_id = ANY (a.open_charts), pe.chart_id = ANY (a.pending_charts) INTO v_open, v_pending
-      FROM public.cl_part2_account(p_organization_id, ARRAY[pe.chart_id], 'peer_encounter', 'TREAT', 'save', false) a;
-    END IF;
-    -- Readable for treatment (clinical access, and for a Part 2 chart a
-    -- consent for treatment or an emergency access: cl_part2_account);
-    -- for a Part 2 chart also open for a write (a committed line
-    -- accounting for a write for treatment), this call's own
-    -- (p_accounted).
-    IF NOT coalesce(v_open OR v_pending, false) THEN
+    -- Readable, and writable for treatment (else PAC01 when only its
+    -- accounting is missing).
+    IF NOT FOUND OR v_user IS NULL OR NOT public.cl_has_permission(p_organization_id, 'cl.peer.encounter.view')
+       OR NOT public.cl_peer_chart_writable(p_organization_id, pe.chart_id, p_accounted) THEN
       RAISE EXCEPTION 'no such peer encounter' USING ERRCODE = 'no_data_found';
-    END IF;
-    IF v_pending
-       OR (NOT coalesce(p_accounted, false)
-           AND (SELECT c.is_part2 FROM public.cl_charts c WHERE c.organization_id = p_organization_id AND c.id = pe.chart_id)) THEN
-      RAISE EXCEPTION 'the accounting of this disclosure must be committed first' USING ERRCODE = 'PAC01';
     END IF;
     -- The update policy's rule: the author, or one documenting on behalf.
     IF NOT public.cl_has_permission(p_organization_id, 'cl.peer.encounter.edit')
