@@ -23,12 +23,20 @@ import (
 // since, with the purpose and basis given (any when "").
 func displayLines(t *testing.T, b *bundle, user, chart uuid.UUID, since time.Time, purpose, basis string) int {
 	t.Helper()
+	return accountingLines(t, b, user, chart, "display", since, purpose, basis)
+}
+
+// accountingLines counts user's peer-encounter lines for chart of use
+// written at or after since, with the purpose and basis given (any when
+// "").
+func accountingLines(t *testing.T, b *bundle, user, chart uuid.UUID, use string, since time.Time, purpose, basis string) int {
+	t.Helper()
 	var n int
 	require.NoError(t, b.db.Admin.QueryRow(context.Background(), `SELECT count(*) FROM public.pf_audit_logs
 		WHERE organization_id = $1 AND action = 'part2.record.disclosed' AND target_id = $2 AND actor_user_id = $3
-		  AND details->>'use' = 'display' AND occurred_at >= $4
-		  AND ($5 = '' OR purpose = $5) AND ($6 = '' OR details->>'basis' = $6)`,
-		b.org, chart, user, since, purpose, basis).Scan(&n))
+		  AND details->>'record_type' = 'peer_encounter' AND details->>'use' = $4 AND occurred_at >= $5
+		  AND ($6 = '' OR purpose = $6) AND ($7 = '' OR details->>'basis' = $7)`,
+		b.org, chart, user, use, since, purpose, basis).Scan(&n))
 	return n
 }
 

@@ -80,6 +80,16 @@ func (b *bundle) grant(t testing.TB, user, chart uuid.UUID) *consent.Consent {
 	return c
 }
 
+// exec runs stmt as user in a transaction of its own, as plain SQL (the
+// Supabase door).
+func (b *bundle) exec(user uuid.UUID, stmt string, args ...any) error {
+	ctx := context.Background()
+	return dbtx.Run(ctx, b.db.App, user, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, stmt, args...)
+		return err
+	})
+}
+
 func TestCreateUpdateFinalizePublishesOnce(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -184,12 +194,7 @@ func TestTheDatabaseStandsBehindTheAPI(t *testing.T) {
 	b := setup(t)
 	ctx := context.Background()
 	e := b.create(t, b.chart, b.fields())
-	sql := func(stmt string, args ...any) error {
-		return dbtx.Run(ctx, b.db.App, b.peer, func(tx pgx.Tx) error {
-			_, err := tx.Exec(ctx, stmt, args...)
-			return err
-		})
-	}
+	sql := func(stmt string, args ...any) error { return b.exec(b.peer, stmt, args...) }
 	err := sql(`UPDATE public.cl_peer_encounters SET status = 'finalized', finalized_by = $2, finalized_at = now(), updated_by = $2 WHERE id = $1`, e.ID, b.peer)
 	require.True(t, dbtx.IsCheckViolation(err), "no event in the outbox: refused at commit: %v", err)
 	err = sql(`UPDATE public.cl_peer_encounters SET status = 'finalized', finalized_by = $2, finalized_at = now(), updated_by = $3 WHERE id = $1`, e.ID, b.peer2, b.peer)
@@ -258,10 +263,8 @@ func TestCreatingADraftAsPlainSQL(t *testing.T) {
 		return created, err
 	}
 	account := func(user, chart uuid.UUID) {
-		require.NoError(t, dbtx.Run(ctx, b.db.App, user, func(tx pgx.Tx) error {
-			_, err := tx.Exec(ctx, `SELECT public.cl_part2_disclosed($1, $2, 'peer_encounter', 'TREAT', 'save')`, b.org, []uuid.UUID{chart})
-			return err
-		}))
+		require.NoError(t, b.exec(user, `SELECT public.cl_part2_disclosed($1, $2, 'peer_encounter', 'TREAT', 'save')`,
+			b.org, []uuid.UUID{chart}))
 	}
 	_, err := create(nobody, b.chart, nobody, false)
 	require.True(t, dbtx.IsPermissionDenied(err), "no create permission: %v", err)
@@ -301,13 +304,7 @@ func TestCreateTxIsTheCallersInsert(t *testing.T) {
 	b := setup(t)
 	ctx := context.Background()
 	b.grant(t, b.peer, b.part2)
-	saves := func() int {
-		var n int
-		require.NoError(t, b.db.Admin.QueryRow(ctx, `SELECT count(*) FROM public.pf_audit_logs
-			WHERE organization_id = $1 AND action = 'part2.record.disclosed' AND target_id = $2 AND actor_user_id = $3
-			  AND details->>'use' = 'save'`, b.org, b.part2, b.peer).Scan(&n))
-		return n
-	}
+	saves := func() int { return accountingLines(t, b, b.peer, b.part2, "save", time.Time{}, "", "") }
 	tx, err := b.db.App.Begin(ctx)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = tx.Rollback(context.WithoutCancel(ctx)) })
@@ -353,12 +350,7 @@ func TestAPaymentConsentOpensNoTreatmentWrite(t *testing.T) {
 		ExpirationEvent: "end_of_treatment", SignedAt: time.Now(), Signer: consent.SignerPatient,
 	})
 	require.NoError(t, err)
-	sql := func(stmt string, args ...any) error {
-		return dbtx.Run(ctx, b.db.App, b.peer, func(tx pgx.Tx) error {
-			_, err := tx.Exec(ctx, stmt, args...)
-			return err
-		})
-	}
+	sql := func(stmt string, args ...any) error { return b.exec(b.peer, stmt, args...) }
 	var lines int
 	require.NoError(t, dbtx.Run(ctx, b.db.App, b.peer, func(tx pgx.Tx) error {
 		return tx.QueryRow(ctx, `SELECT public.cl_part2_disclosed($1, $2, 'peer_encounter', 'HPAYMT', 'save')`,
@@ -433,13 +425,7 @@ func TestReadingPart2EncountersIsAccounted(t *testing.T) {
 	e := b.create(t, b.part2, b.fields())
 	plain := b.create(t, b.chart, b.fields())
 	accounted := func(use string) int {
-		var n int
-		require.NoError(t, b.db.Admin.QueryRow(ctx, `SELECT count(*) FROM public.pf_audit_logs
-			WHERE organization_id = $1 AND action = 'part2.record.disclosed' AND target_id = $2 AND actor_user_id = $3
-			  AND purpose = 'TREAT' AND details->>'record_type' = 'peer_encounter' AND details->>'basis' = 'consent'
-			  AND details->>'use' = $4`,
-			b.org, b.part2, b.peer, use).Scan(&n))
-		return n
+		return accountingLines(t, b, b.peer, b.part2, use, time.Time{}, "TREAT", "consent")
 	}
 	disclosures := func() int { return accounted("display") }
 	// age makes every line of the chart older than the window (the
