@@ -170,6 +170,9 @@ func TestManyChartsAccountAsEachAlone(t *testing.T) {
 	seen := map[string]int{}
 	for _, reader := range readers {
 		for _, use := range []string{"display", "save", "export"} {
+			// As the superuser with the reader's claims: cl_part2_account is
+			// not the client's to call (the lines above were written as the
+			// reader, through the client's door).
 			tx, err := b.db.Admin.Begin(ctx)
 			require.NoError(t, err)
 			t.Cleanup(func() { _ = tx.Rollback(context.WithoutCancel(ctx)) })
