@@ -100,8 +100,9 @@ func TestOneChartFormsGiveTheSetsAnswer(t *testing.T) {
 // (cl_part2_account: open, or owing a line) is the same asked about the
 // chart alone (a probe per chart) and among many (one probe for all), on
 // randomized data: charts Part 2 or not, at a site or none; readers
-// organization-wide and at one site; consents in force, revoked and for
-// payment only, and an emergency access; committed lines for a display, a
+// organization-wide and at one site; consents to a reader or to the
+// organization, in force, revoked and for payment only, and an emergency
+// access; committed lines for a display, a
 // save and an export (which stands for nothing after its transaction),
 // some older than the reuse, some followed by a consent granted since;
 // and lines this transaction wrote itself, which open nothing.
@@ -118,7 +119,10 @@ func TestManyChartsAccountAsEachAlone(t *testing.T) {
 	// them from eight on).
 	for range 40 {
 		chart := testdb.RandomChart(t, b.db, rng, b.org, sites, 2)
-		testdb.RandomConsents(t, b.db, rng, b.org, chart, b.manager, []string{"peer_encounter"}, 1, readers...)
+		// uuid.Nil: a consent naming the organization, which covers its
+		// active members.
+		testdb.RandomConsents(t, b.db, rng, b.org, chart, b.manager, []string{"peer_encounter"}, 1,
+			append([]uuid.UUID{uuid.Nil}, readers...)...)
 		charts = append(charts, chart)
 	}
 	some := func(in4 int) []uuid.UUID { // about in4 of every 4 charts

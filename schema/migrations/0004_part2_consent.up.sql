@@ -331,7 +331,7 @@ CREATE FUNCTION public.cl_part2_emergency_covers(
 -- type, for a purpose and a use: 'consent' (one covering the purpose),
 -- 'emergency' (treatment, for display or save only); charts with neither
 -- are not returned (denied). The one rule for the audited decision and for
--- the accounting; cl_part2_basis asks it about one chart.
+-- the accounting (cl_part2_basis, below, is its one-chart form).
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_part2_bases(p_organization_id uuid, p_chart_ids uuid[], p_record_type text, p_user uuid,
                                       p_at timestamptz, p_purpose text, p_use text)
@@ -356,6 +356,11 @@ CREATE FUNCTION public.cl_part2_bases(p_organization_id uuid, p_chart_ids uuid[]
   $$;
 -- +goose StatementEnd
 
+-- cl_part2_basis: the same about one chart, as a value ('denied' for
+-- neither), in the same order: a consent, else an emergency access. Its
+-- one-chart form, not a call of the set's (a set function's call and the
+-- query that reads it cost more than the rule's lookups);
+-- TestManyChartsAccountAsEachAlone compares them on randomized data.
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_part2_basis(p_organization_id uuid, p_chart_id uuid, p_record_type text, p_user uuid,
                                       p_at timestamptz, p_purpose text, p_use text) RETURNS text
@@ -363,8 +368,16 @@ CREATE FUNCTION public.cl_part2_basis(p_organization_id uuid, p_chart_id uuid, p
   SET search_path = pg_catalog, pg_temp
   AS $$
   BEGIN
-    RETURN coalesce((SELECT b.basis FROM public.cl_part2_bases(p_organization_id, ARRAY[p_chart_id], p_record_type, p_user,
-                                                               p_at, p_purpose, p_use) b), 'denied');
+    IF p_chart_id = ANY (public.cl_part2_consents_cover(p_organization_id, ARRAY[p_chart_id], p_record_type, p_user, p_at,
+                                                        p_purpose)) THEN
+      RETURN 'consent';
+    END IF;
+    IF p_purpose IN ('TREAT', 'ETREAT') AND p_use IN ('display', 'save')
+       AND p_chart_id = ANY (public.cl_part2_emergencies_cover(p_organization_id, ARRAY[p_chart_id], p_record_type, p_user,
+                                                               p_at)) THEN
+      RETURN 'emergency';
+    END IF;
+    RETURN 'denied';
   END
   $$;
 -- +goose StatementEnd
@@ -408,7 +421,7 @@ CREATE FUNCTION public.cl_charts_clinical(p_organization_id uuid, p_chart_ids uu
     END IF;
     -- The permission once per distinct site (NULL: charts without one).
     FOR v_site IN SELECT DISTINCT k FROM pg_catalog.unnest(v_site_of) k LOOP
-      IF public.cl_has_site_permission(p_organization_id, v_site, 'cl.chart.view') THEN
+      IF public.cl_member_has_permission(p_organization_id, auth.uid(), 'cl.chart.view', v_site) THEN
         IF v_site IS NULL THEN
           v_no_site := true;
         ELSE
@@ -443,7 +456,7 @@ CREATE FUNCTION public.cl_chart_clinical(p_organization_id uuid, p_chart_id uuid
     SELECT ch.site_id, ch.is_part2 INTO v_site, v_part2 FROM public.cl_charts ch
     WHERE ch.organization_id = p_organization_id AND ch.id = p_chart_id
       AND NOT EXISTS (SELECT 1 FROM public.cl_charts o WHERE o.id = p_chart_id AND o.organization_id <> p_organization_id);
-    IF NOT FOUND OR NOT public.cl_has_site_permission(p_organization_id, v_site, 'cl.chart.view') THEN
+    IF NOT FOUND OR NOT public.cl_member_has_permission(p_organization_id, auth.uid(), 'cl.chart.view', v_site) THEN
       RETURN NULL;
     END IF;
     RETURN v_part2;
@@ -626,11 +639,27 @@ CREATE FUNCTION public.cl_part2_disclosure_reuse() RETURNS interval
   $$;
 -- +goose StatementEnd
 
+-- cl_part2_decided_at: when a consent to the chart was last granted or
+-- revoked, or an emergency access to it opened (NULL: never), and so
 -- cl_part2_decision_stands: whether the decisions a chart's accounting
--- line recorded at p_at still stand: no consent to the chart granted or
--- revoked, and no emergency access to it opened, since (a line written
+-- line recorded at p_at still stand, none of those since (a line written
 -- under a consent since revoked, or under an earlier emergency access,
--- opens nothing and stands for no new disclosure).
+-- opens nothing and stands for no new disclosure). A probe of one chart
+-- asks the time once, not once per line.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_part2_decided_at(p_organization_id uuid, p_chart_id uuid) RETURNS timestamptz
+  LANGUAGE plpgsql STABLE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    RETURN (SELECT pg_catalog.max(d.occurred_at) FROM public.pf_audit_logs d
+            WHERE d.organization_id = p_organization_id AND d.target_id = p_chart_id
+              AND d.action IN ('part2.consent.granted', 'part2.consent.revoked', 'part2.emergency_access.opened')
+              AND d.target_type = 'chart');
+  END
+  $$;
+-- +goose StatementEnd
+
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_part2_decision_stands(p_organization_id uuid, p_chart_id uuid, p_at timestamptz)
   RETURNS boolean
@@ -638,11 +667,7 @@ CREATE FUNCTION public.cl_part2_decision_stands(p_organization_id uuid, p_chart_
   SET search_path = pg_catalog, pg_temp
   AS $$
   BEGIN
-    RETURN NOT EXISTS (
-      SELECT 1 FROM public.pf_audit_logs d
-      WHERE d.organization_id = p_organization_id AND d.target_id = p_chart_id AND d.occurred_at >= p_at
-        AND d.action IN ('part2.consent.granted', 'part2.consent.revoked', 'part2.emergency_access.opened')
-        AND d.target_type = 'chart');
+    RETURN p_at > coalesce(public.cl_part2_decided_at(p_organization_id, p_chart_id), '-infinity'::timestamptz);
   END
   $$;
 -- +goose StatementEnd
@@ -802,7 +827,12 @@ CREATE FUNCTION public.cl_part2_account(
     v_committed boolean;
     v_said      text[];    -- many charts: the (chart, purpose, basis) of lines that say the same
     v_standing  boolean[]; -- and whether one of them committed before this transaction
-    b           record;
+    v_with      uuid[];    -- the Part 2 charts, and their bases ('denied': none)
+    v_basis_of  text[];
+    v_chart     uuid;
+    v_basis     text;
+    v_line_purpose text;
+    v_decided   timestamptz;
   BEGIN
     open_charts := '{}'::uuid[];
     pending_charts := '{}'::uuid[];
@@ -852,30 +882,45 @@ CREATE FUNCTION public.cl_part2_account(
               AND public.cl_part2_decision_stands(p_organization_id, a.target_id, a.occurred_at)
             GROUP BY 1) x;
     END IF;
-    FOR b IN SELECT k.chart_id, k.basis,
-                    CASE WHEN k.basis = 'emergency' THEN 'ETREAT' ELSE v_purpose END AS purpose
-             FROM public.cl_part2_bases(p_organization_id, v_charts, v_type, v_user, v_now, v_purpose, v_use) k LOOP
+    -- The charts' bases (one chart's by the one-chart form), then per
+    -- chart the lines that say the same (purpose ETREAT under an
+    -- emergency).
+    IF pg_catalog.cardinality(v_charts) = 1 THEN
+      v_with := v_charts;
+      v_basis_of := ARRAY[public.cl_part2_basis(p_organization_id, v_charts[1], v_type, v_user, v_now, v_purpose, v_use)];
+    ELSE
+      SELECT coalesce(pg_catalog.array_agg(k.chart_id), '{}'::uuid[]), coalesce(pg_catalog.array_agg(k.basis), '{}'::text[])
+        INTO v_with, v_basis_of
+      FROM public.cl_part2_bases(p_organization_id, v_charts, v_type, v_user, v_now, v_purpose, v_use) k;
+    END IF;
+    FOR i IN 1 .. pg_catalog.cardinality(v_with) LOOP
+      CONTINUE WHEN v_basis_of[i] = 'denied';
+      v_chart := v_with[i];
+      v_basis := v_basis_of[i];
+      v_line_purpose := CASE WHEN v_basis = 'emergency' THEN 'ETREAT' ELSE v_purpose END;
       IF pg_catalog.cardinality(v_charts) >= 8 THEN
-        v_committed := v_standing[pg_catalog.array_position(v_said, b.chart_id::text || ' ' || b.purpose || ' ' || b.basis)];
+        v_committed := v_standing[pg_catalog.array_position(v_said, v_chart::text || ' ' || v_line_purpose || ' ' || v_basis)];
       ELSE
+        -- The decisions' time asked once for the chart, not per line.
+        v_decided := coalesce(public.cl_part2_decided_at(p_organization_id, v_chart), '-infinity'::timestamptz);
         SELECT pg_catalog.bool_or(a.transaction_id IS DISTINCT FROM v_this)
           INTO v_committed
         FROM public.pf_audit_logs a
-        WHERE a.organization_id = p_organization_id AND a.target_type = 'chart' AND a.target_id = b.chart_id
+        WHERE a.organization_id = p_organization_id AND a.target_type = 'chart' AND a.target_id = v_chart
           AND a.occurred_at >= v_since AND a.actor_user_id = v_user AND a.action = 'part2.record.disclosed'
-          AND a.purpose = b.purpose
-          AND a.details = pg_catalog.jsonb_build_object('record_type', v_type, 'use', v_use, 'basis', b.basis)
+          AND a.purpose = v_line_purpose
+          AND a.details = pg_catalog.jsonb_build_object('record_type', v_type, 'use', v_use, 'basis', v_basis)
           AND (v_reusable OR a.transaction_id = v_this)
-          AND public.cl_part2_decision_stands(p_organization_id, b.chart_id, a.occurred_at);
+          AND a.occurred_at > v_decided;
       END IF;
       IF v_committed THEN
-        open_charts := open_charts || b.chart_id;
+        open_charts := open_charts || v_chart;
         CONTINUE;
       END IF;
-      pending_charts := pending_charts || b.chart_id;
+      pending_charts := pending_charts || v_chart;
       IF v_committed IS NULL THEN
-        v_ids := v_ids || b.chart_id;
-        v_bases := v_bases || b.basis::text;
+        v_ids := v_ids || v_chart;
+        v_bases := v_bases || v_basis;
       END IF;
     END LOOP;
     -- The lines, with their charts' sites (looked up only to write: a read
@@ -1105,6 +1150,7 @@ REVOKE ALL ON FUNCTION public.cl_part2_accounted_charts(uuid, uuid[], text, text
 REVOKE ALL ON FUNCTION public.cl_part2_disclosure_window() FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_part2_disclosure_reuse() FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_part2_decision_stands(uuid, uuid, timestamptz) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_part2_decided_at(uuid, uuid) FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_part2_purpose(text) FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_part2_use(text) FROM PUBLIC, authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_part2_opened(uuid, uuid, text, text) TO authenticated;
