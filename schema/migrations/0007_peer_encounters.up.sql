@@ -262,9 +262,18 @@ CREATE FUNCTION public.cl_peer_encounters_guard() RETURNS trigger
       END IF;
     END IF;
     -- A caller who may not write here learns nothing from the checks below:
-    -- the policies refuse the write.
-    IF v_user IS NULL OR NOT public.cl_has_permission(NEW.organization_id,
-         CASE WHEN TG_OP = 'INSERT' THEN 'cl.peer.encounter.create' ELSE 'cl.peer.encounter.edit' END) THEN
+    -- an insert without the create permission is refused here (for plain
+    -- SQL as for cl_peer_encounter_create, which so asks it once), an
+    -- update without the edit permission by the policies (the co-sign
+    -- writes as the definer: a supervisor who may not edit goes through).
+    IF v_user IS NULL THEN
+      RETURN NEW;
+    END IF;
+    IF TG_OP = 'INSERT' AND NOT public.cl_has_permission(NEW.organization_id, 'cl.peer.encounter.create') THEN
+      RAISE EXCEPTION 'permission denied: creating a peer encounter needs cl.peer.encounter.create'
+        USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF TG_OP = 'UPDATE' AND NOT public.cl_has_permission(NEW.organization_id, 'cl.peer.encounter.edit') THEN
       RETURN NEW;
     END IF;
     -- Each refusal names its column (the library turns it into a field
@@ -1044,15 +1053,15 @@ REVOKE ALL ON FUNCTION public.cl_peer_chart_writable(uuid, uuid, boolean) FROM P
 -- library's Create; a plain-SQL client may insert into the table under
 -- its insert policy instead, or call this). The row is the table's insert
 -- as the caller: the guard checks it as it checks any acting user's insert
--- (the chart, provider, times, code, PM-03 encounter and service type,
--- naming the column it refuses, before any permission question, as it
--- does before the insert policy), and this function asks the insert
--- policy's rule of it (cl_peer_encounters_insert: the create permission,
--- the seed's rule for the chart, for treatment, documenting as oneself or
--- on behalf), once,
--- where an insert with RETURNING asks the insert policy and then the
--- select policy; the chart writable for treatment, its accounting this
--- call's own (cl_peer_chart_writable, as cl_peer_encounter_finalize asks).
+-- (the create permission; then the chart, provider, times, code, PM-03
+-- encounter and service type, naming the column it refuses, before the
+-- insert policy's other questions), and this function asks the rest of
+-- the insert policy's rule of it (cl_peer_encounters_insert: the seed's
+-- rule for the chart, for treatment, documenting as oneself or on
+-- behalf), once, where an insert with RETURNING asks the insert policy and
+-- then the select policy; the chart writable for treatment, its
+-- accounting this call's own (cl_peer_chart_writable, as
+-- cl_peer_encounter_finalize asks).
 -- The clinical text is returned as the caller wrote it.
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_peer_encounter_create(
@@ -1067,8 +1076,9 @@ CREATE FUNCTION public.cl_peer_encounter_create(
     v_user uuid := auth.uid();
     pe     public.cl_peer_encounters;
   BEGIN
-    IF v_user IS NULL OR NOT public.cl_has_permission(p_organization_id, 'cl.peer.encounter.create') THEN
-      RAISE EXCEPTION 'permission denied: creating a peer encounter needs cl.peer.encounter.create'
+    -- The create permission is the guard's to ask (it refuses the insert).
+    IF v_user IS NULL THEN
+      RAISE EXCEPTION 'permission denied: creating a peer encounter needs an acting user'
         USING ERRCODE = 'insufficient_privilege';
     END IF;
     INSERT INTO public.cl_peer_encounters (organization_id, site_id, chart_id, encounter_id, peer_provider_id, service_date,
