@@ -157,6 +157,34 @@ func TestConcurrentFinalizesYieldOneEvent(t *testing.T) {
 	eventstest.RequirePublished(t, b.db.App, b.officer, b.org, events.TypePeerEncounterFinalized, &eventstest.RequireOpts{Count: 1})
 }
 
+// Finalizing is an edit: a member whose role may create, view and
+// finalize but not edit finalizes nothing, through the API or by calling
+// its function, and nothing is published.
+func TestFinalizingNeedsTheEditPermission(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	b.db.Exec(t, `INSERT INTO public.pf_roles (code, description) VALUES ('peer_without_edit', 'a peer specialist who may not edit')`)
+	b.db.Exec(t, `INSERT INTO public.pf_role_permissions (role, permission)
+		SELECT 'peer_without_edit', rp.permission FROM public.pf_role_permissions rp
+		WHERE rp.role = 'peer_specialist' AND rp.permission <> 'cl.peer.encounter.edit'`)
+	author := b.db.NewMember(t, b.org, "peer_without_edit")
+	f := b.fields()
+	f.PeerProviderID = author
+	e, err := b.client.Create(ctx, author, peer.CreateParams{OrganizationID: b.org, ChartID: b.chart, Fields: f})
+	require.NoError(t, err, "the role may create")
+	_, err = b.client.Finalize(ctx, author, b.org, e.ID)
+	require.ErrorIs(t, err, peer.ErrPermissionDenied)
+	err = b.exec(author, `SELECT public.cl_peer_encounter_finalize($1, $2, gen_random_uuid(), 'test', false)`, b.org, e.ID)
+	require.True(t, dbtx.IsPermissionDenied(err), "plain SQL: %v", err)
+	got, err := b.client.Get(ctx, author, b.org, e.ID)
+	require.NoError(t, err)
+	require.Equal(t, peer.StatusDraft, got.Status)
+	var published int
+	require.NoError(t, b.db.Admin.QueryRow(ctx, `SELECT count(*) FROM public.cl_pm_events WHERE organization_id = $1`, b.org).Scan(&published))
+	require.Zero(t, published)
+}
+
 func TestFinalizedEncountersAreImmutable(t *testing.T) {
 	t.Parallel()
 	b := setup(t)

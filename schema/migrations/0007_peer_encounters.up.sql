@@ -265,7 +265,9 @@ CREATE FUNCTION public.cl_peer_encounters_guard() RETURNS trigger
     -- an insert without the create permission is refused here (for plain
     -- SQL as for cl_peer_encounter_create, which so asks it once), an
     -- update without the edit permission by the policies (the co-sign
-    -- writes as the definer: a supervisor who may not edit goes through).
+    -- writes as the definer: a supervisor who may not edit goes through),
+    -- and a finalization without it here (cl_peer_encounter_finalize
+    -- writes as the definer too, and asks it once, here).
     IF v_user IS NULL THEN
       RETURN NEW;
     END IF;
@@ -274,6 +276,11 @@ CREATE FUNCTION public.cl_peer_encounters_guard() RETURNS trigger
         USING ERRCODE = 'insufficient_privilege';
     END IF;
     IF TG_OP = 'UPDATE' AND NOT public.cl_has_permission(NEW.organization_id, 'cl.peer.encounter.edit') THEN
+      -- Finalizing is an edit (cl_peer_encounter_finalize asks it here).
+      IF NEW.status = 'finalized' THEN
+        PERFORM public.pf_refuse(NEW.organization_id, 'peer_encounter.finalize', 'peer_encounter', NEW.id,
+          'finalizing a peer encounter needs cl.peer.encounter.edit');
+      END IF;
       RETURN NEW;
     END IF;
     -- Each refusal names its column (the library turns it into a field
@@ -1140,10 +1147,10 @@ CREATE FUNCTION public.cl_peer_encounter_finalize(
        OR NOT public.cl_peer_chart_writable(p_organization_id, pe.chart_id, p_accounted) THEN
       RAISE EXCEPTION 'no such peer encounter' USING ERRCODE = 'no_data_found';
     END IF;
-    -- The update policy's rule: the author, or one documenting on behalf.
-    IF NOT public.cl_has_permission(p_organization_id, 'cl.peer.encounter.edit')
-       OR NOT ((pe.created_by = v_user AND pe.peer_provider_id = v_user)
-               OR public.cl_has_permission(p_organization_id, 'cl.peer.encounter.on_behalf')) THEN
+    -- The update policy's rule: the author, or one documenting on behalf
+    -- (its edit permission the guard asks, with finalizing's own).
+    IF NOT ((pe.created_by = v_user AND pe.peer_provider_id = v_user)
+            OR public.cl_has_permission(p_organization_id, 'cl.peer.encounter.on_behalf')) THEN
       PERFORM public.pf_refuse(p_organization_id, 'peer_encounter.finalize', 'peer_encounter', p_id,
         'permission denied: the encounter is another peer''s to finalize');
     END IF;
