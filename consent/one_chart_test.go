@@ -97,15 +97,21 @@ func TestOneChartFormsGiveTheSetsAnswer(t *testing.T) {
 }
 
 // TestManyChartsAccountAsEachAlone: the accounting's answer about a chart
-// (cl_part2_account: open, or owing a line) is the same asked about the
-// chart alone (a probe per chart) and among many (one probe for all), on
-// randomized data: charts Part 2 or not, at a site or none; readers
-// organization-wide and at one site; consents to a reader or to the
-// organization, in force, revoked and for payment only, and an emergency
-// access; committed lines for a display, a
-// save and an export (which stands for nothing after its transaction),
-// some older than the reuse, some followed by a consent granted since;
-// and lines this transaction wrote itself, which open nothing.
+// (cl_part2_account: open, or owing a line) and its basis (cl_part2_basis,
+// also without a user) are the same asked about the chart alone (its
+// one-chart form, cl_part2_chart_standing) and among many (one probe for
+// all, cl_part2_bases), on
+// randomized data (record types asked: a peer encounter and a SUD
+// counseling note, which only a consent naming it covers): charts Part 2
+// or not, at a site or none; readers
+// organization-wide and at one site; consents of one record type, of
+// another, of all ('*'), to a reader, to the organization or to a partner
+// organization (of which a reader is a member, and another was), in force, revoked and for payment only, an emergency
+// access, and a consent and an emergency access to one chart; committed
+// lines for a display, a save and an export (which stands for nothing
+// after its transaction) and for a payment, some older than the reuse,
+// some followed by a consent granted since; and lines this transaction
+// wrote itself, which open nothing.
 func TestManyChartsAccountAsEachAlone(t *testing.T) {
 	t.Parallel()
 	rng := testdb.Rand(t)
@@ -121,9 +127,26 @@ func TestManyChartsAccountAsEachAlone(t *testing.T) {
 		chart := testdb.RandomChart(t, b.db, rng, b.org, sites, 2)
 		// uuid.Nil: a consent naming the organization, which covers its
 		// active members.
-		testdb.RandomConsents(t, b.db, rng, b.org, chart, b.manager, []string{"peer_encounter"}, 1,
-			append([]uuid.UUID{uuid.Nil}, readers...)...)
+		// Record types: the one asked, all ('*', which covers no SUD
+		// counseling note), another, a SUD counseling note.
+		types := [][]string{{"peer_encounter"}, {"peer_encounter"}, {"*"}, {"progress_note"}, {"sud_counseling_note"}}[rng.IntN(5)]
+		testdb.RandomConsents(t, b.db, rng, b.org, chart, b.manager, types, 1, append([]uuid.UUID{uuid.Nil}, readers...)...)
 		charts = append(charts, chart)
+	}
+	// Consents naming a partner organization, of which one reader is an
+	// active member and another no longer is, to some charts.
+	partner := b.db.NewOrg(t)
+	b.db.AddMember(t, partner, readers[len(readers)-1])
+	b.db.AddMember(t, partner, readers[len(readers)-2])
+	b.db.Exec(t, `UPDATE public.pf_members SET status = 'inactive' WHERE organization_id = $1 AND user_id = $2`,
+		partner, readers[len(readers)-2])
+	for _, chart := range charts[2:] {
+		if rng.IntN(3) == 0 {
+			p := b.grantParams(uuid.Nil, consent.RecordPeerEncounter)
+			p.ChartID, p.Recipient = chart, consent.Recipient{OrganizationID: partner}
+			_, err := b.store.Grant(ctx, b.manager, p)
+			require.NoError(t, err)
+		}
 	}
 	some := func(in4 int) []uuid.UUID { // about in4 of every 4 charts
 		var out []uuid.UUID
@@ -135,12 +158,13 @@ func TestManyChartsAccountAsEachAlone(t *testing.T) {
 		return out
 	}
 	const account = `SELECT public.cl_part2_disclosed($1, $2, 'peer_encounter', 'TREAT', $3)`
-	accountAs := func(reader uuid.UUID, charts []uuid.UUID, use string) {
+	accountFor := func(reader uuid.UUID, charts []uuid.UUID, purpose, use string) {
 		require.NoError(t, dbtx.Run(ctx, b.db.App, reader, func(tx pgx.Tx) error {
-			_, err := tx.Exec(ctx, account, b.org, charts, use)
+			_, err := tx.Exec(ctx, `SELECT public.cl_part2_disclosed($1, $2, 'peer_encounter', $3, $4)`, b.org, charts, purpose, use)
 			return err
 		}))
 	}
+	accountAs := func(reader uuid.UUID, charts []uuid.UUID, use string) { accountFor(reader, charts, "TREAT", use) }
 	// Audit rows as superuser maintenance (the log refuses changes).
 	backdate := func(which string) {
 		require.NoError(t, pgx.BeginFunc(ctx, b.db.Admin, func(tx pgx.Tx) error {
@@ -160,11 +184,24 @@ func TestManyChartsAccountAsEachAlone(t *testing.T) {
 		for _, use := range []string{"display", "save", "export"} {
 			accountAs(reader, some(3), use)
 		}
+		// Lines for a payment, which stand for no treatment.
+		accountFor(reader, some(2), "HPAYMT", "display")
 	}
 	backdate("action = 'part2.record.disclosed' AND pg_catalog.hashtext(id::text) % 4 = 0")
 	_, err := b.store.BreakGlass(ctx, b.clinician, consent.BreakGlassParams{ChartID: b.part2, Reason: "seizure in the waiting room"})
 	require.NoError(t, err)
 	accountAs(b.clinician, []uuid.UUID{b.part2}, "display")
+	// A chart the clinician holds a consent and an emergency access to:
+	// the consent is the basis (the emergency's line stands for nothing).
+	both := b.db.NewChart(t, b.org, true)
+	treatment := b.grantParams(b.clinician, consent.RecordPeerEncounter)
+	treatment.ChartID = both
+	_, err = b.store.Grant(ctx, b.manager, treatment)
+	require.NoError(t, err)
+	_, err = b.store.BreakGlass(ctx, b.clinician, consent.BreakGlassParams{ChartID: both, Reason: "overdose reversal in the lobby"})
+	require.NoError(t, err)
+	accountAs(b.clinician, []uuid.UUID{both}, "display")
+	charts = append(charts, both)
 	// Consents granted since the lines, to some charts (not the one of
 	// the emergency access, charts[0]).
 	for range 3 {
@@ -172,8 +209,11 @@ func TestManyChartsAccountAsEachAlone(t *testing.T) {
 			readers[rng.IntN(len(readers))])
 	}
 	seen := map[string]int{}
+	questions := []struct{ recordType, use string }{
+		{"peer_encounter", "display"}, {"peer_encounter", "save"}, {"peer_encounter", "export"}, {"sud_counseling_note", "display"},
+	}
 	for _, reader := range readers {
-		for _, use := range []string{"display", "save", "export"} {
+		for _, q := range questions {
 			// As the superuser with the reader's claims: cl_part2_account is
 			// not the client's to call (the lines above were written as the
 			// reader, through the client's door).
@@ -182,29 +222,46 @@ func TestManyChartsAccountAsEachAlone(t *testing.T) {
 			t.Cleanup(func() { _ = tx.Rollback(context.WithoutCancel(ctx)) })
 			_, err = tx.Exec(ctx, `SELECT pg_catalog.set_config('request.jwt.claim.sub', $1, true)`, reader.String())
 			require.NoError(t, err)
-			_, err = tx.Exec(ctx, account, b.org, some(2), use) // this transaction's own lines
+			_, err = tx.Exec(ctx, account, b.org, some(2), q.use) // this transaction's own lines
 			require.NoError(t, err)
 			for _, chart := range charts {
 				var part2, aloneOpen, alonePending, amongOpen, amongPending bool
 				require.NoError(t, tx.QueryRow(ctx, `
 					SELECT coalesce((SELECT c.is_part2 FROM public.cl_charts c WHERE c.id = $3), false),
 					       $3 = ANY (a.open_charts), $3 = ANY (a.pending_charts), $3 = ANY (s.open_charts), $3 = ANY (s.pending_charts)
-					FROM public.cl_part2_account($1, ARRAY[$3::uuid], 'peer_encounter', 'TREAT', $4, false) a,
-					     public.cl_part2_account($1, $2, 'peer_encounter', 'TREAT', $4, false) s`,
-					b.org, charts, chart, use).Scan(&part2, &aloneOpen, &alonePending, &amongOpen, &amongPending))
+					FROM public.cl_part2_account($1, ARRAY[$3::uuid], $5, 'TREAT', $4, false) a,
+					     public.cl_part2_account($1, $2, $5, 'TREAT', $4, false) s`,
+					b.org, charts, chart, q.use, q.recordType).Scan(&part2, &aloneOpen, &alonePending, &amongOpen, &amongPending))
 				require.Equal(t, []bool{aloneOpen, alonePending}, []bool{amongOpen, amongPending},
-					"reader %s, chart %s, %s: open and owing, alone and among many", reader, chart, use)
+					"reader %s, chart %s, %v: open and owing, alone and among many", reader, chart, q)
 				switch {
-				case part2 && aloneOpen && chart == b.part2 && reader == b.clinician && use == "display":
+				case part2 && aloneOpen && chart == b.part2 && reader == b.clinician && q.use == "display":
 					seen["a Part 2 chart open under an emergency access's line"]++
 				case part2 && aloneOpen:
 					seen["a Part 2 chart open under a committed line"]++
 				case part2 && alonePending:
 					seen["a Part 2 chart owing a line"]++
 				}
+				// The basis alone (cl_part2_decide's question), and without a
+				// user (a disclosure to the organization itself).
+				for _, user := range []*uuid.UUID{&reader, nil} {
+					var alone, among string
+					require.NoError(t, tx.QueryRow(ctx, `
+						SELECT public.cl_part2_basis($1, $3, $5, $6, pg_catalog.statement_timestamp(), 'TREAT', $4),
+						       coalesce((SELECT k.basis FROM public.cl_part2_bases($1, $2, $5, $6, pg_catalog.statement_timestamp(), 'TREAT', $4) k
+						                 WHERE k.chart_id = $3), 'denied')`,
+						b.org, charts, chart, q.use, q.recordType, user).Scan(&alone, &among))
+					require.Equal(t, among, alone, "user %v, chart %s, %v: the basis, alone and among many", user, chart, q)
+					if user == nil && alone == "consent" {
+						seen["a consent to the organization, without a user"]++
+					}
+				}
+				if part2 && q.recordType == "sud_counseling_note" && alonePending {
+					seen["a SUD counseling note under a consent naming it"]++
+				}
 			}
 			require.NoError(t, tx.Rollback(ctx))
 		}
 	}
-	require.Len(t, seen, 3, "the data did not test every answer: %v", seen)
+	require.Len(t, seen, 5, "the data did not test every answer: %v", seen)
 }

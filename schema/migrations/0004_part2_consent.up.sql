@@ -331,7 +331,7 @@ CREATE FUNCTION public.cl_part2_emergency_covers(
 -- type, for a purpose and a use: 'consent' (one covering the purpose),
 -- 'emergency' (treatment, for display or save only); charts with neither
 -- are not returned (denied). The one rule for the audited decision and for
--- the accounting (cl_part2_basis, below, is its one-chart form).
+-- the accounting (cl_part2_chart_standing, below, is its one-chart form).
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_part2_bases(p_organization_id uuid, p_chart_ids uuid[], p_record_type text, p_user uuid,
                                       p_at timestamptz, p_purpose text, p_use text)
@@ -356,11 +356,93 @@ CREATE FUNCTION public.cl_part2_bases(p_organization_id uuid, p_chart_ids uuid[]
   $$;
 -- +goose StatementEnd
 
--- cl_part2_basis: the same about one chart, as a value ('denied' for
--- neither), in the same order: a consent, else an emergency access. Its
--- one-chart form, not a call of the set's (a set function's call and the
--- query that reads it cost more than the rule's lookups);
--- TestManyChartsAccountAsEachAlone compares them on randomized data.
+-- cl_part2_chart_standing: the same about one chart, in one statement
+-- (its one-chart form: for one chart, a set function's call, the query
+-- that reads it and a statement per rule cost more than the rule's
+-- lookups; TestManyChartsAccountAsEachAlone compares them on randomized
+-- data, and so asks the lines in the same snapshot as the decisions): the basis ('consent', else 'emergency', else 'denied'), and
+-- whether an accounting line that says the same stands (what
+-- cl_part2_account asks of each chart): true when one written by an
+-- earlier transaction does, false when only this transaction's (p_this)
+-- does, NULL when none; a line counts from p_since, for p_use (any
+-- transaction's for a display or a save, else only this one's), under
+-- decisions that still stand (cl_part2_decided_at). A consent naming an
+-- organization covers its active members, looked up one organization at
+-- a time after the statement, and only where no consent names the user
+-- (on Citus another organization's rows are another shard's); without a
+-- user (a disclosure to the organization itself), only a consent naming
+-- the organization covers.
+-- +goose StatementBegin
+CREATE FUNCTION public.cl_part2_chart_standing(
+  p_organization_id uuid, p_chart_id uuid, p_record_type text, p_user uuid, p_at timestamptz, p_purpose text, p_use text,
+  p_since timestamptz, p_this xid8, OUT basis text, OUT committed boolean
+)
+  LANGUAGE plpgsql STABLE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  DECLARE
+    v_decided   timestamptz := coalesce(public.cl_part2_decided_at(p_organization_id, p_chart_id), '-infinity'::timestamptz);
+    v_explicit  boolean := public.cl_part2_needs_explicit_consent(p_record_type);
+    v_named     boolean;
+    v_orgs      uuid[];
+    v_emergency boolean;
+    v_consented boolean;  -- a line for the consent basis stands (NULL: none)
+    v_rescued   boolean;  -- one for the emergency basis
+    v_org       uuid;
+  BEGIN
+    SELECT k.named, k.orgs,
+           p_purpose IN ('TREAT', 'ETREAT') AND p_use IN ('display', 'save') AND p_record_type IS DISTINCT FROM 'sud_counseling_note'
+           AND EXISTS (SELECT 1 FROM public.cl_part2_emergency_access e
+                       WHERE e.organization_id = p_organization_id AND e.chart_id = p_chart_id AND e.user_id = p_user
+                         AND e.started_at <= p_at AND e.expires_at > p_at),
+           l.consented, l.rescued
+      INTO v_named, v_orgs, v_emergency, v_consented, v_rescued
+    FROM (SELECT coalesce(pg_catalog.bool_or(c.recipient_user_id = p_user), false) AS named,
+                 pg_catalog.array_agg(c.recipient_organization_id) FILTER (WHERE c.recipient_organization_id IS NOT NULL) AS orgs
+          FROM public.cl_part2_consents c
+          WHERE c.chart_id = p_chart_id AND c.organization_id = p_organization_id
+            AND c.revoked_at IS NULL
+            AND c.effective_at <= p_at
+            AND (c.expires_at IS NULL OR c.expires_at > p_at)
+            AND (p_record_type = ANY (c.record_types) OR (NOT v_explicit AND '*' = ANY (c.record_types)))
+            AND (p_purpose IS NULL OR p_purpose = ANY (c.purposes))
+            AND (c.recipient_user_id = p_user OR c.recipient_organization_id IS NOT NULL)) k,
+         (SELECT pg_catalog.bool_or(a.transaction_id IS DISTINCT FROM p_this)
+                   FILTER (WHERE a.purpose = p_purpose AND (a.details OPERATOR(pg_catalog.->>) 'basis') = 'consent') AS consented,
+                 pg_catalog.bool_or(a.transaction_id IS DISTINCT FROM p_this)
+                   FILTER (WHERE a.purpose = 'ETREAT' AND (a.details OPERATOR(pg_catalog.->>) 'basis') = 'emergency') AS rescued
+          FROM public.pf_audit_logs a
+          WHERE a.organization_id = p_organization_id AND a.target_type = 'chart' AND a.target_id = p_chart_id
+            AND a.occurred_at >= p_since AND a.actor_user_id = p_user AND a.action = 'part2.record.disclosed'
+            AND a.details = pg_catalog.jsonb_build_object('record_type', p_record_type, 'use', p_use,
+                                                          'basis', a.details OPERATOR(pg_catalog.->>) 'basis')
+            AND (p_use IN ('display', 'save') OR a.transaction_id = p_this)
+            AND a.occurred_at > v_decided) l;
+    IF p_user IS NULL THEN
+      v_named := p_organization_id = ANY (v_orgs);
+    ELSIF NOT v_named AND v_orgs IS NOT NULL THEN
+      FOREACH v_org IN ARRAY v_orgs LOOP
+        IF EXISTS (SELECT 1 FROM public.pf_members m
+                   WHERE m.organization_id = v_org AND m.user_id = p_user AND m.status = 'active') THEN
+          v_named := true;
+          EXIT;
+        END IF;
+      END LOOP;
+    END IF;
+    IF v_named THEN
+      basis := 'consent';
+      committed := v_consented;
+    ELSIF v_emergency THEN
+      basis := 'emergency';
+      committed := v_rescued;
+    ELSE
+      basis := 'denied';
+    END IF;
+  END
+  $$;
+-- +goose StatementEnd
+
+-- cl_part2_basis: the basis alone (cl_part2_decide's question).
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_part2_basis(p_organization_id uuid, p_chart_id uuid, p_record_type text, p_user uuid,
                                       p_at timestamptz, p_purpose text, p_use text) RETURNS text
@@ -368,20 +450,13 @@ CREATE FUNCTION public.cl_part2_basis(p_organization_id uuid, p_chart_id uuid, p
   SET search_path = pg_catalog, pg_temp
   AS $$
   BEGIN
-    IF p_chart_id = ANY (public.cl_part2_consents_cover(p_organization_id, ARRAY[p_chart_id], p_record_type, p_user, p_at,
-                                                        p_purpose)) THEN
-      RETURN 'consent';
-    END IF;
-    IF p_purpose IN ('TREAT', 'ETREAT') AND p_use IN ('display', 'save')
-       AND p_chart_id = ANY (public.cl_part2_emergencies_cover(p_organization_id, ARRAY[p_chart_id], p_record_type, p_user,
-                                                               p_at)) THEN
-      RETURN 'emergency';
-    END IF;
-    RETURN 'denied';
+    RETURN (public.cl_part2_chart_standing(p_organization_id, p_chart_id, p_record_type, p_user, p_at, p_purpose, p_use,
+                                           NULL, NULL)).basis;
   END
   $$;
 -- +goose StatementEnd
 REVOKE ALL ON FUNCTION public.cl_part2_basis(uuid, uuid, text, uuid, timestamptz, text, text) FROM PUBLIC, authenticated;
+REVOKE ALL ON FUNCTION public.cl_part2_chart_standing(uuid, uuid, text, uuid, timestamptz, text, text, timestamptz, xid8) FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_part2_bases(uuid, uuid[], text, uuid, timestamptz, text, text) FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_part2_consents_cover(uuid, uuid[], text, uuid, timestamptz, text) FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_part2_emergencies_cover(uuid, uuid[], text, uuid, timestamptz) FROM PUBLIC, authenticated;
@@ -827,12 +902,11 @@ CREATE FUNCTION public.cl_part2_account(
     v_committed boolean;
     v_said      text[];    -- many charts: the (chart, purpose, basis) of lines that say the same
     v_standing  boolean[]; -- and whether one of them committed before this transaction
-    v_with      uuid[];    -- the Part 2 charts, and their bases ('denied': none)
-    v_basis_of  text[];
-    v_chart     uuid;
-    v_basis     text;
-    v_line_purpose text;
-    v_decided   timestamptz;
+    v_with       uuid[] := '{}'::uuid[];  -- the Part 2 charts, their bases ('denied': none) and lines
+    v_basis_of   text[] := '{}'::text[];
+    v_committed_of boolean[] := '{}'::boolean[];
+    v_chart      uuid;
+    v_basis      text;
   BEGIN
     open_charts := '{}'::uuid[];
     pending_charts := '{}'::uuid[];
@@ -862,14 +936,25 @@ CREATE FUNCTION public.cl_part2_account(
         RETURN;
       END IF;
     END IF;
-    -- Per chart and basis, the rows that say the same: one committed
+    -- Per chart, its basis and the rows that say the same (caller, record
+    -- type, use, purpose, basis: ETREAT under an emergency): one committed
     -- stands (for a display or a save); this transaction's own opens
-    -- nothing but needs no other; none, one is written. For a few charts
-    -- a probe of scalar parameters each, planned once per connection; for
-    -- many (a list's), one probe for all of them, planned at each call (its
-    -- plan depends on how many): 13 to 24 µs a chart at 40 charts, where
-    -- a probe each costs about 45, and no less than a probe each at 6.
-    IF pg_catalog.cardinality(v_charts) >= 8 THEN
+    -- nothing but needs no other; none, one is written. A few charts are
+    -- asked one at a time, each in one statement
+    -- (cl_part2_chart_standing); many (a list's) together, their bases in
+    -- one call (cl_part2_bases) and their lines in one probe, planned at
+    -- each call (its plan depends on how many): 13 to 24 µs a chart at 40
+    -- charts, where a probe each cost about 45, and no less at 6.
+    IF pg_catalog.cardinality(v_charts) < 8 THEN
+      FOREACH v_chart IN ARRAY v_charts LOOP
+        SELECT s.basis, s.committed INTO v_basis, v_committed
+        FROM public.cl_part2_chart_standing(p_organization_id, v_chart, v_type, v_user, v_now, v_purpose, v_use, v_since,
+                                            v_this) s;
+        v_with := v_with || v_chart;
+        v_basis_of := v_basis_of || v_basis;
+        v_committed_of := v_committed_of || v_committed;
+      END LOOP;
+    ELSE
       SELECT pg_catalog.array_agg(x.said), pg_catalog.array_agg(x.standing) INTO v_said, v_standing
       FROM (SELECT a.target_id::text || ' ' || a.purpose || ' ' || (a.details OPERATOR(pg_catalog.->>) 'basis') AS said,
                    pg_catalog.bool_or(a.transaction_id IS DISTINCT FROM v_this) AS standing
@@ -881,46 +966,22 @@ CREATE FUNCTION public.cl_part2_account(
               AND (v_reusable OR a.transaction_id = v_this)
               AND public.cl_part2_decision_stands(p_organization_id, a.target_id, a.occurred_at)
             GROUP BY 1) x;
-    END IF;
-    -- The charts' bases (one chart's by the one-chart form), then per
-    -- chart the lines that say the same (purpose ETREAT under an
-    -- emergency).
-    IF pg_catalog.cardinality(v_charts) = 1 THEN
-      v_with := v_charts;
-      v_basis_of := ARRAY[public.cl_part2_basis(p_organization_id, v_charts[1], v_type, v_user, v_now, v_purpose, v_use)];
-    ELSE
-      SELECT coalesce(pg_catalog.array_agg(k.chart_id), '{}'::uuid[]), coalesce(pg_catalog.array_agg(k.basis), '{}'::text[])
-        INTO v_with, v_basis_of
+      SELECT coalesce(pg_catalog.array_agg(k.chart_id), '{}'::uuid[]), coalesce(pg_catalog.array_agg(k.basis), '{}'::text[]),
+             coalesce(pg_catalog.array_agg(v_standing[pg_catalog.array_position(v_said, k.chart_id::text || ' '
+                        || CASE WHEN k.basis = 'emergency' THEN 'ETREAT' ELSE v_purpose END || ' ' || k.basis)]), '{}'::boolean[])
+        INTO v_with, v_basis_of, v_committed_of
       FROM public.cl_part2_bases(p_organization_id, v_charts, v_type, v_user, v_now, v_purpose, v_use) k;
     END IF;
     FOR i IN 1 .. pg_catalog.cardinality(v_with) LOOP
       CONTINUE WHEN v_basis_of[i] = 'denied';
-      v_chart := v_with[i];
-      v_basis := v_basis_of[i];
-      v_line_purpose := CASE WHEN v_basis = 'emergency' THEN 'ETREAT' ELSE v_purpose END;
-      IF pg_catalog.cardinality(v_charts) >= 8 THEN
-        v_committed := v_standing[pg_catalog.array_position(v_said, v_chart::text || ' ' || v_line_purpose || ' ' || v_basis)];
-      ELSE
-        -- The decisions' time asked once for the chart, not per line.
-        v_decided := coalesce(public.cl_part2_decided_at(p_organization_id, v_chart), '-infinity'::timestamptz);
-        SELECT pg_catalog.bool_or(a.transaction_id IS DISTINCT FROM v_this)
-          INTO v_committed
-        FROM public.pf_audit_logs a
-        WHERE a.organization_id = p_organization_id AND a.target_type = 'chart' AND a.target_id = v_chart
-          AND a.occurred_at >= v_since AND a.actor_user_id = v_user AND a.action = 'part2.record.disclosed'
-          AND a.purpose = v_line_purpose
-          AND a.details = pg_catalog.jsonb_build_object('record_type', v_type, 'use', v_use, 'basis', v_basis)
-          AND (v_reusable OR a.transaction_id = v_this)
-          AND a.occurred_at > v_decided;
-      END IF;
-      IF v_committed THEN
-        open_charts := open_charts || v_chart;
+      IF v_committed_of[i] THEN
+        open_charts := open_charts || v_with[i];
         CONTINUE;
       END IF;
-      pending_charts := pending_charts || v_chart;
-      IF v_committed IS NULL THEN
-        v_ids := v_ids || v_chart;
-        v_bases := v_bases || v_basis;
+      pending_charts := pending_charts || v_with[i];
+      IF v_committed_of[i] IS NULL THEN
+        v_ids := v_ids || v_with[i];
+        v_bases := v_bases || v_basis_of[i];
       END IF;
     END LOOP;
     -- The lines, with their charts' sites (looked up only to write: a read
