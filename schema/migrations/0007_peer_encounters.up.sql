@@ -250,14 +250,22 @@ CREATE FUNCTION public.cl_peer_encounters_guard() RETURNS trigger
         IF v_user IS NOT NULL THEN
           NEW.finalized_at := pg_catalog.now();
         END IF;
+        -- Permissions before the organization's setting: finalizing needs
+        -- its own and, as an edit, the edit permission
+        -- (cl_peer_encounter_finalize writes as the definer and asks them
+        -- here, once).
+        IF v_user IS NOT NULL AND NOT public.cl_has_permission(NEW.organization_id, 'cl.peer.encounter.finalize') THEN
+          PERFORM public.pf_refuse(NEW.organization_id, 'peer_encounter.finalize', 'peer_encounter', NEW.id,
+            'finalizing a peer encounter needs cl.peer.encounter.finalize');
+        END IF;
+        IF v_user IS NOT NULL AND NOT public.cl_has_permission(NEW.organization_id, 'cl.peer.encounter.edit') THEN
+          PERFORM public.pf_refuse(NEW.organization_id, 'peer_encounter.finalize', 'peer_encounter', NEW.id,
+            'finalizing a peer encounter needs cl.peer.encounter.edit');
+        END IF;
         IF NEW.cosigned_by IS NULL AND coalesce((SELECT s.require_cosign FROM public.cl_peer_settings s
                                                  WHERE s.organization_id = NEW.organization_id), false) THEN
           RAISE EXCEPTION 'the organization requires a supervisor''s co-sign before finalizing (cosigned_by)'
             USING ERRCODE = 'check_violation', COLUMN = 'cosigned_by';
-        END IF;
-        IF v_user IS NOT NULL AND NOT public.cl_has_permission(NEW.organization_id, 'cl.peer.encounter.finalize') THEN
-          PERFORM public.pf_refuse(NEW.organization_id, 'peer_encounter.finalize', 'peer_encounter', NEW.id,
-            'finalizing a peer encounter needs cl.peer.encounter.finalize');
         END IF;
       END IF;
     END IF;
@@ -266,8 +274,7 @@ CREATE FUNCTION public.cl_peer_encounters_guard() RETURNS trigger
     -- SQL as for cl_peer_encounter_create, which so asks it once), an
     -- update without the edit permission by the policies (the co-sign
     -- writes as the definer: a supervisor who may not edit goes through),
-    -- and a finalization without it here (cl_peer_encounter_finalize
-    -- writes as the definer too, and asks it once, here).
+    -- a finalization without it above.
     IF v_user IS NULL THEN
       RETURN NEW;
     END IF;
@@ -275,12 +282,8 @@ CREATE FUNCTION public.cl_peer_encounters_guard() RETURNS trigger
       RAISE EXCEPTION 'permission denied: creating a peer encounter needs cl.peer.encounter.create'
         USING ERRCODE = 'insufficient_privilege';
     END IF;
-    IF TG_OP = 'UPDATE' AND NOT public.cl_has_permission(NEW.organization_id, 'cl.peer.encounter.edit') THEN
-      -- Finalizing is an edit (cl_peer_encounter_finalize asks it here).
-      IF NEW.status = 'finalized' THEN
-        PERFORM public.pf_refuse(NEW.organization_id, 'peer_encounter.finalize', 'peer_encounter', NEW.id,
-          'finalizing a peer encounter needs cl.peer.encounter.edit');
-      END IF;
+    IF TG_OP = 'UPDATE' AND NEW.status <> 'finalized'
+       AND NOT public.cl_has_permission(NEW.organization_id, 'cl.peer.encounter.edit') THEN
       RETURN NEW;
     END IF;
     -- Each refusal names its column (the library turns it into a field
@@ -1147,12 +1150,17 @@ CREATE FUNCTION public.cl_peer_encounter_finalize(
        OR NOT public.cl_peer_chart_writable(p_organization_id, pe.chart_id, p_accounted) THEN
       RAISE EXCEPTION 'no such peer encounter' USING ERRCODE = 'no_data_found';
     END IF;
-    -- The update policy's rule: the author, or one documenting on behalf
-    -- (its edit permission the guard asks, with finalizing's own).
+    -- The update policy's rule: the author, or one documenting on behalf;
+    -- and the edit permission (the guard asks it of a finalization, with
+    -- finalizing's own; of an encounter finalized already, this).
     IF NOT ((pe.created_by = v_user AND pe.peer_provider_id = v_user)
             OR public.cl_has_permission(p_organization_id, 'cl.peer.encounter.on_behalf')) THEN
       PERFORM public.pf_refuse(p_organization_id, 'peer_encounter.finalize', 'peer_encounter', p_id,
         'permission denied: the encounter is another peer''s to finalize');
+    END IF;
+    IF pe.status <> 'draft' AND NOT public.cl_has_permission(p_organization_id, 'cl.peer.encounter.edit') THEN
+      PERFORM public.pf_refuse(p_organization_id, 'peer_encounter.finalize', 'peer_encounter', p_id,
+        'finalizing a peer encounter needs cl.peer.encounter.edit');
     END IF;
     IF pe.status = 'draft' THEN
       UPDATE public.cl_peer_encounters x SET status = 'finalized', finalized_by = v_user, updated_by = v_user
