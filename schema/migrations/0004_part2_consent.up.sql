@@ -357,7 +357,8 @@ CREATE FUNCTION public.cl_part2_bases(p_organization_id uuid, p_chart_ids uuid[]
 -- +goose StatementEnd
 
 -- cl_part2_chart_standing: the same about one chart, in one statement
--- (its one-chart form: for one chart, a set function's call, the query
+-- (and one more for an emergency access where no consent covers; its
+-- one-chart form: for one chart, a set function's call, the query
 -- that reads it and a statement per rule cost more than the rule's
 -- lookups; TestManyChartsAccountAsEachAlone compares them on randomized
 -- data, and so asks the lines in the same snapshot as the decisions): the basis ('consent', else 'emergency', else 'denied'), and
@@ -390,13 +391,8 @@ CREATE FUNCTION public.cl_part2_chart_standing(
     v_rescued   boolean;  -- one for the emergency basis
     v_org       uuid;
   BEGIN
-    SELECT k.named, k.orgs,
-           p_purpose IN ('TREAT', 'ETREAT') AND p_use IN ('display', 'save') AND p_record_type IS DISTINCT FROM 'sud_counseling_note'
-           AND EXISTS (SELECT 1 FROM public.cl_part2_emergency_access e
-                       WHERE e.organization_id = p_organization_id AND e.chart_id = p_chart_id AND e.user_id = p_user
-                         AND e.started_at <= p_at AND e.expires_at > p_at),
-           l.consented, l.rescued
-      INTO v_named, v_orgs, v_emergency, v_consented, v_rescued
+    SELECT k.named, k.orgs, l.consented, l.rescued
+      INTO v_named, v_orgs, v_consented, v_rescued
     FROM (SELECT coalesce(pg_catalog.bool_or(c.recipient_user_id = p_user), false) AS named,
                  pg_catalog.array_agg(c.recipient_organization_id) FILTER (WHERE c.recipient_organization_id IS NOT NULL) AS orgs
           FROM public.cl_part2_consents c
@@ -432,7 +428,15 @@ CREATE FUNCTION public.cl_part2_chart_standing(
     IF v_named THEN
       basis := 'consent';
       committed := v_consented;
-    ELSIF v_emergency THEN
+      RETURN;
+    END IF;
+    -- An emergency access, looked up only where no consent covers.
+    v_emergency := p_purpose IN ('TREAT', 'ETREAT') AND p_use IN ('display', 'save')
+                   AND p_record_type IS DISTINCT FROM 'sud_counseling_note'
+                   AND EXISTS (SELECT 1 FROM public.cl_part2_emergency_access e
+                               WHERE e.organization_id = p_organization_id AND e.chart_id = p_chart_id AND e.user_id = p_user
+                                 AND e.started_at <= p_at AND e.expires_at > p_at);
+    IF v_emergency THEN
       basis := 'emergency';
       committed := v_rescued;
     ELSE
