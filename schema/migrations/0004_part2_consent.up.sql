@@ -367,7 +367,7 @@ CREATE FUNCTION public.cl_part2_bases(p_organization_id uuid, p_chart_ids uuid[]
 -- earlier transaction does, false when only this transaction's (p_this)
 -- does, NULL when none; a line counts from p_since, for p_use (any
 -- transaction's for a display or a save, else only this one's), under
--- decisions that still stand (cl_part2_decided_at). A consent naming an
+-- decisions that still stand (cl_part2_decision_stands). A consent naming an
 -- organization covers its active members, looked up one organization at
 -- a time after the statement, and only where no consent names the user
 -- (on Citus another organization's rows are another shard's); without a
@@ -382,7 +382,6 @@ CREATE FUNCTION public.cl_part2_chart_standing(
   SET search_path = pg_catalog, pg_temp
   AS $$
   DECLARE
-    v_decided   timestamptz := coalesce(public.cl_part2_decided_at(p_organization_id, p_chart_id), '-infinity'::timestamptz);
     v_explicit  boolean := public.cl_part2_needs_explicit_consent(p_record_type);
     v_named     boolean;
     v_orgs      uuid[];
@@ -413,7 +412,7 @@ CREATE FUNCTION public.cl_part2_chart_standing(
             AND a.details = pg_catalog.jsonb_build_object('record_type', p_record_type, 'use', p_use,
                                                           'basis', a.details OPERATOR(pg_catalog.->>) 'basis')
             AND (p_use IN ('display', 'save') OR a.transaction_id = p_this)
-            AND a.occurred_at > v_decided) l;
+            AND public.cl_part2_decision_stands(p_organization_id, p_chart_id, a.occurred_at)) l;
     IF p_user IS NULL THEN
       v_named := p_organization_id = ANY (v_orgs);
     ELSIF NOT v_named AND v_orgs IS NOT NULL THEN
@@ -718,27 +717,12 @@ CREATE FUNCTION public.cl_part2_disclosure_reuse() RETURNS interval
   $$;
 -- +goose StatementEnd
 
--- cl_part2_decided_at: when a consent to the chart was last granted or
--- revoked, or an emergency access to it opened (NULL: never), and so
 -- cl_part2_decision_stands: whether the decisions a chart's accounting
--- line recorded at p_at still stand, none of those since (a line written
+-- line recorded at p_at still stand: no consent to the chart granted or
+-- revoked, and no emergency access to it opened, since (a line written
 -- under a consent since revoked, or under an earlier emergency access,
--- opens nothing and stands for no new disclosure). A probe of one chart
--- asks the time once, not once per line.
--- +goose StatementBegin
-CREATE FUNCTION public.cl_part2_decided_at(p_organization_id uuid, p_chart_id uuid) RETURNS timestamptz
-  LANGUAGE plpgsql STABLE
-  SET search_path = pg_catalog, pg_temp
-  AS $$
-  BEGIN
-    RETURN (SELECT pg_catalog.max(d.occurred_at) FROM public.pf_audit_logs d
-            WHERE d.organization_id = p_organization_id AND d.target_id = p_chart_id
-              AND d.action IN ('part2.consent.granted', 'part2.consent.revoked', 'part2.emergency_access.opened')
-              AND d.target_type = 'chart');
-  END
-  $$;
--- +goose StatementEnd
-
+-- opens nothing and stands for no new disclosure). A range of the partial
+-- index from p_at on: it does not grow with the audit log.
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_part2_decision_stands(p_organization_id uuid, p_chart_id uuid, p_at timestamptz)
   RETURNS boolean
@@ -746,7 +730,11 @@ CREATE FUNCTION public.cl_part2_decision_stands(p_organization_id uuid, p_chart_
   SET search_path = pg_catalog, pg_temp
   AS $$
   BEGIN
-    RETURN p_at > coalesce(public.cl_part2_decided_at(p_organization_id, p_chart_id), '-infinity'::timestamptz);
+    RETURN NOT EXISTS (
+      SELECT 1 FROM public.pf_audit_logs d
+      WHERE d.organization_id = p_organization_id AND d.target_id = p_chart_id AND d.occurred_at >= p_at
+        AND d.action IN ('part2.consent.granted', 'part2.consent.revoked', 'part2.emergency_access.opened')
+        AND d.target_type = 'chart');
   END
   $$;
 -- +goose StatementEnd
@@ -903,14 +891,13 @@ CREATE FUNCTION public.cl_part2_account(
     -- probe below runs on a worker, whose transaction has another); the
     -- lines are written after the probes.
     v_this      xid8 := pg_catalog.pg_current_xact_id_if_assigned();
-    v_committed boolean;
     v_said      text[];    -- many charts: the (chart, purpose, basis) of lines that say the same
     v_standing  boolean[]; -- and whether one of them committed before this transaction
     v_with       uuid[] := '{}'::uuid[];  -- the Part 2 charts, their bases ('denied': none) and lines
     v_basis_of   text[] := '{}'::text[];
     v_committed_of boolean[] := '{}'::boolean[];
     v_chart      uuid;
-    v_basis      text;
+    v_chart_standing record;
   BEGIN
     open_charts := '{}'::uuid[];
     pending_charts := '{}'::uuid[];
@@ -951,12 +938,13 @@ CREATE FUNCTION public.cl_part2_account(
     -- charts, where a probe each cost about 45, and no less at 6.
     IF pg_catalog.cardinality(v_charts) < 8 THEN
       FOREACH v_chart IN ARRAY v_charts LOOP
-        SELECT s.basis, s.committed INTO v_basis, v_committed
-        FROM public.cl_part2_chart_standing(p_organization_id, v_chart, v_type, v_user, v_now, v_purpose, v_use, v_since,
-                                            v_this) s;
+        -- An expression, not a query over the function (which would
+        -- materialize its one row).
+        v_chart_standing := public.cl_part2_chart_standing(p_organization_id, v_chart, v_type, v_user, v_now, v_purpose, v_use,
+                                                           v_since, v_this);
         v_with := v_with || v_chart;
-        v_basis_of := v_basis_of || v_basis;
-        v_committed_of := v_committed_of || v_committed;
+        v_basis_of := v_basis_of || v_chart_standing.basis;
+        v_committed_of := v_committed_of || v_chart_standing.committed;
       END LOOP;
     ELSE
       SELECT pg_catalog.array_agg(x.said), pg_catalog.array_agg(x.standing) INTO v_said, v_standing
@@ -1215,7 +1203,6 @@ REVOKE ALL ON FUNCTION public.cl_part2_accounted_charts(uuid, uuid[], text, text
 REVOKE ALL ON FUNCTION public.cl_part2_disclosure_window() FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_part2_disclosure_reuse() FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_part2_decision_stands(uuid, uuid, timestamptz) FROM PUBLIC, authenticated;
-REVOKE ALL ON FUNCTION public.cl_part2_decided_at(uuid, uuid) FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_part2_purpose(text) FROM PUBLIC, authenticated;
 REVOKE ALL ON FUNCTION public.cl_part2_use(text) FROM PUBLIC, authenticated;
 GRANT EXECUTE ON FUNCTION public.cl_part2_opened(uuid, uuid, text, text) TO authenticated;
