@@ -356,23 +356,23 @@ CREATE FUNCTION public.cl_part2_bases(p_organization_id uuid, p_chart_ids uuid[]
   $$;
 -- +goose StatementEnd
 
--- cl_part2_chart_standing: the same about one chart, in one statement
--- (and one more for an emergency access where no consent covers; its
--- one-chart form: for one chart, a set function's call, the query
--- that reads it and a statement per rule cost more than the rule's
--- lookups; TestManyChartsAccountAsEachAlone compares them on randomized
--- data, and so asks the lines in the same snapshot as the decisions): the basis ('consent', else 'emergency', else 'denied'), and
--- whether an accounting line that says the same stands (what
--- cl_part2_account asks of each chart): true when one written by an
--- earlier transaction does, false when only this transaction's (p_this)
--- does, NULL when none; a line counts from p_since, for p_use (any
--- transaction's for a display or a save, else only this one's), under
--- decisions that still stand (cl_part2_decision_stands). A consent naming an
--- organization covers its active members, looked up one organization at
--- a time after the statement, and only where no consent names the user
--- (on Citus another organization's rows are another shard's); without a
--- user (a disclosure to the organization itself), only a consent naming
--- the organization covers.
+-- cl_part2_chart_standing: the same about one chart, its one-chart form
+-- (for one chart, a set function's call, the query that reads it and a
+-- statement per rule cost more than the rule's lookups;
+-- TestManyChartsAccountAsEachAlone compares them on randomized data): the
+-- basis ('consent', else 'emergency', else 'denied') and whether an
+-- accounting line that says the same stands (what cl_part2_account asks of
+-- each chart): true when one written by an earlier transaction does, false
+-- when only this transaction's (p_this) does, NULL when none; a line
+-- counts from p_since, for p_use (any transaction's for a display or a
+-- save, else only this one's), under decisions that still stand
+-- (cl_part2_decision_stands). The consents and the lines in one statement
+-- (STABLE: one snapshot); a partner organization's membership and an
+-- emergency access each in a statement of its own, only where no consent
+-- covers. A consent naming an organization covers its active members,
+-- looked up one organization at a time (on Citus another organization's
+-- rows are another shard's); without a user (a disclosure to the
+-- organization itself), only a consent naming the organization covers.
 -- +goose StatementBegin
 CREATE FUNCTION public.cl_part2_chart_standing(
   p_organization_id uuid, p_chart_id uuid, p_record_type text, p_user uuid, p_at timestamptz, p_purpose text, p_use text,
@@ -499,7 +499,7 @@ CREATE FUNCTION public.cl_charts_clinical(p_organization_id uuid, p_chart_ids uu
     END IF;
     -- The permission once per distinct site (NULL: charts without one).
     FOR v_site IN SELECT DISTINCT k FROM pg_catalog.unnest(v_site_of) k LOOP
-      IF public.cl_member_has_permission(p_organization_id, auth.uid(), 'cl.chart.view', v_site) THEN
+      IF public.cl_has_site_permission(p_organization_id, v_site, 'cl.chart.view') THEN
         IF v_site IS NULL THEN
           v_no_site := true;
         ELSE
@@ -534,7 +534,7 @@ CREATE FUNCTION public.cl_chart_clinical(p_organization_id uuid, p_chart_id uuid
     SELECT ch.site_id, ch.is_part2 INTO v_site, v_part2 FROM public.cl_charts ch
     WHERE ch.organization_id = p_organization_id AND ch.id = p_chart_id
       AND NOT EXISTS (SELECT 1 FROM public.cl_charts o WHERE o.id = p_chart_id AND o.organization_id <> p_organization_id);
-    IF NOT FOUND OR NOT public.cl_member_has_permission(p_organization_id, auth.uid(), 'cl.chart.view', v_site) THEN
+    IF NOT FOUND OR NOT public.cl_has_site_permission(p_organization_id, v_site, 'cl.chart.view') THEN
       RETURN NULL;
     END IF;
     RETURN v_part2;
@@ -893,10 +893,10 @@ CREATE FUNCTION public.cl_part2_account(
     v_this      xid8 := pg_catalog.pg_current_xact_id_if_assigned();
     v_said      text[];    -- many charts: the (chart, purpose, basis) of lines that say the same
     v_standing  boolean[]; -- and whether one of them committed before this transaction
-    v_with       uuid[] := '{}'::uuid[];  -- the Part 2 charts, their bases ('denied': none) and lines
-    v_basis_of   text[] := '{}'::text[];
+    v_with         uuid[];                   -- the Part 2 charts, their bases ('denied': none) and lines
+    v_basis_of     text[] := '{}'::text[];
     v_committed_of boolean[] := '{}'::boolean[];
-    v_chart      uuid;
+    v_chart        uuid;
     v_chart_standing record;
   BEGIN
     open_charts := '{}'::uuid[];
@@ -937,12 +937,12 @@ CREATE FUNCTION public.cl_part2_account(
     -- each call (its plan depends on how many): 13 to 24 µs a chart at 40
     -- charts, where a probe each cost about 45, and no less at 6.
     IF pg_catalog.cardinality(v_charts) < 8 THEN
+      v_with := v_charts;
       FOREACH v_chart IN ARRAY v_charts LOOP
         -- An expression, not a query over the function (which would
         -- materialize its one row).
         v_chart_standing := public.cl_part2_chart_standing(p_organization_id, v_chart, v_type, v_user, v_now, v_purpose, v_use,
                                                            v_since, v_this);
-        v_with := v_with || v_chart;
         v_basis_of := v_basis_of || v_chart_standing.basis;
         v_committed_of := v_committed_of || v_chart_standing.committed;
       END LOOP;

@@ -217,7 +217,8 @@ CREATE FUNCTION public.cl_peer_encounters_guard() RETURNS trigger
   SET search_path = pg_catalog, pg_temp
   AS $$
   DECLARE
-    v_user uuid := auth.uid();
+    v_user       uuid := auth.uid();
+    v_permission text;
   BEGIN
     IF TG_OP = 'UPDATE' THEN
       IF OLD.status = 'finalized' THEN
@@ -246,21 +247,18 @@ CREATE FUNCTION public.cl_peer_encounters_guard() RETURNS trigger
             USING ERRCODE = 'check_violation';
         END IF;
         -- The database's clock on the finalization (HR's timeliness and the
-        -- event's timestamp are measured from it).
+        -- event's timestamp are measured from it); then the permissions,
+        -- before the organization's setting: finalizing needs its own and,
+        -- as an edit, the edit permission (cl_peer_encounter_finalize
+        -- writes as the definer and asks them here, once).
         IF v_user IS NOT NULL THEN
           NEW.finalized_at := pg_catalog.now();
-        END IF;
-        -- Permissions before the organization's setting: finalizing needs
-        -- its own and, as an edit, the edit permission
-        -- (cl_peer_encounter_finalize writes as the definer and asks them
-        -- here, once).
-        IF v_user IS NOT NULL AND NOT public.cl_has_permission(NEW.organization_id, 'cl.peer.encounter.finalize') THEN
-          PERFORM public.pf_refuse(NEW.organization_id, 'peer_encounter.finalize', 'peer_encounter', NEW.id,
-            'finalizing a peer encounter needs cl.peer.encounter.finalize');
-        END IF;
-        IF v_user IS NOT NULL AND NOT public.cl_has_permission(NEW.organization_id, 'cl.peer.encounter.edit') THEN
-          PERFORM public.pf_refuse(NEW.organization_id, 'peer_encounter.finalize', 'peer_encounter', NEW.id,
-            'finalizing a peer encounter needs cl.peer.encounter.edit');
+          FOREACH v_permission IN ARRAY ARRAY['cl.peer.encounter.finalize', 'cl.peer.encounter.edit'] LOOP
+            IF NOT public.cl_has_permission(NEW.organization_id, v_permission) THEN
+              PERFORM public.pf_refuse(NEW.organization_id, 'peer_encounter.finalize', 'peer_encounter', NEW.id,
+                'finalizing a peer encounter needs ' || v_permission);
+            END IF;
+          END LOOP;
         END IF;
         IF NEW.cosigned_by IS NULL AND coalesce((SELECT s.require_cosign FROM public.cl_peer_settings s
                                                  WHERE s.organization_id = NEW.organization_id), false) THEN
