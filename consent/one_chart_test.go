@@ -100,18 +100,18 @@ func TestOneChartFormsGiveTheSetsAnswer(t *testing.T) {
 // (cl_part2_account: open, or owing a line) and its basis (cl_part2_basis,
 // also without a user) are the same asked about the chart alone (its
 // one-chart form, cl_part2_chart_standing) and among many (one probe for
-// all, cl_part2_bases), on
-// randomized data (record types asked: a peer encounter and a SUD
-// counseling note, which only a consent naming it covers): charts Part 2
-// or not, at a site or none; readers
+// all, cl_part2_bases), on randomized data. Record types asked: a peer
+// encounter and a SUD counseling note (which only a consent naming it
+// covers). Charts Part 2 or not, at a site or none; readers
 // organization-wide and at one site; consents of one record type, of
-// another, of all ('*'), to a reader, to the organization or to a partner
-// organization (of which a reader is a member, and another was), in force, revoked and for payment only, an emergency
-// access, and a consent and an emergency access to one chart; committed
-// lines for a display, a save and an export (which stands for nothing
-// after its transaction) and for a payment, some older than the reuse,
-// some followed by a consent granted since; and lines this transaction
-// wrote itself, which open nothing.
+// another and of all ('*'), to a reader, to the organization or to a
+// partner organization (of which a reader is a member, and another was),
+// in force, revoked and for payment only; an emergency access, and a
+// consent and an emergency access to one chart; committed lines for a
+// display, a save and an export (which stands for nothing after its
+// transaction) and for a payment, some older than the reuse, some
+// followed by a consent granted since; and lines this transaction wrote
+// itself, which open nothing.
 func TestManyChartsAccountAsEachAlone(t *testing.T) {
 	t.Parallel()
 	rng := testdb.Rand(t)
@@ -125,10 +125,9 @@ func TestManyChartsAccountAsEachAlone(t *testing.T) {
 	// them from eight on).
 	for range 40 {
 		chart := testdb.RandomChart(t, b.db, rng, b.org, sites, 2)
-		// uuid.Nil: a consent naming the organization, which covers its
-		// active members.
 		// Record types: the one asked, all ('*', which covers no SUD
-		// counseling note), another, a SUD counseling note.
+		// counseling note), another, a SUD counseling note; uuid.Nil: a
+		// consent naming the organization, which covers its active members.
 		types := [][]string{{"peer_encounter"}, {"peer_encounter"}, {"*"}, {"progress_note"}, {"sud_counseling_note"}}[rng.IntN(5)]
 		testdb.RandomConsents(t, b.db, rng, b.org, chart, b.manager, types, 1, append([]uuid.UUID{uuid.Nil}, readers...)...)
 		charts = append(charts, chart)

@@ -157,43 +157,51 @@ func TestConcurrentFinalizesYieldOneEvent(t *testing.T) {
 	eventstest.RequirePublished(t, b.db.App, b.officer, b.org, events.TypePeerEncounterFinalized, &eventstest.RequireOpts{Count: 1})
 }
 
-// Finalizing is an edit: a member whose role may create, view and
-// finalize but not edit finalizes nothing, through the API or by calling
-// its function, and nothing is published; refused before any field error
-// (the organization's co-sign setting), and refused again for an encounter
-// finalized already, once the edit permission is gone.
-func TestFinalizingNeedsTheEditPermission(t *testing.T) {
+// Finalizing needs its own permission and, as an edit, the edit
+// permission: a member whose role lacks either finalizes nothing, through
+// the API or by calling its function, and nothing is published; refused
+// before any field error (the organization's co-sign setting), and, for
+// want of the edit permission, refused again for an encounter finalized
+// already.
+func TestFinalizingNeedsFinalizeAndEdit(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := context.Background()
-	b.db.Exec(t, `INSERT INTO public.pf_roles (code, description) VALUES ('peer_without_edit', 'a peer specialist who may not edit')`)
-	b.db.Exec(t, `INSERT INTO public.pf_role_permissions (role, permission)
-		SELECT 'peer_without_edit', rp.permission FROM public.pf_role_permissions rp
-		WHERE rp.role = 'peer_specialist' AND rp.permission <> 'cl.peer.encounter.edit'`)
 	b.db.Exec(t, `INSERT INTO public.cl_peer_settings (organization_id, require_cosign) VALUES ($1, true)`, b.org)
-	author := b.db.NewMember(t, b.org, "peer_without_edit")
-	f := b.fields()
-	f.PeerProviderID = author
-	e, err := b.client.Create(ctx, author, peer.CreateParams{OrganizationID: b.org, ChartID: b.chart, Fields: f})
-	require.NoError(t, err, "the role may create")
-	_, err = b.client.Finalize(ctx, author, b.org, e.ID)
-	require.ErrorIs(t, err, peer.ErrPermissionDenied, "refused for the permission, not for the missing co-sign")
-	err = b.exec(author, `SELECT public.cl_peer_encounter_finalize($1, $2, gen_random_uuid(), 'test', false)`, b.org, e.ID)
-	require.True(t, dbtx.IsPermissionDenied(err), "plain SQL: %v", err)
-	got, err := b.client.Get(ctx, author, b.org, e.ID)
-	require.NoError(t, err)
-	require.Equal(t, peer.StatusDraft, got.Status)
+	var editless, draft uuid.UUID // the author without the edit permission, and their draft
+	for _, missing := range []string{"cl.peer.encounter.edit", "cl.peer.encounter.finalize"} {
+		var permissions []string
+		require.NoError(t, b.db.Admin.QueryRow(ctx, `SELECT array_agg(permission) FROM public.pf_role_permissions
+			WHERE role = 'peer_specialist' AND permission <> $1`, missing).Scan(&permissions))
+		role := "peer_without_" + strings.TrimPrefix(missing, "cl.peer.encounter.")
+		b.db.NewRole(t, role, "a peer specialist without "+missing, permissions...)
+		author := b.db.NewMember(t, b.org, role)
+		f := b.fields()
+		f.PeerProviderID = author
+		e, err := b.client.Create(ctx, author, peer.CreateParams{OrganizationID: b.org, ChartID: b.chart, Fields: f})
+		require.NoError(t, err, "the role may create")
+		_, err = b.client.Finalize(ctx, author, b.org, e.ID)
+		require.ErrorIs(t, err, peer.ErrPermissionDenied, "without %s: refused for it, not for the missing co-sign", missing)
+		err = b.exec(author, `SELECT public.cl_peer_encounter_finalize($1, $2, gen_random_uuid(), 'test', false)`, b.org, e.ID)
+		require.True(t, dbtx.IsPermissionDenied(err), "without %s, plain SQL: %v", missing, err)
+		got, err := b.client.Get(ctx, author, b.org, e.ID)
+		require.NoError(t, err)
+		require.Equal(t, peer.StatusDraft, got.Status)
+		if missing == "cl.peer.encounter.edit" {
+			editless, draft = author, e.ID
+		}
+	}
 	var published int
 	require.NoError(t, b.db.Admin.QueryRow(ctx, `SELECT count(*) FROM public.cl_pm_events WHERE organization_id = $1`, b.org).Scan(&published))
 	require.Zero(t, published)
 
-	// Finalized while the author could edit; asked again without.
+	// Finalized while its author could edit; asked again without.
 	b.db.Exec(t, `DELETE FROM public.cl_peer_settings WHERE organization_id = $1`, b.org)
-	b.db.Exec(t, `INSERT INTO public.pf_member_roles (organization_id, user_id, role) VALUES ($1, $2, 'peer_specialist')`, b.org, author)
-	_, err = b.client.Finalize(ctx, author, b.org, e.ID)
+	b.db.Exec(t, `INSERT INTO public.pf_member_roles (organization_id, user_id, role) VALUES ($1, $2, 'peer_specialist')`, b.org, editless)
+	_, err := b.client.Finalize(ctx, editless, b.org, draft)
 	require.NoError(t, err)
-	b.db.Exec(t, `DELETE FROM public.pf_member_roles WHERE organization_id = $1 AND user_id = $2 AND role = 'peer_specialist'`, b.org, author)
-	_, err = b.client.Finalize(ctx, author, b.org, e.ID)
+	b.db.Exec(t, `DELETE FROM public.pf_member_roles WHERE organization_id = $1 AND user_id = $2 AND role = 'peer_specialist'`, b.org, editless)
+	_, err = b.client.Finalize(ctx, editless, b.org, draft)
 	require.ErrorIs(t, err, peer.ErrPermissionDenied, "an encounter finalized already")
 }
 
